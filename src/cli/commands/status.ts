@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import type { Register } from '../main.ts';
+
+export function defineStatus(program: Command, register: Register): void {
+  const command = program
+    .command('status')
+    .description('show every migration known from files or the changelog, with its state')
+    .option('--check', 'exit 4 if anything is pending, failed, changed or missing (a CI gate)');
+  register<{ check?: boolean }>(command, async (ctx, flags) => {
+    const migrator = await ctx.openMigrator();
+    const status = await migrator.status();
+    const failing = flags.check === true && status.problems > 0;
+    const problemIds = status.migrations.filter((m) => !['applied', 'baseline'].includes(m.state)).map((m) => `${m.id} (${m.state})`);
+    const message = `${status.problems} migration${status.problems === 1 ? ' needs' : 's need'} attention: ${problemIds.join(', ')}`;
+    ctx.renderer.statusTable(status);
+    ctx.renderer.emitJson({
+      ok: !failing,
+      ...status,
+      ...(failing ? { error: { code: 'CHECK_FAILED', message } } : {}),
+    });
+    if (!failing) return 0;
+    if (!ctx.renderer.json) ctx.renderer.out(ctx.renderer.chalk.red(`check failed: ${message}`));
+    return 4;
+  });
+}

@@ -1,0 +1,213 @@
+/**
+ * The one place that writes to the terminal: colours (chalk), spinners (ora), tables
+ * (cli-table3), `--json` documents, secrets scrubbing and the mapping of errors to exit codes.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import ora, { type Ora } from 'ora';
+import { MongrateError, type Migrator, type MigrationState, type RunResult, type StatusResult } from '../index.ts';
+import { redactSecrets } from '../util/redact.ts';
+
+export interface RendererOptions {
+  json: boolean;
+  color: boolean;
+  verbose: boolean;
+  quiet: boolean;
+  command: string;
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance> = {
+  applied: (c) => c.green,
+  baseline: (c) => c.cyan,
+  pending: (c) => c.yellow,
+  'out-of-order': (c) => c.magenta,
+  failed: (c) => c.red,
+  running: (c) => c.blue,
+  changed: (c) => c.red,
+  missing: (c) => c.red,
+};
+
+function colourLevel(options: RendererOptions): 0 | 1 | 2 | 3 {
+  if (options.json || !options.color) return 0;
+  const env = options.env;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force === '0' || force === 'false' ? 0 : force === '2' ? 2 : force === '3' ? 3 : 1;
+  return options.stdout.isTTY === true ? 1 : 0;
+}
+
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+}
+
+export class Renderer {
+  readonly chalk: ChalkInstance;
+  private secrets: string[] = [];
+  private spinner: Ora | undefined;
+
+  constructor(private readonly options: RendererOptions) {
+    this.chalk = new Chalk({ level: colourLevel(options) });
+  }
+
+  get json(): boolean {
+    return this.options.json;
+  }
+
+  /** Values (passwords) to mask in everything written from now on. */
+  addSecrets(secrets: readonly string[]): void {
+    this.secrets.push(...secrets);
+  }
+
+  private clean(text: string): string {
+    return redactSecrets(text, this.secrets);
+  }
+
+  private write(stream: NodeJS.WritableStream, text: string): void {
+    stream.write(this.clean(text) + '\n');
+  }
+
+  /** Primary output (tables, created paths): shown even with --quiet. */
+  out(text: string): void {
+    if (!this.options.json) this.write(this.options.stdout, text);
+  }
+
+  info(text: string): void {
+    if (!this.options.json && !this.options.quiet) this.write(this.options.stdout, text);
+  }
+
+  verbose(text: string): void {
+    if (!this.options.json && this.options.verbose) this.write(this.options.stderr, this.chalk.dim(text));
+  }
+
+  warn(text: string): void {
+    if (!this.options.json) this.write(this.options.stderr, this.chalk.yellow(`warning: ${text}`));
+  }
+
+  /** The single JSON document of a `--json` run. */
+  emitJson(document: Record<string, unknown>): void {
+    if (this.options.json) this.write(this.options.stdout, JSON.stringify({ command: this.options.command, ...document }));
+  }
+
+  /** Prints an error the way the contract says and returns its exit code. */
+  fail(error: unknown): number {
+    this.stopSpinner();
+    const code = error instanceof MongrateError ? error.code : 'MIGRATION_FAILED';
+    const message = error instanceof Error ? error.message : String(error);
+    if (this.options.json) {
+      this.emitJson({ ok: false, error: { code, message: this.clean(message) } });
+    } else {
+      this.write(this.options.stderr, this.chalk.red(`error: ${message.split('\n').join(' ')}`));
+      if (this.options.verbose && error instanceof Error && error.stack !== undefined) {
+        this.write(this.options.stderr, this.chalk.dim(error.stack));
+      }
+    }
+    return error instanceof MongrateError ? error.exitCode : 1;
+  }
+
+  private spinnersEnabled(): boolean {
+    const env = this.options.env;
+    return (
+      !this.options.json &&
+      !this.options.quiet &&
+      this.options.stderr.isTTY === true &&
+      (env.CI === undefined || env.CI === '' || env.CI === 'false')
+    );
+  }
+
+  private stopSpinner(): void {
+    this.spinner?.stop();
+    this.spinner = undefined;
+  }
+
+  /** Shows each migration as it runs: a spinner on a TTY, plain lines elsewhere. */
+  followRun(migrator: Migrator): void {
+    const arrow = (direction: string): string => (direction === 'up' ? '↑' : '↓');
+    migrator.on('migrating', ({ id, direction }) => {
+      const text = `${direction === 'up' ? 'applying' : 'reverting'} ${id}`;
+      if (this.spinnersEnabled()) {
+        this.spinner = ora({ text, stream: this.options.stderr, discardStdin: false, color: 'cyan' }).start();
+      } else {
+        this.verbose(`${arrow(direction)} ${text} ...`);
+      }
+    });
+    migrator.on('migrated', ({ id, direction, durationMs }) => {
+      this.stopSpinner();
+      const verb = direction === 'up' ? 'applied ' : 'reverted';
+      this.info(`${this.chalk.green('✔')} ${verb} ${id} ${this.chalk.dim(`(${formatDuration(durationMs)})`)}`);
+    });
+    migrator.on('failed', ({ id, direction, error, durationMs }) => {
+      this.stopSpinner();
+      const verb = direction === 'up' ? 'failed  ' : 'failed reverting';
+      this.out(`${this.chalk.red('✖')} ${verb} ${id} ${this.chalk.dim(`(${formatDuration(durationMs)})`)}: ${error}`);
+    });
+    migrator.on('log', ({ id, message }) => {
+      const line = `  ${this.chalk.dim(id + ':')} ${message}`;
+      if (this.spinner !== undefined) {
+        this.spinner.clear();
+        this.info(line);
+        this.spinner.render();
+      } else {
+        this.info(line);
+      }
+    });
+  }
+
+  statusTable(status: StatusResult): void {
+    const table = new Table({
+      head: ['Migration', 'State', 'Applied at', 'Duration', 'Description'].map((h) => this.chalk.bold(h)),
+      style: { head: [], border: [] },
+      wordWrap: true,
+    });
+    for (const m of status.migrations) {
+      const colour = STATE_COLOURS[m.state](this.chalk);
+      const detail = m.error !== undefined && (m.state === 'failed' || m.state === 'running') ? `(${m.error})` : '';
+      table.push([
+        m.id,
+        colour(m.state),
+        m.appliedAt?.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') ?? '',
+        formatDuration(m.durationMs),
+        [m.description, detail].filter(Boolean).join(' '),
+      ]);
+    }
+    if (status.migrations.length === 0) this.out(`No migrations yet in database ${status.database}.`);
+    else this.out(table.toString());
+    const summary = Object.entries(status.counts)
+      .map(([state, count]) => `${count} ${state}`)
+      .join(', ');
+    this.info(this.chalk.dim(`database ${status.database}: ${summary || 'nothing to show'}`));
+  }
+
+  runSummary(result: RunResult): void {
+    const done = result.steps.filter((s) => s.status === 'success');
+    const notRun = result.steps.filter((s) => s.status === 'not-run');
+    const verb = result.direction === 'down' ? 'reverted' : result.direction === 'redo' ? 'redone' : 'applied';
+    if (result.dryRun) {
+      if (result.steps.length === 0) this.out('Dry run: nothing to do.');
+      else {
+        this.out(`Dry run: would run ${result.steps.length} step${result.steps.length === 1 ? '' : 's'}, in this order:`);
+        for (const s of result.steps) this.out(`  ${s.direction === 'up' ? '↑ up  ' : '↓ down'} ${s.id}`);
+        this.out('Nothing was changed.');
+      }
+      return;
+    }
+    if (result.steps.length === 0) {
+      this.info(result.direction === 'down' ? 'Nothing to revert.' : 'Nothing to apply: the database is up to date.');
+      return;
+    }
+    if (result.error === undefined) {
+      const count = result.direction === 'redo' ? 1 : done.length;
+      this.info(this.chalk.green(`Done: ${verb} ${count} migration${count === 1 ? '' : 's'}.`));
+      return;
+    }
+    const before = done.map((s) => s.id);
+    this.out(
+      `${result.direction === 'down' ? 'Reverted' : 'Applied'} before the ${result.error.code === 'INTERRUPTED' ? 'interruption' : 'failure'}: ${before.length === 0 ? 'none' : before.join(', ')}` +
+        (notRun.length > 0 ? `; not run: ${notRun.map((s) => s.id).join(', ')}` : ''),
+    );
+  }
+}
+

@@ -1,0 +1,45 @@
+/** What `up`, `down` and `redo` share: Ctrl-C handling and turning a run result into output and an exit code. */
+import { MongrateError, type Migrator, type RunResult } from '../index.ts';
+import type { CommandContext } from './context.ts';
+
+/**
+ * First SIGINT/SIGTERM: ask the migrator to stop at the next safe point (it records the
+ * interrupted migration and the command exits 130). Second: leave at once.
+ */
+export async function runInterruptibly(ctx: CommandContext, migrator: Migrator, run: () => Promise<RunResult>): Promise<number> {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      ctx.renderer.warn(`second ${signal}: exiting now; the lock and the running record are left to expire`);
+      process.exit(130);
+    }
+    ctx.renderer.warn(`${signal}: stopping at the next safe point (press Ctrl-C again to quit at once)`);
+    migrator.interrupt();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  ctx.renderer.followRun(migrator);
+  try {
+    return finishRun(ctx, await run());
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function finishRun(ctx: CommandContext, result: RunResult): number {
+  const { renderer } = ctx;
+  renderer.runSummary(result);
+  const { error, ...rest } = result;
+  if (error === undefined) {
+    renderer.emitJson({ ok: true, ...rest });
+    return 0;
+  }
+  const failure = new MongrateError(error.code, error.message);
+  if (renderer.json) {
+    renderer.emitJson({ ok: false, ...rest, error: { code: error.code, message: error.message, migration: error.id } });
+    return failure.exitCode;
+  }
+  return renderer.fail(failure);
+}

@@ -1,0 +1,73 @@
+/**
+ * Finds and loads the config file with cosmiconfig. TypeScript and JavaScript config files go
+ * through the same loader as migration files, so `migrate.config.ts` needs no build step.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { configError, messageOf } from '../errors.ts';
+import type { MongrateConfig } from '../types.ts';
+import { importModule } from '../util/import-module.ts';
+import { validateConfig } from './schema.ts';
+
+export const CONFIG_SEARCH_PLACES = [
+  'migrate.config.ts',
+  'migrate.config.mts',
+  'migrate.config.cts',
+  'migrate.config.js',
+  'migrate.config.mjs',
+  'migrate.config.cjs',
+  'migrate.config.json',
+  '.migraterc',
+  '.migraterc.json',
+  '.migraterc.yaml',
+  '.migraterc.yml',
+  '.migraterc.js',
+  '.migraterc.ts',
+  'package.json',
+];
+
+const loadCode: Loader = async (filepath) => {
+  const namespace = await importModule(filepath);
+  const exported = 'default' in namespace ? namespace.default : namespace;
+  // `export default defineConfig(...)` compiled to CommonJS nests one more level
+  if (typeof exported === 'object' && exported !== null && 'default' in exported && Object.keys(exported).length === 1) {
+    return (exported).default;
+  }
+  return exported;
+};
+
+export interface LoadedConfig {
+  config: MongrateConfig;
+  /** Absolute path of the file, undefined when none was found. */
+  file: string | undefined;
+}
+
+/** Loads `explicitPath`, or searches `cwd`; no file found is not an error (defaults apply). */
+export async function loadConfigFile(cwd: string, explicitPath?: string): Promise<LoadedConfig> {
+  const explorer = cosmiconfig('migrate', {
+    searchPlaces: CONFIG_SEARCH_PLACES,
+    searchStrategy: 'none',
+    cache: false,
+    loaders: {
+      '.ts': loadCode,
+      '.mts': loadCode,
+      '.cts': loadCode,
+      '.js': loadCode,
+      '.mjs': loadCode,
+      '.cjs': loadCode,
+    },
+  });
+  let result: { config: unknown; filepath: string; isEmpty?: boolean } | null;
+  const target = explicitPath === undefined ? undefined : resolve(cwd, explicitPath);
+  if (target !== undefined && !existsSync(target)) throw configError(`config file not found: ${target}`);
+  try {
+    result = target === undefined ? await explorer.search(cwd) : await explorer.load(target);
+  } catch (error) {
+    const where = target ?? cwd;
+    throw configError(`cannot load config (${where}): ${messageOf(error).split('\n').join(' ')}`, error);
+  }
+  if (result === null) return { config: {}, file: undefined };
+  if (result.isEmpty === true || result.config === undefined) return { config: {}, file: result.filepath };
+  return { config: validateConfig(result.config, result.filepath), file: result.filepath };
+}

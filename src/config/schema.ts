@@ -1,0 +1,65 @@
+/**
+ * Validates a user's config object. Unknown keys and wrong types are errors that name the key,
+ * because a typo such as `migrationDir` silently falling back to a default is how migrations get
+ * run against the wrong folder.
+ */
+import { configError } from '../errors.ts';
+import type { MongrateConfig } from '../types.ts';
+
+type Check = (value: unknown) => string | undefined;
+
+const nonEmptyString: Check = (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'a non-empty string');
+const positiveNumber: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'a number > 0');
+const nonNegativeNumber: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'a number >= 0';
+const plainObject: Check = (v) => (isPlainObject(v) ? undefined : 'an object');
+const oneOf =
+  (...allowed: string[]): Check =>
+  (v) =>
+    typeof v === 'string' && allowed.includes(v) ? undefined : `one of ${allowed.map((a) => `'${a}'`).join(', ')}`;
+
+const LOCK_KEYS: Record<string, Check> = { ttlSeconds: positiveNumber, waitSeconds: nonNegativeNumber };
+
+const TOP_LEVEL_KEYS: Record<keyof MongrateConfig, Check> = {
+  uri: nonEmptyString,
+  database: nonEmptyString,
+  migrationsDir: nonEmptyString,
+  changelogCollection: nonEmptyString,
+  historyCollection: nonEmptyString,
+  lockCollection: nonEmptyString,
+  lock: plainObject,
+  transactions: oneOf('auto', 'always', 'never'),
+  clientOptions: plainObject,
+};
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'string' ? `'${value}'` : typeof value;
+}
+
+function checkKeys(object: Record<string, unknown>, checks: Record<string, Check>, prefix: string, source: string): void {
+  for (const [key, value] of Object.entries(object)) {
+    const check = checks[key];
+    const name = prefix + key;
+    if (check === undefined) {
+      const known = Object.keys(checks).join(', ');
+      throw configError(`${source}: unknown config key '${name}' (known keys: ${known})`);
+    }
+    if (value === undefined) continue;
+    const expected = check(value);
+    if (expected !== undefined) throw configError(`${source}: config key '${name}' must be ${expected}, got ${describe(value)}`);
+  }
+}
+
+/** Throws a CONFIG error naming the first bad key; returns the config typed. */
+export function validateConfig(raw: unknown, source: string): MongrateConfig {
+  if (!isPlainObject(raw)) throw configError(`${source}: the config must be an object, got ${describe(raw)}`);
+  checkKeys(raw, TOP_LEVEL_KEYS, '', source);
+  if (isPlainObject(raw.lock)) checkKeys(raw.lock, LOCK_KEYS, 'lock.', source);
+  return raw;
+}

@@ -1,0 +1,44 @@
+/**
+ * Opens the driver connection and turns the driver's failures into typed errors: a malformed URI
+ * is a usage error (2), a server that does not answer in time is UNREACHABLE (5). Messages carry
+ * the URI with its password masked.
+ */
+import { MongoClient, MongoInvalidArgumentError, MongoParseError, MongoServerError, MongoServerSelectionError } from 'mongodb';
+import { MongrateError, messageOf } from '../errors.ts';
+import type { ResolvedConfig } from '../types.ts';
+import { redactUri } from '../util/redact.ts';
+
+const AUTH_FAILED = 18;
+
+export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOptions'>): Promise<MongoClient> {
+  const shown = redactUri(config.uri);
+  let client: MongoClient;
+  try {
+    client = new MongoClient(config.uri, { appName: 'mongrate', ...config.clientOptions });
+  } catch (error) {
+    // the constructor only parses: whatever it throws is about the URI or the client options
+    throw new MongrateError('USAGE', `invalid connection string ${shown}: ${messageOf(error)}`);
+  }
+  try {
+    await client.connect();
+    // connect() alone can succeed lazily with some topologies; a ping proves the server answers
+    await client.db('admin').command({ ping: 1 });
+    return client;
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    if (error instanceof MongoServerSelectionError) {
+      const timeout = config.clientOptions.serverSelectionTimeoutMS ?? 30000;
+      throw new MongrateError(
+        'UNREACHABLE',
+        `cannot reach MongoDB at ${shown} within ${timeout} ms (${messageOf(error)}); is the server running and the URI right?`,
+      );
+    }
+    if (error instanceof MongoServerError && error.code === AUTH_FAILED) {
+      throw new MongrateError('CONFIG', `authentication failed for ${shown}: check the user name and password`);
+    }
+    if (error instanceof MongoParseError || error instanceof MongoInvalidArgumentError) {
+      throw new MongrateError('USAGE', `invalid connection string ${shown}: ${messageOf(error)}`);
+    }
+    throw new MongrateError('UNREACHABLE', `cannot connect to ${shown}: ${messageOf(error)}`, { cause: error });
+  }
+}

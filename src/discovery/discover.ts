@@ -1,0 +1,71 @@
+/**
+ * Turns the migrations folder into an ordered list of migration files: ids, checksums and a
+ * statically read description. Nothing is imported here, so `status` stays fast and safe.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { extname, join, relative } from 'node:path';
+import { usageError } from '../errors.ts';
+import type { MigrationFile } from '../types.ts';
+
+export const MIGRATION_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
+
+/** Whether a file name in the migrations folder is a migration, per the contract's rules. */
+export function isMigrationFileName(name: string): boolean {
+  if (name.startsWith('_') || name.startsWith('.')) return false;
+  if (/\.d\.[mc]?ts$/.test(name)) return false;
+  return (MIGRATION_EXTENSIONS as readonly string[]).includes(extname(name));
+}
+
+export function migrationIdOf(name: string): string {
+  return name.slice(0, name.length - extname(name).length);
+}
+
+/** sha256 of the bytes with CRLF normalised to LF, so a Windows checkout does not look "changed". */
+export function checksumOf(content: Buffer | string): string {
+  const text = typeof content === 'string' ? content : content.toString('utf8');
+  return `sha256:${createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex')}`;
+}
+
+/** Ids sort by code unit, not locale, so every machine agrees on the order. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const DESCRIPTION = /\bdescription\s*[:=]\s*(['"`])((?:\\.|(?!\1)[^\\\n])*)\1/;
+
+/** The migration's description read from its source text (the first `description: '...'`). */
+export function staticDescription(source: string): string | undefined {
+  const match = DESCRIPTION.exec(source);
+  if (match?.[2] === undefined) return undefined;
+  return match[2].replace(/\\(.)/g, '$1');
+}
+
+export async function discoverMigrations(dir: string): Promise<MigrationFile[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw usageError(`migrations folder not found: ${dir} (run \`mongrate init\`, or set migrationsDir / --migrations-dir)`);
+    }
+    throw error;
+  }
+  const byId = new Map<string, string>();
+  for (const name of names.filter(isMigrationFileName).sort()) {
+    const id = migrationIdOf(name);
+    const other = byId.get(id);
+    if (other !== undefined) {
+      throw usageError(`duplicate migration id '${id}': ${other} and ${name} in ${relative(process.cwd(), dir) || '.'}; rename or remove one`);
+    }
+    byId.set(id, name);
+  }
+  const files = await Promise.all(
+    [...byId].map(async ([id, name]): Promise<MigrationFile> => {
+      const path = join(dir, name);
+      const content = await readFile(path);
+      return { id, path, checksum: checksumOf(content), description: staticDescription(content.toString('utf8')) };
+    }),
+  );
+  return files.sort((a, b) => compareIds(a.id, b.id));
+}

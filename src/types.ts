@@ -1,0 +1,201 @@
+/** Every public type of mongrate lives here, so users and the CLI import from one place. */
+import type { ClientSession, Db, MongoClient, MongoClientOptions } from 'mongodb';
+
+export type TransactionMode = 'auto' | 'always' | 'never';
+
+/** What a user writes in `migrate.config.ts` (every key optional). */
+export interface MongrateConfig {
+  /** Connection string; `--uri` and `MONGODB_URI` take precedence. */
+  uri?: string;
+  /** Database name; `--db` and `MONGODB_DATABASE` take precedence; falls back to the URI's path. */
+  database?: string;
+  /** Folder of migration files, relative to the config file. Default `migrations`. */
+  migrationsDir?: string;
+  /** One document per migration. Default `mongrate_changelog`. */
+  changelogCollection?: string;
+  /** Append-only audit trail of every event. Default `mongrate_history`. */
+  historyCollection?: string;
+  /** Holds the single lock document. Default `mongrate_lock`. */
+  lockCollection?: string;
+  /** Lease length and how long to wait for a held lock. */
+  lock?: { ttlSeconds?: number; waitSeconds?: number };
+  /** Run each migration and its changelog write in one transaction. Default `auto`. */
+  transactions?: TransactionMode;
+  /** Passed to `MongoClient` (pool sizes, TLS, timeouts...). */
+  clientOptions?: MongoClientOptions;
+}
+
+/** The configuration after flags, environment, file and defaults are merged. */
+export interface ResolvedConfig {
+  /** Marks a config that went through `loadConfig()`/merging. */
+  resolved: true;
+  uri: string;
+  database: string;
+  migrationsDir: string;
+  changelogCollection: string;
+  historyCollection: string;
+  lockCollection: string;
+  lock: { ttlSeconds: number; waitSeconds: number };
+  transactions: TransactionMode;
+  clientOptions: MongoClientOptions;
+  /** The config file used, if any. */
+  configFile: string | undefined;
+}
+
+export interface MigrationLogger {
+  (message: string): void;
+}
+
+/** What `up` and `down` receive. */
+export interface MigrationContext {
+  /** The migration's database. */
+  db: Db;
+  client: MongoClient;
+  /** The transaction's session, when the migration runs in one. Pass it to every write. */
+  session: ClientSession | undefined;
+  /** Writes a line under the migration in the CLI output (and a `log` event). */
+  log: MigrationLogger;
+  /** Aborted on Ctrl-C/SIGTERM: long loops should stop at the next safe point. */
+  signal: AbortSignal;
+  /** The migration's id. */
+  id: string;
+  direction: Direction;
+}
+
+export type Direction = 'up' | 'down';
+export type MigrationFn = (ctx: MigrationContext) => Promise<unknown>;
+
+/** What a migration file exports (default export via `defineMigration`, or named exports). */
+export interface MigrationDefinition {
+  /** Shown by `status`. */
+  description?: string;
+  /** Set `false` to never run this migration in a transaction. */
+  transaction?: boolean;
+  up: MigrationFn;
+  /** Absent means irreversible: `down` refuses it. */
+  down?: MigrationFn;
+}
+
+/** A migration file found on disk; nothing imported yet. */
+export interface MigrationFile {
+  id: string;
+  path: string;
+  checksum: string;
+  /** Read statically from the source, so `status` needs no import. */
+  description: string | undefined;
+}
+
+export type ChangelogState = 'applied' | 'failed' | 'running' | 'baseline';
+
+/** One changelog document per migration. */
+export interface ChangelogRecord {
+  _id: string;
+  state: ChangelogState;
+  checksum: string;
+  description: string | undefined;
+  startedAt: Date;
+  finishedAt: Date | undefined;
+  durationMs: number | undefined;
+  runId: string;
+  host: string;
+  pid: number;
+  toolVersion: string;
+  error?: { message: string; direction?: Direction; interrupted?: boolean };
+}
+
+export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline';
+
+/** Appended for every event; never updated. */
+export interface HistoryRecord {
+  migrationId: string;
+  event: HistoryEvent;
+  direction?: Direction;
+  at: Date;
+  runId: string;
+  host: string;
+  pid: number;
+  user: string;
+  toolVersion: string;
+  checksum?: string;
+  durationMs?: number;
+  error?: { message: string };
+}
+
+export type MigrationState =
+  | 'applied'
+  | 'pending'
+  | 'failed'
+  | 'running'
+  | 'changed'
+  | 'missing'
+  | 'baseline'
+  | 'out-of-order';
+
+export interface MigrationStatus {
+  id: string;
+  state: MigrationState;
+  description: string | undefined;
+  appliedAt: Date | undefined;
+  durationMs: number | undefined;
+  file: string | undefined;
+  error: string | undefined;
+}
+
+export interface StatusResult {
+  database: string;
+  migrations: MigrationStatus[];
+  counts: Partial<Record<MigrationState, number>>;
+  /** Anything pending, failed, changed, missing or running: what `status --check` fails on. */
+  problems: number;
+}
+
+export type StepStatus = 'success' | 'failed' | 'not-run';
+
+export interface StepResult {
+  id: string;
+  direction: Direction;
+  status: StepStatus;
+  durationMs: number | undefined;
+  error: string | undefined;
+}
+
+/** What `up`, `down` and `redo` return. They never throw for a failed migration. */
+export interface RunResult {
+  direction: Direction | 'redo';
+  dryRun: boolean;
+  runId: string;
+  /** Every migration of the plan, in plan order. */
+  steps: StepResult[];
+  /** Set when a migration failed or the run was interrupted. */
+  error: { code: 'MIGRATION_FAILED' | 'INTERRUPTED'; message: string; id: string | undefined } | undefined;
+}
+
+export interface UpOptions {
+  /** Apply up to and including this id. */
+  to?: string;
+  /** Apply at most this many. */
+  step?: number;
+  dryRun?: boolean;
+  allowOutOfOrder?: boolean;
+  /** Run a migration recorded as failed again. */
+  retryFailed?: boolean;
+}
+
+export interface DownOptions {
+  /** Revert every migration applied after this one; keep it. */
+  to?: string;
+  /** Revert the newest n (default 1). */
+  step?: number;
+  /** Revert what the newest `up` run applied. */
+  lastRun?: boolean;
+  /** Revert everything applied. */
+  all?: boolean;
+  dryRun?: boolean;
+}
+
+export interface MigratorEvents {
+  migrating: [{ id: string; direction: Direction }];
+  migrated: [{ id: string; direction: Direction; durationMs: number }];
+  failed: [{ id: string; direction: Direction; error: string; durationMs: number }];
+  log: [{ id: string; message: string }];
+}

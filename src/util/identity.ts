@@ -1,0 +1,32 @@
+/** Who is running: recorded on every changelog, history and lock document. */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+
+export interface RunIdentity {
+  runId: string;
+  host: string;
+  pid: number;
+  user: string;
+  toolVersion: string;
+}
+
+function readToolVersion(): string {
+  // src/util and dist/util are both two levels below package.json
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+}
+
+export const TOOL_VERSION = readToolVersion();
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+export function newRunIdentity(): RunIdentity {
+  return { runId: randomUUID(), host: hostname(), pid: process.pid, user: currentUser(), toolVersion: TOOL_VERSION };
+}
