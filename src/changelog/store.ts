@@ -9,6 +9,11 @@ import type { RunIdentity } from '../util/identity.ts';
 
 const DUPLICATE_KEY = 11000;
 
+/** The driver stores `undefined` as null; records leave unknown fields out instead. */
+function definedOnly<T extends object>(object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+}
+
 export interface FinishedStep {
   startedAt: Date;
   durationMs: number;
@@ -35,7 +40,7 @@ export class ChangelogStore {
 
   private baseRecord(file: MigrationFile, state: ChangelogRecord['state'], startedAt: Date): ChangelogRecord {
     const { runId, host, pid, toolVersion } = this.identity;
-    return {
+    return definedOnly({
       _id: file.id,
       state,
       checksum: file.checksum,
@@ -47,7 +52,7 @@ export class ChangelogStore {
       host,
       pid,
       toolVersion,
-    };
+    });
   }
 
   /**
@@ -81,7 +86,10 @@ export class ChangelogStore {
     const finishedAt = new Date();
     await this.changelog.updateOne(
       { _id: file.id },
-      { $set: { state: 'applied', finishedAt, durationMs: step.durationMs, checksum: file.checksum, description: file.description } },
+      {
+        $set: definedOnly({ state: 'applied' as const, finishedAt, durationMs: step.durationMs, checksum: file.checksum, description: file.description }),
+        $unset: { error: '' },
+      },
       { session: step.session },
     );
     await this.appendHistory(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs: step.durationMs }, step.session);
@@ -107,7 +115,7 @@ export class ChangelogStore {
           pid,
           error: { message: error.message, direction, ...(error.interrupted === true ? { interrupted: true } : {}) },
         },
-        $setOnInsert: { checksum: file.checksum, description: file.description, startedAt: step.startedAt },
+        $setOnInsert: definedOnly({ checksum: file.checksum, description: file.description, startedAt: step.startedAt }),
       },
       { upsert: true },
     );

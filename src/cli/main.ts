@@ -50,7 +50,6 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--no-color', 'no colour (NO_COLOR and FORCE_COLOR are honoured too)')
     .addOption(new Option('-v, --verbose', 'more output, stack traces on errors').default(false).conflicts('quiet'))
     .addOption(new Option('-q, --quiet', 'only results and errors').default(false))
-    .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined })
     .exitOverride();
 
@@ -90,7 +89,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       if (error.code === 'commander.help') return 2; // no command given: help went to stderr
       const globals = program.opts<GlobalOptions>();
       const renderer = rendererFor(program.args[0] ?? 'mongrate', globals, io);
-      return renderer.fail(usageError(error.message.replace(/^error: /, '')));
+      const code = renderer.fail(usageError(error.message.replace(/^error: /, '')));
+      renderer.hint('run `mongrate --help` for usage');
+      return code;
     }
     const renderer = rendererFor(program.args[0] ?? 'mongrate', program.opts<GlobalOptions>(), io);
     return renderer.fail(error);

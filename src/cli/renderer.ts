@@ -83,6 +83,11 @@ export class Renderer {
     if (!this.options.json && this.options.verbose) this.write(this.options.stderr, this.chalk.dim(text));
   }
 
+  /** A dim line on stderr after an error, suggesting what to do. */
+  hint(text: string): void {
+    if (!this.options.json) this.write(this.options.stderr, this.chalk.dim(text));
+  }
+
   warn(text: string): void {
     if (!this.options.json) this.write(this.options.stderr, this.chalk.yellow(`warning: ${text}`));
   }

@@ -4,14 +4,17 @@
  * the URI with its password masked.
  */
 import { MongoClient, MongoInvalidArgumentError, MongoParseError, MongoServerError, MongoServerSelectionError } from 'mongodb';
-import { MongrateError, messageOf } from '../errors.ts';
+import { MongrateError, messageOf as errorMessage } from '../errors.ts';
 import type { ResolvedConfig } from '../types.ts';
-import { redactUri } from '../util/redact.ts';
+import { redactSecrets, redactUri, secretsOf } from '../util/redact.ts';
 
 const AUTH_FAILED = 18;
 
 export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOptions'>): Promise<MongoClient> {
-  const shown = redactUri(config.uri);
+  const secrets = secretsOf(config.uri);
+  const shown = redactSecrets(redactUri(config.uri), secrets);
+  // driver messages may quote the URI or parts of it
+  const messageOf = (error: unknown): string => redactSecrets(errorMessage(error), secrets);
   let client: MongoClient;
   try {
     client = new MongoClient(config.uri, { appName: 'mongrate', ...config.clientOptions });

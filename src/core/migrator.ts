@@ -36,35 +36,46 @@ interface Step {
   retry: boolean;
 }
 
+/** One `up`/`down`/`redo` call: its own run id (what `down --last-run` groups by) and its own abort signal. */
+interface Run {
+  identity: RunIdentity;
+  abort: AbortController;
+  store: ChangelogStore;
+}
+
+interface Connection {
+  client: MongoClient;
+  db: Db;
+  /** For reads; writes go through the run's store, which carries the run's identity. */
+  store: ChangelogStore;
+}
+
 export class Migrator extends EventEmitter<MigratorEvents> {
   readonly config: ResolvedConfig;
-  private readonly identity: RunIdentity = newRunIdentity();
-  private readonly abortController = new AbortController();
-  private connection: Promise<{ client: MongoClient; db: Db; store: ChangelogStore }> | undefined;
+  private connection: Promise<Connection> | undefined;
+  private currentRun: Run | undefined;
+  /** interrupt() before a run started: that run starts already stopped. */
+  private interruptPending = false;
 
   constructor(config: ResolvedConfig) {
     super();
     this.config = config;
   }
 
-  get runId(): string {
-    return this.identity.runId;
-  }
-
-  /** Ask the run to stop at the next safe point (between migrations, or where a migration checks `ctx.signal`). */
+  /** Ask the current run to stop at the next safe point (between migrations, or where a migration checks `ctx.signal`). */
   interrupt(): void {
-    this.abortController.abort(new MongrateError('INTERRUPTED', 'interrupted'));
+    if (this.currentRun === undefined) this.interruptPending = true;
+    else this.currentRun.abort.abort(new MongrateError('INTERRUPTED', 'interrupted'));
   }
 
-  /** A method, not a getter: the flag changes while a run awaits. */
-  isInterrupted(): boolean {
-    return this.abortController.signal.aborted;
+  private isInterrupted(run: Run): boolean {
+    return run.abort.signal.aborted;
   }
 
-  private open(): Promise<{ client: MongoClient; db: Db; store: ChangelogStore }> {
+  private open(): Promise<Connection> {
     this.connection ??= connect(this.config).then((client) => {
       const db = client.db(this.config.database);
-      return { client, db, store: new ChangelogStore(db, this.config, this.identity) };
+      return { client, db, store: new ChangelogStore(db, this.config, newRunIdentity()) };
     });
     // a failed connection may be retried by a later call
     this.connection.catch(() => (this.connection = undefined));
@@ -146,39 +157,54 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   private async run(kind: RunResult['direction'], steps: Step[], dryRun: boolean): Promise<RunResult> {
+    const identity = newRunIdentity();
     const result: RunResult = {
       direction: kind,
       dryRun,
-      runId: this.identity.runId,
+      runId: identity.runId,
       steps: steps.map((s) => ({ id: s.migration.id, direction: s.direction, status: 'not-run', durationMs: undefined, error: undefined })),
       error: undefined,
     };
     if (dryRun || steps.length === 0) return result;
-    const { client, db, store } = await this.open();
-    for (const [index, step] of steps.entries()) {
-      const outcome = result.steps[index] as StepResult;
-      if (this.isInterrupted()) {
-        result.error = { code: 'INTERRUPTED', message: 'interrupted before ' + step.migration.id, id: undefined };
-        break;
-      }
-      const failure = await this.runStep(step, outcome, { client, db, store });
-      if (failure !== undefined) {
-        result.error = failure;
-        break;
-      }
-      if (this.isInterrupted()) {
-        result.error = { code: 'INTERRUPTED', message: `interrupted after ${step.migration.id}`, id: undefined };
-        break;
-      }
+    const { client, db } = await this.open();
+    const run: Run = { identity, abort: new AbortController(), store: new ChangelogStore(db, this.config, identity) };
+    if (this.interruptPending) run.abort.abort(new MongrateError('INTERRUPTED', 'interrupted'));
+    this.interruptPending = false;
+    this.currentRun = run;
+    try {
+      await this.runSteps(run, steps, result, { client, db });
+    } finally {
+      this.currentRun = undefined;
     }
     return result;
   }
 
+  private async runSteps(run: Run, steps: Step[], result: RunResult, connection: { client: MongoClient; db: Db }): Promise<void> {
+    for (const [index, step] of steps.entries()) {
+      const outcome = result.steps[index] as StepResult;
+      if (this.isInterrupted(run)) {
+        result.error = { code: 'INTERRUPTED', message: 'interrupted before ' + step.migration.id, id: undefined };
+        break;
+      }
+      const failure = await this.runStep(run, step, outcome, connection);
+      if (failure !== undefined) {
+        result.error = failure;
+        break;
+      }
+      if (this.isInterrupted(run)) {
+        result.error = { code: 'INTERRUPTED', message: `interrupted after ${step.migration.id}`, id: undefined };
+        break;
+      }
+    }
+  }
+
   private async runStep(
+    run: Run,
     step: Step,
     outcome: StepResult,
-    { client, db, store }: { client: MongoClient; db: Db; store: ChangelogStore },
+    { client, db }: { client: MongoClient; db: Db },
   ): Promise<RunResult['error']> {
+    const { store } = run;
     const { migration, direction } = step;
     const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
     if (fn === undefined) throw usageError(`${migration.id} has no ${direction}`);
@@ -190,7 +216,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       client,
       session: undefined,
       log: (message: string) => this.emit('log', { id: migration.id, message }),
-      signal: this.abortController.signal,
+      signal: run.abort.signal,
       id: migration.id,
       direction,
     };
@@ -198,7 +224,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       await fn(ctx);
     } catch (error) {
       const durationMs = Math.round(performance.now() - t0);
-      const interrupted = this.isInterrupted();
+      const interrupted = this.isInterrupted(run);
       const message = messageOf(error);
       await store.markFailed(migration, direction, { message, interrupted }, { startedAt, durationMs });
       Object.assign(outcome, { status: 'failed', durationMs, error: message });

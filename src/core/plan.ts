@@ -86,10 +86,13 @@ export function planUp(files: MigrationFile[], records: ChangelogRecord[], optio
     );
   }
   const runnable = new Set<MigrationState>(['pending', 'out-of-order', 'failed']);
-  let plan = files.filter((f) => {
-    const state = status.migrations.find((m) => m.id === f.id)?.state;
-    return state !== undefined && runnable.has(state);
-  });
+  const stateById = new Map(status.migrations.map((m) => [m.id, m.state]));
+  let plan = files
+    .filter((f) => {
+      const state = stateById.get(f.id);
+      return state !== undefined && runnable.has(state);
+    })
+    .sort((a, b) => compareIds(a.id, b.id));
   if (options.to !== undefined) {
     const target = options.to;
     if (!files.some((f) => f.id === target) && !recordsById.has(target)) throw usageError(`unknown migration id '${target}' for --to`);

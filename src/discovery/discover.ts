@@ -32,11 +32,19 @@ export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-const DESCRIPTION = /\bdescription\s*[:=]\s*(['"`])((?:\\.|(?!\1)[^\\\n])*)\1/;
+const QUOTED = String.raw`(['"\`])((?:\\.|(?!\1)[^\\\n])*)\1`;
+const NAMED_EXPORT = new RegExp(String.raw`export\s+const\s+description\s*(?::\s*string\s*)?=\s*` + QUOTED);
+const PROPERTY = new RegExp(String.raw`\bdescription\s*:\s*` + QUOTED);
+const EXPORT_START = /defineMigration\s*\(|export\s+default|module\.exports\s*=/;
 
-/** The migration's description read from its source text (the first `description: '...'`). */
+/**
+ * The migration's description read from its source text, so `status` needs no import:
+ * `export const description = '...'`, else the first `description: '...'` after the export
+ * starts (a `description` key in some data table above it is not the migration's).
+ */
 export function staticDescription(source: string): string | undefined {
-  const match = DESCRIPTION.exec(source);
+  const start = EXPORT_START.exec(source)?.index ?? 0;
+  const match = NAMED_EXPORT.exec(source) ?? PROPERTY.exec(source.slice(start));
   if (match?.[2] === undefined) return undefined;
   return match[2].replace(/\\(.)/g, '$1');
 }

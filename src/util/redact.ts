@@ -3,7 +3,8 @@
  * `redactUri` masks the password of one URI; `redactSecrets` scrubs any text (error messages from
  * the driver included) of every URI password and of the raw secrets of the URI in use.
  */
-const URI_CREDENTIALS = /(mongodb(?:\+srv)?:\/\/)([^@/\s?#]*)@/gi;
+// userinfo runs to the LAST '@' of the URI: users paste passwords with unescaped '@', '/', '?' or '#'
+const URI_CREDENTIALS = /(mongodb(?:\+srv)?:\/\/)(\S*)@(?=[^@\s]*(?:\s|$))/gi;
 
 export function redactUri(uri: string): string {
   return uri.replace(URI_CREDENTIALS, (_match, scheme: string, userinfo: string) => {
@@ -13,22 +14,26 @@ export function redactUri(uri: string): string {
   });
 }
 
-/** Secrets embedded in a URI: the password, raw and percent-decoded, when long enough to be safe to search for. */
+/**
+ * Secrets of one connection string: the password, raw and percent-decoded. Parsed by position
+ * (scheme .. last '@'), not by pattern, so even a password with spaces is found.
+ */
 export function secretsOf(uri: string | undefined): string[] {
   if (uri === undefined) return [];
-  const secrets = new Set<string>();
-  for (const match of uri.matchAll(URI_CREDENTIALS)) {
-    const userinfo = match[2] ?? '';
-    const colon = userinfo.indexOf(':');
-    if (colon === -1) continue;
-    const password = userinfo.slice(colon + 1);
-    secrets.add(password);
-    try {
-      secrets.add(decodeURIComponent(password));
-    } catch {
-      // a malformed escape: the raw form is still masked
-    }
+  const scheme = /^\s*mongodb(?:\+srv)?:\/\//i.exec(uri);
+  const at = uri.lastIndexOf('@');
+  if (scheme === null || at < scheme[0].length) return [];
+  const userinfo = uri.slice(scheme[0].length, at);
+  const colon = userinfo.indexOf(':');
+  if (colon === -1) return [];
+  const password = userinfo.slice(colon + 1);
+  const secrets = new Set([password]);
+  try {
+    secrets.add(decodeURIComponent(password));
+  } catch {
+    // a malformed escape: the raw form is still masked
   }
+  // very short secrets would mask ordinary words; the URI pattern still masks them in place
   return [...secrets].filter((secret) => secret.length >= 3);
 }
 

@@ -1,0 +1,150 @@
+// Ctrl-C and SIGTERM during `up`: the built CLI is started, signalled while a migration runs, and
+// the changelog is read with the driver to see what it recorded.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Db } from 'mongodb';
+import { parseJson, startCli, type CliResult } from '../support/cli.ts';
+import { createProject, markerMigration, type TestProject } from '../support/project.ts';
+import { testUri, withTestDb } from '../support/db.ts';
+
+interface ChangelogDoc {
+  _id: string;
+  state: string;
+  error?: { message: string; interrupted?: boolean };
+}
+
+/** Loops for up to 20 s in 50 ms sleeps and stops (throws) once `ctx.signal` is aborted. */
+const COOPERATIVE = `import { defineMigration } from 'mongrate';
+export default defineMigration({
+  description: 'slow and cooperative',
+  async up({ db, signal }) {
+    const until = Date.now() + 20000;
+    while (Date.now() < until) {
+      if (signal.aborted) throw new Error('stopped at a safe point');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await db.collection('marks').insertOne({ mark: 'slow finished' });
+  },
+  async down() {},
+});
+`;
+
+/** Sleeps 20 s and never looks at the signal. */
+const STUBBORN = `export async function up({ db }) {
+  await new Promise((resolve) => setTimeout(resolve, 20000));
+  await db.collection('marks').insertOne({ mark: 'stubborn finished' });
+}
+export async function down() {}
+`;
+
+interface Ctx {
+  project: TestProject;
+  db: Db;
+  dbName: string;
+}
+
+function withProject(label: string, fn: (ctx: Ctx) => Promise<void>): Promise<void> {
+  return withTestDb(label, async ({ db, dbName }) => {
+    const project = await createProject();
+    try {
+      await fn({ project, db, dbName });
+    } finally {
+      await project.remove();
+    }
+  });
+}
+
+async function record(db: Db, id: string): Promise<ChangelogDoc | null> {
+  return db.collection<ChangelogDoc>('mongrate_changelog').findOne({ _id: id });
+}
+
+/** Polls the changelog until `id` is recorded as running; fails if the CLI exits first or 15 s pass. */
+async function waitUntilRunning(db: Db, id: string, done: Promise<CliResult>): Promise<void> {
+  let exited: CliResult | undefined;
+  void done.then((result) => (exited = result));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if ((await record(db, id))?.state === 'running') return;
+    if (exited !== undefined) {
+      assert.fail(`the CLI exited (${String(exited.code)}) before ${id} was running\nstdout:\n${exited.stdout}\nstderr:\n${exited.stderr}`);
+    }
+    if (Date.now() > deadline) assert.fail(`${id} was not recorded as running within 15 s`);
+    await sleep(50);
+  }
+}
+
+function exits130(result: CliResult, what: string): void {
+  assert.equal(result.code, 130, `${what}: expected exit 130, got ${String(result.code)} (signal ${String(result.signal)})\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+}
+
+void describe('interrupting up', { concurrency: 3 }, () => {
+  void it('SIGINT stops at the next safe point: exit 130, the migration recorded as failed and interrupted, later ones not run', async () => {
+    await withProject('sigint', async ({ project, db, dbName }) => {
+      await project.write('001-first.ts', markerMigration('first'));
+      await project.write('002-slow.ts', COOPERATIVE);
+      await project.write('003-after.ts', markerMigration('after'));
+      const { child, done } = startCli(['--db', dbName, 'up'], { cwd: project.dir, env: { MONGODB_URI: testUri() }, timeoutMs: 40_000 });
+      await waitUntilRunning(db, '002-slow', done);
+      const sentAt = Date.now();
+      child.kill('SIGINT');
+      const result = await done;
+      const elapsed = Date.now() - sentAt;
+      exits130(result, 'up interrupted by SIGINT');
+      assert.ok(elapsed < 5000, `a cooperative migration should stop within moments, took ${elapsed} ms`);
+
+      const slow = await record(db, '002-slow');
+      assert.equal(slow?.state, 'failed');
+      assert.equal(slow.error?.interrupted, true, `error.interrupted should be true: ${JSON.stringify(slow.error)}`);
+      assert.equal((await record(db, '001-first'))?.state, 'applied');
+      assert.equal(await record(db, '003-after'), null, 'the migration after the interrupted one did not run');
+      const marks = await db.collection<{ mark: string }>('marks').find({}).toArray();
+      assert.deepEqual(marks.map((m) => m.mark), ['first']);
+
+      assert.match(result.stderr, /interrupt/i);
+      assert.match(result.stderr, /002-slow/);
+      assert.match(result.stdout, /003-after/, 'the output lists what was not run');
+      assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
+    });
+  });
+
+  void it('SIGTERM with --json: exit 130 and one JSON document with error.code INTERRUPTED', async () => {
+    await withProject('sigterm', async ({ project, db, dbName }) => {
+      await project.write('001-slow.ts', COOPERATIVE);
+      await project.write('002-after.ts', markerMigration('after'));
+      const { child, done } = startCli(['--db', dbName, 'up', '--json'], { cwd: project.dir, env: { MONGODB_URI: testUri() }, timeoutMs: 40_000 });
+      await waitUntilRunning(db, '001-slow', done);
+      child.kill('SIGTERM');
+      const result = await done;
+      exits130(result, 'up --json interrupted by SIGTERM');
+      const doc = parseJson(result);
+      assert.equal(doc.ok, false);
+      assert.equal((doc.error as { code: string }).code, 'INTERRUPTED');
+      const slow = await record(db, '001-slow');
+      assert.equal(slow?.state, 'failed');
+      assert.equal(slow.error?.interrupted, true);
+      assert.equal(await record(db, '002-after'), null);
+    });
+  });
+
+  void it('a second SIGINT exits 130 at once, even when the migration ignores the signal', async () => {
+    await withProject('sigint_twice', async ({ project, db, dbName }) => {
+      await project.write('001-stubborn.ts', STUBBORN);
+      await project.write('002-after.ts', markerMigration('after'));
+      const { child, done } = startCli(['--db', dbName, 'up'], { cwd: project.dir, env: { MONGODB_URI: testUri() }, timeoutMs: 40_000 });
+      await waitUntilRunning(db, '001-stubborn', done);
+      child.kill('SIGINT');
+      await sleep(150);
+      assert.equal(child.exitCode, null, 'the first SIGINT waits for a safe point instead of exiting');
+      const sentAt = Date.now();
+      child.kill('SIGINT');
+      const result = await done;
+      const elapsed = Date.now() - sentAt;
+      exits130(result, 'up after two SIGINTs');
+      assert.ok(elapsed < 3000, `the second SIGINT should exit promptly, took ${elapsed} ms`);
+      assert.equal(await record(db, '002-after'), null, 'nothing after it ran');
+      const marks = await db.collection('marks').countDocuments();
+      assert.equal(marks, 0);
+    });
+  });
+});

@@ -1,0 +1,192 @@
+// Integration tests of run-time behaviour: events, interrupt(), and connection failures.
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { describe, it } from 'node:test';
+import { createMigrator } from '../../src/index.ts';
+import { createProject, failingMigration, markerMigration } from '../support/project.ts';
+import { rejectsWithCode, stepSummary, withEnv } from './migrator-helpers.ts';
+
+/** Loops in 5 ms sleeps (bounded at ~5 s) checking ctx.signal; logs 'started' once; throws when aborted. */
+const COOPERATIVE = `import { defineMigration } from 'mongrate';
+export default defineMigration({
+  async up({ db, signal, log }) {
+    log('started');
+    for (let i = 0; i < 1000; i++) {
+      if (signal.aborted) throw new Error('stopped: signal aborted');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await db.collection('marks').insertOne({ mark: 'loop-finished' });
+  },
+  async down() {},
+});
+`;
+
+/** Ignores ctx.signal: logs 'started', sleeps a little, then completes. */
+const STUBBORN = `export async function up({ db, log }) {
+  log('started');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await db.collection('marks').insertOne({ mark: 'stubborn' });
+}
+`;
+
+void describe('migrator events', () => {
+  void it("emits 'migrating', 'log', 'migrated' and 'failed' with ids", () =>
+    withEnv('events', async (env) => {
+      await env.project.write('001-a.ts', `import { defineMigration } from 'mongrate';
+export default defineMigration({
+  async up({ db, log, id }) { log('hello from ' + id); await db.collection('marks').insertOne({ mark: 'a' }); },
+  async down({ log }) { log('bye'); },
+});
+`);
+      await env.project.write('002-b.js', failingMigration('boom'));
+      const seen: string[] = [];
+      const durations: number[] = [];
+      env.migrator.on('migrating', (e) => seen.push(`migrating ${e.id} ${e.direction}`));
+      env.migrator.on('log', (e) => seen.push(`log ${e.id} ${e.message}`));
+      env.migrator.on('migrated', (e) => {
+        seen.push(`migrated ${e.id} ${e.direction}`);
+        durations.push(e.durationMs);
+      });
+      env.migrator.on('failed', (e) => {
+        seen.push(`failed ${e.id} ${e.direction} ${e.error}`);
+        durations.push(e.durationMs);
+      });
+
+      await env.migrator.up();
+      assert.deepEqual(seen, ['migrating 001-a up', 'log 001-a hello from 001-a', 'migrated 001-a up', 'migrating 002-b up', 'failed 002-b up boom']);
+      seen.length = 0;
+      await env.migrator.down();
+      assert.deepEqual(seen, ['migrating 001-a down', 'log 001-a bye', 'migrated 001-a down']);
+      for (const d of durations) assert.ok(Number.isFinite(d) && d >= 0);
+    }));
+});
+
+void describe('migrator.interrupt()', () => {
+  void it('stops a migration that honours ctx.signal: recorded failed and interrupted, later ones not run', () =>
+    withEnv('interrupt_coop', async (env) => {
+      await env.project.write('001-a.ts', markerMigration('a'));
+      await env.project.write('002-loop.ts', COOPERATIVE);
+      await env.project.write('003-c.ts', markerMigration('c'));
+      env.migrator.on('log', (e) => {
+        if (e.id === '002-loop' && e.message === 'started') env.migrator.interrupt();
+      });
+
+      const started = performance.now();
+      const result = await env.migrator.up();
+      assert.ok(performance.now() - started < 3000, 'the loop stopped early');
+      assert.ok(result.error !== undefined);
+      assert.equal(result.error.code, 'INTERRUPTED');
+      assert.equal(result.error.id, '002-loop');
+      assert.deepEqual(stepSummary(result), ['001-a:up:success', '002-loop:up:failed', '003-c:up:not-run']);
+      assert.deepEqual(await env.marks(), ['a']);
+
+      const records = await env.changelog();
+      assert.deepEqual(records.map((r) => `${r._id}:${r.state}`), ['001-a:applied', '002-loop:failed']);
+      assert.deepEqual(records[1]?.error, { message: 'stopped: signal aborted', direction: 'up', interrupted: true });
+      assert.deepEqual((await env.history()).map((h) => `${h.migrationId}:${h.event}`), ['001-a:up', '002-loop:failed']);
+
+      // a new runner sees it failed and can retry it
+      const status = await env.newMigrator().status();
+      assert.deepEqual(status.migrations.map((m) => `${m.id}:${m.state}`), ['001-a:applied', '002-loop:failed', '003-c:pending']);
+    }));
+
+  void it('lets a migration that ignores the signal finish, applies it, then stops', () =>
+    withEnv('interrupt_stub', async (env) => {
+      await env.project.write('001-stubborn.js', STUBBORN);
+      await env.project.write('002-b.ts', markerMigration('b'));
+      env.migrator.on('log', (e) => {
+        if (e.id === '001-stubborn') env.migrator.interrupt();
+      });
+
+      const result = await env.migrator.up();
+      assert.ok(result.error !== undefined);
+      assert.equal(result.error.code, 'INTERRUPTED');
+      assert.match(result.error.message, /001-stubborn/);
+      assert.deepEqual(stepSummary(result), ['001-stubborn:up:success', '002-b:up:not-run']);
+      assert.deepEqual(await env.marks(), ['stubborn']);
+      const records = await env.changelog();
+      assert.deepEqual(records.map((r) => `${r._id}:${r.state}`), ['001-stubborn:applied']);
+      assert.equal(records[0]?.error, undefined);
+    }));
+});
+
+void describe('connection failures', () => {
+  void it('an unreachable server rejects UNREACHABLE quickly', async () => {
+    const project = await createProject();
+    const migrator = createMigrator({
+      uri: 'mongodb://127.0.0.1:1',
+      database: 'x',
+      migrationsDir: project.migrationsDir,
+      clientOptions: { serverSelectionTimeoutMS: 500 },
+    });
+    try {
+      const started = performance.now();
+      const error = await rejectsWithCode(migrator.status(), 'UNREACHABLE');
+      assert.ok(performance.now() - started < 3000, `took ${Math.round(performance.now() - started)} ms`);
+      assert.match(error.message, /127\.0\.0\.1:1/);
+      // a later call tries again rather than reusing a dead connection
+      await rejectsWithCode(migrator.up(), 'UNREACHABLE');
+    } finally {
+      await migrator.close();
+      await project.remove();
+    }
+  });
+
+  void it('a malformed URI rejects USAGE', async () => {
+    const project = await createProject();
+    const migrator = createMigrator({ uri: 'notauri', database: 'x', migrationsDir: project.migrationsDir });
+    try {
+      await rejectsWithCode(migrator.status(), 'USAGE');
+    } finally {
+      await migrator.close();
+      await project.remove();
+    }
+  });
+
+  void it('never shows the password of the URI', async () => {
+    const project = await createProject();
+    const unreachable = createMigrator({
+      uri: 'mongodb://bob:s3cretpw@127.0.0.1:1/x',
+      migrationsDir: project.migrationsDir,
+      clientOptions: { serverSelectionTimeoutMS: 500 },
+    });
+    const malformed = createMigrator({ uri: 'mongodb://bob:s3cretpw@127.0.0.1:notaport/x', migrationsDir: project.migrationsDir });
+    try {
+      const error = await rejectsWithCode(unreachable.status(), 'UNREACHABLE');
+      assert.ok(!error.message.includes('s3cretpw'), error.message);
+      assert.match(error.message, /bob:\*\*\*@/);
+      const parseError = await rejectsWithCode(malformed.status(), 'USAGE');
+      assert.ok(!parseError.message.includes('s3cretpw'), parseError.message);
+      assert.ok(!String(error.stack).includes('s3cretpw'));
+      assert.ok(!String(parseError.stack).includes('s3cretpw'));
+    } finally {
+      await unreachable.close();
+      await malformed.close();
+      await project.remove();
+    }
+  });
+
+  void it('never shows a password with unescaped special characters either', async () => {
+    const project = await createProject();
+    // typical mistakes: '@', '/' or a space left unescaped in the password
+    const uris = ['mongodb://bob:s3c@retpw@127.0.0.1:1/x', 'mongodb://bob:s3c/retpw@127.0.0.1:1/x', 'mongodb://bob:s3c retpw@127.0.0.1:1/x'];
+    const migrators = uris.map((uri) =>
+      createMigrator({ uri, database: 'x', migrationsDir: project.migrationsDir, clientOptions: { serverSelectionTimeoutMS: 300 } }),
+    );
+    try {
+      const messages = await Promise.all(
+        migrators.map((migrator) =>
+          migrator.status().then(
+            () => 'resolved',
+            (error: unknown) => (error instanceof Error ? `${error.message}\n${String(error.stack)}` : String(error)),
+          ),
+        ),
+      );
+      const leaks = messages.filter((message) => /s3c|retpw/.test(message)).map((message) => message.split('\n')[0]);
+      assert.deepEqual(leaks, [], 'a password (or part of it) was shown');
+    } finally {
+      for (const migrator of migrators) await migrator.close();
+      await project.remove();
+    }
+  });
+});

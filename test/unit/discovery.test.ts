@@ -1,0 +1,469 @@
+// Unit tests of migration discovery and loading, credential redaction, and `create`'s naming rules.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { slugify, timestampId } from '../../src/cli/commands/create.ts';
+import {
+  checksumOf,
+  compareIds,
+  discoverMigrations,
+  isMigrationFileName,
+  migrationIdOf,
+  staticDescription,
+} from '../../src/discovery/discover.ts';
+import { loadMigration } from '../../src/discovery/load-migration.ts';
+import { MongrateError, type ErrorCode } from '../../src/errors.ts';
+import type { MigrationContext, MigrationFile } from '../../src/types.ts';
+import { redactSecrets, redactUri, secretsOf } from '../../src/util/redact.ts';
+
+function isError(code: ErrorCode, message: RegExp): (error: unknown) => boolean {
+  return (error: unknown) => {
+    assert.ok(error instanceof MongrateError, `expected a MongrateError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    assert.match(error.message, message);
+    return true;
+  };
+}
+
+let root: string;
+let counter = 0;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mongrate-unit-discovery-'));
+});
+
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** A fresh folder holding the given files. */
+async function folder(files: Record<string, string>): Promise<string> {
+  counter += 1;
+  const dir = join(root, `d${String(counter)}`);
+  await mkdir(dir);
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+  return dir;
+}
+
+/** Writes one migration file and describes it as discovery would. */
+async function migrationFile(name: string, source: string): Promise<MigrationFile> {
+  const dir = await folder({ [name]: source });
+  const path = join(dir, name);
+  return { id: migrationIdOf(name), path, checksum: checksumOf(source), description: staticDescription(source) };
+}
+
+void describe('isMigrationFileName', () => {
+  void it('counts .ts .mts .cts .js .mjs .cjs', () => {
+    for (const name of ['001-a.ts', '001-a.mts', '001-a.cts', '001-a.js', '001-a.mjs', '001-a.cjs', '20240101000000-add-users.ts']) {
+      assert.equal(isMigrationFileName(name), true, name);
+    }
+  });
+
+  void it('does not count declaration files', () => {
+    for (const name of ['001-a.d.ts', '001-a.d.mts', '001-a.d.cts']) assert.equal(isMigrationFileName(name), false, name);
+  });
+
+  void it('does not count files starting with _ or .', () => {
+    for (const name of ['_x.ts', '_helpers.js', '.x.ts', '.eslintrc.js']) assert.equal(isMigrationFileName(name), false, name);
+  });
+
+  void it('does not count other extensions', () => {
+    for (const name of ['001.json', 'README.md', '001.ts.bak', '001.tsx', '001', '001.TS.txt']) {
+      assert.equal(isMigrationFileName(name), false, name);
+    }
+  });
+});
+
+void describe('migrationIdOf', () => {
+  void it('is the file name without its extension', () => {
+    assert.equal(migrationIdOf('001-add-users.ts'), '001-add-users');
+    assert.equal(migrationIdOf('20240101000000-x.mjs'), '20240101000000-x');
+    assert.equal(migrationIdOf('001.v2.cjs'), '001.v2');
+  });
+});
+
+void describe('checksumOf', () => {
+  void it("is 'sha256:' and the hex digest of the content", () => {
+    const content = "export const up = async () => {};\n";
+    const expected = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+    assert.equal(checksumOf(content), expected);
+    assert.equal(checksumOf(Buffer.from(content)), expected);
+    assert.match(checksumOf(''), /^sha256:[0-9a-f]{64}$/);
+  });
+
+  void it('gives CRLF and LF the same checksum', () => {
+    const lf = 'line one\nline two\n';
+    const crlf = 'line one\r\nline two\r\n';
+    assert.equal(checksumOf(crlf), checksumOf(lf));
+    assert.equal(checksumOf(Buffer.from(crlf)), checksumOf(lf));
+  });
+
+  void it('differs for different content', () => {
+    assert.notEqual(checksumOf('a\n'), checksumOf('b\n'));
+    assert.notEqual(checksumOf('a\n'), checksumOf('a\n\n'));
+  });
+});
+
+void describe('compareIds', () => {
+  void it('orders by code unit, not locale or number', () => {
+    assert.ok(compareIds('B', 'a') < 0);
+    assert.ok(compareIds('10', '9') < 0);
+    assert.ok(compareIds('Z', '_') < 0);
+    assert.ok(compareIds('a', 'b') < 0);
+    assert.ok(compareIds('b', 'a') > 0);
+    assert.equal(compareIds('001', '001'), 0);
+  });
+
+  void it('sorts a list the same way on every machine', () => {
+    assert.deepEqual(['b', '9', 'a', '10', 'B', '001-x'].sort(compareIds), ['001-x', '10', '9', 'B', 'a', 'b']);
+  });
+});
+
+void describe('staticDescription', () => {
+  void it('reads single, double and backtick quotes', () => {
+    assert.equal(staticDescription("defineMigration({ description: 'single quoted', async up() {} })"), 'single quoted');
+    assert.equal(staticDescription('export default { description: "double quoted" };'), 'double quoted');
+    assert.equal(staticDescription('export default { description: `backticks` };'), 'backticks');
+  });
+
+  void it('reads a named export', () => {
+    assert.equal(staticDescription("export const description = 'named export';"), 'named export');
+  });
+
+  void it('unescapes escaped quotes', () => {
+    assert.equal(staticDescription("{ description: 'it\\'s done' }"), "it's done");
+    assert.equal(staticDescription('{ description: "say \\"hi\\"" }'), 'say "hi"');
+    assert.equal(staticDescription("{ description: \"it's fine\" }"), "it's fine");
+  });
+
+  void it('takes the first description', () => {
+    assert.equal(staticDescription("{ description: 'first' }\n{ description: 'second' }"), 'first');
+  });
+
+  void it('gives undefined without a description', () => {
+    assert.equal(staticDescription('export async function up() {}'), undefined);
+    assert.equal(staticDescription(''), undefined);
+    assert.equal(staticDescription("{ descriptionText: 'no' }"), undefined);
+  });
+});
+
+void describe('discoverMigrations', () => {
+  void it('lists migrations sorted by id with path, checksum and description', async () => {
+    const dir = await folder({
+      '002-b.js': "export default { description: 'second', up: async () => {} };\n",
+      '001-a.ts': "export default { description: 'first', async up() {} };\n",
+      '010-c.mjs': 'export async function up() {}\n',
+      'B.cjs': 'module.exports = { up: async () => {} };\n',
+      'a.mts': 'export async function up() {}\n',
+    });
+    const files = await discoverMigrations(dir);
+    assert.deepEqual(
+      files.map((f) => f.id),
+      ['001-a', '002-b', '010-c', 'B', 'a'],
+    );
+    const [first] = files;
+    assert.deepEqual(first, {
+      id: '001-a',
+      path: join(dir, '001-a.ts'),
+      checksum: checksumOf("export default { description: 'first', async up() {} };\n"),
+      description: 'first',
+    });
+    assert.equal(files[2]?.description, undefined);
+  });
+
+  void it('ignores subfolders and files that are not migrations', async () => {
+    const dir = await folder({
+      '001-a.ts': 'export async function up() {}\n',
+      '_shared.ts': 'export const x = 1;\n',
+      '.hidden.ts': 'export const x = 1;\n',
+      'types.d.ts': 'export {};\n',
+      'README.md': '# migrations\n',
+      'data.json': '{}',
+    });
+    await mkdir(join(dir, '002-folder.ts'));
+    await mkdir(join(dir, 'nested'));
+    await writeFile(join(dir, 'nested', '003-nested.ts'), 'export async function up() {}\n');
+    const files = await discoverMigrations(dir);
+    assert.deepEqual(
+      files.map((f) => f.id),
+      ['001-a'],
+    );
+  });
+
+  void it('gives an empty list for an empty folder', async () => {
+    assert.deepEqual(await discoverMigrations(await folder({})), []);
+  });
+
+  void it('refuses two files with one id with USAGE naming both', async () => {
+    const dir = await folder({ '001-a.ts': 'export async function up() {}\n', '001-a.js': 'export async function up() {}\n' });
+    await assert.rejects(discoverMigrations(dir), isError('USAGE', /duplicate migration id '001-a'/));
+    await assert.rejects(discoverMigrations(dir), isError('USAGE', /001-a\.js/));
+    await assert.rejects(discoverMigrations(dir), isError('USAGE', /001-a\.ts/));
+  });
+
+  void it('refuses a missing folder with USAGE mentioning mongrate init', async () => {
+    const missing = join(root, 'no-such-folder');
+    await assert.rejects(discoverMigrations(missing), isError('USAGE', /not found.*mongrate init/));
+  });
+
+  void it('gives the same checksum for a CRLF file as for its LF form', async () => {
+    const dir = await folder({ '001-a.ts': 'export async function up() {}\r\n// done\r\n' });
+    const [file] = await discoverMigrations(dir);
+    assert.equal(file?.checksum, checksumOf('export async function up() {}\n// done\n'));
+  });
+});
+
+void describe('loadMigration', () => {
+  const context = {} as MigrationContext;
+
+  void it('loads a default export made with defineMigration', async () => {
+    const file = await migrationFile(
+      '001-default.ts',
+      [
+        "import { defineMigration } from 'mongrate';",
+        'export default defineMigration({',
+        "  description: 'from the definition',",
+        '  transaction: false,',
+        "  async up() { return 'up ran'; },",
+        "  async down() { return 'down ran'; },",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const loaded = await loadMigration(file);
+    assert.equal(loaded.id, '001-default');
+    assert.equal(loaded.path, file.path);
+    assert.equal(loaded.description, 'from the definition');
+    assert.equal(loaded.definition.description, 'from the definition');
+    assert.equal(loaded.definition.transaction, false);
+    assert.equal(await loaded.definition.up(context), 'up ran');
+    assert.equal(await loaded.definition.down?.(context), 'down ran');
+  });
+
+  void it('loads named exports', async () => {
+    const file = await migrationFile(
+      '002-named.ts',
+      [
+        "export const description = 'named';",
+        "export async function up(): Promise<string> { return 'named up'; }",
+        "export async function down(): Promise<string> { return 'named down'; }",
+        '',
+      ].join('\n'),
+    );
+    const loaded = await loadMigration(file);
+    assert.equal(loaded.definition.description, 'named');
+    assert.equal(await loaded.definition.up(context), 'named up');
+    assert.equal(await loaded.definition.down?.(context), 'named down');
+    assert.equal(loaded.definition.transaction, undefined);
+  });
+
+  void it('loads named exports of an .mjs file without down', async () => {
+    const file = await migrationFile('003-mjs.mjs', "export async function up() { return 'mjs up'; }\n");
+    const loaded = await loadMigration(file);
+    assert.equal(await loaded.definition.up(context), 'mjs up');
+    assert.equal(loaded.definition.down, undefined);
+    assert.equal('down' in loaded.definition, false);
+  });
+
+  void it('loads CommonJS module.exports in a .cjs file', async () => {
+    const file = await migrationFile(
+      '004-common.cjs',
+      [
+        'module.exports = {',
+        "  description: 'commonjs',",
+        "  up: async () => 'cjs up',",
+        "  down: async () => 'cjs down',",
+        '};',
+        '',
+      ].join('\n'),
+    );
+    const loaded = await loadMigration(file);
+    assert.equal(loaded.description, 'commonjs');
+    assert.equal(await loaded.definition.up(context), 'cjs up');
+    assert.equal(await loaded.definition.down?.(context), 'cjs down');
+  });
+
+  void it('keeps the static description when the module exports none', async () => {
+    const file = await migrationFile('005-nodesc.ts', 'export async function up(): Promise<void> {}\n');
+    const loaded = await loadMigration({ ...file, description: 'from discovery' });
+    assert.equal(loaded.description, 'from discovery');
+    assert.equal(loaded.definition.description, undefined);
+  });
+
+  void it('refuses a file without up with USAGE naming it', async () => {
+    const file = await migrationFile('006-noup.ts', "export async function down(): Promise<void> {}\nexport const description = 'x';\n");
+    await assert.rejects(loadMigration(file), isError('USAGE', /006-noup\.ts.*`up`/));
+    const empty = await migrationFile('007-empty.ts', 'export {};\n');
+    await assert.rejects(loadMigration(empty), isError('USAGE', /007-empty\.ts/));
+  });
+
+  void it('refuses an up that is not a function', async () => {
+    const file = await migrationFile('008-upstring.ts', "export default { up: 'not a function' };\n");
+    await assert.rejects(loadMigration(file), isError('USAGE', /`up`/));
+  });
+
+  void it('refuses a down that is not a function', async () => {
+    const file = await migrationFile('009-downstring.ts', "export default { up: async () => {}, down: 'nope' };\n");
+    await assert.rejects(loadMigration(file), isError('USAGE', /`down` must be a function/));
+  });
+
+  void it('refuses a transaction flag that is not a boolean', async () => {
+    const file = await migrationFile('010-tx.ts', "export default { up: async () => {}, transaction: 'no' };\n");
+    await assert.rejects(loadMigration(file), isError('USAGE', /`transaction`/));
+  });
+
+  void it('turns a syntax error into a one-line USAGE error naming the file', async () => {
+    const file = await migrationFile('011-broken.ts', 'export async function up( {\n  const x = ;\n}\n');
+    await assert.rejects(loadMigration(file), (error: unknown) => {
+      assert.ok(error instanceof MongrateError, `expected a MongrateError, got ${String(error)}`);
+      assert.equal(error.code, 'USAGE');
+      assert.match(error.message, /011-broken\.ts/);
+      assert.doesNotMatch(error.message, /\n/);
+      return true;
+    });
+  });
+
+  void it('turns an error thrown at import time into a USAGE error naming the file', async () => {
+    const file = await migrationFile('012-throws.ts', "throw new Error('top-level failure');\nexport async function up(): Promise<void> {}\n");
+    await assert.rejects(loadMigration(file), isError('USAGE', /012-throws\.ts.*top-level failure/));
+  });
+
+  void it('names the file by its base name at least', async () => {
+    const file = await migrationFile('013-noup.js', 'export const x = 1;\n');
+    await assert.rejects(loadMigration(file), isError('USAGE', new RegExp(basename(file.path).replace('.', '\\.'))));
+  });
+});
+
+void describe('redactUri', () => {
+  void it('keeps the user and masks the password', () => {
+    assert.equal(redactUri('mongodb://admin:s3cret@db.example.com:27017/app'), 'mongodb://admin:***@db.example.com:27017/app');
+  });
+
+  void it('handles mongodb+srv', () => {
+    assert.equal(
+      redactUri('mongodb+srv://app:hunter2@cluster0.example.net/shop?retryWrites=true'),
+      'mongodb+srv://app:***@cluster0.example.net/shop?retryWrites=true',
+    );
+  });
+
+  void it('masks a password with percent escapes and several hosts', () => {
+    assert.equal(redactUri('mongodb://u:p%40ss%2Fw@h1,h2:27018/db?replicaSet=rs'), 'mongodb://u:***@h1,h2:27018/db?replicaSet=rs');
+  });
+
+  void it('keeps a user without password', () => {
+    assert.equal(redactUri('mongodb://user@host/db'), 'mongodb://user@host/db');
+  });
+
+  void it('masks every URI in a text', () => {
+    const text = 'primary mongodb://a:pw1@h1/x failed, fallback mongodb+srv://b:pw2@h2/y also failed';
+    const out = redactUri(text);
+    assert.equal(out, 'primary mongodb://a:***@h1/x failed, fallback mongodb+srv://b:***@h2/y also failed');
+    assert.doesNotMatch(out, /pw1|pw2/);
+  });
+
+  void it('leaves a URI without credentials unchanged', () => {
+    for (const uri of ['mongodb://127.0.0.1:27017', 'mongodb://h1,h2/db?x=1', 'mongodb+srv://cluster0.example.net/db', 'no uri here']) {
+      assert.equal(redactUri(uri), uri);
+    }
+  });
+
+  // A password typed without percent-encoding is refused by the driver, and connect() then prints
+  // `invalid connection string <redacted uri>`: the mask must still cover the whole password.
+  void it('masks a password with unescaped @ / ? # characters', () => {
+    for (const [uri, password] of [
+      ['mongodb://u:p@ss@h/db', 'p@ss'],
+      ['mongodb://u:pa/ss@h/db', 'pa/ss'],
+      ['mongodb://u:pa?ss@h/db', 'pa?ss'],
+      ['mongodb://u:pa#ss@h/db', 'pa#ss'],
+    ] as const) {
+      const out = redactUri(uri);
+      assert.ok(!out.includes(password) && !out.includes('ss@'), `${uri} -> ${out}`);
+      assert.equal(out, 'mongodb://u:***@h/db', uri);
+    }
+  });
+
+  void it('is case-insensitive about the scheme', () => {
+    assert.equal(redactUri('MONGODB://u:secret@h/db'), 'MONGODB://u:***@h/db');
+  });
+});
+
+void describe('redactSecrets', () => {
+  void it('masks URIs in the text', () => {
+    assert.equal(redactSecrets('cannot connect to mongodb://u:topsecret@h/db'), 'cannot connect to mongodb://u:***@h/db');
+  });
+
+  void it('masks the raw and the percent-decoded password wherever it appears', () => {
+    const uri = 'mongodb://app:p%40ss%3Aword@db.example.com/app';
+    const secrets = secretsOf(uri);
+    assert.ok(secrets.includes('p%40ss%3Aword'));
+    assert.ok(secrets.includes('p@ss:word'));
+    const text = 'Authentication failed for password p@ss:word (raw p%40ss%3Aword)';
+    const out = redactSecrets(text, secrets);
+    assert.equal(out, 'Authentication failed for password *** (raw ***)');
+  });
+
+  void it('finds an unescaped password with / or @ as a secret', () => {
+    assert.ok(secretsOf('mongodb://u:pa/ss@h/db').includes('pa/ss'));
+    assert.ok(secretsOf('mongodb://u:p@ss@h/db').includes('p@ss'));
+  });
+
+  void it('finds no secrets without a password', () => {
+    assert.deepEqual(secretsOf(undefined), []);
+    assert.deepEqual(secretsOf('mongodb://user@host/db'), []);
+    assert.deepEqual(secretsOf('mongodb://host/db'), []);
+  });
+
+  void it('leaves text without secrets unchanged', () => {
+    assert.equal(redactSecrets('all good', secretsOf('mongodb://u:longpass@h/db')), 'all good');
+  });
+});
+
+void describe('slugify', () => {
+  void it('lowercases words and joins them with dashes', () => {
+    assert.equal(slugify('Add User profile!'), 'add-user-profile');
+    assert.equal(slugify('  create   orders index  '), 'create-orders-index');
+    assert.equal(slugify('add_users-v2'), 'add-users-v2');
+  });
+
+  void it('strips accents', () => {
+    assert.equal(slugify('Café crème brûlée'), 'cafe-creme-brulee');
+    assert.equal(slugify('Ärger über Öl'), 'arger-uber-ol');
+  });
+
+  void it('refuses path separators and ..', () => {
+    for (const name of ['a/b', '../evil', 'a\\b', 'x..y', '..']) {
+      assert.throws(() => slugify(name), isError('USAGE', /invalid migration name/), name);
+    }
+  });
+
+  void it('refuses a name with nothing usable', () => {
+    for (const name of ['', '   ', '!!!', '---', '日本語']) {
+      assert.throws(() => slugify(name), isError('USAGE', /invalid migration name/), name);
+    }
+  });
+
+  void it('limits the slug to 80 characters', () => {
+    assert.equal(slugify('a'.repeat(200)).length, 80);
+  });
+});
+
+void describe('timestampId', () => {
+  void it('is 14 digits of the UTC time', () => {
+    assert.equal(timestampId(new Date(Date.UTC(2024, 0, 2, 3, 4, 5))), '20240102030405');
+    assert.equal(timestampId(new Date('2024-12-31T23:59:59.999Z')), '20241231235959');
+    assert.equal(timestampId(new Date('2025-06-01T00:00:00+02:00')), '20250531220000');
+  });
+
+  void it('always gives 14 digits', () => {
+    assert.match(timestampId(new Date()), /^\d{14}$/);
+  });
+
+  void it('sorts in time order', () => {
+    const earlier = timestampId(new Date('2024-01-01T09:59:59Z'));
+    const later = timestampId(new Date('2024-01-01T10:00:00Z'));
+    assert.ok(compareIds(earlier, later) < 0);
+  });
+});
