@@ -103,7 +103,7 @@ export interface ChangelogRecord {
   error?: { message: string; direction?: Direction; interrupted?: boolean };
 }
 
-export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline';
+export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'unlock';
 
 /** Appended for every event; never updated. */
 export interface HistoryRecord {
@@ -119,6 +119,8 @@ export interface HistoryRecord {
   checksum?: string;
   durationMs?: number;
   error?: { message: string };
+  /** What a `repair` or `baseline` did. */
+  note?: string;
 }
 
 export type MigrationState =
@@ -139,6 +141,8 @@ export interface MigrationStatus {
   durationMs: number | undefined;
   file: string | undefined;
   error: string | undefined;
+  /** A failed migration whose runner was interrupted or died mid-run. */
+  interrupted: boolean;
 }
 
 export interface StatusResult {
@@ -167,7 +171,7 @@ export interface RunResult {
   /** Every migration of the plan, in plan order. */
   steps: StepResult[];
   /** Set when a migration failed or the run was interrupted. */
-  error: { code: 'MIGRATION_FAILED' | 'INTERRUPTED'; message: string; id: string | undefined } | undefined;
+  error: { code: 'MIGRATION_FAILED' | 'INTERRUPTED' | 'LOCK_HELD'; message: string; id: string | undefined } | undefined;
 }
 
 export interface UpOptions {
@@ -179,6 +183,10 @@ export interface UpOptions {
   allowOutOfOrder?: boolean;
   /** Run a migration recorded as failed again. */
   retryFailed?: boolean;
+  /** Check applied files first (default true): refuse when one changed or vanished. */
+  validate?: boolean;
+  /** Seconds to wait for a held lock (default: config lock.waitSeconds). */
+  lockWait?: number;
 }
 
 export interface DownOptions {
@@ -191,6 +199,52 @@ export interface DownOptions {
   /** Revert everything applied. */
   all?: boolean;
   dryRun?: boolean;
+  lockWait?: number;
+}
+
+export type FindingKind = 'changed' | 'missing' | 'duplicate-id' | 'no-up' | 'load-error' | 'failed';
+
+export interface Finding {
+  id: string;
+  kind: FindingKind;
+  message: string;
+}
+
+export interface ValidateResult {
+  ok: boolean;
+  findings: Finding[];
+}
+
+export interface RepairAction {
+  id: string;
+  action: 'forget-failed' | 'rechecksum' | 'forget-missing';
+  detail: string;
+}
+
+export interface RepairResult {
+  dryRun: boolean;
+  actions: RepairAction[];
+}
+
+export interface BaselineResult {
+  baselined: string[];
+  /** Already had a changelog record: left as they were. */
+  skipped: string[];
+}
+
+export interface LockInfo {
+  owner: string;
+  host: string;
+  pid: number;
+  command: string;
+  acquiredAt: Date;
+  expiresAt: Date;
+}
+
+export interface UnlockResult {
+  lock: LockInfo | null;
+  expired: boolean;
+  released: boolean;
 }
 
 export interface MigratorEvents {

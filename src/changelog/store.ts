@@ -65,7 +65,8 @@ export class ChangelogStore {
     const record = this.baseRecord(file, 'running', startedAt);
     try {
       if (options.retry) {
-        const replaced = await this.changelog.replaceOne({ _id: file.id, state: 'failed' }, record, {
+        // a failed record, or a `running` one whose runner is gone (the caller holds the lock)
+        const replaced = await this.changelog.replaceOne({ _id: file.id, state: { $in: ['failed', 'running'] } }, record, {
           session: options.session,
         });
         if (replaced.matchedCount === 1) return startedAt;
@@ -93,6 +94,40 @@ export class ChangelogStore {
       { session: step.session },
     );
     await this.appendHistory(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs: step.durationMs }, step.session);
+  }
+
+  /** Applied in one go, inside the migration's transaction: no `running` record ever existed. */
+  async recordApplied(file: MigrationFile, step: FinishedStep): Promise<void> {
+    const finishedAt = new Date();
+    const record: ChangelogRecord = {
+      ...this.baseRecord(file, 'applied', step.startedAt),
+      finishedAt,
+      durationMs: step.durationMs,
+    };
+    await this.changelog.replaceOne({ _id: file.id }, definedOnly(record), { upsert: true, session: step.session });
+    await this.appendHistory(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs: step.durationMs }, step.session);
+  }
+
+  /** Records migrations as applied without running them (`baseline`). */
+  async recordBaseline(files: MigrationFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const now = new Date();
+    await this.changelog.insertMany(
+      files.map((file) => definedOnly({ ...this.baseRecord(file, 'baseline', now), finishedAt: now, durationMs: 0 })),
+    );
+    for (const file of files) await this.appendHistory(file.id, 'baseline', { at: now, checksum: file.checksum });
+  }
+
+  /** `repair`: forget a failed (or dead running) record so the migration runs again. */
+  async forget(id: string, reason: string): Promise<void> {
+    await this.changelog.deleteOne({ _id: id });
+    await this.appendHistory(id, 'repair', { note: reason });
+  }
+
+  /** `repair`: accept the current file of an applied migration. */
+  async rechecksum(file: MigrationFile, previous: string): Promise<void> {
+    await this.changelog.updateOne({ _id: file.id }, { $set: definedOnly({ checksum: file.checksum, description: file.description }) });
+    await this.appendHistory(file.id, 'repair', { checksum: file.checksum, note: `checksum ${previous} -> ${file.checksum}` });
   }
 
   async markFailed(
@@ -136,7 +171,7 @@ export class ChangelogStore {
   async appendHistory(
     migrationId: string,
     event: HistoryEvent,
-    details: Partial<Pick<HistoryRecord, 'at' | 'direction' | 'checksum' | 'durationMs' | 'error'>> = {},
+    details: Partial<Pick<HistoryRecord, 'at' | 'direction' | 'checksum' | 'durationMs' | 'error' | 'note'>> = {},
     session?: ClientSession,
   ): Promise<void> {
     const { runId, host, pid, user, toolVersion } = this.identity;

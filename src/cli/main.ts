@@ -8,6 +8,7 @@ import { TOOL_VERSION } from '../util/identity.ts';
 import { defineCreate } from './commands/create.ts';
 import { defineDown, defineRedo } from './commands/down.ts';
 import { defineInit } from './commands/init.ts';
+import { defineBaseline, defineRepair, defineUnlock, defineValidate } from './commands/maintenance.ts';
 import { defineStatus } from './commands/status.ts';
 import { defineUp } from './commands/up.ts';
 import { CommandContext, type CliIo, type GlobalOptions } from './context.ts';
@@ -69,7 +70,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       }
     });
 
-  for (const define of [defineInit, defineCreate, defineStatus, defineUp, defineDown, defineRedo]) define(program, register);
+  const commands = [defineInit, defineCreate, defineStatus, defineUp, defineDown, defineRedo];
+  for (const define of [...commands, defineValidate, defineBaseline, defineRepair, defineUnlock]) define(program, register);
   for (const command of program.commands) {
     command.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });
     command.exitOverride();

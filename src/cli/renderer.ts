@@ -172,7 +172,7 @@ export class Renderer {
       const detail = m.error !== undefined && (m.state === 'failed' || m.state === 'running') ? `(${m.error})` : '';
       table.push([
         m.id,
-        colour(m.state),
+        colour(m.state === 'failed' && m.interrupted ? 'failed (interrupted)' : m.state),
         m.appliedAt?.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') ?? '',
         formatDuration(m.durationMs),
         [m.description, detail].filter(Boolean).join(' '),

@@ -1,59 +1,51 @@
 /**
- * The migrator: plans with `plan.ts`, runs migrations, records every step in the changelog.
- * It never prints and never exits; it returns result objects and emits events, and raises
- * `MongrateError`s only for what stops a command before anything runs.
+ * The migrator: plans with `plan.ts`, takes the lock for every command that writes, runs steps
+ * with `runner.ts`. It never prints and never exits; it returns result objects and emits events,
+ * and raises `MongrateError`s only for what stops a command before anything runs.
  */
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import type { Db, MongoClient } from 'mongodb';
 import { ChangelogStore } from '../changelog/store.ts';
 import { resolveProgrammaticConfig } from '../config/resolve.ts';
 import { discoverMigrations } from '../discovery/discover.ts';
 import { loadMigration, type LoadedMigration } from '../discovery/load-migration.ts';
 import { MongrateError, messageOf, usageError } from '../errors.ts';
+import { Lock, forceUnlock, isExpired, readLock } from '../lock/lock.ts';
 import type {
+  BaselineResult,
   ChangelogRecord,
-  Direction,
   DownOptions,
-  MigrationContext,
+  Finding,
   MigrationFile,
   MigratorEvents,
   MongrateConfig,
+  RepairAction,
+  RepairResult,
   ResolvedConfig,
   RunResult,
   StatusResult,
-  StepResult,
+  UnlockResult,
   UpOptions,
+  ValidateResult,
 } from '../types.ts';
-import { newRunIdentity, type RunIdentity } from '../util/identity.ts';
+import { newRunIdentity } from '../util/identity.ts';
 import { connect } from './connection.ts';
-import { appliedInOrder, computeStatus, planDown, planUp } from './plan.ts';
-
-interface Step {
-  migration: LoadedMigration;
-  direction: Direction;
-  /** Replace a `failed` record instead of inserting a new one. */
-  retry: boolean;
-}
-
-/** One `up`/`down`/`redo` call: its own run id (what `down --last-run` groups by) and its own abort signal. */
-interface Run {
-  identity: RunIdentity;
-  abort: AbortController;
-  store: ChangelogStore;
-}
+import { appliedInOrder, computeStatus, integrityFindings, isDeadRunning, planDown, planUp } from './plan.ts';
+import { runSteps, type Run, type Step } from './runner.ts';
+import { detectTransactionSupport, transactionDecider, type TransactionSupport } from './transactions.ts';
 
 interface Connection {
   client: MongoClient;
   db: Db;
-  /** For reads; writes go through the run's store, which carries the run's identity. */
+  /** For reads; writes go through a run's store, which carries that run's identity. */
   store: ChangelogStore;
 }
 
 export class Migrator extends EventEmitter<MigratorEvents> {
   readonly config: ResolvedConfig;
   private connection: Promise<Connection> | undefined;
-  private currentRun: Run | undefined;
+  private transactionSupport: Promise<TransactionSupport> | undefined;
+  private currentAbort: AbortController | undefined;
   /** interrupt() before a run started: that run starts already stopped. */
   private interruptPending = false;
 
@@ -64,12 +56,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Ask the current run to stop at the next safe point (between migrations, or where a migration checks `ctx.signal`). */
   interrupt(): void {
-    if (this.currentRun === undefined) this.interruptPending = true;
-    else this.currentRun.abort.abort(new MongrateError('INTERRUPTED', 'interrupted'));
-  }
-
-  private isInterrupted(run: Run): boolean {
-    return run.abort.signal.aborted;
+    if (this.currentAbort === undefined) this.interruptPending = true;
+    else this.currentAbort.abort(new MongrateError('INTERRUPTED', 'interrupted'));
   }
 
   private open(): Promise<Connection> {
@@ -99,46 +87,133 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return store.list();
   }
 
+  /** The run id holding an unexpired lock, if any. */
+  private async liveOwner(db: Db): Promise<string | undefined> {
+    const lock = await readLock(db, this.config.lockCollection);
+    return lock === null || isExpired(lock) ? undefined : lock.owner;
+  }
+
   async status(): Promise<StatusResult> {
-    const [files, { store }] = await Promise.all([this.files(), this.open()]);
-    return computeStatus(this.config.database, files, await store.list());
+    const [files, { db, store }] = await Promise.all([this.files(), this.open()]);
+    const [records, owner] = await Promise.all([store.list(), this.liveOwner(db)]);
+    return computeStatus(this.config.database, files, records, owner);
+  }
+
+  /**
+   * Runs `work` holding the lock, with a fresh run (its own id and abort signal). Losing the lease
+   * aborts the signal, so helpers stop after their current batch.
+   */
+  private async locked<T>(command: string, lockWait: number | undefined, work: (run: Run) => Promise<T>): Promise<T> {
+    const { client, db } = await this.open();
+    const identity = newRunIdentity();
+    const abort = new AbortController();
+    if (this.interruptPending) abort.abort(new MongrateError('INTERRUPTED', 'interrupted'));
+    this.interruptPending = false;
+    const lock = new Lock(db, this.config.lockCollection, identity, command, {
+      ttlSeconds: this.config.lock.ttlSeconds,
+      waitSeconds: lockWait ?? this.config.lock.waitSeconds,
+      signal: abort.signal,
+      onLost: (reason) => abort.abort(new MongrateError('LOCK_HELD', reason)),
+    });
+    this.currentAbort = abort;
+    try {
+      await lock.acquire();
+      try {
+        return await work({
+          identity,
+          abort,
+          lock,
+          client,
+          db,
+          store: new ChangelogStore(db, this.config, identity),
+          useTransaction: () => false, // decided in execute(), once there is something to run
+          emit: this.emit.bind(this),
+          extendContext: (ctx) => ctx,
+          wrap: (_ctx, fn) => fn(),
+        });
+      } finally {
+        await lock.release();
+      }
+    } finally {
+      this.currentAbort = undefined;
+    }
+  }
+
+  /** Probed once per migrator, and only when a migration is about to run in a mode that may use one. */
+  private transactions(client: MongoClient, db: Db): Promise<TransactionSupport> {
+    if (this.config.transactions === 'never') return Promise.resolve({ supported: false, reason: "transactions: 'never'" });
+    this.transactionSupport ??= detectTransactionSupport(client, db);
+    return this.transactionSupport;
   }
 
   async up(options: UpOptions = {}): Promise<RunResult> {
     checkCount(options.step, '--step');
-    const [files, { store }] = await Promise.all([this.files(), this.open()]);
-    const records = await store.list();
-    const planned = planUp(files, records, options);
-    const failed = new Set(records.filter((r) => r.state === 'failed').map((r) => r._id));
-    const migrations = await Promise.all(planned.map(loadMigration));
-    const steps = migrations.map((migration) => ({ migration, direction: 'up' as const, retry: failed.has(migration.id) }));
-    return this.run('up', steps, options.dryRun === true);
+    checkCount(options.lockWait, '--lock-wait');
+    const plan = async (records: ChangelogRecord[], files: MigrationFile[], liveOwner: string | undefined): Promise<Step[]> => {
+      if (options.validate !== false) refuseIntegrityProblems(integrityFindings(files, records));
+      const planned = planUp(files, records, options, liveOwner);
+      const retry = new Set(records.filter((r) => r.state === 'failed' || isDeadRunning(r, liveOwner)).map((r) => r._id));
+      const migrations = await Promise.all(planned.map(loadMigration));
+      return migrations.map((migration) => ({ migration, direction: 'up' as const, retry: retry.has(migration.id) }));
+    };
+    if (options.dryRun === true) {
+      const { db, store } = await this.open();
+      const [files, records, owner] = await Promise.all([this.files(), store.list(), this.liveOwner(db)]);
+      return dryRunResult('up', await plan(records, files, owner));
+    }
+    return this.locked('up', options.lockWait, async (run) => {
+      const [files, records] = await Promise.all([this.files(), run.store.list()]);
+      return this.execute(run, 'up', await plan(records, files, run.identity.runId));
+    });
   }
 
   async down(options: DownOptions = {}): Promise<RunResult> {
     checkCount(options.step, '--step');
-    const [files, { store }] = await Promise.all([this.files(), this.open()]);
-    const targets = planDown(await store.list(), options);
-    const migrations = await this.loadForDown(files, targets);
-    const steps = migrations.map((migration) => ({ migration, direction: 'down' as const, retry: false }));
-    return this.run('down', steps, options.dryRun === true);
+    const plan = async (records: ChangelogRecord[], files: MigrationFile[]): Promise<Step[]> => {
+      const migrations = await this.loadForDown(files, planDown(records, options));
+      return migrations.map((migration) => ({ migration, direction: 'down' as const, retry: false }));
+    };
+    if (options.dryRun === true) {
+      const [files, records] = await Promise.all([this.files(), this.records()]);
+      return dryRunResult('down', await plan(records, files));
+    }
+    return this.locked('down', options.lockWait, async (run) => {
+      const [files, records] = await Promise.all([this.files(), run.store.list()]);
+      return this.execute(run, 'down', await plan(records, files));
+    });
   }
 
   /** Reverts and re-applies one applied migration (default: the newest applied). */
-  async redo(id?: string, options: { dryRun?: boolean } = {}): Promise<RunResult> {
-    const [files, { store }] = await Promise.all([this.files(), this.open()]);
-    const applied = appliedInOrder(await store.list());
-    const target = id === undefined ? applied.at(-1) : applied.find((r) => r._id === id);
-    if (target === undefined) {
-      throw usageError(id === undefined ? 'nothing to redo: no migration is applied' : `cannot redo ${id}: it is not applied`);
+  async redo(id?: string, options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RunResult> {
+    const plan = async (records: ChangelogRecord[], files: MigrationFile[]): Promise<Step[]> => {
+      const applied = appliedInOrder(records);
+      const target = id === undefined ? applied.at(-1) : applied.find((r) => r._id === id);
+      if (target === undefined) {
+        throw usageError(id === undefined ? 'nothing to redo: no migration is applied' : `cannot redo ${id}: it is not applied`);
+      }
+      const [migration] = await this.loadForDown(files, [target]);
+      if (migration === undefined) throw usageError(`cannot redo ${target._id}`);
+      return [
+        { migration, direction: 'down', retry: false },
+        { migration, direction: 'up', retry: false },
+      ];
+    };
+    if (options.dryRun === true) {
+      const [files, records] = await Promise.all([this.files(), this.records()]);
+      return dryRunResult('redo', await plan(records, files));
     }
-    const [migration] = await this.loadForDown(files, [target]);
-    if (migration === undefined) throw usageError(`cannot redo ${target._id}`);
-    const steps: Step[] = [
-      { migration, direction: 'down', retry: false },
-      { migration, direction: 'up', retry: false },
-    ];
-    return this.run('redo', steps, options.dryRun === true);
+    return this.locked('redo', options.lockWait, async (run) => {
+      const [files, records] = await Promise.all([this.files(), run.store.list()]);
+      return this.execute(run, 'redo', await plan(records, files));
+    });
+  }
+
+  private async execute(run: Run, kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
+    const result = emptyResult(kind, false, steps, run.identity.runId);
+    if (steps.length === 0) return result;
+    run.useTransaction = transactionDecider(this.config.transactions, await this.transactions(run.client, run.db));
+    await runSteps(run, steps, result);
+    return result;
   }
 
   /** Loads every migration to revert and refuses the whole plan when one cannot be reverted. */
@@ -156,92 +231,115 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return migrations;
   }
 
-  private async run(kind: RunResult['direction'], steps: Step[], dryRun: boolean): Promise<RunResult> {
-    const identity = newRunIdentity();
-    const result: RunResult = {
-      direction: kind,
-      dryRun,
-      runId: identity.runId,
-      steps: steps.map((s) => ({ id: s.migration.id, direction: s.direction, status: 'not-run', durationMs: undefined, error: undefined })),
-      error: undefined,
-    };
-    if (dryRun || steps.length === 0) return result;
-    const { client, db } = await this.open();
-    const run: Run = { identity, abort: new AbortController(), store: new ChangelogStore(db, this.config, identity) };
-    if (this.interruptPending) run.abort.abort(new MongrateError('INTERRUPTED', 'interrupted'));
-    this.interruptPending = false;
-    this.currentRun = run;
+  /** Applied files exist and match; ids are unique; every file loads and exports `up`. Takes no lock. */
+  async validate(): Promise<ValidateResult> {
+    const findings: Finding[] = [];
+    let files: MigrationFile[] = [];
     try {
-      await this.runSteps(run, steps, result, { client, db });
-    } finally {
-      this.currentRun = undefined;
+      files = await this.files();
+    } catch (error) {
+      if (!(error instanceof MongrateError && error.message.startsWith('duplicate migration id'))) throw error;
+      findings.push({ id: error.message.split("'")[1] ?? '?', kind: 'duplicate-id', message: error.message });
+    }
+    const records = await this.records();
+    findings.push(...integrityFindings(files, records));
+    for (const file of files) {
+      try {
+        await loadMigration(file);
+      } catch (error) {
+        const kind = messageOf(error).includes('does not export an `up`') ? 'no-up' : 'load-error';
+        findings.push({ id: file.id, kind, message: messageOf(error) });
+      }
+    }
+    return { ok: findings.length === 0, findings };
+  }
+
+  /** What `repair` would do, or does: forget failed and missing records, re-record changed checksums. */
+  async repair(options: { dryRun?: boolean } = {}): Promise<RepairResult> {
+    const plan = (files: MigrationFile[], records: ChangelogRecord[], liveOwner: string | undefined): RepairAction[] => {
+      const filesById = new Map(files.map((f) => [f.id, f]));
+      const actions: RepairAction[] = [];
+      for (const record of records) {
+        const file = filesById.get(record._id);
+        if (record.state === 'failed' || isDeadRunning(record, liveOwner)) {
+          actions.push({ id: record._id, action: 'forget-failed', detail: `remove the ${record.state} record so it runs again` });
+        } else if (record.state === 'running') {
+          continue;
+        } else if (file === undefined) {
+          actions.push({ id: record._id, action: 'forget-missing', detail: 'remove the record of a migration whose file is gone' });
+        } else if (file.checksum !== record.checksum) {
+          actions.push({ id: record._id, action: 'rechecksum', detail: `accept the edited file (${file.checksum.slice(0, 19)}…)` });
+        }
+      }
+      return actions;
+    };
+    if (options.dryRun === true) {
+      const { db, store } = await this.open();
+      const [files, records, owner] = await Promise.all([this.files(), store.list(), this.liveOwner(db)]);
+      return { dryRun: true, actions: plan(files, records, owner) };
+    }
+    return this.locked('repair', undefined, async (run) => {
+      const [files, records] = await Promise.all([this.files(), run.store.list()]);
+      const actions = plan(files, records, run.identity.runId);
+      const filesById = new Map(files.map((f) => [f.id, f]));
+      const recordsById = new Map(records.map((r) => [r._id, r]));
+      for (const action of actions) {
+        const file = filesById.get(action.id);
+        if (action.action === 'rechecksum' && file !== undefined) {
+          await run.store.rechecksum(file, recordsById.get(action.id)?.checksum ?? '');
+        } else {
+          await run.store.forget(action.id, action.detail);
+        }
+      }
+      return { dryRun: false, actions };
+    });
+  }
+
+  /** Records every migration up to and including `id` as applied without running it. */
+  async baseline(id: string): Promise<BaselineResult> {
+    return this.locked('baseline', undefined, async (run) => {
+      const [files, records] = await Promise.all([this.files(), run.store.list()]);
+      if (!files.some((f) => f.id === id)) throw usageError(`cannot baseline to ${id}: no migration file has that id`);
+      const recorded = new Set(records.map((r) => r._id));
+      const upTo = files.filter((f) => f.id <= id);
+      const toRecord = upTo.filter((f) => !recorded.has(f.id));
+      await run.store.recordBaseline(toRecord);
+      return { baselined: toRecord.map((f) => f.id), skipped: upTo.filter((f) => recorded.has(f.id)).map((f) => f.id) };
+    });
+  }
+
+  /** Shows the lock; releases it when expired, or always with `force`. */
+  async unlock(options: { force?: boolean } = {}): Promise<UnlockResult> {
+    const { db, store } = await this.open();
+    const result = await forceUnlock(db, this.config.lockCollection, options.force === true);
+    if (result.released && result.lock !== null) {
+      await store.appendHistory('(lock)', 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
     }
     return result;
   }
+}
 
-  private async runSteps(run: Run, steps: Step[], result: RunResult, connection: { client: MongoClient; db: Db }): Promise<void> {
-    for (const [index, step] of steps.entries()) {
-      const outcome = result.steps[index] as StepResult;
-      if (this.isInterrupted(run)) {
-        result.error = { code: 'INTERRUPTED', message: 'interrupted before ' + step.migration.id, id: undefined };
-        break;
-      }
-      const failure = await this.runStep(run, step, outcome, connection);
-      if (failure !== undefined) {
-        result.error = failure;
-        break;
-      }
-      if (this.isInterrupted(run)) {
-        result.error = { code: 'INTERRUPTED', message: `interrupted after ${step.migration.id}`, id: undefined };
-        break;
-      }
-    }
-  }
+function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[], runId: string): RunResult {
+  return {
+    direction: kind,
+    dryRun,
+    runId,
+    steps: steps.map((s) => ({ id: s.migration.id, direction: s.direction, status: 'not-run', durationMs: undefined, error: undefined })),
+    error: undefined,
+  };
+}
 
-  private async runStep(
-    run: Run,
-    step: Step,
-    outcome: StepResult,
-    { client, db }: { client: MongoClient; db: Db },
-  ): Promise<RunResult['error']> {
-    const { store } = run;
-    const { migration, direction } = step;
-    const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
-    if (fn === undefined) throw usageError(`${migration.id} has no ${direction}`);
-    this.emit('migrating', { id: migration.id, direction });
-    const startedAt = direction === 'up' ? await store.claim(migration, { retry: step.retry }) : new Date();
-    const t0 = performance.now();
-    const ctx: MigrationContext = {
-      db,
-      client,
-      session: undefined,
-      log: (message: string) => this.emit('log', { id: migration.id, message }),
-      signal: run.abort.signal,
-      id: migration.id,
-      direction,
-    };
-    try {
-      await fn(ctx);
-    } catch (error) {
-      const durationMs = Math.round(performance.now() - t0);
-      const interrupted = this.isInterrupted(run);
-      const message = messageOf(error);
-      await store.markFailed(migration, direction, { message, interrupted }, { startedAt, durationMs });
-      Object.assign(outcome, { status: 'failed', durationMs, error: message });
-      this.emit('failed', { id: migration.id, direction, error: message, durationMs });
-      return {
-        code: interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED',
-        message: `${direction === 'up' ? 'migration' : 'reverting'} ${migration.id} ${interrupted ? 'was interrupted' : 'failed'}: ${message}`,
-        id: migration.id,
-      };
-    }
-    const durationMs = Math.round(performance.now() - t0);
-    if (direction === 'up') await store.markApplied(migration, { startedAt, durationMs });
-    else await store.remove(migration, { startedAt, durationMs });
-    Object.assign(outcome, { status: 'success', durationMs });
-    this.emit('migrated', { id: migration.id, direction, durationMs });
-    return undefined;
-  }
+function dryRunResult(kind: RunResult['direction'], steps: Step[]): RunResult {
+  return emptyResult(kind, true, steps, '');
+}
+
+function refuseIntegrityProblems(findings: Finding[]): void {
+  if (findings.length === 0) return;
+  throw new MongrateError(
+    'CHECK_FAILED',
+    `${findings.map((f) => f.message).join('; ')}. Restore the file${findings.length > 1 ? 's' : ''}, ` +
+      'or run `mongrate repair` to accept the change; `mongrate up --no-validate` skips this check',
+  );
 }
 
 function checkCount(value: number | undefined, flag: string): void {
@@ -254,5 +352,5 @@ export function createMigrator(config: MongrateConfig | ResolvedConfig): Migrato
 }
 
 function isResolved(config: MongrateConfig | ResolvedConfig): config is ResolvedConfig {
-  return 'resolved' in config && config.resolved;
+  return 'resolved' in config;
 }

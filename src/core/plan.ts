@@ -7,6 +7,7 @@ import { MongrateError, usageError } from '../errors.ts';
 import type {
   ChangelogRecord,
   DownOptions,
+  Finding,
   MigrationFile,
   MigrationState,
   MigrationStatus,
@@ -19,15 +20,35 @@ const IN_DATABASE = new Set<ChangelogRecord['state']>(['applied', 'baseline']);
 
 export const PROBLEM_STATES = new Set<MigrationState>(['pending', 'out-of-order', 'failed', 'running', 'changed', 'missing']);
 
-function stateOf(file: MigrationFile | undefined, record: ChangelogRecord | undefined, newestApplied: string): MigrationState {
+/** A `running` record whose runner no longer holds the lock died mid-run: it counts as failed. */
+export function isDeadRunning(record: ChangelogRecord, liveOwner: string | undefined): boolean {
+  return record.state === 'running' && record.runId !== liveOwner;
+}
+
+function stateOf(
+  file: MigrationFile | undefined,
+  record: ChangelogRecord | undefined,
+  newestApplied: string,
+  liveOwner: string | undefined,
+): MigrationState {
   if (record === undefined) return newestApplied !== '' && compareIds(file?.id ?? '', newestApplied) < 0 ? 'out-of-order' : 'pending';
+  if (isDeadRunning(record, liveOwner)) return 'failed';
   if (record.state === 'failed' || record.state === 'running') return record.state;
   if (file === undefined) return 'missing';
   if (file.checksum !== record.checksum) return 'changed';
   return record.state;
 }
 
-export function computeStatus(database: string, files: MigrationFile[], records: ChangelogRecord[]): StatusResult {
+/**
+ * `liveOwner` is the run id holding an unexpired lock, if any: only its `running` records are
+ * really running.
+ */
+export function computeStatus(
+  database: string,
+  files: MigrationFile[],
+  records: ChangelogRecord[],
+  liveOwner?: string,
+): StatusResult {
   const filesById = new Map(files.map((f) => [f.id, f]));
   const recordsById = new Map(records.map((r) => [r._id, r]));
   const newestApplied = records
@@ -38,14 +59,16 @@ export function computeStatus(database: string, files: MigrationFile[], records:
   const migrations = ids.map((id): MigrationStatus => {
     const file = filesById.get(id);
     const record = recordsById.get(id);
+    const dead = record !== undefined && isDeadRunning(record, liveOwner);
     return {
       id,
-      state: stateOf(file, record, newestApplied),
+      state: stateOf(file, record, newestApplied, liveOwner),
       description: file?.description ?? record?.description,
       appliedAt: record?.finishedAt ?? undefined,
       durationMs: record?.durationMs ?? undefined,
       file: file?.path,
-      error: record?.error?.message,
+      error: dead ? `interrupted: its runner (${record.host} pid ${record.pid}) is gone` : record?.error?.message,
+      interrupted: dead || record?.error?.interrupted === true,
     };
   });
   const counts: StatusResult['counts'] = {};
@@ -59,8 +82,13 @@ function describeRecord(record: ChangelogRecord): string {
 }
 
 /** The files `up` will apply, in id order. Throws when something blocks the run. */
-export function planUp(files: MigrationFile[], records: ChangelogRecord[], options: UpOptions): MigrationFile[] {
-  const status = computeStatus('', files, records);
+export function planUp(
+  files: MigrationFile[],
+  records: ChangelogRecord[],
+  options: UpOptions,
+  liveOwner?: string,
+): MigrationFile[] {
+  const status = computeStatus('', files, records, liveOwner);
   const recordsById = new Map(records.map((r) => [r._id, r]));
   for (const m of status.migrations) {
     const record = recordsById.get(m.id);
@@ -73,7 +101,8 @@ export function planUp(files: MigrationFile[], records: ChangelogRecord[], optio
     if (m.state === 'failed' && options.retryFailed !== true) {
       throw new MongrateError(
         'MIGRATION_FAILED',
-        `migration ${m.id} failed earlier (${m.error ?? 'no message'}); fix it, then run \`mongrate up --retry-failed\` to run it again`,
+        `migration ${m.id} failed earlier (${m.error ?? 'no message'}); its writes may be half done. ` +
+          'Fix it, then run `mongrate up --retry-failed` to run it again, or `mongrate repair` to clear the failure',
       );
     }
   }
@@ -126,4 +155,23 @@ export function planDown(records: ChangelogRecord[], options: DownOptions): Chan
   }
   const step = options.step ?? 1;
   return step === 0 ? [] : newestFirst(applied.slice(-step));
+}
+
+/** Applied migrations whose file changed or vanished: what `validate` reports and `up` refuses. */
+export function integrityFindings(files: MigrationFile[], records: ChangelogRecord[]): Finding[] {
+  const filesById = new Map(files.map((f) => [f.id, f]));
+  const findings: Finding[] = [];
+  for (const record of records.filter((r) => IN_DATABASE.has(r.state)).sort((a, b) => compareIds(a._id, b._id))) {
+    const file = filesById.get(record._id);
+    if (file === undefined) {
+      findings.push({ id: record._id, kind: 'missing', message: `applied migration ${record._id} has no file any more` });
+    } else if (file.checksum !== record.checksum) {
+      findings.push({
+        id: record._id,
+        kind: 'changed',
+        message: `applied migration ${record._id} changed since it ran (${record.checksum.slice(0, 19)}… -> ${file.checksum.slice(0, 19)}…)`,
+      });
+    }
+  }
+  return findings;
 }

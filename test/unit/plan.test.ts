@@ -50,8 +50,8 @@ function isError(code: ErrorCode, message: RegExp): (error: unknown) => boolean 
   };
 }
 
-function stateMap(files: MigrationFile[], records: ChangelogRecord[]): Record<string, MigrationState> {
-  return Object.fromEntries(computeStatus('db', files, records).migrations.map((m) => [m.id, m.state]));
+function stateMap(files: MigrationFile[], records: ChangelogRecord[], liveOwner?: string): Record<string, MigrationState> {
+  return Object.fromEntries(computeStatus('db', files, records, liveOwner).migrations.map((m) => [m.id, m.state]));
 }
 
 const ids = (list: readonly { id: string }[]): string[] => list.map((m) => m.id);
@@ -77,8 +77,16 @@ void describe('computeStatus', () => {
     assert.equal(m.error, 'boom');
   });
 
-  void it('marks a running record as running', () => {
-    assert.deepEqual(stateMap([file('001')], [record('001', { state: 'running', finished: false })]), { '001': 'running' });
+  void it('marks a running record as running while its runner holds the lock', () => {
+    assert.deepEqual(stateMap([file('001')], [record('001', { state: 'running', finished: false })], 'run-1'), { '001': 'running' });
+  });
+
+  void it('marks a running record whose runner no longer holds the lock as failed (interrupted)', () => {
+    const status = computeStatus('db', [file('001')], [record('001', { state: 'running', finished: false })], 'other-run');
+    assert.equal(status.migrations[0]?.state, 'failed');
+    assert.equal(status.migrations[0].interrupted, true);
+    assert.match(status.migrations[0].error ?? '', /interrupted.*gone/);
+    assert.equal(computeStatus('db', [file('001')], [record('001', { state: 'running', finished: false })]).migrations[0]?.state, 'failed');
   });
 
   void it('marks an applied record whose file checksum differs as changed', () => {
@@ -110,6 +118,7 @@ void describe('computeStatus', () => {
     const states = stateMap(
       [file('001'), file('002'), file('003')],
       [record('002', { state: 'failed', finished: false }), record('003', { state: 'running', finished: false })],
+      'run-1',
     );
     assert.deepEqual(states, { '001': 'pending', '002': 'failed', '003': 'running' });
   });
@@ -137,6 +146,7 @@ void describe('computeStatus', () => {
       durationMs: 1000,
       file: '/project/migrations/001.ts',
       error: undefined,
+      interrupted: false,
     });
   });
 
@@ -164,7 +174,7 @@ void describe('computeStatus', () => {
       record('006', { state: 'running', at: 4, finished: false }),
     ];
     // 002 sorts before the newest applied (004): out-of-order; 007, 008 pending
-    const status = computeStatus('db', files, records);
+    const status = computeStatus('db', files, records, 'run-1');
     assert.deepEqual(status.counts, {
       missing: 1,
       baseline: 1,
@@ -272,10 +282,16 @@ void describe('planUp', () => {
     assert.deepEqual(ids(planUp(files, records, { retryFailed: true })), ['002', '003', '004']);
   });
 
-  void it('refuses while a migration is marked running, with LOCK_HELD naming the runner', () => {
+  void it('refuses while a migration is marked running by the live lock holder, with LOCK_HELD naming the runner', () => {
     const records = [record('001'), record('002', { state: 'running', at: 1, finished: false })];
-    assert.throws(() => planUp(files, records, {}), isError('LOCK_HELD', /002.*build-host.*4242/s));
-    assert.throws(() => planUp(files, records, { retryFailed: true, allowOutOfOrder: true }), isError('LOCK_HELD', /running/));
+    assert.throws(() => planUp(files, records, {}, 'run-1'), isError('LOCK_HELD', /002.*build-host.*4242/s));
+    assert.throws(() => planUp(files, records, { retryFailed: true, allowOutOfOrder: true }, 'run-1'), isError('LOCK_HELD', /running/));
+  });
+
+  void it('treats a running record of a dead runner as failed: refused, then retried with retryFailed', () => {
+    const records = [record('001'), record('002', { state: 'running', at: 1, finished: false })];
+    assert.throws(() => planUp(files, records, {}, 'new-run'), isError('MIGRATION_FAILED', /002.*--retry-failed/s));
+    assert.deepEqual(ids(planUp(files, records, { retryFailed: true }, 'new-run')), ['002', '003', '004']);
   });
 
   void it('does not plan a changed or missing migration', () => {

@@ -9,6 +9,8 @@ interface UpFlags {
   dryRun?: boolean;
   allowOutOfOrder?: boolean;
   retryFailed?: boolean;
+  validate?: boolean;
+  lockWait?: number;
 }
 
 export function defineUp(program: Command, register: Register): void {
@@ -19,7 +21,9 @@ export function defineUp(program: Command, register: Register): void {
     .option('--step <n>', 'apply at most n migrations', wholeNumber('--step'))
     .option('--dry-run', 'print the plan; change nothing')
     .option('--allow-out-of-order', 'also apply pending migrations older than the newest applied one')
-    .option('--retry-failed', 'run a migration recorded as failed again');
+    .option('--retry-failed', 'run a migration recorded as failed again')
+    .option('--no-validate', 'skip the check that applied files are unchanged and present')
+    .option('--lock-wait <seconds>', 'wait this long for a lock held by another runner', wholeNumber('--lock-wait'));
   register<UpFlags>(command, async (ctx, flags) => {
     const migrator = await ctx.openMigrator();
     return runInterruptibly(ctx, migrator, () =>
@@ -29,6 +33,8 @@ export function defineUp(program: Command, register: Register): void {
         dryRun: flags.dryRun === true,
         allowOutOfOrder: flags.allowOutOfOrder === true,
         retryFailed: flags.retryFailed === true,
+        validate: flags.validate !== false,
+        ...(flags.lockWait === undefined ? {} : { lockWait: flags.lockWait }),
       }),
     );
   });

@@ -1,0 +1,142 @@
+/**
+ * Runs the steps of one `up`/`down`/`redo` under the lock: each migration is claimed, run (in a
+ * transaction when one is used), and recorded. A failure stops the run and is recorded; losing the
+ * lock or an interrupt stops it at the next safe point. Returns the filled-in result.
+ */
+import type { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { ClientSession, Db, MongoClient } from 'mongodb';
+import type { ChangelogStore } from '../changelog/store.ts';
+import type { LoadedMigration } from '../discovery/load-migration.ts';
+import { messageOf } from '../errors.ts';
+import type { Lock } from '../lock/lock.ts';
+import type { Direction, MigrationContext, MigratorEvents, RunResult, StepResult } from '../types.ts';
+import type { RunIdentity } from '../util/identity.ts';
+
+export interface Step {
+  migration: LoadedMigration;
+  direction: Direction;
+  /** Replace a `failed` (or dead `running`) record instead of inserting a new one. */
+  retry: boolean;
+}
+
+export interface Run {
+  identity: RunIdentity;
+  abort: AbortController;
+  store: ChangelogStore;
+  lock: Lock | undefined;
+  client: MongoClient;
+  db: Db;
+  /** Whether this migration runs in a transaction (decided per migration by the caller). */
+  useTransaction: (migration: LoadedMigration) => boolean;
+  emit: EventEmitter<MigratorEvents>['emit'];
+  /** Extra context for migrations (helpers, server probe), given by the migrator. */
+  extendContext: (ctx: MigrationContext) => MigrationContext;
+  /** Runs the migration function within whatever ambient context helpers need. */
+  wrap: <T>(ctx: MigrationContext, fn: () => Promise<T>) => Promise<T>;
+}
+
+type RunError = NonNullable<RunResult['error']>;
+
+function stopReason(run: Run, after: string): RunError | undefined {
+  if (run.lock?.lost !== undefined) {
+    return { code: 'LOCK_HELD', message: `stopped ${after}: lost the lock (${run.lock.lost})`, id: undefined };
+  }
+  if (run.abort.signal.aborted) return { code: 'INTERRUPTED', message: `interrupted ${after}`, id: undefined };
+  return undefined;
+}
+
+export async function runSteps(run: Run, steps: Step[], result: RunResult): Promise<void> {
+  for (const [index, step] of steps.entries()) {
+    const stop = stopReason(run, `before ${step.migration.id}`);
+    if (stop !== undefined) {
+      result.error = stop;
+      return;
+    }
+    const failure = await runStep(run, step, result.steps[index] as StepResult);
+    if (failure !== undefined) {
+      result.error = failure;
+      return;
+    }
+    const after = stopReason(run, `after ${step.migration.id}`);
+    if (after !== undefined) {
+      result.error = after;
+      return;
+    }
+  }
+}
+
+async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunError | undefined> {
+  const { migration, direction } = step;
+  const { store } = run;
+  const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
+  if (fn === undefined) return { code: 'MIGRATION_FAILED', message: `${migration.id} has no ${direction}`, id: migration.id };
+  const transactional = run.useTransaction(migration);
+  run.emit('migrating', { id: migration.id, direction });
+  // in a transaction nothing is claimed outside it: a failure then leaves no record at all
+  const startedAt = direction === 'up' && !transactional ? await store.claim(migration, { retry: step.retry }) : new Date();
+  const t0 = performance.now();
+  const elapsed = (): number => Math.round(performance.now() - t0);
+  const context = (session: ClientSession | undefined): MigrationContext =>
+    run.extendContext({
+      db: run.db,
+      client: run.client,
+      session,
+      log: (message: string) => run.emit('log', { id: migration.id, message }),
+      signal: run.abort.signal,
+      id: migration.id,
+      direction,
+    });
+  const record = async (session: ClientSession | undefined): Promise<void> => {
+    // a runner that lost its lease must not record success: the new owner decides what happens
+    if (run.lock !== undefined && !(await run.lock.verify())) throw new LockLostError(run.lock.lost ?? 'lost');
+    const finished = { startedAt, durationMs: elapsed(), session };
+    if (direction === 'down') await store.remove(migration, finished);
+    else if (transactional) await store.recordApplied(migration, finished);
+    else await store.markApplied(migration, finished);
+  };
+  try {
+    if (transactional) {
+      const session = run.client.startSession();
+      try {
+        await session.withTransaction(async () => {
+          const ctx = context(session);
+          await run.wrap(ctx, () => fn(ctx));
+          await record(session);
+        });
+      } finally {
+        await session.endSession();
+      }
+    } else {
+      const ctx = context(undefined);
+      await run.wrap(ctx, () => fn(ctx));
+      await record(undefined);
+    }
+  } catch (error) {
+    const durationMs = elapsed();
+    if (error instanceof LockLostError) {
+      Object.assign(outcome, { status: 'failed', durationMs, error: error.message });
+      return { code: 'LOCK_HELD', message: `${migration.id} finished but was not recorded: ${error.message}`, id: migration.id };
+    }
+    const interrupted = run.abort.signal.aborted;
+    const message = messageOf(error);
+    if (run.lock?.lost === undefined) {
+      if (transactional) await store.appendHistory(migration.id, 'failed', { direction, durationMs, error: { message } });
+      else await store.markFailed(migration, direction, { message, interrupted }, { startedAt, durationMs });
+    }
+    Object.assign(outcome, { status: 'failed', durationMs, error: message });
+    run.emit('failed', { id: migration.id, direction, error: message, durationMs });
+    const verb = direction === 'up' ? 'migration' : 'reverting';
+    return {
+      code: run.lock?.lost !== undefined ? 'LOCK_HELD' : interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED',
+      message: `${verb} ${migration.id} ${interrupted ? 'was interrupted' : 'failed'}: ${message}${transactional ? ' (rolled back)' : ''}`,
+      id: migration.id,
+    };
+  }
+  const durationMs = elapsed();
+  Object.assign(outcome, { status: 'success', durationMs });
+  run.emit('migrated', { id: migration.id, direction, durationMs });
+  return undefined;
+}
+
+class LockLostError extends Error {}
