@@ -96,6 +96,7 @@ export class Lock {
   async acquire(): Promise<void> {
     const deadline = Date.now() + this.options.waitSeconds * 1000;
     for (let attempt = 0; ; attempt++) {
+      if (this.options.signal?.aborted === true) throw new MongrateError('INTERRUPTED', 'interrupted while waiting for the lock');
       const document = this.newDocument();
       try {
         await this.locks.insertOne(document);
@@ -111,7 +112,7 @@ export class Lock {
         await this.claimExpired(holder);
         continue;
       }
-      if (Date.now() >= deadline || this.options.signal?.aborted === true) {
+      if (Date.now() >= deadline) {
         throw new MongrateError(
           'LOCK_HELD',
           `lock held by ${describeHolder(holder)}, lease until ${holder.expiresAt.toISOString()}; ` +

@@ -1,0 +1,133 @@
+/**
+ * Reading and writing in bounded batches.
+ *
+ * Reads use keyset pagination on `_id`: each batch is its own short query, read to the end before
+ * anything is written, so no cursor stays open across writes (on FerretDB an open sorted cursor and
+ * writes to the same collection deadlock) and memory holds at most one batch.
+ */
+import {
+  BSON,
+  Binary,
+  Decimal128,
+  Double,
+  Int32,
+  Long,
+  MaxKey,
+  MinKey,
+  ObjectId,
+  Timestamp,
+  type AnyBulkWriteOperation,
+  type Collection,
+  type Document,
+  type Filter,
+  type WithId,
+} from 'mongodb';
+import type { HelperContext } from './types.ts';
+import { withSession } from './context.ts';
+
+export const DEFAULT_BATCH_SIZE = 1000;
+
+/**
+ * `$gt` compares only within one BSON type bracket, so a walk in `_id` order moves to the next
+ * bracket with a `$type` query once a bracket is exhausted. Brackets in MongoDB's sort order.
+ */
+const TYPE_BRACKETS: readonly (readonly string[])[] = [
+  ['minKey'],
+  ['null'],
+  ['double', 'int', 'long', 'decimal'],
+  ['symbol', 'string'],
+  ['object'],
+  ['binData'],
+  ['objectId'],
+  ['bool'],
+  ['date'],
+  ['timestamp'],
+  ['regex'],
+  ['maxKey'],
+];
+/** Type aliases FerretDB 1.x rejects in `$type` (it has none of these types). */
+const FERRETDB_MISSING_TYPES = new Set(['minKey', 'maxKey', 'decimal', 'symbol']);
+
+function bracketOf(value: unknown): number {
+  if (value instanceof MinKey) return 0;
+  if (value === null || value === undefined) return 1;
+  if (typeof value === 'number' || typeof value === 'bigint' || value instanceof Int32 || value instanceof Long || value instanceof Double || value instanceof Decimal128) {
+    return 2;
+  }
+  if (typeof value === 'string' || value instanceof BSON.BSONSymbol) return 3;
+  if (value instanceof Binary) return 5;
+  if (value instanceof ObjectId) return 6;
+  if (typeof value === 'boolean') return 7;
+  if (value instanceof Date) return 8;
+  if (value instanceof Timestamp) return 9;
+  if (value instanceof RegExp || value instanceof BSON.BSONRegExp) return 10;
+  if (value instanceof MaxKey) return 11;
+  return 4;
+}
+
+function laterTypes(ctx: HelperContext, bracket: number): string[] {
+  const types = TYPE_BRACKETS.slice(bracket + 1).flat();
+  return ctx.server.flavour === 'ferretdb' ? types.filter((t) => !FERRETDB_MISSING_TYPES.has(t)) : types;
+}
+
+/** filter AND an `_id` condition; spread when the filter has no `_id` of its own (simplest for every server's planner). */
+function withIdCondition(filter: Filter<Document>, condition: Document): Filter<Document> {
+  if (!('_id' in filter)) return { ...filter, _id: condition };
+  return { $and: [filter, { _id: condition }] };
+}
+
+/** Yields the documents matching filter in `_id` order, batchSize at a time. */
+export async function* keysetBatches(
+  ctx: HelperContext,
+  collection: Collection<Document>,
+  filter: Filter<Document>,
+  batchSize: number,
+): AsyncGenerator<WithId<Document>[]> {
+  let condition: Document | undefined;
+  let bracket = -1;
+  for (;;) {
+    const query = condition === undefined ? filter : withIdCondition(filter, condition);
+    const batch = await collection
+      .find(query, { ...withSession(ctx), sort: { _id: 1 }, limit: batchSize, batchSize })
+      .toArray();
+    const last = batch.at(-1);
+    if (batch.length > 0) yield batch;
+    if (last !== undefined && batch.length === batchSize) {
+      condition = { $gt: last._id };
+      bracket = bracketOf(last._id);
+      continue;
+    }
+    // this bracket is exhausted (or the first query ran short): documents of later types may remain
+    if (last !== undefined) bracket = bracketOf(last._id);
+    const types = laterTypes(ctx, bracket);
+    if (types.length === 0 || (condition?.$type !== undefined && batch.length === 0)) return;
+    condition = { $type: types };
+  }
+}
+
+/**
+ * Sends the operations with `bulkWrite` (unordered), at most `server.maxUpdatesPerCommand` per
+ * call, one call after another: never one round trip per document, and never more statements in
+ * one command than the server survives (FerretDB 1.x hangs from 100 on).
+ */
+export async function writeChunked(
+  ctx: HelperContext,
+  collection: Collection<Document>,
+  operations: AnyBulkWriteOperation<Document>[],
+): Promise<{ modified: number; deleted: number }> {
+  let modified = 0;
+  let deleted = 0;
+  const size = Math.max(1, ctx.server.maxUpdatesPerCommand);
+  for (let start = 0; start < operations.length; start += size) {
+    const result = await collection.bulkWrite(operations.slice(start, start + size), { ...withSession(ctx), ordered: false });
+    modified += result.modifiedCount;
+    deleted += result.deletedCount;
+  }
+  return { modified, deleted };
+}
+
+export function checkBatchSize(batchSize: number | undefined, what: string): number {
+  const size = batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`${what}: batchSize must be a positive integer, got ${String(batchSize)}`);
+  return size;
+}

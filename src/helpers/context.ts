@@ -1,0 +1,105 @@
+/**
+ * Where a helper finds its migration: the bound context of `createHelpers`, or the context the
+ * runner stored with `runWithHelperContext` (so `import { reshape } from 'mongrate'` works inside
+ * `up`), or, for a driver Collection used outside any migration, defaults with a lazily probed server.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Collection, Document, MongoClient } from 'mongodb';
+import { MongrateError, usageError } from '../errors.ts';
+import { probeServer, type ServerInfo } from '../server/capabilities.ts';
+import type { CollectionRef, HelperContext, HelperProgress } from './types.ts';
+
+const storage = new AsyncLocalStorage<HelperContext>();
+
+/** Runs fn with ctx as the context of every helper called inside it (across awaits). */
+export function runWithHelperContext<R>(ctx: HelperContext, fn: () => R): R {
+  return storage.run(ctx, fn);
+}
+
+/** The context stored by `runWithHelperContext`, if any. */
+export function currentHelperContext(): HelperContext | undefined {
+  return storage.getStore();
+}
+
+const probes = new WeakMap<MongoClient, Promise<ServerInfo>>();
+
+/** One probe per client: the server does not change under a connection. */
+function serverInfoFor(collection: Collection<Document>): Promise<ServerInfo> {
+  const client = collection.db.client;
+  let probe = probes.get(client);
+  if (probe === undefined) {
+    probe = probeServer(collection.db);
+    probe.catch(() => probes.delete(client));
+    probes.set(client, probe);
+  }
+  return probe;
+}
+
+/** The context for a standalone helper call. */
+export async function ambientContext(collection: CollectionRef<Document>, helper: string): Promise<HelperContext> {
+  const stored = storage.getStore();
+  if (stored !== undefined) return stored;
+  if (typeof collection === 'string') {
+    throw usageError(
+      `${helper}('${collection}'): a collection name needs a migration to resolve it; call ${helper} inside up/down, or pass a driver Collection`,
+    );
+  }
+  return { db: collection.db, server: await serverInfoFor(collection), dryRun: false };
+}
+
+/** Accepts typed collections and names; helpers work on plain documents. */
+export function resolveCollection<T extends Document>(ctx: HelperContext, collection: CollectionRef<T>): Collection<Document> {
+  if (typeof collection === 'string') {
+    if (collection === '') throw usageError('a collection name must not be empty');
+    return ctx.db.collection(collection);
+  }
+  return collection as unknown as Collection<Document>;
+}
+
+/** Session option for every driver call: present only when the migration runs in one. */
+export function withSession(ctx: HelperContext): { session?: NonNullable<HelperContext['session']> } {
+  return ctx.session === undefined ? {} : { session: ctx.session };
+}
+
+/** DDL (renames, index builds, collMod) cannot run inside a multi-document transaction. */
+export function refuseInTransaction(ctx: HelperContext, what: string): void {
+  if (ctx.session?.inTransaction() === true) {
+    throw new MongrateError(
+      'MIGRATION_FAILED',
+      `${what} cannot run inside a transaction (the server refuses collection and index changes there); set \`transaction: false\` on this migration`,
+    );
+  }
+}
+
+/** Stops between batches once the run was interrupted. */
+export function throwIfAborted(ctx: HelperContext, what: string, done: number, total: number): void {
+  if (ctx.signal?.aborted === true) {
+    throw new MongrateError('INTERRUPTED', `${what} interrupted after ${done} of ${total} documents; the finished batches are written`);
+  }
+}
+
+/** Counts work and reports progress after each batch. */
+export class ProgressMeter {
+  private readonly started = performance.now();
+  done = 0;
+
+  constructor(
+    private readonly ctx: HelperContext,
+    private readonly helper: string,
+    private readonly collection: string,
+    readonly total: number,
+  ) {}
+
+  add(count: number): void {
+    this.done += count;
+    const seconds = (performance.now() - this.started) / 1000;
+    const progress: HelperProgress = {
+      helper: this.helper,
+      collection: this.collection,
+      done: this.done,
+      total: Math.max(this.total, this.done),
+      docsPerSecond: seconds > 0 ? Math.round(this.done / seconds) : 0,
+    };
+    this.ctx.onProgress?.(progress);
+  }
+}

@@ -1,0 +1,142 @@
+/** Public types of the migration helpers (re-exported from the package entry). */
+import type { ClientSession, Collection, Db, Document, Filter, IndexDescription, WithId } from 'mongodb';
+import type { ServerInfo } from '../server/capabilities.ts';
+
+/** A driver collection, or the name of a collection in the migration's database. */
+export type CollectionRef<T extends Document = Document> = Collection<T> | string;
+
+/** The new document, `null` to leave the document as it is, or `'delete'` to delete it. */
+export type TransformResult = Document | null | 'delete';
+export type DocumentTransform<T extends Document = Document> = (doc: WithId<T>) => TransformResult | Promise<TransformResult>;
+
+/**
+ * A declarative change, run server-side as `updateMany` when it can be, else applied in batches.
+ * Applied in this order: rename, unset, set, setDefaults.
+ */
+export interface ReshapeSpec {
+  /** Fields to set on every document (dotted paths allowed). */
+  set?: Record<string, unknown>;
+  /** Fields to set only where they are missing. */
+  setDefaults?: Record<string, unknown>;
+  /** Old path -> new path; may move into sub-documents (`{ bio: 'profile.bio' }`). */
+  rename?: Record<string, string>;
+  /** Fields to remove. */
+  unset?: string[];
+}
+
+export interface ReshapeOptions<T extends Document = Document> {
+  /** Only documents matching this filter are read. Default: all. */
+  filter?: Filter<T>;
+  /** A function of each document, or a declarative spec. */
+  transform: DocumentTransform<T> | ReshapeSpec;
+  /** Documents read and written per round trip (and the most held in memory). Default 1000. */
+  batchSize?: number;
+}
+
+export interface ReshapeResult {
+  /** Documents that matched the filter and were examined. */
+  matched: number;
+  /** Documents written with a change. */
+  modified: number;
+  deleted: number;
+}
+
+export interface BumpSchemaVersionOptions<T extends Document = Document> {
+  /** The version field (dotted path allowed). Default `schema_version`. */
+  field?: string;
+  /** The version every document ends with. */
+  to: string | number;
+  /** Applied to each document whose version is not `to` yet; the helper sets the version. */
+  transform?: DocumentTransform<T> | ReshapeSpec;
+  /** Narrows the documents further. */
+  filter?: Filter<T>;
+  batchSize?: number;
+}
+
+export interface CopyAndRenameOptions<T extends Document = Document> {
+  /** The collection the copy ends up as. Default: the source itself. */
+  to?: string;
+  /** Each document's new shape; `null` or `'delete'` leaves it out of the copy. Default: unchanged. */
+  transform?: DocumentTransform<T> | ReshapeSpec;
+  /** Keeps the original collection under this name (for `down`). */
+  keepOriginalAs?: string;
+  /** Rebuilds the source's indexes on the copy. Default true. */
+  copyIndexes?: boolean;
+  batchSize?: number;
+  /**
+   * On servers without renameCollection dropTarget (FerretDB): accept a moment in which the
+   * target is missing (moved aside, copy renamed in). Without it such servers fail clearly.
+   */
+  allowBriefGap?: boolean;
+}
+
+export interface CopyAndRenameResult {
+  copied: number;
+}
+
+export interface EnsureIndexesResult {
+  /** Names of the indexes built now. */
+  created: string[];
+  /** Names of the indexes that already existed as asked. */
+  unchanged: string[];
+}
+
+export interface DropIndexesResult {
+  /** Names of the indexes dropped now (missing ones are not listed). */
+  dropped: string[];
+}
+
+export interface SetValidatorOptions {
+  level?: 'off' | 'strict' | 'moderate';
+  action?: 'error' | 'warn';
+}
+
+export interface SetValidatorResult {
+  /** The collection did not exist and was created with the validator. */
+  created: boolean;
+}
+
+/** Reported after each batch. */
+export interface HelperProgress {
+  helper: string;
+  collection: string;
+  done: number;
+  total: number;
+  docsPerSecond: number;
+}
+
+/** What a helper would do, reported instead of doing it in a dry run. */
+export interface HelperPlan {
+  helper: string;
+  collection: string;
+  documents: number;
+  note?: string;
+}
+
+/** Everything a helper needs from the migration that runs it. */
+export interface HelperContext {
+  db: Db;
+  /** The migration's transaction session; every operation passes it. */
+  session?: ClientSession;
+  /** Checked after each batch; aborted means stop with an INTERRUPTED error. */
+  signal?: AbortSignal;
+  server: ServerInfo;
+  /** Count and report, write nothing. */
+  dryRun: boolean;
+  onProgress?: (progress: HelperProgress) => void;
+  onPlan?: (plan: HelperPlan) => void;
+  log?: (line: string) => void;
+}
+
+export interface MigrationHelpers {
+  reshape<T extends Document = Document>(collection: CollectionRef<T>, options: ReshapeOptions<T>): Promise<ReshapeResult>;
+  bumpSchemaVersion<T extends Document = Document>(collection: CollectionRef<T>, options: BumpSchemaVersionOptions<T>): Promise<ReshapeResult>;
+  copyAndRename<T extends Document = Document>(source: CollectionRef<T>, options?: CopyAndRenameOptions<T>): Promise<CopyAndRenameResult>;
+  ensureIndexes<T extends Document = Document>(collection: CollectionRef<T>, specs: IndexDescription[]): Promise<EnsureIndexesResult>;
+  dropIndexes<T extends Document = Document>(collection: CollectionRef<T>, names: string[]): Promise<DropIndexesResult>;
+  setValidator<T extends Document = Document>(
+    collection: CollectionRef<T>,
+    schema: Document | null,
+    options?: SetValidatorOptions,
+  ): Promise<SetValidatorResult>;
+}

@@ -1,0 +1,287 @@
+/**
+ * What the connected server can do. MongoDB-compatible servers (FerretDB, Amazon DocumentDB,
+ * Azure Cosmos DB) answer MongoDB's wire protocol but lack features, and some pose as a recent
+ * MongoDB in `buildInfo`, so a version check alone is not enough: `capabilitiesFrom` reads the
+ * markers each one leaves in its `buildInfo`/`hello` replies. Code that needs a feature calls
+ * `require()`, which fails with a message naming the feature instead of skipping silently.
+ */
+import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
+import { MongrateError, messageOf } from '../errors.ts';
+
+export type ServerFlavour = 'mongodb' | 'ferretdb' | 'documentdb' | 'cosmosdb' | 'unknown';
+export type ServerTopology = 'standalone' | 'replicaset' | 'sharded';
+
+export const FEATURES = [
+  'transactions',
+  'partialIndexes',
+  'ttlIndexes',
+  'textIndexes',
+  'validators',
+  '$out',
+  '$merge',
+  '$lookup',
+  'pipelineUpdates',
+  'renameDropTarget',
+] as const;
+export type Feature = (typeof FEATURES)[number];
+
+/** How each feature is named in messages: the words a user would search the server's docs for. */
+export const FEATURE_NAMES: Readonly<Record<Feature, string>> = {
+  transactions: 'multi-document transactions',
+  partialIndexes: 'partial indexes (partialFilterExpression)',
+  ttlIndexes: 'TTL indexes (expireAfterSeconds)',
+  textIndexes: 'text indexes',
+  validators: 'collection validators (collMod / create with validator)',
+  $out: 'the $out aggregation stage',
+  $merge: 'the $merge aggregation stage',
+  $lookup: 'the $lookup aggregation stage',
+  pipelineUpdates: 'updates with an aggregation pipeline',
+  renameDropTarget: 'renameCollection dropTarget',
+};
+
+export interface ServerInfo {
+  flavour: ServerFlavour;
+  /** The product's own version (FerretDB's, not the MongoDB version it poses as). */
+  version: string;
+  /** The MongoDB version the server reports in `buildInfo`. */
+  mongodbVersion: string;
+  topology: ServerTopology;
+  /** Every supported feature, for display and JSON output. */
+  features: readonly Feature[];
+  /** Most statements one `update`/`delete` command may carry; helpers chunk bulk writes to it. */
+  maxUpdatesPerCommand: number;
+  supports(feature: Feature): boolean;
+  /** Throws a MIGRATION_FAILED error naming the feature and the server when it is missing. */
+  require(feature: Feature, what: string): void;
+  /** e.g. "FerretDB 1.24.2 (poses as MongoDB 7.0.42, standalone)". */
+  describe(): string;
+}
+
+/** Statements per update command: MongoDB takes 100,000, but 1000 keeps each round trip short. */
+const DEFAULT_MAX_UPDATES = 1000;
+/**
+ * FerretDB 1.x (SQLite) holds one pool connection per statement of an update command; with 100
+ * statements the pool is exhausted, the command never returns and the database stays wedged.
+ */
+const FERRETDB_MAX_UPDATES = 50;
+
+const COSMOS_HOST = /\.(?:mongo\.)?cosmos\.azure\.com(?::\d+)?$|\.documents\.azure\.com(?::\d+)?$/i;
+const DOCUMENTDB_HOST = /\.docdb(?:-elastic)?\.amazonaws\.com(?::\d+)?$/i;
+
+type Version = readonly [number, number, number];
+
+function parseVersion(text: string): Version | undefined {
+  const match = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
+  if (match === null) return undefined;
+  return [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)];
+}
+
+function atLeast(version: Version, major: number, minor = 0): boolean {
+  return version[0] > major || (version[0] === major && version[1] >= minor);
+}
+
+function stringField(document: Document, key: string): string | undefined {
+  const value: unknown = document[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Host names the server reports about itself; managed services answer with their own domains. */
+function reportedHosts(hello: Document): string[] {
+  const hosts: unknown[] = [hello.me, hello.primary];
+  for (const key of ['hosts', 'passives', 'arbiters']) {
+    const list: unknown = hello[key];
+    if (Array.isArray(list)) hosts.push(...(list as unknown[]));
+  }
+  return hosts.filter((host): host is string => typeof host === 'string');
+}
+
+function topologyOf(hello: Document): ServerTopology {
+  if (hello.msg === 'isdbgrid') return 'sharded';
+  if (typeof hello.setName === 'string') return 'replicaset';
+  return 'standalone';
+}
+
+/** FerretDB 1.x answers `ferretdbVersion`; 2.x a `ferretdb` document with a `version`. */
+function ferretDbVersion(buildInfo: Document): string | undefined {
+  const v1 = stringField(buildInfo, 'ferretdbVersion');
+  if (v1 !== undefined) return v1.replace(/^v/, '');
+  const v2: unknown = buildInfo.ferretdb;
+  if (typeof v2 === 'object' && v2 !== null) {
+    const version = stringField(v2 as Document, 'version');
+    return (version ?? 'unknown').replace(/^v/, '');
+  }
+  return undefined;
+}
+
+function flavourOf(buildInfo: Document, hello: Document): ServerFlavour {
+  if (ferretDbVersion(buildInfo) !== undefined) return 'ferretdb';
+  const hosts = reportedHosts(hello);
+  // Cosmos DB's RU API marks its replies with .NET type names and reports the Chakra JS engine
+  if (buildInfo._t === 'BuildInfoResponse' || buildInfo.javascriptEngine === 'Chakra' || hosts.some((h) => COSMOS_HOST.test(h))) {
+    return 'cosmosdb';
+  }
+  if (hosts.some((h) => DOCUMENTDB_HOST.test(h))) return 'documentdb';
+  if (stringField(buildInfo, 'version') === undefined) return 'unknown';
+  return 'mongodb';
+}
+
+type FeatureTable = Record<Feature, boolean>;
+
+function mongodbFeatures(v: Version, topology: ServerTopology): FeatureTable {
+  return {
+    transactions: (topology === 'replicaset' && atLeast(v, 4)) || (topology === 'sharded' && atLeast(v, 4, 2)),
+    partialIndexes: atLeast(v, 3, 2),
+    ttlIndexes: true,
+    textIndexes: true,
+    validators: atLeast(v, 3, 6),
+    $out: true,
+    $merge: atLeast(v, 4, 2),
+    $lookup: atLeast(v, 3, 2),
+    pipelineUpdates: atLeast(v, 4, 2),
+    renameDropTarget: true,
+  };
+}
+
+/** Measured on FerretDB 1.24.2 (SQLite): none of these work; aggregation stages it lists itself. */
+function ferretDbFeatures(buildInfo: Document): FeatureTable {
+  const features: unknown = buildInfo.ferretdbFeatures;
+  const stagesValue: unknown = typeof features === 'object' && features !== null ? (features as Document).aggregationStages : undefined;
+  const stages = Array.isArray(stagesValue) ? (stagesValue as unknown[]) : [];
+  return {
+    transactions: false,
+    partialIndexes: false,
+    ttlIndexes: false,
+    textIndexes: false,
+    validators: false,
+    $out: stages.includes('$out'),
+    $merge: stages.includes('$merge'),
+    $lookup: stages.includes('$lookup'),
+    pipelineUpdates: false,
+    renameDropTarget: false,
+  };
+}
+
+/** From Amazon DocumentDB's "supported MongoDB APIs" pages (not measured here). */
+function documentDbFeatures(v: Version, topology: ServerTopology): FeatureTable {
+  return {
+    // elastic clusters (sharded) have no transactions
+    transactions: topology === 'replicaset' && atLeast(v, 4),
+    partialIndexes: atLeast(v, 5),
+    ttlIndexes: true,
+    textIndexes: atLeast(v, 5),
+    validators: atLeast(v, 4),
+    $out: true,
+    $merge: atLeast(v, 5),
+    $lookup: true,
+    pipelineUpdates: atLeast(v, 5),
+    renameDropTarget: true,
+  };
+}
+
+/** From Azure Cosmos DB for MongoDB (RU) feature-support pages (not measured here). */
+function cosmosDbFeatures(v: Version, topology: ServerTopology): FeatureTable {
+  return {
+    transactions: topology !== 'standalone' && atLeast(v, 4),
+    partialIndexes: false,
+    // TTL only on the system `_ts` field, so a TTL index on a document field fails
+    ttlIndexes: false,
+    textIndexes: false,
+    validators: false,
+    $out: atLeast(v, 3, 6),
+    $merge: atLeast(v, 4, 2),
+    $lookup: atLeast(v, 3, 6),
+    pipelineUpdates: atLeast(v, 4, 2),
+    renameDropTarget: false,
+  };
+}
+
+const FLAVOUR_NAMES: Readonly<Record<ServerFlavour, string>> = {
+  mongodb: 'MongoDB',
+  ferretdb: 'FerretDB',
+  documentdb: 'Amazon DocumentDB',
+  cosmosdb: 'Azure Cosmos DB',
+  unknown: 'this server',
+};
+
+/**
+ * Decides flavour, topology and features from the `buildInfo` and `hello` replies (pure).
+ * `probed.transactions` is the outcome of a real transaction attempt (see `probeTransactions`);
+ * without it, transactions count as supported wherever the server's kind and version allow.
+ */
+export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: { transactions?: boolean } = {}): ServerInfo {
+  const flavour = flavourOf(buildInfo, hello);
+  const topology = topologyOf(hello);
+  const mongodbVersion = stringField(buildInfo, 'version') ?? 'unknown';
+  const version = flavour === 'ferretdb' ? (ferretDbVersion(buildInfo) ?? 'unknown') : mongodbVersion;
+  const parsed = parseVersion(mongodbVersion) ?? [0, 0, 0];
+  const table =
+    flavour === 'ferretdb' ? ferretDbFeatures(buildInfo)
+    : flavour === 'documentdb' ? documentDbFeatures(parsed, topology)
+    : flavour === 'cosmosdb' ? cosmosDbFeatures(parsed, topology)
+    : mongodbFeatures(parsed, topology);
+  if (probed.transactions !== undefined) table.transactions &&= probed.transactions;
+
+  const batchLimit = typeof hello.maxWriteBatchSize === 'number' && hello.maxWriteBatchSize > 0 ? hello.maxWriteBatchSize : DEFAULT_MAX_UPDATES;
+  const ferretDbMajor = parseVersion(version)?.[0] ?? 1;
+  const maxUpdatesPerCommand = flavour === 'ferretdb' && ferretDbMajor < 2 ? FERRETDB_MAX_UPDATES : Math.min(DEFAULT_MAX_UPDATES, batchLimit);
+
+  const features = FEATURES.filter((feature) => table[feature]);
+  const describe = (): string => {
+    const poses = flavour === 'ferretdb' ? `poses as MongoDB ${mongodbVersion}, ` : '';
+    const name = flavour === 'unknown' ? 'an unidentified MongoDB-compatible server' : FLAVOUR_NAMES[flavour];
+    return `${name} ${version} (${poses}${topology})`;
+  };
+  return {
+    flavour,
+    version,
+    mongodbVersion,
+    topology,
+    features,
+    maxUpdatesPerCommand,
+    supports: (feature) => table[feature],
+    require(feature, what) {
+      if (table[feature]) return;
+      throw new MongrateError(
+        'MIGRATION_FAILED',
+        `${what} needs ${FEATURE_NAMES[feature]} [${feature}], which ${describe()} does not support`,
+      );
+    },
+    describe,
+  };
+}
+
+/**
+ * Really starts a trivial transaction (a read, then commit). Servers that accept the
+ * transaction fields on a read but lack the commit command (FerretDB) fail here.
+ */
+export async function probeTransactions(client: MongoClient, db: Db): Promise<boolean> {
+  const session: ClientSession = client.startSession();
+  try {
+    session.startTransaction();
+    await db.collection('mongrate_transaction_probe').findOne({}, { session });
+    await session.commitTransaction();
+    return true;
+  } catch {
+    if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+    return false;
+  } finally {
+    await session.endSession().catch(() => undefined);
+  }
+}
+
+/** Asks the server what it is; runs a real transaction probe only where one could work. */
+export async function probeServer(db: Db): Promise<ServerInfo> {
+  let buildInfo: Document;
+  let hello: Document;
+  try {
+    const admin = db.client.db('admin');
+    buildInfo = await admin.command({ buildInfo: 1 });
+    // `hello` arrived in MongoDB 4.4.2; older servers and some managed services only know isMaster
+    hello = await admin.command({ hello: 1 }).catch(() => admin.command({ isMaster: 1 }));
+  } catch (error) {
+    throw new MongrateError('MIGRATION_FAILED', `could not ask the server what it supports (buildInfo/hello): ${messageOf(error)}`, { cause: error });
+  }
+  const info = capabilitiesFrom(buildInfo, hello);
+  if (!info.supports('transactions')) return info;
+  return capabilitiesFrom(buildInfo, hello, { transactions: await probeTransactions(db.client, db) });
+}
