@@ -9,7 +9,6 @@ import type { MongrateConfig } from '../types.ts';
 type Check = (value: unknown) => string | undefined;
 
 const nonEmptyString: Check = (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'a non-empty string');
-const positiveNumber: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'a number > 0');
 const nonNegativeNumber: Check = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'a number >= 0';
 const plainObject: Check = (v) => (isPlainObject(v) ? undefined : 'an object');
@@ -18,7 +17,9 @@ const oneOf =
   (v) =>
     typeof v === 'string' && allowed.includes(v) ? undefined : `one of ${allowed.map((a) => `'${a}'`).join(', ')}`;
 
-const LOCK_KEYS: Record<string, Check> = { ttlSeconds: positiveNumber, waitSeconds: nonNegativeNumber };
+// the heartbeat renews every ttl/3 (at least every 200 ms): a lease under a second cannot be kept
+const atLeastOne: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 1 ? undefined : 'a number >= 1');
+const LOCK_KEYS: Record<string, Check> = { ttlSeconds: atLeastOne, waitSeconds: nonNegativeNumber };
 
 const TOP_LEVEL_KEYS: Record<keyof MongrateConfig, Check> = {
   uri: nonEmptyString,

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Db, MongoClient } from 'mongodb';
 import { ChangelogStore } from '../changelog/store.ts';
 import { resolveProgrammaticConfig } from '../config/resolve.ts';
-import { discoverMigrations } from '../discovery/discover.ts';
+import { discoverMigrations, discoverMigrationsAndDuplicates } from '../discovery/discover.ts';
 import { loadMigration, type LoadedMigration } from '../discovery/load-migration.ts';
 import { MongrateError, messageOf, usageError } from '../errors.ts';
 import { Lock, forceUnlock, isExpired, readLock } from '../lock/lock.ts';
@@ -233,15 +233,14 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Applied files exist and match; ids are unique; every file loads and exports `up`. Takes no lock. */
   async validate(): Promise<ValidateResult> {
-    const findings: Finding[] = [];
-    let files: MigrationFile[] = [];
-    try {
-      files = await this.files();
-    } catch (error) {
-      if (!(error instanceof MongrateError && error.message.startsWith('duplicate migration id'))) throw error;
-      findings.push({ id: error.message.split("'")[1] ?? '?', kind: 'duplicate-id', message: error.message });
-    }
-    const records = await this.records();
+    const { files, duplicates } = await discoverMigrationsAndDuplicates(this.config.migrationsDir);
+    const findings: Finding[] = duplicates.map(({ id, names }) => ({
+      id,
+      kind: 'duplicate-id',
+      message: `duplicate migration id '${id}': ${names.join(' and ')}; rename or remove one`,
+    }));
+    const duplicated = new Set(duplicates.map((d) => d.id));
+    const records = (await this.records()).filter((r) => !duplicated.has(r._id));
     findings.push(...integrityFindings(files, records));
     for (const file of files) {
       try {

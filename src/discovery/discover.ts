@@ -49,7 +49,26 @@ export function staticDescription(source: string): string | undefined {
   return match[2].replace(/\\(.)/g, '$1');
 }
 
+export interface Discovery {
+  /** Files with a unique id, in id order. */
+  files: MigrationFile[];
+  /** Ids held by more than one file, with the file names. */
+  duplicates: { id: string; names: string[] }[];
+}
+
+/** Throws on the first duplicate id: what every command but `validate` wants. */
 export async function discoverMigrations(dir: string): Promise<MigrationFile[]> {
+  const { files, duplicates } = await discoverMigrationsAndDuplicates(dir);
+  const [first] = duplicates;
+  if (first !== undefined) {
+    throw usageError(
+      `duplicate migration id '${first.id}': ${first.names.join(' and ')} in ${relative(process.cwd(), dir) || '.'}; rename or remove one`,
+    );
+  }
+  return files;
+}
+
+export async function discoverMigrationsAndDuplicates(dir: string): Promise<Discovery> {
   let names: string[];
   try {
     names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
@@ -59,21 +78,19 @@ export async function discoverMigrations(dir: string): Promise<MigrationFile[]> 
     }
     throw error;
   }
-  const byId = new Map<string, string>();
+  const namesById = new Map<string, string[]>();
   for (const name of names.filter(isMigrationFileName).sort()) {
     const id = migrationIdOf(name);
-    const other = byId.get(id);
-    if (other !== undefined) {
-      throw usageError(`duplicate migration id '${id}': ${other} and ${name} in ${relative(process.cwd(), dir) || '.'}; rename or remove one`);
-    }
-    byId.set(id, name);
+    namesById.set(id, [...(namesById.get(id) ?? []), name]);
   }
+  const unique = [...namesById].flatMap(([id, list]) => (list.length === 1 && list[0] !== undefined ? [[id, list[0]] as const] : []));
+  const duplicates = [...namesById].filter(([, list]) => list.length > 1).map(([id, list]) => ({ id, names: list }));
   const files = await Promise.all(
-    [...byId].map(async ([id, name]): Promise<MigrationFile> => {
+    unique.map(async ([id, name]): Promise<MigrationFile> => {
       const path = join(dir, name);
       const content = await readFile(path);
       return { id, path, checksum: checksumOf(content), description: staticDescription(content.toString('utf8')) };
     }),
   );
-  return files.sort((a, b) => compareIds(a.id, b.id));
+  return { files: files.sort((a, b) => compareIds(a.id, b.id)), duplicates: duplicates.sort((a, b) => compareIds(a.id, b.id)) };
 }

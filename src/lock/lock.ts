@@ -108,14 +108,16 @@ export class Lock {
       }
       const holder = await this.locks.findOne({ _id: LOCK_ID });
       if (holder === null) continue; // released between our insert and read: try again at once
-      if (isExpired(holder)) {
-        await this.claimExpired(holder);
-        continue;
-      }
+      // an expired lease we removed (or whose dead claimant we cleared): race for the insert again;
+      // one another runner is taking over: wait like for a held lock
+      if (isExpired(holder) && (await this.claimExpired(holder))) continue;
       if (Date.now() >= deadline) {
+        const what = isExpired(holder)
+          ? `the expired lock of ${describeHolder(holder)} is being taken over by another runner`
+          : `lock held by ${describeHolder(holder)}, lease until ${holder.expiresAt.toISOString()}`;
         throw new MongrateError(
           'LOCK_HELD',
-          `lock held by ${describeHolder(holder)}, lease until ${holder.expiresAt.toISOString()}; ` +
+          `${what}; ` +
             'wait and retry (or pass --lock-wait <seconds>), or run `mongrate unlock` if that runner is dead',
         );
       }
@@ -124,8 +126,11 @@ export class Lock {
     }
   }
 
-  /** Of all runners that saw this exact expired lease, the one whose claim insert succeeds removes it. */
-  private async claimExpired(holder: LockDocument): Promise<void> {
+  /**
+   * Of all runners that saw this exact expired lease, the one whose claim insert succeeds removes
+   * it. Returns false while another runner's live claim is taking it over.
+   */
+  private async claimExpired(holder: LockDocument): Promise<boolean> {
     const claimId = `${CLAIM_PREFIX}${holder.owner}:${holder.expiresAt.getTime()}`;
     try {
       await this.locks.insertOne({ ...this.newDocument(), _id: claimId });
@@ -133,10 +138,13 @@ export class Lock {
       if (!isDuplicateKey(error)) throw error;
       // another runner is taking it over; unless it died doing so, then its claim is cleared
       const claim = await this.locks.findOne({ _id: claimId });
-      if (claim !== null && isExpired(claim)) await this.locks.deleteOne({ _id: claimId, acquiredAt: claim.acquiredAt });
-      return;
+      if (claim === null) return true;
+      if (!isExpired(claim)) return false;
+      await this.locks.deleteOne({ _id: claimId, acquiredAt: claim.acquiredAt });
+      return true;
     }
     await this.locks.deleteOne({ _id: LOCK_ID, owner: holder.owner, expiresAt: holder.expiresAt });
+    return true;
   }
 
   private startHeartbeat(): void {

@@ -59,8 +59,9 @@ void describe('validateConfig', () => {
   });
 
   void it('names a wrong type with its full key', () => {
-    assert.throws(() => validateConfig({ lock: { ttlSeconds: '120' } }, 'test'), isError('CONFIG', /'lock\.ttlSeconds' must be a number > 0/));
+    assert.throws(() => validateConfig({ lock: { ttlSeconds: '120' } }, 'test'), isError('CONFIG', /'lock\.ttlSeconds' must be a number >= 1/));
     assert.throws(() => validateConfig({ lock: { ttlSeconds: 0 } }, 'test'), isError('CONFIG', /'lock\.ttlSeconds'/));
+    assert.throws(() => validateConfig({ lock: { ttlSeconds: 0.5 } }, 'test'), isError('CONFIG', /'lock\.ttlSeconds' must be a number >= 1/));
     assert.throws(() => validateConfig({ lock: { waitSeconds: -1 } }, 'test'), isError('CONFIG', /'lock\.waitSeconds' must be a number >= 0/));
     assert.throws(() => validateConfig({ lock: { waitSeconds: Number.NaN } }, 'test'), isError('CONFIG', /'lock\.waitSeconds'/));
     assert.throws(() => validateConfig({ database: 42 }, 'test'), isError('CONFIG', /'database' must be a non-empty string, got number/));

@@ -1,0 +1,239 @@
+// Unit tests of the transaction decisions: topology from recorded `hello` replies, the probe's
+// logic against stand-in sessions, and the per-migration decider. No server.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Binary, Long, ObjectId, Timestamp, type Db, type Document, type MongoClient } from 'mongodb';
+import { detectTransactionSupport, topologyFromHello, transactionDecider, type TransactionSupport } from '../../src/core/transactions.ts';
+import { MongrateError } from '../../src/errors.ts';
+import type { TransactionMode } from '../../src/types.ts';
+
+const clusterTime = new Timestamp({ t: 1715677923, i: 1 });
+
+/** `db.admin().command({ hello: 1 })` of a MongoDB 7.0 standalone `mongod`. */
+const MONGOD_7_STANDALONE: Document = {
+  isWritablePrimary: true,
+  topologyVersion: { processId: new ObjectId('6643298e1f0c2a4d5e6b7c8d'), counter: Long.fromNumber(0) },
+  maxBsonObjectSize: 16777216,
+  maxMessageSizeBytes: 48000000,
+  maxWriteBatchSize: 100000,
+  localTime: new Date('2024-05-14T09:12:03.417Z'),
+  logicalSessionTimeoutMinutes: 30,
+  connectionId: 12,
+  minWireVersion: 0,
+  maxWireVersion: 21,
+  readOnly: false,
+  ok: 1,
+};
+
+/** The primary of a three-member MongoDB 7.0 replica set. */
+const MONGOD_7_RS_PRIMARY: Document = {
+  topologyVersion: { processId: new ObjectId('66432a01b7e94c3f2d1a0b9c'), counter: Long.fromNumber(6) },
+  hosts: ['mongo-0.rs:27017', 'mongo-1.rs:27017', 'mongo-2.rs:27017'],
+  setName: 'rs0',
+  setVersion: 1,
+  isWritablePrimary: true,
+  secondary: false,
+  primary: 'mongo-0.rs:27017',
+  me: 'mongo-0.rs:27017',
+  electionId: new ObjectId('7fffffff0000000000000003'),
+  lastWrite: {
+    opTime: { ts: clusterTime, t: Long.fromNumber(3) },
+    lastWriteDate: new Date('2024-05-14T09:12:03.000Z'),
+    majorityOpTime: { ts: clusterTime, t: Long.fromNumber(3) },
+    majorityWriteDate: new Date('2024-05-14T09:12:03.000Z'),
+  },
+  maxBsonObjectSize: 16777216,
+  maxMessageSizeBytes: 48000000,
+  maxWriteBatchSize: 100000,
+  localTime: new Date('2024-05-14T09:12:03.852Z'),
+  logicalSessionTimeoutMinutes: 30,
+  connectionId: 87,
+  minWireVersion: 0,
+  maxWireVersion: 21,
+  readOnly: false,
+  ok: 1,
+  $clusterTime: { clusterTime, signature: { hash: new Binary(Buffer.alloc(20)), keyId: Long.fromNumber(0) } },
+  operationTime: clusterTime,
+};
+
+/** A secondary of the same set. */
+const MONGOD_7_RS_SECONDARY: Document = {
+  ...MONGOD_7_RS_PRIMARY,
+  isWritablePrimary: false,
+  secondary: true,
+  me: 'mongo-1.rs:27017',
+  electionId: undefined,
+};
+
+/** A MongoDB 7.0 `mongos`. */
+const MONGOS_7: Document = {
+  isWritablePrimary: true,
+  msg: 'isdbgrid',
+  topologyVersion: { processId: new ObjectId('66432b5c0a9d8e7f6a5b4c3d'), counter: Long.fromNumber(0) },
+  maxBsonObjectSize: 16777216,
+  maxMessageSizeBytes: 48000000,
+  maxWriteBatchSize: 100000,
+  localTime: new Date('2024-05-14T09:12:04.101Z'),
+  logicalSessionTimeoutMinutes: 30,
+  connectionId: 3021,
+  maxWireVersion: 21,
+  minWireVersion: 0,
+  ok: 1,
+  $clusterTime: { clusterTime, signature: { hash: new Binary(Buffer.alloc(20)), keyId: Long.fromNumber(0) } },
+  operationTime: clusterTime,
+};
+
+/** FerretDB 1.24.2 (SQLite backend), as read from the test server with `hello: 1`. */
+const FERRETDB_1_24: Document = {
+  isWritablePrimary: true,
+  maxBsonObjectSize: 16777216,
+  maxMessageSizeBytes: 48000000,
+  maxWriteBatchSize: 100000,
+  localTime: new Date('2026-11-26T15:40:53.006Z'),
+  logicalSessionTimeoutMinutes: 30,
+  connectionId: 42,
+  minWireVersion: 0,
+  maxWireVersion: 21,
+  readOnly: false,
+  ok: 1,
+};
+
+void describe('topologyFromHello', () => {
+  void it('a MongoDB 7 standalone is a standalone', () => {
+    assert.equal(topologyFromHello(MONGOD_7_STANDALONE), 'standalone');
+  });
+
+  void it('a replica-set primary or secondary is a replica set', () => {
+    assert.equal(topologyFromHello(MONGOD_7_RS_PRIMARY), 'replicaset');
+    assert.equal(topologyFromHello(MONGOD_7_RS_SECONDARY), 'replicaset');
+  });
+
+  void it('a mongos is a sharded cluster', () => {
+    assert.equal(topologyFromHello(MONGOS_7), 'sharded');
+  });
+
+  void it("FerretDB 1.24's real reply is a standalone", () => {
+    assert.equal(topologyFromHello(FERRETDB_1_24), 'standalone');
+  });
+});
+
+/** Stands in for a driver session: records what the probe did with it. */
+class FakeSession {
+  calls: string[] = [];
+  private active = false;
+  startTransaction(): void {
+    this.active = true;
+    this.calls.push('start');
+  }
+  inTransaction(): boolean {
+    return this.active;
+  }
+  commitTransaction(): Promise<void> {
+    this.active = false;
+    this.calls.push('commit');
+    return Promise.resolve();
+  }
+  abortTransaction(): Promise<void> {
+    this.active = false;
+    this.calls.push('abort');
+    return Promise.resolve();
+  }
+  endSession(): Promise<void> {
+    this.calls.push('end');
+    return Promise.resolve();
+  }
+}
+
+/** A client and db whose `hello` is `hello` and whose reads in a transaction do `read`. */
+function fakeServer(hello: Document, read: () => Promise<unknown>): { client: MongoClient; db: Db; sessions: FakeSession[] } {
+  const sessions: FakeSession[] = [];
+  const client = {
+    startSession: () => {
+      const session = new FakeSession();
+      sessions.push(session);
+      return session;
+    },
+  } as unknown as MongoClient;
+  const db = {
+    admin: () => ({ command: () => Promise.resolve(hello) }),
+    collection: () => ({ findOne: read }),
+  } as unknown as Db;
+  return { client, db, sessions };
+}
+
+void describe('detectTransactionSupport (against stand-ins)', () => {
+  void it('a standalone is unsupported without trying a transaction', async () => {
+    const server = fakeServer(MONGOD_7_STANDALONE, () => Promise.resolve(null));
+    const support = await detectTransactionSupport(server.client, server.db);
+    assert.equal(support.supported, false);
+    assert.match(support.reason, /standalone/);
+    assert.match(support.reason, /replica set/);
+    assert.equal(server.sessions.length, 0);
+  });
+
+  void it('a replica set that starts a transaction is supported; the session is committed and ended', async () => {
+    const server = fakeServer(MONGOD_7_RS_PRIMARY, () => Promise.resolve(null));
+    assert.deepEqual(await detectTransactionSupport(server.client, server.db), { supported: true, reason: 'supported' });
+    assert.deepEqual(server.sessions[0]?.calls, ['start', 'commit', 'end']);
+  });
+
+  void it('a server that answers like a replica set but refuses transactions is unsupported, naming its error', async () => {
+    const server = fakeServer(MONGOD_7_RS_PRIMARY, () =>
+      Promise.reject(new Error('Transaction numbers are only allowed on a replica set member or mongos')),
+    );
+    const support = await detectTransactionSupport(server.client, server.db);
+    assert.equal(support.supported, false);
+    assert.match(support.reason, /refused to start a transaction/);
+    assert.match(support.reason, /Transaction numbers are only allowed/);
+    assert.deepEqual(server.sessions[0]?.calls, ['start', 'abort', 'end']);
+  });
+});
+
+const SUPPORTED: TransactionSupport = { supported: true, reason: 'supported' };
+const UNSUPPORTED: TransactionSupport = {
+  supported: false,
+  reason: 'the server is a standalone (transactions need a replica set or a sharded cluster)',
+};
+
+const migration = (transaction: boolean | undefined): { id: string; definition: { transaction?: boolean } } => ({
+  id: '001-a',
+  definition: transaction === undefined ? {} : { transaction },
+});
+
+void describe('transactionDecider', () => {
+  const cases: { mode: TransactionMode; support: TransactionSupport; expect: Record<'default' | 'true' | 'false', boolean> | 'CONFIG' }[] = [
+    { mode: 'never', support: SUPPORTED, expect: { default: false, true: false, false: false } },
+    { mode: 'never', support: UNSUPPORTED, expect: { default: false, true: false, false: false } },
+    { mode: 'auto', support: SUPPORTED, expect: { default: true, true: true, false: false } },
+    { mode: 'auto', support: UNSUPPORTED, expect: { default: false, true: false, false: false } },
+    { mode: 'always', support: SUPPORTED, expect: { default: true, true: true, false: false } },
+    { mode: 'always', support: UNSUPPORTED, expect: 'CONFIG' },
+  ];
+
+  for (const { mode, support, expect } of cases) {
+    const label = `${mode} + ${support.supported ? 'supported' : 'unsupported'}`;
+    if (expect === 'CONFIG') {
+      void it(`${label}: throws CONFIG (exit 2) naming the reason, before any migration is asked about`, () => {
+        assert.throws(
+          () => transactionDecider(mode, support),
+          (error: unknown) => {
+            assert.ok(error instanceof MongrateError);
+            assert.equal(error.code, 'CONFIG');
+            assert.equal(error.exitCode, 2);
+            assert.match(error.message, /transactions/);
+            assert.match(error.message, /always/);
+            assert.ok(error.message.includes(support.reason), error.message);
+            return true;
+          },
+        );
+      });
+      continue;
+    }
+    void it(`${label}: default ${expect.default}, transaction: true ${expect.true}, transaction: false ${expect.false}`, () => {
+      const decide = transactionDecider(mode, support);
+      assert.equal(decide(migration(undefined)), expect.default);
+      assert.equal(decide(migration(true)), expect.true);
+      assert.equal(decide(migration(false)), expect.false);
+    });
+  }
+});
