@@ -127,8 +127,16 @@ async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunEr
     Object.assign(outcome, { status: 'failed', durationMs, error: message });
     run.emit('failed', { id: migration.id, direction, error: message, durationMs });
     const verb = direction === 'up' ? 'migration' : 'reverting';
+    const lost = run.lock?.lost;
+    if (lost !== undefined) {
+      return {
+        code: 'LOCK_HELD',
+        message: `stopped ${migration.id}: lost the lock (${lost}); its record is left 'running' for whoever holds the lock next`,
+        id: migration.id,
+      };
+    }
     return {
-      code: run.lock?.lost !== undefined ? 'LOCK_HELD' : interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED',
+      code: interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED',
       message: `${verb} ${migration.id} ${interrupted ? 'was interrupted' : 'failed'}: ${message}${transactional ? ' (rolled back)' : ''}`,
       id: migration.id,
     };
