@@ -4,4 +4,17 @@ export { createMigrator, Migrator } from './core/migrator.ts';
 export { resolveConfig as loadConfig, type ConfigOverrides } from './config/resolve.ts';
 export { MongrateError, exitCodeFor, type ErrorCode } from './errors.ts';
 export { redactUri } from './util/redact.ts';
+export {
+  reshape,
+  bumpSchemaVersion,
+  copyAndRename,
+  ensureIndexes,
+  dropIndexes,
+  setValidator,
+  createHelpers,
+  DEFAULT_BATCH_SIZE,
+} from './helpers/index.ts';
+export { probeServer, FEATURES, FEATURE_NAMES } from './server/capabilities.ts';
+export type { ServerInfo, Feature, ServerFlavour, ServerTopology } from './server/capabilities.ts';
+export type * from './helpers/types.ts';
 export type * from './types.ts';

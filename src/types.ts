@@ -1,5 +1,7 @@
 /** Every public type of mongrate lives here, so users and the CLI import from one place. */
 import type { ClientSession, Db, MongoClient, MongoClientOptions } from 'mongodb';
+import type { HelperPlan, HelperProgress, MigrationHelpers } from './helpers/types.ts';
+import type { ServerInfo } from './server/capabilities.ts';
 
 export type TransactionMode = 'auto' | 'always' | 'never';
 
@@ -60,6 +62,15 @@ export interface MigrationContext {
   /** The migration's id. */
   id: string;
   direction: Direction;
+  /** Batched, resumable helpers bound to this migration (session, progress, dry run). */
+  helpers: MigrationHelpers;
+  /** What the server is and supports: branch on `server.supports('partialIndexes')` and friends. */
+  server: ServerInfo;
+  /**
+   * True under `--dry-run`: `db` and `client` are then read-only (a direct write stops the dry run
+   * of this migration) and helpers only count what they would touch.
+   */
+  dryRun: boolean;
 }
 
 export type Direction = 'up' | 'down';
@@ -161,6 +172,10 @@ export interface StepResult {
   status: StepStatus;
   durationMs: number | undefined;
   error: string | undefined;
+  /** Dry run: what each helper call would touch. */
+  plan?: HelperPlan[];
+  /** Dry run: why the simulation of this step stopped early, if it did. */
+  note?: string;
 }
 
 /** What `up`, `down` and `redo` return. They never throw for a failed migration. */
@@ -252,4 +267,6 @@ export interface MigratorEvents {
   migrated: [{ id: string; direction: Direction; durationMs: number }];
   failed: [{ id: string; direction: Direction; error: string; durationMs: number }];
   log: [{ id: string; message: string }];
+  progress: [HelperProgress & { id: string }];
+  plan: [HelperPlan & { id: string }];
 }

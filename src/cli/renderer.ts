@@ -48,6 +48,9 @@ export class Renderer {
   readonly chalk: ChalkInstance;
   private secrets: string[] = [];
   private spinner: Ora | undefined;
+  private spinnerText = '';
+  /** When the last plain progress line was printed, so non-TTY output gets one every few seconds. */
+  private lastProgressLine = 0;
 
   constructor(private readonly options: RendererOptions) {
     this.chalk = new Chalk({ level: colourLevel(options) });
@@ -133,6 +136,8 @@ export class Renderer {
     const arrow = (direction: string): string => (direction === 'up' ? '↑' : '↓');
     migrator.on('migrating', ({ id, direction }) => {
       const text = `${direction === 'up' ? 'applying' : 'reverting'} ${id}`;
+      this.spinnerText = text;
+      this.lastProgressLine = Date.now();
       if (this.spinnersEnabled()) {
         this.spinner = ora({ text, stream: this.options.stderr, discardStdin: false, color: 'cyan' }).start();
       } else {
@@ -148,6 +153,16 @@ export class Renderer {
       this.stopSpinner();
       const verb = direction === 'up' ? 'failed  ' : 'failed reverting';
       this.out(`${this.chalk.red('✖')} ${verb} ${id} ${this.chalk.dim(`(${formatDuration(durationMs)})`)}: ${error}`);
+    });
+    migrator.on('progress', ({ id, helper, collection, done, total, docsPerSecond }) => {
+      const percent = total > 0 ? ` ${Math.floor((done / total) * 100)}%` : '';
+      const detail = `${helper} ${collection}: ${done}/${total}${percent}, ${Math.round(docsPerSecond)} docs/s`;
+      if (this.spinner !== undefined) {
+        this.spinner.text = `${this.spinnerText} — ${detail}`;
+      } else if (Date.now() - this.lastProgressLine >= 3000 || done === total) {
+        this.lastProgressLine = Date.now();
+        this.info(`  ${this.chalk.dim(id + ':')} ${detail}`);
+      }
     });
     migrator.on('log', ({ id, message }) => {
       const line = `  ${this.chalk.dim(id + ':')} ${message}`;
@@ -194,7 +209,13 @@ export class Renderer {
       if (result.steps.length === 0) this.out('Dry run: nothing to do.');
       else {
         this.out(`Dry run: would run ${result.steps.length} step${result.steps.length === 1 ? '' : 's'}, in this order:`);
-        for (const s of result.steps) this.out(`  ${s.direction === 'up' ? '↑ up  ' : '↓ down'} ${s.id}`);
+        for (const s of result.steps) {
+          this.out(`  ${s.direction === 'up' ? '↑ up  ' : '↓ down'} ${s.id}`);
+          for (const p of s.plan ?? []) {
+            this.out(`      ${p.helper} ${p.collection}: ${p.documents} document${p.documents === 1 ? '' : 's'}${p.note === undefined ? '' : ` (${p.note})`}`);
+          }
+          if (s.note !== undefined) this.out(`      ${this.chalk.yellow(s.note)}`);
+        }
         this.out('Nothing was changed.');
       }
       return;

@@ -17,6 +17,8 @@ import type {
   DownOptions,
   Finding,
   MigrationFile,
+  MigrationContext,
+  MigrationFn,
   MigratorEvents,
   MongrateConfig,
   RepairAction,
@@ -31,8 +33,11 @@ import type {
 import { newRunIdentity } from '../util/identity.ts';
 import { connect } from './connection.ts';
 import { appliedInOrder, computeStatus, integrityFindings, isDeadRunning, planDown, planUp } from './plan.ts';
-import { runSteps, type Run, type Step } from './runner.ts';
-import { detectTransactionSupport, transactionDecider, type TransactionSupport } from './transactions.ts';
+import { createHelpers, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
+import { probeServer, type ServerInfo } from '../server/capabilities.ts';
+import { DryRunWriteStop, readOnlyClient, readOnlyDb } from './read-only.ts';
+import { runSteps, type BaseContext, type Run, type Step } from './runner.ts';
+import { transactionDecider, transactionSupportOf } from './transactions.ts';
 
 interface Connection {
   client: MongoClient;
@@ -44,7 +49,7 @@ interface Connection {
 export class Migrator extends EventEmitter<MigratorEvents> {
   readonly config: ResolvedConfig;
   private connection: Promise<Connection> | undefined;
-  private transactionSupport: Promise<TransactionSupport> | undefined;
+  private serverInfo: Promise<ServerInfo> | undefined;
   private currentAbort: AbortController | undefined;
   /** interrupt() before a run started: that run starts already stopped. */
   private interruptPending = false;
@@ -128,8 +133,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           store: new ChangelogStore(db, this.config, identity),
           useTransaction: () => false, // decided in execute(), once there is something to run
           emit: this.emit.bind(this),
-          extendContext: (ctx) => ctx,
-          wrap: (_ctx, fn) => fn(),
+          invoke: async (base, fn) => this.invoke(base, fn, { db, server: await this.server(db), dryRun: false }),
         });
       } finally {
         await lock.release();
@@ -139,11 +143,39 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }
   }
 
-  /** Probed once per migrator, and only when a migration is about to run in a mode that may use one. */
-  private transactions(client: MongoClient, db: Db): Promise<TransactionSupport> {
-    if (this.config.transactions === 'never') return Promise.resolve({ supported: false, reason: "transactions: 'never'" });
-    this.transactionSupport ??= detectTransactionSupport(client, db);
-    return this.transactionSupport;
+  /** What the server is and supports; probed once per migrator, when a migration first needs it. */
+  private server(db: Db): Promise<ServerInfo> {
+    this.serverInfo ??= probeServer(db);
+    this.serverInfo.catch(() => (this.serverInfo = undefined));
+    return this.serverInfo;
+  }
+
+  /**
+   * Completes a migration's context (helpers bound to it, the server probe, the dry-run flag) and
+   * calls `fn` so that standalone helpers imported from 'mongrate' find the same context.
+   */
+  private invoke(
+    base: BaseContext,
+    fn: MigrationFn,
+    options: { db: Db; server: ServerInfo; dryRun: boolean; onPlan?: (plan: HelperPlan) => void },
+  ): Promise<unknown> {
+    const { server, dryRun, onPlan } = options;
+    // helpers get the real database: in a dry run they only count, and never write
+    const helperContext: HelperContext = {
+      db: options.db,
+      server,
+      dryRun,
+      signal: base.signal,
+      log: base.log,
+      onProgress: (progress) => this.emit('progress', { id: base.id, ...progress }),
+      onPlan: (plan) => {
+        onPlan?.(plan);
+        this.emit('plan', { id: base.id, ...plan });
+      },
+      ...(base.session === undefined ? {} : { session: base.session }),
+    };
+    const ctx: MigrationContext = { ...base, helpers: createHelpers(helperContext), server, dryRun };
+    return runWithHelperContext(helperContext, () => fn(ctx));
   }
 
   async up(options: UpOptions = {}): Promise<RunResult> {
@@ -159,7 +191,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (options.dryRun === true) {
       const { db, store } = await this.open();
       const [files, records, owner] = await Promise.all([this.files(), store.list(), this.liveOwner(db)]);
-      return dryRunResult('up', await plan(records, files, owner));
+      return this.simulate('up', await plan(records, files, owner));
     }
     return this.locked('up', options.lockWait, async (run) => {
       const [files, records] = await Promise.all([this.files(), run.store.list()]);
@@ -175,7 +207,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     };
     if (options.dryRun === true) {
       const [files, records] = await Promise.all([this.files(), this.records()]);
-      return dryRunResult('down', await plan(records, files));
+      return this.simulate('down', await plan(records, files));
     }
     return this.locked('down', options.lockWait, async (run) => {
       const [files, records] = await Promise.all([this.files(), run.store.list()]);
@@ -200,7 +232,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     };
     if (options.dryRun === true) {
       const [files, records] = await Promise.all([this.files(), this.records()]);
-      return dryRunResult('redo', await plan(records, files));
+      return this.simulate('redo', await plan(records, files));
     }
     return this.locked('redo', options.lockWait, async (run) => {
       const [files, records] = await Promise.all([this.files(), run.store.list()]);
@@ -208,10 +240,46 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     });
   }
 
+  /**
+   * `--dry-run`: runs each step against a read-only view of the database so helpers can report
+   * what they would touch. A direct write ends that step's simulation with a note. Later steps
+   * cannot see what earlier ones would have changed.
+   */
+  private async simulate(kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
+    const result = emptyResult(kind, true, steps, '');
+    if (steps.length === 0) return result;
+    const { client, db } = await this.open();
+    const server = await this.server(db);
+    const signal = new AbortController().signal;
+    for (const [index, { migration, direction }] of steps.entries()) {
+      const outcome = result.steps[index];
+      const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
+      if (outcome === undefined || fn === undefined) continue;
+      const plan: HelperPlan[] = [];
+      const base: BaseContext = {
+        db: readOnlyDb(db),
+        client: readOnlyClient(client),
+        session: undefined,
+        log: (message) => this.emit('log', { id: migration.id, message }),
+        signal,
+        id: migration.id,
+        direction,
+      };
+      try {
+        await this.invoke(base, fn, { db, server, dryRun: true, onPlan: (p) => plan.push(p) });
+      } catch (error) {
+        outcome.note = error instanceof DryRunWriteStop ? error.message : `dry run stopped: ${messageOf(error)}`;
+      }
+      outcome.plan = plan;
+    }
+    return result;
+  }
+
   private async execute(run: Run, kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
     const result = emptyResult(kind, false, steps, run.identity.runId);
     if (steps.length === 0) return result;
-    run.useTransaction = transactionDecider(this.config.transactions, await this.transactions(run.client, run.db));
+    const server = await this.server(run.db);
+    run.useTransaction = transactionDecider(this.config.transactions, transactionSupportOf(server));
     await runSteps(run, steps, result);
     return result;
   }
@@ -326,10 +394,6 @@ function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[
     steps: steps.map((s) => ({ id: s.migration.id, direction: s.direction, status: 'not-run', durationMs: undefined, error: undefined })),
     error: undefined,
   };
-}
-
-function dryRunResult(kind: RunResult['direction'], steps: Step[]): RunResult {
-  return emptyResult(kind, true, steps, '');
 }
 
 function refuseIntegrityProblems(findings: Finding[]): void {

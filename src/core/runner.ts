@@ -10,7 +10,7 @@ import type { ChangelogStore } from '../changelog/store.ts';
 import type { LoadedMigration } from '../discovery/load-migration.ts';
 import { messageOf } from '../errors.ts';
 import type { Lock } from '../lock/lock.ts';
-import type { Direction, MigrationContext, MigratorEvents, RunResult, StepResult } from '../types.ts';
+import type { Direction, MigrationContext, MigrationFn, MigratorEvents, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 
 export interface Step {
@@ -30,11 +30,12 @@ export interface Run {
   /** Whether this migration runs in a transaction (decided per migration by the caller). */
   useTransaction: (migration: LoadedMigration) => boolean;
   emit: EventEmitter<MigratorEvents>['emit'];
-  /** Extra context for migrations (helpers, server probe), given by the migrator. */
-  extendContext: (ctx: MigrationContext) => MigrationContext;
-  /** Runs the migration function within whatever ambient context helpers need. */
-  wrap: <T>(ctx: MigrationContext, fn: () => Promise<T>) => Promise<T>;
+  /** Completes the context (helpers, server, dry run) and calls the migration function with it. */
+  invoke: (base: BaseContext, fn: MigrationFn) => Promise<unknown>;
 }
+
+/** What the runner knows of a migration's context; the migrator adds helpers and the server. */
+export type BaseContext = Omit<MigrationContext, 'helpers' | 'server' | 'dryRun'>;
 
 type RunError = NonNullable<RunResult['error']>;
 
@@ -77,16 +78,15 @@ async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunEr
   const startedAt = direction === 'up' && !transactional ? await store.claim(migration, { retry: step.retry }) : new Date();
   const t0 = performance.now();
   const elapsed = (): number => Math.round(performance.now() - t0);
-  const context = (session: ClientSession | undefined): MigrationContext =>
-    run.extendContext({
-      db: run.db,
-      client: run.client,
-      session,
-      log: (message: string) => run.emit('log', { id: migration.id, message }),
-      signal: run.abort.signal,
-      id: migration.id,
-      direction,
-    });
+  const context = (session: ClientSession | undefined): BaseContext => ({
+    db: run.db,
+    client: run.client,
+    session,
+    log: (message: string) => run.emit('log', { id: migration.id, message }),
+    signal: run.abort.signal,
+    id: migration.id,
+    direction,
+  });
   const record = async (session: ClientSession | undefined): Promise<void> => {
     // a runner that lost its lease must not record success: the new owner decides what happens
     if (run.lock !== undefined && !(await run.lock.verify())) throw new LockLostError(run.lock.lost ?? 'lost');
@@ -100,16 +100,14 @@ async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunEr
       const session = run.client.startSession();
       try {
         await session.withTransaction(async () => {
-          const ctx = context(session);
-          await run.wrap(ctx, () => fn(ctx));
+          await run.invoke(context(session), fn);
           await record(session);
         });
       } finally {
         await session.endSession();
       }
     } else {
-      const ctx = context(undefined);
-      await run.wrap(ctx, () => fn(ctx));
+      await run.invoke(context(undefined), fn);
       await record(undefined);
     }
   } catch (error) {

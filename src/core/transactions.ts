@@ -1,10 +1,10 @@
 /**
- * Whether migrations run in transactions. Support is read from the server's `hello` reply
- * (a replica set or mongos) and then proven by starting one, since compatible servers answer
- * `hello` like a replica set without implementing transactions.
+ * Whether migrations run in transactions: decided from the server probe (a replica set or mongos
+ * that really committed a trivial transaction; see `probeServer`), the config's mode and the
+ * migration's own `transaction: false`.
  */
-import type { Db, Document, MongoClient } from 'mongodb';
-import { configError, messageOf } from '../errors.ts';
+import { configError } from '../errors.ts';
+import type { ServerInfo } from '../server/capabilities.ts';
 import type { TransactionMode } from '../types.ts';
 
 export interface TransactionSupport {
@@ -13,30 +13,12 @@ export interface TransactionSupport {
   reason: string;
 }
 
-/** From a recorded or live `hello` reply: only replica sets and sharded clusters have transactions. */
-export function topologyFromHello(hello: Document): 'replicaset' | 'sharded' | 'standalone' {
-  if (hello.msg === 'isdbgrid') return 'sharded';
-  if (typeof hello.setName === 'string') return 'replicaset';
-  return 'standalone';
-}
-
-export async function detectTransactionSupport(client: MongoClient, db: Db): Promise<TransactionSupport> {
-  const hello = await db.admin().command({ hello: 1 });
-  if (topologyFromHello(hello) === 'standalone') {
-    return { supported: false, reason: 'the server is a standalone (transactions need a replica set or a sharded cluster)' };
+export function transactionSupportOf(server: Pick<ServerInfo, 'supports' | 'topology' | 'describe'>): TransactionSupport {
+  if (server.supports('transactions')) return { supported: true, reason: 'supported' };
+  if (server.topology === 'standalone') {
+    return { supported: false, reason: `${server.describe()} is a standalone (transactions need a replica set or a sharded cluster)` };
   }
-  const session = client.startSession();
-  try {
-    session.startTransaction();
-    await db.collection('mongrate_transaction_probe').findOne({}, { session });
-    await session.commitTransaction();
-    return { supported: true, reason: 'supported' };
-  } catch (error) {
-    if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
-    return { supported: false, reason: `the server refused to start a transaction (${messageOf(error)})` };
-  } finally {
-    await session.endSession();
-  }
+  return { supported: false, reason: `${server.describe()} refused to commit a transaction` };
 }
 
 /**

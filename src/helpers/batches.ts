@@ -22,6 +22,7 @@ import {
   type Filter,
   type WithId,
 } from 'mongodb';
+import { usageError } from '../errors.ts';
 import type { HelperContext } from './types.ts';
 import { withSession } from './context.ts';
 
@@ -45,8 +46,12 @@ const TYPE_BRACKETS: readonly (readonly string[])[] = [
   ['regex'],
   ['maxKey'],
 ];
-/** Type aliases FerretDB 1.x rejects in `$type` (it has none of these types). */
-const FERRETDB_MISSING_TYPES = new Set(['minKey', 'maxKey', 'decimal', 'symbol']);
+/**
+ * Type aliases FerretDB 1.x rejects in `$type` (it has none of these types); other compatible
+ * servers get the same safe list, since an `_id` of these types is rare and a refused query
+ * after all the writes would fail a finished run.
+ */
+const RARE_TYPES = new Set(['minKey', 'maxKey', 'decimal', 'symbol']);
 
 function bracketOf(value: unknown): number {
   if (value instanceof MinKey) return 0;
@@ -67,7 +72,7 @@ function bracketOf(value: unknown): number {
 
 function laterTypes(ctx: HelperContext, bracket: number): string[] {
   const types = TYPE_BRACKETS.slice(bracket + 1).flat();
-  return ctx.server.flavour === 'ferretdb' ? types.filter((t) => !FERRETDB_MISSING_TYPES.has(t)) : types;
+  return ctx.server.flavour === 'mongodb' ? types : types.filter((t) => !RARE_TYPES.has(t));
 }
 
 /** filter AND an `_id` condition; spread when the filter has no `_id` of its own (simplest for every server's planner). */
@@ -79,28 +84,25 @@ function withIdCondition(filter: Filter<Document>, condition: Document): Filter<
 /** Yields the documents matching filter in `_id` order, batchSize at a time. */
 export async function* keysetBatches(
   ctx: HelperContext,
-  collection: Collection<Document>,
+  collection: Collection,
   filter: Filter<Document>,
   batchSize: number,
 ): AsyncGenerator<WithId<Document>[]> {
+  // undefined: from the start; { $gt }: the rest of one type bracket; { $type }: later brackets
   let condition: Document | undefined;
-  let bracket = -1;
   for (;;) {
     const query = condition === undefined ? filter : withIdCondition(filter, condition);
-    const batch = await collection
-      .find(query, { ...withSession(ctx), sort: { _id: 1 }, limit: batchSize, batchSize })
-      .toArray();
+    const batch = await collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, limit: batchSize, batchSize }).toArray();
     const last = batch.at(-1);
-    if (batch.length > 0) yield batch;
+    if (last !== undefined) yield batch;
     if (last !== undefined && batch.length === batchSize) {
       condition = { $gt: last._id };
-      bracket = bracketOf(last._id);
       continue;
     }
-    // this bracket is exhausted (or the first query ran short): documents of later types may remain
-    if (last !== undefined) bracket = bracketOf(last._id);
-    const types = laterTypes(ctx, bracket);
-    if (types.length === 0 || (condition?.$type !== undefined && batch.length === 0)) return;
+    if (condition === undefined || !('$gt' in condition)) return;
+    // the bracket of the last key is exhausted; documents with _ids of later types may remain
+    const types = laterTypes(ctx, bracketOf(condition.$gt));
+    if (types.length === 0) return;
     condition = { $type: types };
   }
 }
@@ -112,8 +114,8 @@ export async function* keysetBatches(
  */
 export async function writeChunked(
   ctx: HelperContext,
-  collection: Collection<Document>,
-  operations: AnyBulkWriteOperation<Document>[],
+  collection: Collection,
+  operations: AnyBulkWriteOperation[],
 ): Promise<{ modified: number; deleted: number }> {
   let modified = 0;
   let deleted = 0;
@@ -128,6 +130,6 @@ export async function writeChunked(
 
 export function checkBatchSize(batchSize: number | undefined, what: string): number {
   const size = batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`${what}: batchSize must be a positive integer, got ${String(batchSize)}`);
+  if (!Number.isInteger(size) || size < 1) throw usageError(`${what}: batchSize must be a positive integer, got ${String(batchSize)}`);
   return size;
 }

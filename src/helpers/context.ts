@@ -24,7 +24,7 @@ export function currentHelperContext(): HelperContext | undefined {
 const probes = new WeakMap<MongoClient, Promise<ServerInfo>>();
 
 /** One probe per client: the server does not change under a connection. */
-function serverInfoFor(collection: Collection<Document>): Promise<ServerInfo> {
+function serverInfoFor(collection: Collection): Promise<ServerInfo> {
   const client = collection.db.client;
   let probe = probes.get(client);
   if (probe === undefined) {
@@ -36,7 +36,7 @@ function serverInfoFor(collection: Collection<Document>): Promise<ServerInfo> {
 }
 
 /** The context for a standalone helper call. */
-export async function ambientContext(collection: CollectionRef<Document>, helper: string): Promise<HelperContext> {
+export async function ambientContext(collection: CollectionRef, helper: string): Promise<HelperContext> {
   const stored = storage.getStore();
   if (stored !== undefined) return stored;
   if (typeof collection === 'string') {
@@ -48,12 +48,12 @@ export async function ambientContext(collection: CollectionRef<Document>, helper
 }
 
 /** Accepts typed collections and names; helpers work on plain documents. */
-export function resolveCollection<T extends Document>(ctx: HelperContext, collection: CollectionRef<T>): Collection<Document> {
+export function resolveCollection<T extends Document>(ctx: HelperContext, collection: CollectionRef<T>): Collection {
   if (typeof collection === 'string') {
     if (collection === '') throw usageError('a collection name must not be empty');
     return ctx.db.collection(collection);
   }
-  return collection as unknown as Collection<Document>;
+  return collection as unknown as Collection;
 }
 
 /** Session option for every driver call: present only when the migration runs in one. */
@@ -71,10 +71,10 @@ export function refuseInTransaction(ctx: HelperContext, what: string): void {
   }
 }
 
-/** Stops between batches once the run was interrupted. */
-export function throwIfAborted(ctx: HelperContext, what: string, done: number, total: number): void {
+/** Stops between batches (or commands) once the run was interrupted. */
+export function throwIfAborted(ctx: HelperContext, what: string, done: number, total: number, detail?: string): void {
   if (ctx.signal?.aborted === true) {
-    throw new MongrateError('INTERRUPTED', `${what} interrupted after ${done} of ${total} documents; the finished batches are written`);
+    throw new MongrateError('INTERRUPTED', `${what} interrupted after ${done} of ${total} documents; ${detail ?? 'the finished batches are written'}`);
   }
 }
 

@@ -58,7 +58,7 @@ export interface CopyAndRenameOptions<T extends Document = Document> {
   to?: string;
   /** Each document's new shape; `null` or `'delete'` leaves it out of the copy. Default: unchanged. */
   transform?: DocumentTransform<T> | ReshapeSpec;
-  /** Keeps the original collection under this name (for `down`). */
+  /** Keeps the original collection under this name (for `down`); without it the source is gone afterwards. */
   keepOriginalAs?: string;
   /** Rebuilds the source's indexes on the copy. Default true. */
   copyIndexes?: boolean;

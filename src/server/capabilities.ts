@@ -107,7 +107,7 @@ function ferretDbVersion(buildInfo: Document): string | undefined {
   if (v1 !== undefined) return v1.replace(/^v/, '');
   const v2: unknown = buildInfo.ferretdb;
   if (typeof v2 === 'object' && v2 !== null) {
-    const version = stringField(v2 as Document, 'version');
+    const version = stringField(v2, 'version');
     return (version ?? 'unknown').replace(/^v/, '');
   }
   return undefined;

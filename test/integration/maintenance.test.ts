@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
-import { detectTransactionSupport, type TransactionSupport } from '../../src/core/transactions.ts';
+import { transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
+import { probeServer } from '../../src/server/capabilities.ts';
 import { LOCK_ID } from '../../src/lock/lock.ts';
 import { withTestDb } from '../support/db.ts';
 import { failingMigration, markerMigration } from '../support/project.ts';
@@ -287,7 +288,7 @@ void describe('migrator.baseline()', () => {
 let probed: Promise<TransactionSupport> | undefined;
 /** Whether the test server runs transactions, probed the way the migrator does, once per file. */
 function transactionSupport(): Promise<TransactionSupport> {
-  probed ??= withTestDb('txn_probe', ({ client, db }) => detectTransactionSupport(client, db));
+  probed ??= withTestDb('txn_probe', async ({ db }) => transactionSupportOf(await probeServer(db)));
   return probed;
 }
 

@@ -2,8 +2,9 @@
 // logic against stand-in sessions, and the per-migration decider. No server.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Binary, Long, ObjectId, Timestamp, type Db, type Document, type MongoClient } from 'mongodb';
-import { detectTransactionSupport, topologyFromHello, transactionDecider, type TransactionSupport } from '../../src/core/transactions.ts';
+import { Binary, Long, ObjectId, Timestamp, type Document } from 'mongodb';
+import { transactionDecider, transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
+import { capabilitiesFrom } from '../../src/server/capabilities.ts';
 import { MongrateError } from '../../src/errors.ts';
 import type { TransactionMode } from '../../src/types.ts';
 
@@ -98,94 +99,43 @@ const FERRETDB_1_24: Document = {
   ok: 1,
 };
 
-void describe('topologyFromHello', () => {
-  void it('a MongoDB 7 standalone is a standalone', () => {
-    assert.equal(topologyFromHello(MONGOD_7_STANDALONE), 'standalone');
-  });
+const MONGOD_7_BUILDINFO = { version: '7.0.12', versionArray: [7, 0, 12, 0], ok: 1 };
+const FERRETDB_BUILDINFO = { version: '7.0.42', ferretdbVersion: 'v1.24.2', ok: 1 };
 
-  void it('a replica-set primary or secondary is a replica set', () => {
-    assert.equal(topologyFromHello(MONGOD_7_RS_PRIMARY), 'replicaset');
-    assert.equal(topologyFromHello(MONGOD_7_RS_SECONDARY), 'replicaset');
-  });
+/** The transaction decision as the migrator makes it: from the probe of buildInfo + hello (+ a real attempt). */
+const supportFrom = (buildInfo: Document, hello: Document, committed?: boolean): TransactionSupport =>
+  transactionSupportOf(capabilitiesFrom(buildInfo, hello, committed === undefined ? {} : { transactions: committed }));
 
-  void it('a mongos is a sharded cluster', () => {
-    assert.equal(topologyFromHello(MONGOS_7), 'sharded');
-  });
-
-  void it("FerretDB 1.24's real reply is a standalone", () => {
-    assert.equal(topologyFromHello(FERRETDB_1_24), 'standalone');
-  });
-});
-
-/** Stands in for a driver session: records what the probe did with it. */
-class FakeSession {
-  calls: string[] = [];
-  private active = false;
-  startTransaction(): void {
-    this.active = true;
-    this.calls.push('start');
-  }
-  inTransaction(): boolean {
-    return this.active;
-  }
-  commitTransaction(): Promise<void> {
-    this.active = false;
-    this.calls.push('commit');
-    return Promise.resolve();
-  }
-  abortTransaction(): Promise<void> {
-    this.active = false;
-    this.calls.push('abort');
-    return Promise.resolve();
-  }
-  endSession(): Promise<void> {
-    this.calls.push('end');
-    return Promise.resolve();
-  }
-}
-
-/** A client and db whose `hello` is `hello` and whose reads in a transaction do `read`. */
-function fakeServer(hello: Document, read: () => Promise<unknown>): { client: MongoClient; db: Db; sessions: FakeSession[] } {
-  const sessions: FakeSession[] = [];
-  const client = {
-    startSession: () => {
-      const session = new FakeSession();
-      sessions.push(session);
-      return session;
-    },
-  } as unknown as MongoClient;
-  const db = {
-    admin: () => ({ command: () => Promise.resolve(hello) }),
-    collection: () => ({ findOne: read }),
-  } as unknown as Db;
-  return { client, db, sessions };
-}
-
-void describe('detectTransactionSupport (against stand-ins)', () => {
-  void it('a standalone is unsupported without trying a transaction', async () => {
-    const server = fakeServer(MONGOD_7_STANDALONE, () => Promise.resolve(null));
-    const support = await detectTransactionSupport(server.client, server.db);
+void describe('transaction support from recorded hello replies', () => {
+  void it('a MongoDB 7 standalone has none, and the reason says a replica set is needed', () => {
+    const support = supportFrom(MONGOD_7_BUILDINFO, MONGOD_7_STANDALONE);
     assert.equal(support.supported, false);
     assert.match(support.reason, /standalone/);
     assert.match(support.reason, /replica set/);
-    assert.equal(server.sessions.length, 0);
   });
 
-  void it('a replica set that starts a transaction is supported; the session is committed and ended', async () => {
-    const server = fakeServer(MONGOD_7_RS_PRIMARY, () => Promise.resolve(null));
-    assert.deepEqual(await detectTransactionSupport(server.client, server.db), { supported: true, reason: 'supported' });
-    assert.deepEqual(server.sessions[0]?.calls, ['start', 'commit', 'end']);
+  void it('a replica-set primary or secondary that commits a transaction has them', () => {
+    assert.deepEqual(supportFrom(MONGOD_7_BUILDINFO, MONGOD_7_RS_PRIMARY, true), { supported: true, reason: 'supported' });
+    assert.equal(supportFrom(MONGOD_7_BUILDINFO, MONGOD_7_RS_SECONDARY, true).supported, true);
   });
 
-  void it('a server that answers like a replica set but refuses transactions is unsupported, naming its error', async () => {
-    const server = fakeServer(MONGOD_7_RS_PRIMARY, () =>
-      Promise.reject(new Error('Transaction numbers are only allowed on a replica set member or mongos')),
-    );
-    const support = await detectTransactionSupport(server.client, server.db);
+  void it('a mongos is a sharded cluster with transactions', () => {
+    assert.equal(capabilitiesFrom(MONGOD_7_BUILDINFO, MONGOS_7).topology, 'sharded');
+    assert.equal(supportFrom(MONGOD_7_BUILDINFO, MONGOS_7, true).supported, true);
+  });
+
+  void it('a replica set that refuses to commit is unsupported, and says so', () => {
+    const support = supportFrom(MONGOD_7_BUILDINFO, MONGOD_7_RS_PRIMARY, false);
     assert.equal(support.supported, false);
-    assert.match(support.reason, /refused to start a transaction/);
-    assert.match(support.reason, /Transaction numbers are only allowed/);
-    assert.deepEqual(server.sessions[0]?.calls, ['start', 'abort', 'end']);
+    assert.match(support.reason, /refused to commit a transaction/);
+  });
+
+  void it("FerretDB 1.24's real reply: a standalone without transactions, named in the reason", () => {
+    const server = capabilitiesFrom(FERRETDB_BUILDINFO, FERRETDB_1_24);
+    assert.equal(server.topology, 'standalone');
+    const support = transactionSupportOf(server);
+    assert.equal(support.supported, false);
+    assert.match(support.reason, /FerretDB 1\.24\.2/);
   });
 });
 

@@ -1,0 +1,82 @@
+/**
+ * The migration helpers, two ways: `createHelpers(ctx)` binds them to a migration's context
+ * (`ctx.helpers`), and the standalone functions find the running migration's context on their
+ * own (`import { reshape } from 'mongrate'`), or work with defaults on a driver Collection.
+ */
+import type { Document, IndexDescription } from 'mongodb';
+import { ambientContext } from './context.ts';
+import { copyAndRenameWith } from './copy-and-rename.ts';
+import { dropIndexesWith, ensureIndexesWith } from './indexes.ts';
+import { bumpSchemaVersionWith, reshapeWith } from './reshape.ts';
+import type {
+  BumpSchemaVersionOptions,
+  CollectionRef,
+  CopyAndRenameOptions,
+  CopyAndRenameResult,
+  DropIndexesResult,
+  EnsureIndexesResult,
+  HelperContext,
+  MigrationHelpers,
+  ReshapeOptions,
+  ReshapeResult,
+  SetValidatorOptions,
+  SetValidatorResult,
+} from './types.ts';
+import { setValidatorWith } from './validator.ts';
+
+export { runWithHelperContext, currentHelperContext } from './context.ts';
+export { DEFAULT_BATCH_SIZE } from './batches.ts';
+export type * from './types.ts';
+
+export function createHelpers(ctx: HelperContext): MigrationHelpers {
+  return {
+    reshape: (collection, options) => reshapeWith(ctx, collection, options),
+    bumpSchemaVersion: (collection, options) => bumpSchemaVersionWith(ctx, collection, options),
+    copyAndRename: (source, options) => copyAndRenameWith(ctx, source, options),
+    ensureIndexes: (collection, specs) => ensureIndexesWith(ctx, collection, specs),
+    dropIndexes: (collection, names) => dropIndexesWith(ctx, collection, names),
+    setValidator: (collection, schema, options) => setValidatorWith(ctx, collection, schema, options),
+  };
+}
+
+const asRef = <T extends Document>(collection: CollectionRef<T>): CollectionRef => collection as unknown as CollectionRef;
+
+/** Rewrites documents in `_id` order, in batches; see `ReshapeOptions`. */
+export async function reshape<T extends Document = Document>(collection: CollectionRef<T>, options: ReshapeOptions<T>): Promise<ReshapeResult> {
+  return reshapeWith(await ambientContext(asRef(collection), 'reshape'), collection, options);
+}
+
+/** Brings every document to schema version `to`; a rerun touches only documents not there yet. */
+export async function bumpSchemaVersion<T extends Document = Document>(
+  collection: CollectionRef<T>,
+  options: BumpSchemaVersionOptions<T>,
+): Promise<ReshapeResult> {
+  return bumpSchemaVersionWith(await ambientContext(asRef(collection), 'bumpSchemaVersion'), collection, options);
+}
+
+/** Copies (transformed) documents beside the collection and renames the copy over the target. */
+export async function copyAndRename<T extends Document = Document>(
+  source: CollectionRef<T>,
+  options?: CopyAndRenameOptions<T>,
+): Promise<CopyAndRenameResult> {
+  return copyAndRenameWith(await ambientContext(asRef(source), 'copyAndRename'), source, options);
+}
+
+/** Builds the indexes that do not exist yet; identical existing ones are left alone. */
+export async function ensureIndexes<T extends Document = Document>(collection: CollectionRef<T>, specs: IndexDescription[]): Promise<EnsureIndexesResult> {
+  return ensureIndexesWith(await ambientContext(asRef(collection), 'ensureIndexes'), collection, specs);
+}
+
+/** Drops the named indexes that exist; missing ones are fine. */
+export async function dropIndexes<T extends Document = Document>(collection: CollectionRef<T>, names: string[]): Promise<DropIndexesResult> {
+  return dropIndexesWith(await ambientContext(asRef(collection), 'dropIndexes'), collection, names);
+}
+
+/** Sets (or, with `null`, removes) a `$jsonSchema` validator; creates the collection when missing. */
+export async function setValidator<T extends Document = Document>(
+  collection: CollectionRef<T>,
+  schema: Document | null,
+  options?: SetValidatorOptions,
+): Promise<SetValidatorResult> {
+  return setValidatorWith(await ambientContext(asRef(collection), 'setValidator'), collection, schema, options);
+}

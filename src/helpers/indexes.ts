@@ -1,0 +1,202 @@
+/**
+ * `ensureIndexes` / `dropIndexes`: idempotent index changes. An index that exists exactly as asked
+ * is left alone; one with the asked name but another definition is an error (never silently kept);
+ * an index kind the server lacks fails with the feature's name before anything is built.
+ */
+import { BSON, MongoServerError, type Collection, type Document, type IndexDescription } from 'mongodb';
+import { MongrateError, usageError } from '../errors.ts';
+import type { Feature } from '../server/capabilities.ts';
+import { refuseInTransaction, resolveCollection, withSession } from './context.ts';
+import type { CollectionRef, DropIndexesResult, EnsureIndexesResult, HelperContext } from './types.ts';
+
+const NAMESPACE_NOT_FOUND = 26;
+const INDEX_NOT_FOUND = 27;
+/** listIndexes fields that describe an index build, not the index. */
+const NOT_COPIED = new Set(['v', 'ns', 'background']);
+/** Options that make two indexes on one key different indexes. */
+const COMPARED_OPTIONS = ['unique', 'sparse', 'partialFilterExpression', 'expireAfterSeconds', 'hidden', 'default_language', 'language_override'];
+const OPTION_DEFAULTS: Record<string, unknown> = { unique: false, sparse: false, hidden: false, default_language: 'english', language_override: 'language' };
+
+/** The specs to rebuild a collection's indexes elsewhere (all but `_id_`). */
+export function copyableIndexes(indexes: Document[]): IndexDescription[] {
+  return indexes
+    .filter((index) => index.name !== '_id_')
+    .map((index) => Object.fromEntries(Object.entries(index).filter(([key]) => !NOT_COPIED.has(key))) as IndexDescription);
+}
+
+/** MongoDB's default index name: `field_value` pairs joined by `_`. */
+export function defaultIndexName(key: Document): string {
+  return Object.entries(key)
+    .map(([field, value]) => `${field}_${String(value)}`)
+    .join('_');
+}
+
+function keyOf(spec: IndexDescription, what: string): Document {
+  const key: unknown = spec.key;
+  if (key instanceof Map) return Object.fromEntries(key as Map<string, unknown>);
+  if (typeof key !== 'object' || key === null || Array.isArray(key) || Object.keys(key).length === 0) {
+    throw usageError(`${what}: every index needs a key document such as { email: 1 }`);
+  }
+  return key;
+}
+
+function isText(key: Document): boolean {
+  return Object.values(key).some((value) => value === 'text') || '_fts' in key;
+}
+
+/** Requirements in the order a reader expects: what kind of index, and which feature that needs. */
+function featuresNeeded(spec: IndexDescription, key: Document): Feature[] {
+  const needed: Feature[] = [];
+  if (spec.partialFilterExpression !== undefined) needed.push('partialIndexes');
+  if (spec.expireAfterSeconds !== undefined) needed.push('ttlIndexes');
+  if (isText(key)) needed.push('textIndexes');
+  return needed;
+}
+
+/**
+ * A key as comparable text. Text indexes are listed as `{ _fts: 'text', _ftsx: 1 }` with the
+ * fields in `weights`, so both forms become the sorted list of text fields.
+ */
+function canonicalKey(key: Document, weights: unknown): string {
+  const parts: string[] = [];
+  let textDone = false;
+  for (const [field, value] of Object.entries(key)) {
+    if (field === '_ftsx') continue;
+    if (value === 'text' || field === '_fts') {
+      if (textDone) continue;
+      textDone = true;
+      const fields = field === '_fts' && typeof weights === 'object' && weights !== null ? Object.keys(weights) : Object.entries(key).filter(([, v]) => v === 'text').map(([f]) => f);
+      parts.push(`text(${fields.sort().join(',')})`);
+      continue;
+    }
+    parts.push(`${field}:${String(value)}`);
+  }
+  return parts.join(' ');
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    return Buffer.compare(BSON.serialize({ v: a }), BSON.serialize({ v: b })) === 0;
+  }
+  return false;
+}
+
+function show(value: unknown): string {
+  return value === undefined ? 'unset' : JSON.stringify(value);
+}
+
+function option(document: Document, name: string): unknown {
+  return document[name] ?? OPTION_DEFAULTS[name];
+}
+
+/** Where an existing index differs from the spec, or [] when it is the same index. */
+function differences(existing: Document, spec: IndexDescription, key: Document): string[] {
+  const found: string[] = [];
+  const existingKey = existing.key as Document;
+  if (canonicalKey(existingKey, existing.weights) !== canonicalKey(key, spec.weights)) {
+    found.push(`key ${JSON.stringify(existingKey)} instead of ${JSON.stringify(key)}`);
+  }
+  for (const name of COMPARED_OPTIONS) {
+    const have = option(existing, name);
+    const want = option(spec, name);
+    if (!sameValue(have, want)) found.push(`${name} ${show(have)} instead of ${show(want)}`);
+  }
+  if (spec.collation !== undefined) {
+    const have = (existing.collation ?? {}) as Document;
+    for (const [field, value] of Object.entries(spec.collation)) {
+      if (!sameValue(have[field], value)) found.push(`collation.${field} ${show(have[field])} instead of ${show(value)}`);
+    }
+  }
+  if (spec.weights !== undefined && !sameValue(existing.weights, spec.weights)) found.push('other text weights');
+  return found;
+}
+
+/** The collection's indexes as listIndexes reports them; none when the collection is missing. */
+export async function existingIndexes(ctx: HelperContext, collection: Collection): Promise<Document[]> {
+  try {
+    return (await collection.listIndexes(withSession(ctx)).toArray()) as Document[];
+  } catch (error) {
+    if (error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND) return [];
+    throw error;
+  }
+}
+
+export async function ensureIndexesWith<T extends Document>(
+  ctx: HelperContext,
+  ref: CollectionRef<T>,
+  specs: IndexDescription[],
+): Promise<EnsureIndexesResult> {
+  const collection = resolveCollection(ctx, ref);
+  const what = `ensureIndexes(${collection.collectionName})`;
+  refuseInTransaction(ctx, what);
+  const wanted = specs.map((spec) => {
+    const key = keyOf(spec, what);
+    const name = spec.name ?? defaultIndexName(key);
+    for (const feature of featuresNeeded(spec, key)) ctx.server.require(feature, `${what}: index '${name}'`);
+    return { spec: { ...spec, key, name }, key, name };
+  });
+  const duplicate = wanted.find((w, i) => wanted.findIndex((other) => other.name === w.name) !== i);
+  if (duplicate !== undefined) throw usageError(`${what}: two specs are named '${duplicate.name}'`);
+
+  const existing = await existingIndexes(ctx, collection);
+  const unchanged: string[] = [];
+  const toBuild: typeof wanted = [];
+  for (const w of wanted) {
+    const sameName = existing.find((index) => index.name === w.name);
+    if (sameName === undefined) {
+      const sameKey = existing.find((index) => differences(index, w.spec, w.key).length === 0);
+      if (sameKey !== undefined) {
+        throw new MongrateError('MIGRATION_FAILED', `${what}: the index '${w.name}' already exists as '${String(sameKey.name)}'; use that name or drop it first`);
+      }
+      toBuild.push(w);
+      continue;
+    }
+    const diff = differences(sameName, w.spec, w.key);
+    if (diff.length > 0) {
+      throw new MongrateError(
+        'MIGRATION_FAILED',
+        `${what}: an index named '${w.name}' exists with another definition (${diff.join('; ')}); drop it first (dropIndexes) or choose another name`,
+      );
+    }
+    unchanged.push(w.name);
+  }
+  const names = toBuild.map((w) => w.name);
+  if (ctx.dryRun) {
+    if (names.length > 0) {
+      const documents = await collection.countDocuments({}, withSession(ctx));
+      ctx.onPlan?.({ helper: 'ensureIndexes', collection: collection.collectionName, documents, note: `build ${names.join(', ')}` });
+    }
+    return { created: [], unchanged };
+  }
+  if (toBuild.length > 0) {
+    await collection.createIndexes(toBuild.map((w) => w.spec), withSession(ctx));
+    ctx.log?.(`${what}: built ${names.join(', ')}`);
+  }
+  return { created: names, unchanged };
+}
+
+export async function dropIndexesWith<T extends Document>(ctx: HelperContext, ref: CollectionRef<T>, names: string[]): Promise<DropIndexesResult> {
+  const collection = resolveCollection(ctx, ref);
+  const what = `dropIndexes(${collection.collectionName})`;
+  refuseInTransaction(ctx, what);
+  if (names.includes('_id_')) throw usageError(`${what}: the _id index cannot be dropped`);
+  const present = new Set((await existingIndexes(ctx, collection)).map((index) => String(index.name)));
+  const toDrop = [...new Set(names)].filter((name) => present.has(name));
+  if (ctx.dryRun) {
+    if (toDrop.length > 0) ctx.onPlan?.({ helper: 'dropIndexes', collection: collection.collectionName, documents: 0, note: `drop ${toDrop.join(', ')}` });
+    return { dropped: [] };
+  }
+  const dropped: string[] = [];
+  for (const name of toDrop) {
+    try {
+      await collection.dropIndex(name, withSession(ctx));
+      dropped.push(name);
+    } catch (error) {
+      // dropped meanwhile: the outcome asked for holds
+      if (!(error instanceof MongoServerError && (error.code === INDEX_NOT_FOUND || error.code === NAMESPACE_NOT_FOUND))) throw error;
+    }
+  }
+  if (dropped.length > 0) ctx.log?.(`${what}: dropped ${dropped.join(', ')}`);
+  return { dropped };
+}

@@ -1,0 +1,176 @@
+/**
+ * `reshape` and `bumpSchemaVersion`: change documents in place, batch by batch in `_id` order,
+ * or, for a declarative spec the server can apply directly, with a few `updateMany` commands.
+ */
+import { BSON, type AnyBulkWriteOperation, type Collection, type Document, type Filter, type WithId } from 'mongodb';
+import { usageError } from '../errors.ts';
+import { checkBatchSize, keysetBatches, writeChunked } from './batches.ts';
+import { ProgressMeter, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { applySpec, checkSpec, isReshapeSpec, serverPlan, setPath, type ServerPlan } from './spec.ts';
+import type {
+  BumpSchemaVersionOptions,
+  CollectionRef,
+  DocumentTransform,
+  HelperContext,
+  ReshapeOptions,
+  ReshapeResult,
+  ReshapeSpec,
+  TransformResult,
+} from './types.ts';
+
+const NOTHING: ReshapeResult = { matched: 0, modified: 0, deleted: 0 };
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0;
+}
+
+/** The transform's document with the original `_id` first; refuses a changed `_id`. */
+export function replacementFor(result: Document, original: WithId<Document>, what: string): WithId<Document> {
+  const id: unknown = result._id;
+  const rest = { ...result };
+  delete rest._id;
+  if (id !== undefined && !sameBytes(BSON.serialize({ id }), BSON.serialize({ id: original._id }))) {
+    throw usageError(`${what}: the transform changed the _id of ${String(original._id)}; a document's _id cannot change (copy the collection instead)`);
+  }
+  return { _id: original._id, ...rest };
+}
+
+/** Refuses results that are neither a document, null nor 'delete' (e.g. a forgotten `return`). */
+export function checkResult(result: unknown, original: WithId<Document>, what: string): TransformResult {
+  if (result === null || result === 'delete') return result;
+  if (typeof result === 'object' && !Array.isArray(result)) return result;
+  throw usageError(
+    `${what}: the transform returned ${result === undefined ? 'undefined' : typeof result} for _id ${String(original._id)}; return the new document, null to leave it, or 'delete'`,
+  );
+}
+
+export async function reshapeWith<T extends Document>(
+  ctx: HelperContext,
+  ref: CollectionRef<T>,
+  options: ReshapeOptions<T>,
+  helper = 'reshape',
+): Promise<ReshapeResult> {
+  const collection = resolveCollection(ctx, ref);
+  const what = `${helper}(${collection.collectionName})`;
+  const batchSize = checkBatchSize(options.batchSize, what);
+  const filter = (options.filter ?? {}) as Filter<Document>;
+  const transform = options.transform as DocumentTransform | ReshapeSpec;
+  let plan: ServerPlan | undefined;
+  if (isReshapeSpec(transform)) {
+    checkSpec(transform, what);
+    plan = serverPlan(transform, filter);
+  } else if (typeof transform !== 'function') {
+    throw usageError(`${what}: transform must be a function or a spec ({ set, setDefaults, rename, unset })`);
+  }
+
+  const total = await collection.countDocuments(filter, withSession(ctx));
+  if (ctx.dryRun) {
+    const how = plan !== undefined ? 'server-side updateMany' : `in batches of ${batchSize}`;
+    ctx.onPlan?.({ helper, collection: collection.collectionName, documents: total, note: how });
+    return { ...NOTHING };
+  }
+  throwIfAborted(ctx, what, 0, total);
+  const started = performance.now();
+  const result =
+    plan !== undefined ? await runServerPlan(ctx, collection, filter, plan, total, helper)
+    : await runBatches(ctx, collection, filter, batchSize, isReshapeSpec(transform) ? (doc) => applySpec(transform, doc) : transform, total, helper);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  ctx.log?.(`${what}: ${result.matched} matched, ${result.modified} modified, ${result.deleted} deleted in ${seconds} s`);
+  return result;
+}
+
+async function runBatches(
+  ctx: HelperContext,
+  collection: Collection,
+  filter: Filter<Document>,
+  batchSize: number,
+  transform: DocumentTransform,
+  total: number,
+  helper: string,
+): Promise<ReshapeResult> {
+  const what = `${helper}(${collection.collectionName})`;
+  const meter = new ProgressMeter(ctx, helper, collection.collectionName, total);
+  const result = { ...NOTHING };
+  for await (const batch of keysetBatches(ctx, collection, filter, batchSize)) {
+    const operations: AnyBulkWriteOperation[] = [];
+    for (const doc of batch) {
+      // the transform may change doc in place, so remember its bytes first
+      const before = BSON.serialize(doc);
+      const outcome = checkResult(await transform(doc), doc, what);
+      if (outcome === null) continue;
+      if (outcome === 'delete') {
+        operations.push({ deleteOne: { filter: { _id: doc._id } } });
+        continue;
+      }
+      const replacement = replacementFor(outcome, doc, what);
+      if (sameBytes(BSON.serialize(replacement), before)) continue;
+      operations.push({ replaceOne: { filter: { _id: doc._id }, replacement } });
+    }
+    const written = await writeChunked(ctx, collection, operations);
+    result.matched += batch.length;
+    result.modified += written.modified;
+    result.deleted += written.deleted;
+    meter.add(batch.length);
+    throwIfAborted(ctx, what, meter.done, total);
+  }
+  return result;
+}
+
+/**
+ * Defaults first (each only where missing), then rename/unset/set as one update, so a filter
+ * on fields the update changes (bumpSchemaVersion's version) is read before they change.
+ * `modified` is the most documents one command changed: exact when the main update changes
+ * every matched document (as bumpSchemaVersion's does), a lower bound otherwise.
+ */
+async function runServerPlan(
+  ctx: HelperContext,
+  collection: Collection,
+  filter: Filter<Document>,
+  plan: ServerPlan,
+  total: number,
+  helper: string,
+): Promise<ReshapeResult> {
+  const what = `${helper}(${collection.collectionName})`;
+  const meter = new ProgressMeter(ctx, helper, collection.collectionName, total);
+  let modified = 0;
+  for (const step of plan.defaults) {
+    const result = await collection.updateMany(step.filter, step.update, withSession(ctx));
+    modified = Math.max(modified, result.modifiedCount);
+    throwIfAborted(ctx, what, 0, total, 'the spec ran part-way, and running it again completes it (each step is idempotent)');
+  }
+  if (plan.main !== undefined) {
+    const result = await collection.updateMany(filter, plan.main, withSession(ctx));
+    modified = Math.max(modified, result.modifiedCount);
+  }
+  meter.add(total);
+  return { matched: total, modified, deleted: 0 };
+}
+
+export async function bumpSchemaVersionWith<T extends Document>(
+  ctx: HelperContext,
+  ref: CollectionRef<T>,
+  options: BumpSchemaVersionOptions<T>,
+): Promise<ReshapeResult> {
+  const field = options.field ?? 'schema_version';
+  const to = options.to;
+  const what = `bumpSchemaVersion(${typeof ref === 'string' ? ref : ref.collectionName})`;
+  if (typeof to !== 'string' && typeof to !== 'number') throw usageError(`${what}: 'to' must be a string or a number`);
+  checkSpec({ set: { [field]: to } }, what);
+  const base = (options.filter ?? {}) as Filter<Document>;
+  const filter: Filter<Document> = field in base ? { $and: [base, { [field]: { $ne: to } }] } : { ...base, [field]: { $ne: to } };
+  const given = options.transform as DocumentTransform | ReshapeSpec | undefined;
+  let transform: DocumentTransform | ReshapeSpec;
+  if (given === undefined) {
+    transform = { set: { [field]: to } };
+  } else if (isReshapeSpec(given)) {
+    transform = { ...given, set: { ...given.set, [field]: to } };
+  } else {
+    transform = async (doc) => {
+      const result = checkResult(await given(doc), doc, what);
+      if (result === null || result === 'delete') return result;
+      setPath(result, field, to);
+      return result;
+    };
+  }
+  return reshapeWith(ctx, ref as CollectionRef, { filter, transform, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) }, 'bumpSchemaVersion');
+}

@@ -1,0 +1,184 @@
+/**
+ * The declarative reshape spec: checked once, then either turned into `updateMany` commands
+ * (when the server can do it in one pass per operator group) or applied to each document in JS.
+ * Both give the same documents: rename, then unset, then set, then defaults where missing.
+ */
+import type { Document, Filter, UpdateFilter } from 'mongodb';
+import { usageError } from '../errors.ts';
+import type { ReshapeSpec } from './types.ts';
+
+const SPEC_KEYS = new Set(['set', 'setDefaults', 'rename', 'unset']);
+
+export function isReshapeSpec(value: unknown): value is ReshapeSpec {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkPath(path: string, what: string): void {
+  const segments = path.split('.');
+  if (path === '' || segments.some((s) => s === '')) throw usageError(`${what}: '${path}' is not a field path`);
+  if (segments.some((s) => s.startsWith('$'))) throw usageError(`${what}: '${path}' has a segment starting with '$'`);
+  if (segments[0] === '_id') throw usageError(`${what}: '${path}' would change _id, which a document cannot change`);
+}
+
+/** Throws a usage error naming what is wrong with the spec. */
+export function checkSpec(spec: ReshapeSpec, what: string): void {
+  for (const key of Object.keys(spec)) {
+    if (!SPEC_KEYS.has(key)) throw usageError(`${what}: unknown spec key '${key}' (expected set, setDefaults, rename, unset)`);
+  }
+  for (const path of Object.keys(spec.set ?? {})) checkPath(path, `${what} set`);
+  for (const path of Object.keys(spec.setDefaults ?? {})) checkPath(path, `${what} setDefaults`);
+  for (const path of spec.unset ?? []) checkPath(path, `${what} unset`);
+  for (const [from, to] of Object.entries(spec.rename ?? {})) {
+    checkPath(from, `${what} rename`);
+    if (typeof to !== 'string') throw usageError(`${what} rename: the new name of '${from}' must be a string`);
+    checkPath(to, `${what} rename`);
+    if (from === to) throw usageError(`${what} rename: '${from}' is renamed to itself`);
+  }
+}
+
+/** Two paths conflict when one is the other or lies inside it. */
+function conflict(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+}
+
+function anyConflict(paths: string[]): boolean {
+  return paths.some((a, i) => paths.slice(i + 1).some((b) => conflict(a, b)));
+}
+
+/** Field paths a filter reads, or undefined when it reads fields in ways not listed here ($expr...). */
+function filterPaths(filter: Document): string[] | undefined {
+  const paths: string[] = [];
+  for (const [key, value] of Object.entries(filter)) {
+    if (key === '$and' || key === '$or' || key === '$nor') {
+      if (!Array.isArray(value)) return undefined;
+      for (const part of value as unknown[]) {
+        if (typeof part !== 'object' || part === null) return undefined;
+        const inner = filterPaths(part);
+        if (inner === undefined) return undefined;
+        paths.push(...inner);
+      }
+    } else if (key === '$comment') {
+      continue;
+    } else if (key.startsWith('$')) {
+      return undefined;
+    } else {
+      paths.push(key);
+    }
+  }
+  return paths;
+}
+
+export interface ServerPlan {
+  /** One `updateMany` per default: sets the field where it is missing. Run before `main`. */
+  defaults: { filter: Filter<Document>; update: UpdateFilter<Document> }[];
+  /** rename + unset + set in one update, so each document changes atomically. */
+  main: UpdateFilter<Document> | undefined;
+}
+
+function andFilter(filter: Filter<Document>, path: string, condition: Document): Filter<Document> {
+  if (!(path in filter)) return { ...filter, [path]: condition };
+  return { $and: [filter, { [path]: condition }] };
+}
+
+/**
+ * The `updateMany` commands equivalent to applying the spec to each document, or undefined when
+ * order matters (overlapping paths, or a filter that reads a defaulted field) and JS must apply it.
+ */
+export function serverPlan(spec: ReshapeSpec, filter: Filter<Document>): ServerPlan | undefined {
+  const set = spec.set ?? {};
+  const defaults = spec.setDefaults ?? {};
+  const rename = spec.rename ?? {};
+  const unset = spec.unset ?? [];
+  const paths = [...Object.keys(set), ...Object.keys(defaults), ...Object.entries(rename).flat(), ...unset];
+  if (anyConflict(paths)) return undefined;
+  const read = filterPaths(filter);
+  const defaulted = Object.keys(defaults);
+  if (defaulted.length > 0 && (read === undefined || read.some((r) => defaulted.some((d) => conflict(r, d))))) return undefined;
+
+  const main: Document = {};
+  if (Object.keys(rename).length > 0) main.$rename = { ...rename };
+  if (unset.length > 0) main.$unset = Object.fromEntries(unset.map((path) => [path, '']));
+  if (Object.keys(set).length > 0) main.$set = { ...set };
+  return {
+    defaults: Object.entries(defaults).map(([path, value]) => ({
+      filter: andFilter(filter, path, { $exists: false }),
+      update: { $set: { [path]: value } },
+    })),
+    main: Object.keys(main).length > 0 ? main : undefined,
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function lookup(doc: Record<string, unknown>, path: string): { found: boolean; value: unknown } {
+  let current: unknown = doc;
+  for (const segment of path.split('.')) {
+    if (!isPlainObject(current) || !(segment in current)) return { found: false, value: undefined };
+    current = current[segment];
+  }
+  return { found: true, value: current };
+}
+
+function assign(doc: Record<string, unknown>, path: string, value: unknown): void {
+  const segments = path.split('.');
+  const leaf = segments.pop() ?? path;
+  let current = doc;
+  for (const segment of segments) {
+    const next = current[segment];
+    if (next === undefined) {
+      const created: Record<string, unknown> = {};
+      current[segment] = created;
+      current = created;
+    } else if (isPlainObject(next)) {
+      current = next;
+    } else {
+      // MongoDB refuses the same: "Cannot create field ... in element"
+      throw usageError(`cannot set '${path}': '${segment}' holds ${Array.isArray(next) ? 'an array' : 'a value'}, not a sub-document`);
+    }
+  }
+  current[leaf] = value;
+}
+
+function remove(doc: Record<string, unknown>, path: string): void {
+  const segments = path.split('.');
+  const leaf = segments.pop() ?? path;
+  let current: unknown = doc;
+  for (const segment of segments) {
+    if (!isPlainObject(current)) return;
+    current = current[segment];
+  }
+  if (isPlainObject(current)) delete current[leaf];
+}
+
+/** Sets a (dotted) path on a document in place. */
+export function setPath(doc: Document, path: string, value: unknown): void {
+  assign(doc, path, value);
+}
+
+/** The spec applied to a copy of the document, in the order rename, unset, set, setDefaults. */
+export function applySpec(spec: ReshapeSpec, original: Document): Document {
+  const doc = structuredCopy(original);
+  for (const [from, to] of Object.entries(spec.rename ?? {})) {
+    const { found, value } = lookup(doc, from);
+    if (!found) continue;
+    remove(doc, from);
+    assign(doc, to, value);
+  }
+  for (const path of spec.unset ?? []) remove(doc, path);
+  for (const [path, value] of Object.entries(spec.set ?? {})) assign(doc, path, value);
+  for (const [path, value] of Object.entries(spec.setDefaults ?? {})) {
+    if (!lookup(doc, path).found) assign(doc, path, value);
+  }
+  return doc;
+}
+
+/** Copies plain objects down the tree (what the spec may change); BSON values are kept as they are. */
+function structuredCopy(doc: Document): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc)) copy[key] = isPlainObject(value) ? structuredCopy(value) : value;
+  return copy;
+}

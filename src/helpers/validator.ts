@@ -1,0 +1,44 @@
+/** `setValidator`: a `$jsonSchema` validator via `collMod`, or `create` when the collection is missing. */
+import type { Document } from 'mongodb';
+import { refuseInTransaction, resolveCollection, withSession } from './context.ts';
+import type { CollectionRef, HelperContext, SetValidatorOptions, SetValidatorResult } from './types.ts';
+
+/** Accepts the schema itself or a whole `{ $jsonSchema }` validator; `null` removes the validator. */
+function validatorOf(schema: Document | null): Document {
+  if (schema === null) return {};
+  const keys = Object.keys(schema);
+  return keys.length === 1 && keys[0] === '$jsonSchema' ? schema : { $jsonSchema: schema };
+}
+
+export async function setValidatorWith<T extends Document>(
+  ctx: HelperContext,
+  ref: CollectionRef<T>,
+  schema: Document | null,
+  options: SetValidatorOptions = {},
+): Promise<SetValidatorResult> {
+  const collection = resolveCollection(ctx, ref);
+  const name = collection.collectionName;
+  const what = `setValidator(${name})`;
+  refuseInTransaction(ctx, what);
+  ctx.server.require('validators', what);
+  const validator = validatorOf(schema);
+  const settings: Document = {
+    ...(options.level === undefined ? {} : { validationLevel: options.level }),
+    ...(options.action === undefined ? {} : { validationAction: options.action }),
+  };
+  const exists = (await collection.db.listCollections({ name }, { ...withSession(ctx), nameOnly: true }).toArray()).length > 0;
+  // removing the validator of a collection that does not exist: already true
+  if (!exists && schema === null) return { created: false };
+  if (ctx.dryRun) {
+    const documents = exists ? await collection.countDocuments({}, withSession(ctx)) : 0;
+    ctx.onPlan?.({ helper: 'setValidator', collection: name, documents, note: exists ? 'collMod validator' : 'create with validator' });
+    return { created: false };
+  }
+  if (exists) {
+    await collection.db.command({ collMod: name, validator, ...settings }, withSession(ctx));
+  } else {
+    await collection.db.createCollection(name, { validator, ...settings, ...withSession(ctx) });
+  }
+  ctx.log?.(`${what}: ${schema === null ? 'validator removed' : exists ? 'validator replaced' : 'collection created with validator'}`);
+  return { created: !exists };
+}

@@ -1,0 +1,278 @@
+// Unit tests of the capability decision: recorded/documented buildInfo + hello replies in, ServerInfo out.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ObjectId, Timestamp, type Document } from 'mongodb';
+import { MongrateError } from '../../src/errors.ts';
+import { capabilitiesFrom, FEATURES, type Feature } from '../../src/server/capabilities.ts';
+
+// Recorded from FerretDB 1.24.2 (SQLite backend) as the test suite starts it.
+const FERRETDB_BUILD_INFO: Document = {
+  version: '7.0.42',
+  gitVersion: 'unknown',
+  modules: [],
+  sysInfo: 'deprecated',
+  versionArray: [7, 0, 42, 0],
+  bits: 64,
+  debug: false,
+  maxBsonObjectSize: 16777216,
+  buildEnvironment: {
+    'go.version': 'go1.26.8',
+    '-buildmode': 'exe',
+    '-compiler': 'gc',
+    CGO_ENABLED: '1',
+    GOARCH: 'amd64',
+    GOOS: 'linux',
+    GOAMD64: 'v1',
+  },
+  ferretdbVersion: 'v1.24.2',
+  ferretdbFeatures: {
+    aggregationStages: ['$set', '$skip', '$sort', '$unwind', '$group', '$match', '$project', '$unset', '$addFields', '$collStats', '$count', '$limit'],
+  },
+  ok: 1,
+};
+const FERRETDB_HELLO: Document = {
+  isWritablePrimary: true,
+  maxBsonObjectSize: 16777216,
+  maxMessageSizeBytes: 48000000,
+  maxWriteBatchSize: 100000,
+  localTime: new Date('2026-11-26T15:51:05.794Z'),
+  logicalSessionTimeoutMinutes: 30,
+  connectionId: 42,
+  minWireVersion: 0,
+  maxWireVersion: 21,
+  readOnly: false,
+  ok: 1,
+};
+
+// MongoDB 7.0 replies, in the shapes the server documents.
+const MONGODB_BUILD_INFO: Document = {
+  version: '7.0.14',
+  gitVersion: 'ce59cfc6a3c5e5c067dca0d30697edd68d4f5188',
+  modules: [],
+  allocator: 'tcmalloc',
+  javascriptEngine: 'mozjs',
+  sysInfo: 'deprecated',
+  versionArray: [7, 0, 14, 0],
+  openssl: { running: 'OpenSSL 3.0.2 15 Mar 2022', compiled: 'OpenSSL 3.0.2 15 Mar 2022' },
+  buildEnvironment: { distmod: 'ubuntu2204', distarch: 'x86_64', target_arch: 'x86_64', target_os: 'linux' },
+  bits: 64,
+  debug: false,
+  maxBsonObjectSize: 16777216,
+  storageEngines: ['devnull', 'wiredTiger'],
+  ok: 1,
+};
+const MONGODB_STANDALONE_HELLO: Document = {
+  isWritablePrimary: true,
+  topologyVersion: { processId: new ObjectId('66f1a2b3c4d5e6f708192a3b'), counter: 0 },
+  maxBsonObjectSize: 16777216,
+  maxMessageSizeBytes: 48000000,
+  maxWriteBatchSize: 100000,
+  localTime: new Date('2024-09-23T10:00:00Z'),
+  logicalSessionTimeoutMinutes: 30,
+  connectionId: 12,
+  minWireVersion: 0,
+  maxWireVersion: 21,
+  readOnly: false,
+  ok: 1,
+};
+const MONGODB_REPLICA_SET_HELLO: Document = {
+  ...MONGODB_STANDALONE_HELLO,
+  hosts: ['mongo-0.internal:27017', 'mongo-1.internal:27017', 'mongo-2.internal:27017'],
+  setName: 'rs0',
+  setVersion: 3,
+  secondary: false,
+  primary: 'mongo-0.internal:27017',
+  me: 'mongo-0.internal:27017',
+  electionId: new ObjectId('7fffffff0000000000000004'),
+  lastWrite: { opTime: { ts: new Timestamp({ t: 1727085600, i: 1 }), t: 4 }, lastWriteDate: new Date('2024-09-23T10:00:00Z') },
+  $clusterTime: { clusterTime: new Timestamp({ t: 1727085600, i: 1 }) },
+  operationTime: new Timestamp({ t: 1727085600, i: 1 }),
+};
+const MONGOS_HELLO: Document = {
+  isWritablePrimary: true,
+  msg: 'isdbgrid',
+  topologyVersion: { processId: new ObjectId('66f1a2b3c4d5e6f708192a3c'), counter: 0 },
+  maxBsonObjectSize: 16777216,
+  maxMessageSizeBytes: 48000000,
+  maxWriteBatchSize: 100000,
+  localTime: new Date('2024-09-23T10:00:00Z'),
+  logicalSessionTimeoutMinutes: 30,
+  connectionId: 7,
+  maxWireVersion: 21,
+  minWireVersion: 0,
+  ok: 1,
+};
+
+// Amazon DocumentDB 5.0: a terse buildInfo; hello names the cluster's instances.
+const DOCUMENTDB_BUILD_INFO: Document = { version: '5.0.0', versionArray: [5, 0, 0, 0], bits: 64, maxBsonObjectSize: 16777216, ok: 1 };
+const DOCUMENTDB_INSTANCE = 'docdb-2024-01-15-10-20-30.c1a2b3c4d5e6.eu-central-1.docdb.amazonaws.com:27017';
+const DOCUMENTDB_HELLO: Document = {
+  hosts: [DOCUMENTDB_INSTANCE],
+  setName: 'rs0',
+  setVersion: 1,
+  isWritablePrimary: true,
+  secondary: false,
+  primary: DOCUMENTDB_INSTANCE,
+  me: DOCUMENTDB_INSTANCE,
+  maxBsonObjectSize: 16777216,
+  maxMessageSizeBytes: 48000000,
+  maxWriteBatchSize: 100000,
+  localTime: new Date('2024-09-23T10:00:00Z'),
+  minWireVersion: 0,
+  maxWireVersion: 13,
+  readOnly: false,
+  ok: 1,
+};
+
+// Azure Cosmos DB for MongoDB (RU), API 4.2: .NET-flavoured buildInfo, replica set "globaldb", isMaster only.
+const COSMOS_BUILD_INFO: Document = {
+  _t: 'BuildInfoResponse',
+  ok: 1,
+  version: '4.2.0',
+  gitVersion: '45d947729a0315accb6d4f15a6b06be6d9c19fe7',
+  targetMinOS: 'Windows 7/Windows Server 2008 R2',
+  modules: [],
+  allocator: 'tcmalloc',
+  javascriptEngine: 'Chakra',
+  sysInfo: 'deprecated',
+  versionArray: [4, 2, 0, 0],
+  bits: 64,
+  debug: false,
+  maxBsonObjectSize: 16777216,
+};
+const COSMOS_HELLO: Document = {
+  ismaster: true,
+  setName: 'globaldb',
+  hosts: ['contoso-eastus.mongo.cosmos.azure.com:10255'],
+  primary: 'contoso-eastus.mongo.cosmos.azure.com:10255',
+  me: 'contoso-eastus.mongo.cosmos.azure.com:10255',
+  maxBsonObjectSize: 16777216,
+  maxMessageSizeBytes: 48000000,
+  maxWriteBatchSize: 1000,
+  localTime: new Date('2024-09-23T10:00:00Z'),
+  maxWireVersion: 8,
+  minWireVersion: 0,
+  ok: 1,
+};
+
+function supported(buildInfo: Document, hello: Document, probed?: { transactions?: boolean }): Feature[] {
+  return [...capabilitiesFrom(buildInfo, hello, probed).features];
+}
+
+const ALL: Feature[] = [...FEATURES];
+
+void describe('capabilitiesFrom()', () => {
+  void it('recognises FerretDB 1.24.2 behind its MongoDB 7.0.42 disguise and grants none of the features', () => {
+    const info = capabilitiesFrom(FERRETDB_BUILD_INFO, FERRETDB_HELLO);
+    assert.equal(info.flavour, 'ferretdb');
+    assert.equal(info.version, '1.24.2');
+    assert.equal(info.mongodbVersion, '7.0.42');
+    assert.equal(info.topology, 'standalone');
+    assert.deepEqual(info.features, []);
+    for (const feature of FEATURES) assert.equal(info.supports(feature), false, feature);
+    // an update command of 100 statements never returns on FerretDB 1.x (SQLite pool of 100)
+    assert.equal(info.maxUpdatesPerCommand, 50);
+    assert.equal(info.describe(), 'FerretDB 1.24.2 (poses as MongoDB 7.0.42, standalone)');
+  });
+
+  void it('require() throws MIGRATION_FAILED naming the feature and the server', () => {
+    const info = capabilitiesFrom(FERRETDB_BUILD_INFO, FERRETDB_HELLO);
+    assert.throws(
+      () => info.require('renameDropTarget', 'copyAndRename(users)'),
+      (error: unknown) =>
+        error instanceof MongrateError &&
+        error.code === 'MIGRATION_FAILED' &&
+        error.message === 'copyAndRename(users) needs renameCollection dropTarget [renameDropTarget], which FerretDB 1.24.2 (poses as MongoDB 7.0.42, standalone) does not support',
+    );
+    assert.throws(() => info.require('partialIndexes', 'x'), /partial indexes \(partialFilterExpression\) \[partialIndexes\]/);
+    assert.throws(() => info.require('ttlIndexes', 'x'), /TTL indexes \(expireAfterSeconds\)/);
+    assert.throws(() => info.require('textIndexes', 'x'), /text indexes \[textIndexes\]/);
+    assert.throws(() => info.require('validators', 'x'), /collection validators/);
+    const mongo = capabilitiesFrom(MONGODB_BUILD_INFO, MONGODB_STANDALONE_HELLO);
+    assert.doesNotThrow(() => mongo.require('renameDropTarget', 'x'));
+  });
+
+  void it('reads FerretDB 2.x (a `ferretdb` document) and its aggregation stages list', () => {
+    const buildInfo = { ...FERRETDB_BUILD_INFO, ferretdbVersion: undefined, ferretdb: { version: 'v2.1.0' }, ferretdbFeatures: { aggregationStages: ['$lookup', '$match'] } };
+    const info = capabilitiesFrom(buildInfo, FERRETDB_HELLO);
+    assert.equal(info.flavour, 'ferretdb');
+    assert.equal(info.version, '2.1.0');
+    assert.deepEqual(info.features, ['$lookup']);
+    // the statement limit is a 1.x SQLite-pool bug
+    assert.equal(info.maxUpdatesPerCommand, 1000);
+  });
+
+  void it('MongoDB 7 standalone: everything but transactions', () => {
+    const info = capabilitiesFrom(MONGODB_BUILD_INFO, MONGODB_STANDALONE_HELLO);
+    assert.equal(info.flavour, 'mongodb');
+    assert.equal(info.version, '7.0.14');
+    assert.equal(info.topology, 'standalone');
+    assert.deepEqual(info.features, ALL.filter((f) => f !== 'transactions'));
+    assert.equal(info.maxUpdatesPerCommand, 1000);
+    assert.equal(info.describe(), 'MongoDB 7.0.14 (standalone)');
+  });
+
+  void it('MongoDB 7 replica set and mongos: everything, unless the transaction probe failed', () => {
+    assert.equal(capabilitiesFrom(MONGODB_BUILD_INFO, MONGODB_REPLICA_SET_HELLO).topology, 'replicaset');
+    assert.deepEqual(supported(MONGODB_BUILD_INFO, MONGODB_REPLICA_SET_HELLO), ALL);
+    assert.deepEqual(supported(MONGODB_BUILD_INFO, MONGODB_REPLICA_SET_HELLO, { transactions: true }), ALL);
+    assert.deepEqual(supported(MONGODB_BUILD_INFO, MONGODB_REPLICA_SET_HELLO, { transactions: false }), ALL.filter((f) => f !== 'transactions'));
+    assert.equal(capabilitiesFrom(MONGODB_BUILD_INFO, MONGOS_HELLO).topology, 'sharded');
+    assert.deepEqual(supported(MONGODB_BUILD_INFO, MONGOS_HELLO), ALL);
+    // a successful probe cannot grant what the topology rules out
+    assert.equal(capabilitiesFrom(MONGODB_BUILD_INFO, MONGODB_STANDALONE_HELLO, { transactions: true }).supports('transactions'), false);
+  });
+
+  void it('older MongoDB versions lose the features they predate', () => {
+    const v40 = { ...MONGODB_BUILD_INFO, version: '4.0.28', versionArray: [4, 0, 28, 0] };
+    assert.deepEqual(
+      supported(v40, MONGODB_REPLICA_SET_HELLO),
+      ALL.filter((f) => f !== '$merge' && f !== 'pipelineUpdates'),
+    );
+    // transactions on a sharded cluster arrived in 4.2
+    assert.equal(capabilitiesFrom(v40, MONGOS_HELLO).supports('transactions'), false);
+    const v34 = { ...MONGODB_BUILD_INFO, version: '3.4.24' };
+    assert.deepEqual(supported(v34, MONGODB_STANDALONE_HELLO), ['partialIndexes', 'ttlIndexes', 'textIndexes', '$out', '$lookup', 'renameDropTarget']);
+  });
+
+  void it('Amazon DocumentDB is recognised by the instance names in hello', () => {
+    const info = capabilitiesFrom(DOCUMENTDB_BUILD_INFO, DOCUMENTDB_HELLO);
+    assert.equal(info.flavour, 'documentdb');
+    assert.equal(info.version, '5.0.0');
+    assert.equal(info.topology, 'replicaset');
+    assert.deepEqual(info.features, ALL);
+    const v4 = capabilitiesFrom({ ...DOCUMENTDB_BUILD_INFO, version: '4.0.0' }, DOCUMENTDB_HELLO);
+    assert.deepEqual(v4.features, ['transactions', 'ttlIndexes', 'validators', '$out', '$lookup', 'renameDropTarget']);
+    const elastic = capabilitiesFrom(DOCUMENTDB_BUILD_INFO, {
+      ...MONGOS_HELLO,
+      me: 'contoso-123456789.eu-central-1.docdb-elastic.amazonaws.com:27017',
+    });
+    assert.equal(elastic.flavour, 'documentdb');
+    assert.equal(elastic.supports('transactions'), false);
+  });
+
+  void it('Azure Cosmos DB is recognised by its buildInfo and lacks renames over a target and validators', () => {
+    const info = capabilitiesFrom(COSMOS_BUILD_INFO, COSMOS_HELLO);
+    assert.equal(info.flavour, 'cosmosdb');
+    assert.equal(info.version, '4.2.0');
+    assert.equal(info.topology, 'replicaset');
+    assert.deepEqual(info.features, ['transactions', '$out', '$merge', '$lookup', 'pipelineUpdates']);
+    assert.equal(info.maxUpdatesPerCommand, 1000);
+    assert.equal(info.describe(), 'Azure Cosmos DB 4.2.0 (replicaset)');
+    // the host name alone is enough (vCore clusters answer with a MongoDB-like buildInfo)
+    const byHost = capabilitiesFrom(MONGODB_BUILD_INFO, { ...MONGODB_REPLICA_SET_HELLO, me: 'c-contoso.mongocluster.cosmos.azure.com:10260' });
+    assert.equal(byHost.flavour, 'cosmosdb');
+  });
+
+  void it('a server that reports no version is unknown and gets nothing version-gated', () => {
+    const info = capabilitiesFrom({ ok: 1 }, { ismaster: true, ok: 1 });
+    assert.equal(info.flavour, 'unknown');
+    assert.equal(info.version, 'unknown');
+    assert.deepEqual(info.features, ['ttlIndexes', 'textIndexes', '$out', 'renameDropTarget']);
+    assert.match(info.describe(), /^an unidentified MongoDB-compatible server unknown/);
+  });
+
+  void it('respects a smaller maxWriteBatchSize than its own chunk size', () => {
+    assert.equal(capabilitiesFrom(MONGODB_BUILD_INFO, { ...MONGODB_STANDALONE_HELLO, maxWriteBatchSize: 200 }).maxUpdatesPerCommand, 200);
+  });
+});
