@@ -14,20 +14,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoServerError, type Collection, type Db } from 'mongodb';
 import { MongrateError } from '../errors.ts';
+import type { LockInfo } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 
 export const LOCK_ID = 'mongrate';
 const DUPLICATE_KEY = 11000;
 const CLAIM_PREFIX = 'takeover:';
 
-export interface LockDocument {
+/** The lock document (claims share its shape under another `_id`). */
+export interface LockDocument extends LockInfo {
   _id: string;
-  owner: string;
-  host: string;
-  pid: number;
-  command: string;
-  acquiredAt: Date;
-  expiresAt: Date;
 }
 
 export interface LockOptions {

@@ -1,6 +1,7 @@
 // The lock, seen from the terminal: many `mongrate up` processes at once, a runner killed with
 // SIGKILL mid-migration, `unlock` against a live holder, Ctrl-C, and `--json` on exit 3. Every
 // command is the built CLI, spawned as a user would run it; the database is read with the driver.
+import type { LockDocument } from '../../src/lock/lock.ts';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -21,15 +22,7 @@ interface ChangelogDoc {
 /** The side-effect counter: one field per migration id, bumped by that migration's `up`. */
 type CounterDoc = { _id: string } & Record<string, unknown>;
 
-interface LockDoc {
-  _id: string;
-  owner: string;
-  host: string;
-  pid: number;
-  command: string;
-  acquiredAt: Date;
-  expiresAt: Date;
-}
+type LockDoc = LockDocument;
 
 interface StatusDoc {
   ok: boolean;

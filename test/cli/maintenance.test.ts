@@ -1,6 +1,7 @@
 // The commands for when history needs attention (validate, repair, baseline, unlock), the checksum
 // gate on `up`, `transactions: 'always'` and the history trail, run as a user would: the built bin
 // in a throwaway project folder against the test server, one fresh database per test.
+import type { LockDocument } from '../../src/lock/lock.ts';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -35,15 +36,7 @@ interface StatusDoc {
   error?: { code: string; message: string };
 }
 
-interface LockDoc {
-  _id: string;
-  owner: string;
-  host: string;
-  pid: number;
-  command: string;
-  acquiredAt: Date;
-  expiresAt: Date;
-}
+type LockDoc = LockDocument;
 
 /** A lock document as another machine's runner would have left it, expiring `expiresInMs` from now. */
 function foreignLock(expiresInMs: number): LockDoc {
