@@ -4,59 +4,12 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Db } from 'mongodb';
 import { parseJson, runCli, type CliResult } from '../support/cli.ts';
+import { changelog, history, marks, states, withCliProject } from '../support/cli-project.ts';
 import { createProject, failingMigration, markerMigration, type TestProject } from '../support/project.ts';
-import { testUri, withTestDb } from '../support/db.ts';
+import { testUri } from '../support/db.ts';
 
 const PKG_VERSION = (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-type Run = (args: string[], env?: Record<string, string | undefined>) => Promise<CliResult>;
-
-interface Ctx {
-  project: TestProject;
-  db: Db;
-  dbName: string;
-  /** Runs the CLI in the project with MONGODB_URI set and `--db <this test's database>`. */
-  run: Run;
-  /** Runs the CLI in the project with nothing but the given arguments (and MONGODB_URI). */
-  bare: Run;
-}
-
-/** A fresh project folder and database; both removed afterwards whatever happened. */
-function withProject(label: string, fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-  return withTestDb(label, async ({ db, dbName }) => {
-    const project = await createProject();
-    try {
-      const bare: Run = (args, env = {}) => runCli(args, { cwd: project.dir, env: { MONGODB_URI: testUri(), ...env } });
-      await fn({ project, db, dbName, bare, run: (args, env) => bare(['--db', dbName, ...args], env) });
-    } finally {
-      await project.remove();
-    }
-  });
-}
-
-interface ChangelogDoc {
-  _id: string;
-  state: string;
-  runId: string;
-  description?: string | null;
-  error?: { message: string; interrupted?: boolean };
-}
-
-async function changelog(db: Db): Promise<ChangelogDoc[]> {
-  return db.collection<ChangelogDoc>('mongrate_changelog').find({}).sort({ _id: 1 }).toArray();
-}
-
-/** `{ id: state }` of the changelog. */
-async function states(db: Db): Promise<Record<string, string>> {
-  return Object.fromEntries((await changelog(db)).map((r) => [r._id, r.state]));
-}
-
-async function marks(db: Db): Promise<string[]> {
-  const docs = await db.collection<{ mark: string }>('marks').find({}).toArray();
-  return docs.map((d) => d.mark).sort();
-}
 
 function ok(result: CliResult, what: string): void {
   assert.equal(result.code, 0, `${what}: expected exit 0, got ${String(result.code)}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
@@ -197,7 +150,8 @@ void describe('help, version and usage errors', { concurrency: 4 }, () => {
 
 void describe('init and create', { concurrency: 4 }, () => {
   void it('init writes migrate.config.ts and migrations/, refuses to overwrite without --force', async () => {
-    await withProject('init', async ({ project, db, dbName, bare }) => {
+    // bare: no --db, but MONGODB_URI set, as in a shell where the user exported it
+    await withCliProject('init', { env: { MONGODB_URI: testUri() } }, async ({ project, db, dbName, bare }) => {
       await rm(project.migrationsDir, { recursive: true });
       const first = await bare(['init', '--db', dbName]);
       ok(first, 'init');
@@ -231,7 +185,7 @@ void describe('init and create', { concurrency: 4 }, () => {
   });
 
   void it('create add-user-profile writes a timestamped .ts with up and down, listed as pending, and applies', async () => {
-    await withProject('create', async ({ project, db, run }) => {
+    await withCliProject('create', async ({ project, db, run }) => {
       const before = Date.now();
       const result = await run(['create', 'add-user-profile']);
       ok(result, 'create');
@@ -260,7 +214,7 @@ void describe('init and create', { concurrency: 4 }, () => {
   });
 
   void it('create --js writes a .js migration that runs', async () => {
-    await withProject('create_js', async ({ project, db, run }) => {
+    await withCliProject('create_js', async ({ project, db, run }) => {
       const result = await run(['create', '--js', 'Seed Default Roles']);
       ok(result, 'create --js');
       const match = /^migrations\/(\d{14}-seed-default-roles)\.js$/.exec(result.stdout.trim());
@@ -301,7 +255,7 @@ void describe('init and create', { concurrency: 4 }, () => {
 
 void describe('status', { concurrency: 4 }, () => {
   void it('the table and --json agree on ids, states and descriptions; --check exits 4', async () => {
-    await withProject('status', async ({ project, db, run }) => {
+    await withCliProject('status', async ({ project, db, run }) => {
       await project.write(`${A}.ts`, markerMigration('a', { description: 'first alpha' }));
       await project.write(`${B}.ts`, markerMigration('b', { description: 'second beta' }));
       await project.write('003-fails.ts', failingMigration('boom three'));
@@ -352,7 +306,7 @@ void describe('status', { concurrency: 4 }, () => {
   });
 
   void it('--check exits 4 on only one pending migration and 0 when everything is applied', async () => {
-    await withProject('status_ok', async ({ project, run }) => {
+    await withCliProject('status_ok', async ({ project, run }) => {
       await writeThree(project);
       const empty = await run(['status', '--check']);
       exits(empty, 4, 'status --check with pending migrations');
@@ -377,7 +331,7 @@ void describe('status', { concurrency: 4 }, () => {
   });
 
   void it('an empty project says so', async () => {
-    await withProject('status_empty', async ({ dbName, run }) => {
+    await withCliProject('status_empty', async ({ dbName, run }) => {
       const result = await run(['status']);
       ok(result, 'status');
       assert.match(result.stdout, /No migrations/);
@@ -389,7 +343,7 @@ void describe('status', { concurrency: 4 }, () => {
 
 void describe('up', { concurrency: 4 }, () => {
   void it('applies pending migrations in id order and prints their ids; --json gives the steps', async () => {
-    await withProject('up', async ({ project, db, run }) => {
+    await withCliProject('up', async ({ project, db, run }) => {
       // written out of order on purpose: order is by id
       await project.write(`${C}.ts`, markerMigration('c'));
       await project.write(`${A}.ts`, markerMigration('a'));
@@ -421,7 +375,7 @@ void describe('up', { concurrency: 4 }, () => {
   });
 
   void it('--dry-run prints the plan in order and changes nothing', async () => {
-    await withProject('up_dry', async ({ project, db, run }) => {
+    await withCliProject('up_dry', async ({ project, db, run }) => {
       await writeThree(project);
       ok(await run(['up', '--step', '1']), 'up --step 1');
       const before = await changelog(db);
@@ -443,7 +397,7 @@ void describe('up', { concurrency: 4 }, () => {
   });
 
   void it('--step and --to limit what is applied', async () => {
-    await withProject('up_limits', async ({ project, db, run }) => {
+    await withCliProject('up_limits', async ({ project, db, run }) => {
       await writeThree(project);
       await project.write('004-delta.ts', markerMigration('d'));
       const step = await run(['up', '--step', '1']);
@@ -468,7 +422,7 @@ void describe('up', { concurrency: 4 }, () => {
   });
 
   void it('refuses an out-of-order migration (exit 4) unless --allow-out-of-order', async () => {
-    await withProject('up_ooo', async ({ project, db, run }) => {
+    await withCliProject('up_ooo', async ({ project, db, run }) => {
       await project.write(`${B}.ts`, markerMigration('b'));
       await project.write(`${C}.ts`, markerMigration('c'));
       ok(await run(['up']), 'up');
@@ -499,7 +453,7 @@ void describe('up', { concurrency: 4 }, () => {
   });
 
   void it('a failing migration exits 1, names it and what was applied before it; later ones do not run', async () => {
-    await withProject('up_fail', async ({ project, db, run }) => {
+    await withCliProject('up_fail', async ({ project, db, run }) => {
       await project.write(`${A}.ts`, markerMigration('a'));
       await project.write('002-breaks.ts', failingMigration('kaput: the widget is broken'));
       await project.write(`${C}.ts`, markerMigration('c'));
@@ -535,7 +489,7 @@ void describe('up', { concurrency: 4 }, () => {
   });
 
   void it('a failing migration with --json gives ok:false and error.code MIGRATION_FAILED', async () => {
-    await withProject('up_fail_json', async ({ project, db, run }) => {
+    await withCliProject('up_fail_json', async ({ project, db, run }) => {
       await project.write(`${A}.ts`, markerMigration('a'));
       await project.write('002-breaks.ts', failingMigration('kaput'));
       await project.write(`${C}.ts`, markerMigration('c'));
@@ -555,7 +509,7 @@ void describe('up', { concurrency: 4 }, () => {
 
 void describe('down and redo', { concurrency: 4 }, () => {
   void it('down reverts the newest one by default; --step 2 the two newest; --dry-run changes nothing', async () => {
-    await withProject('down_step', async ({ project, db, run }) => {
+    await withCliProject('down_step', async ({ project, db, run }) => {
       await writeThree(project);
       ok(await run(['up']), 'up');
 
@@ -588,7 +542,7 @@ void describe('down and redo', { concurrency: 4 }, () => {
   });
 
   void it('down --to <id> keeps that one; --all reverts everything; nothing left says so', async () => {
-    await withProject('down_to', async ({ project, db, run }) => {
+    await withCliProject('down_to', async ({ project, db, run }) => {
       await writeThree(project);
       ok(await run(['up']), 'up');
       const to = await run(['down', '--to', A]);
@@ -620,7 +574,7 @@ void describe('down and redo', { concurrency: 4 }, () => {
   });
 
   void it('down --last-run reverts exactly what the newest up applied, newest first', async () => {
-    await withProject('down_last', async ({ project, db, run }) => {
+    await withCliProject('down_last', async ({ project, db, run }) => {
       await writeThree(project);
       ok(await run(['up', '--step', '1']), 'first up');
       ok(await run(['up']), 'second up');
@@ -634,7 +588,7 @@ void describe('down and redo', { concurrency: 4 }, () => {
   });
 
   void it('redo reverts and re-applies the newest migration, or the one named', async () => {
-    await withProject('redo', async ({ project, db, run }) => {
+    await withCliProject('redo', async ({ project, db, run }) => {
       await writeThree(project);
       ok(await run(['up']), 'up');
       const redo = await run(['redo']);
@@ -651,8 +605,7 @@ void describe('down and redo', { concurrency: 4 }, () => {
       assert.deepEqual(doc.steps.map((s) => [s.id, s.direction, s.status]), [[A, 'down', 'success'], [A, 'up', 'success']]);
       assert.deepEqual(await states(db), { [A]: 'applied', [B]: 'applied', [C]: 'applied' });
       assert.deepEqual(await marks(db), ['a', 'b', 'c']);
-      const history = await db.collection<{ migrationId: string; event: string }>('mongrate_history').find({ migrationId: A }).toArray();
-      assert.deepEqual(history.map((h) => h.event), ['up', 'down', 'up']);
+      assert.deepEqual((await history(db, A)).map((h) => h.event), ['up', 'down', 'up']);
 
       const notApplied = await run(['redo', '999-nope']);
       exits(notApplied, 2, 'redo of an unknown id');

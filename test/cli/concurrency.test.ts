@@ -7,17 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Db } from 'mongodb';
-import { parseJson, runCli, startCli, type CliResult } from '../support/cli.ts';
-import { createProject, markerMigration, type TestProject } from '../support/project.ts';
-import { testUri, withTestDb } from '../support/db.ts';
-
-interface ChangelogDoc {
-  _id: string;
-  state: string;
-  runId: string;
-  pid: number;
-  error?: { message: string; interrupted?: boolean };
-}
+import { parseJson, type CliResult } from '../support/cli.ts';
+import { changelog, changelogRecord as record, history, marks, withCliProject } from '../support/cli-project.ts';
+import { markerMigration } from '../support/project.ts';
 
 /** The side-effect counter: one field per migration id, bumped by that migration's `up`. */
 type CounterDoc = { _id: string } & Record<string, unknown>;
@@ -27,35 +19,6 @@ type LockDoc = LockDocument;
 interface StatusDoc {
   ok: boolean;
   migrations: { id: string; state: string; interrupted?: boolean; error?: string }[];
-}
-
-interface Ctx {
-  project: TestProject;
-  db: Db;
-  dbName: string;
-  /** Runs the CLI in the project with MONGODB_URI set and `--db <this test's database>`. */
-  run: (args: string[]) => Promise<CliResult>;
-  /** Starts the CLI the same way, for tests that signal it or run it alongside others. */
-  start: (args: string[], timeoutMs?: number) => ReturnType<typeof startCli>;
-}
-
-/** A fresh project (with `config` as migrate.config.ts when given) and database; both removed afterwards. */
-function withProject(label: string, config: string | undefined, fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-  return withTestDb(label, async ({ db, dbName }) => {
-    const project = await createProject(config === undefined ? {} : { config });
-    const env = { MONGODB_URI: testUri() };
-    try {
-      await fn({
-        project,
-        db,
-        dbName,
-        run: (args) => runCli(['--db', dbName, ...args], { cwd: project.dir, env }),
-        start: (args, timeoutMs = 60_000) => startCli(['--db', dbName, ...args], { cwd: project.dir, env, timeoutMs }),
-      });
-    } finally {
-      await project.remove();
-    }
-  });
 }
 
 const lockConfig = (ttlSeconds: number): string => `export default { lock: { ttlSeconds: ${ttlSeconds} } };\n`;
@@ -94,10 +57,6 @@ function exits(result: CliResult, code: number, what: string): void {
   assert.equal(result.code, code, `${what}: expected exit ${code}, got ${show(result)}`);
 }
 
-async function record(db: Db, id: string): Promise<ChangelogDoc | null> {
-  return db.collection<ChangelogDoc>('mongrate_changelog').findOne({ _id: id });
-}
-
 async function lockDocument(db: Db): Promise<LockDoc | null> {
   return db.collection<LockDoc>('mongrate_lock').findOne({ _id: 'mongrate' });
 }
@@ -127,7 +86,7 @@ async function waitUntilRunning(db: Db, id: string, done: Promise<CliResult>): P
 
 /** One race: 8 `up` processes at once on a fresh database with 5 counter migrations. */
 async function race(label: string, extraArgs: string[]): Promise<void> {
-  await withProject(label, undefined, async ({ project, db, start }) => {
+  await withCliProject(label, async ({ project, db, start }) => {
     const ids = ['001-one', '002-two', '003-three', '004-four', '005-five'];
     for (const id of ids) await project.write(`${id}.ts`, counterMigration(id));
     const runners = Array.from({ length: 8 }, () => start(['up', ...extraArgs], 90_000));
@@ -137,8 +96,7 @@ async function race(label: string, extraArgs: string[]): Promise<void> {
     const report = results.map((r, i) => `#${i} pid ${String(pids[i])}: ${show(r)}`).join('\n');
 
     // every migration ran exactly once: five applied records and a count of 1 each
-    const changelog = await db.collection<ChangelogDoc>('mongrate_changelog').find({}).sort({ _id: 1 }).toArray();
-    assert.deepEqual(changelog.map((r) => [r._id, r.state]), ids.map((id) => [id, 'applied']), `changelog after the race:\n${report}`);
+    assert.deepEqual((await changelog(db)).map((r) => [r._id, r.state]), ids.map((id) => [id, 'applied']), `changelog after the race:\n${report}`);
     const counter = await db.collection<CounterDoc>('counter').findOne({ _id: 'counter' });
     const counts = Object.fromEntries(ids.map((id) => [id, counter?.[id]]));
     assert.deepEqual(counts, Object.fromEntries(ids.map((id) => [id, 1])), `side effects ran more or less than once:\n${report}`);
@@ -180,7 +138,7 @@ void describe('concurrent runners', { concurrency: 1 }, () => {
 
 void describe('taking over an expired lock', () => {
   void it('8 runners race for the expired lock of a SIGKILLed runner: one takes it over, every migration runs exactly once', async () => {
-    await withProject('takeover_race', lockConfig(2), async ({ project, db, start }) => {
+    await withCliProject('takeover_race', { config: lockConfig(2) }, async ({ project, db, start }) => {
       const ids = ['001-one', '002-two', '003-three', '004-four', '005-five'];
       await project.write(`${ids[0] ?? ''}.ts`, SLOW);
       const first = start(['up'], 60_000);
@@ -196,8 +154,7 @@ void describe('taking over an expired lock', () => {
       const results = await Promise.all(runners.map((r) => r.done));
       const report = results.map((r, i) => `#${i}: ${show(r)}`).join('\n');
       assert.deepEqual(results.map((r) => r.code), Array<number>(8).fill(0), `every runner exits 0:\n${report}`);
-      const changelog = await db.collection<ChangelogDoc>('mongrate_changelog').find({}).sort({ _id: 1 }).toArray();
-      assert.deepEqual(changelog.map((r) => [r._id, r.state]), ids.map((id) => [id, 'applied']), report);
+      assert.deepEqual((await changelog(db)).map((r) => [r._id, r.state]), ids.map((id) => [id, 'applied']), report);
       const counter = await db.collection<CounterDoc>('counter').findOne({ _id: 'counter' });
       assert.deepEqual(Object.fromEntries(ids.map((id) => [id, counter?.[id]])), Object.fromEntries(ids.map((id) => [id, 1])), report);
       assert.equal(await lockDocument(db), null, 'the lock document is gone at the end');
@@ -207,7 +164,7 @@ void describe('taking over an expired lock', () => {
 
 void describe('a runner that dies or is stopped', { concurrency: 2 }, () => {
   void it('SIGKILL mid-migration: failed (interrupted) once the lease expires; up takes the lock over and refuses; repair + up finish', async () => {
-    await withProject('sigkill', lockConfig(2), async ({ project, db, run, start }) => {
+    await withCliProject('sigkill', { config: lockConfig(2) }, async ({ project, db, run, start }) => {
       await project.write('001-first.ts', markerMigration('first'));
       await project.write('002-slow.ts', SLOW);
       await project.write('003-after.ts', markerMigration('after'));
@@ -254,15 +211,14 @@ void describe('a runner that dies or is stopped', { concurrency: 2 }, () => {
       exits(up, 0, 'up after repair');
       assert.equal((await record(db, '002-slow'))?.state, 'applied');
       assert.equal((await record(db, '003-after'))?.state, 'applied');
-      const marks = await db.collection<{ mark: string }>('marks').find({}).toArray();
-      assert.deepEqual(marks.map((m) => m.mark).sort(), ['after', 'first', 'slow, fixed']);
+      assert.deepEqual(await marks(db), ['after', 'first', 'slow, fixed']);
       exits(await run(['status', '--check']), 0, 'status --check at the end');
       assert.equal(await lockDocument(db), null);
     });
   });
 
   void it('while `up` holds the lock: status shows running, unlock names the holder and exits 3, unlock --force releases it', async () => {
-    await withProject('held', lockConfig(3), async ({ project, db, run, start }) => {
+    await withCliProject('held', { config: lockConfig(3) }, async ({ project, db, run, start }) => {
       await project.write('001-slow.ts', SLOW);
       await project.write('002-after.ts', markerMigration('after'));
       const holder = start(['up'], 60_000);
@@ -307,7 +263,7 @@ void describe('a runner that dies or is stopped', { concurrency: 2 }, () => {
   });
 
   void it('SIGINT during a migration: exit 130, recorded failed and interrupted, lock released', async () => {
-    await withProject('sigint_lock', undefined, async ({ project, db, start }) => {
+    await withCliProject('sigint_lock', async ({ project, db, start }) => {
       await project.write('001-slow.ts', SLOW);
       const { child, done } = start(['up']);
       await waitUntilRunning(db, '001-slow', done);
@@ -319,13 +275,12 @@ void describe('a runner that dies or is stopped', { concurrency: 2 }, () => {
       assert.equal(slow?.state, 'failed');
       assert.equal(slow.error?.interrupted, true, JSON.stringify(slow.error));
       assert.equal(await lockDocument(db), null, 'the lock was released on the way out');
-      const history = await db.collection<{ migrationId: string; event: string }>('mongrate_history').find({ migrationId: '001-slow' }).toArray();
-      assert.deepEqual(history.map((h) => h.event), ['failed']);
+      assert.deepEqual((await history(db, '001-slow')).map((h) => h.event), ['failed']);
     });
   });
 
   void it('--json when the lock is held: exit 3 and one JSON document with error.code LOCK_HELD; Ctrl-C while waiting exits 130', async () => {
-    await withProject('json_held', undefined, async ({ project, db, run, start }) => {
+    await withCliProject('json_held', async ({ project, db, run, start }) => {
       await project.write('001-slow.ts', SLOW);
       const holder = start(['up']);
       try {

@@ -4,32 +4,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient, type Db } from 'mongodb';
 import { parseJson, runCli, type CliResult } from '../support/cli.ts';
-import { createProject, failingMigration, markerMigration, type TestProject } from '../support/project.ts';
-import { testUri, uniqueDbName, withTestDb } from '../support/db.ts';
-
-type Run = (args: string[], env?: Record<string, string | undefined>) => Promise<CliResult>;
-
-interface Ctx {
-  project: TestProject;
-  db: Db;
-  dbName: string;
-  /** The CLI in the project with MONGODB_URI set and `--db <this test's database>`. */
-  run: Run;
-  /** The CLI in the project with only the given arguments and environment. */
-  bare: Run;
-}
-
-function withProject(label: string, fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-  return withTestDb(label, async ({ db, dbName }) => {
-    const project = await createProject();
-    try {
-      const bare: Run = (args, env = {}) => runCli(args, { cwd: project.dir, env });
-      await fn({ project, db, dbName, bare, run: (args, env = {}) => bare(['--db', dbName, ...args], { MONGODB_URI: testUri(), ...env }) });
-    } finally {
-      await project.remove();
-    }
-  });
-}
+import { changelog, states, withCliProject } from '../support/cli-project.ts';
+import { createProject, failingMigration, markerMigration } from '../support/project.ts';
+import { testUri, uniqueDbName } from '../support/db.ts';
 
 /** A connection string with its path (the database part) replaced by `db` ('' for none). */
 function uriWithDb(uri: string, db: string): string {
@@ -50,14 +27,9 @@ interface Snapshot {
 
 async function snapshot(db: Db): Promise<Snapshot> {
   return {
-    changelog: await db.collection('mongrate_changelog').find({}).sort({ _id: 1 }).toArray(),
+    changelog: await changelog(db),
     marks: await db.collection('marks').countDocuments(),
   };
-}
-
-async function states(db: Db): Promise<Record<string, string>> {
-  const docs = await db.collection<{ _id: string; state: string }>('mongrate_changelog').find({}).toArray();
-  return Object.fromEntries(docs.map((r) => [r._id, r.state]));
 }
 
 function ok(result: CliResult, what: string): void {
@@ -110,7 +82,7 @@ const FAST_FAIL_CONFIG = `export default { clientOptions: { serverSelectionTimeo
 
 void describe('bad input: one-line message, right exit code, changelog unchanged', { concurrency: 4 }, () => {
   void it('a config with an unknown key exits 2 naming the key', async () => {
-    await withProject('cfg_unknown', async ({ project, db, run }) => {
+    await withCliProject('cfg_unknown', async ({ project, db, run }) => {
       await project.write('001-a.ts', markerMigration('a'));
       ok(await run(['up']), 'up');
       const before = await snapshot(db);
@@ -130,7 +102,7 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
   });
 
   void it('a config value of the wrong type exits 2 naming lock.ttlSeconds', async () => {
-    await withProject('cfg_type', async ({ project, db, run }) => {
+    await withCliProject('cfg_type', async ({ project, db, run }) => {
       await project.writeFile('migrate.config.ts', `export default { lock: { ttlSeconds: 'x' } };\n`);
       await project.write('001-a.ts', markerMigration('a'));
       const result = await run(['up']);
@@ -144,7 +116,7 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
   });
 
   void it('no database anywhere exits 2 and mentions --db', async () => {
-    await withProject('no_db', async ({ project, db, bare }) => {
+    await withCliProject('no_db', async ({ project, db, bare }) => {
       await project.write('001-a.ts', markerMigration('a'));
       const env = { MONGODB_URI: uriWithDb(testUri(), '') };
       for (const command of ['up', 'status']) {
@@ -160,7 +132,7 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
   });
 
   void it('a malformed --uri exits 2; -v adds a stack trace', async () => {
-    await withProject('bad_uri', async ({ project, dbName, bare }) => {
+    await withCliProject('bad_uri', async ({ project, dbName, bare }) => {
       await project.write('001-a.ts', markerMigration('a'));
       const result = await bare(['--uri', 'notauri', '--db', dbName, 'up']);
       exits(result, 2, '--uri notauri');
@@ -178,7 +150,7 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
   });
 
   void it('an unreachable server exits 5 well before the default timeout', async () => {
-    await withProject('unreachable', async ({ project, dbName, bare }) => {
+    await withCliProject('unreachable', async ({ project, dbName, bare }) => {
       await project.writeFile('migrate.config.ts', FAST_FAIL_CONFIG);
       await project.write('001-a.ts', markerMigration('a'));
       const started = Date.now();
@@ -194,7 +166,7 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
   });
 
   void it('two files with one id exit 2 naming the id', async () => {
-    await withProject('dup_ids', async ({ project, db, run }) => {
+    await withCliProject('dup_ids', async ({ project, db, run }) => {
       await project.write('001-a.ts', markerMigration('a'));
       ok(await run(['up']), 'up');
       const before = await snapshot(db);
@@ -213,7 +185,7 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
   });
 
   void it('a syntax error in a migration exits 2 naming the file and runs nothing; status still works', async () => {
-    await withProject('syntax', async ({ project, db, run }) => {
+    await withCliProject('syntax', async ({ project, db, run }) => {
       await project.write('001-a.ts', markerMigration('a'));
       ok(await run(['up']), 'up');
       const before = await snapshot(db);
@@ -236,7 +208,7 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
   });
 
   void it('down of an irreversible migration exits 2 and reverts nothing', async () => {
-    await withProject('irreversible', async ({ project, db, run }) => {
+    await withCliProject('irreversible', async ({ project, db, run }) => {
       await project.write('001-a.ts', markerMigration('a'));
       await project.write('002-oneway.ts', markerMigration('oneway', { down: false }));
       await project.write('003-c.ts', markerMigration('c'));
@@ -257,7 +229,7 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
   });
 
   void it('-v shows a stack trace for an error; without -v there is none', async () => {
-    await withProject('verbose', async ({ project, run }) => {
+    await withCliProject('verbose', async ({ project, run }) => {
       await project.write('001-a.ts', markerMigration('a'));
       await project.write('002-fails.ts', failingMigration('deliberate failure'));
       const plain = await run(['up']);
@@ -367,7 +339,7 @@ void describe('precedence: flag > env > config', { concurrency: 4 }, () => {
   });
 
   void it('--uri beats MONGODB_URI beats config uri', async () => {
-    await withProject('p_uri', async ({ project, db, dbName, bare }) => {
+    await withCliProject('p_uri', async ({ project, db, dbName, bare }) => {
       await project.write('001-a.ts', markerMigration('a'));
       await project.write('002-b.ts', markerMigration('b'));
       const good = testUri();
@@ -395,7 +367,7 @@ void describe('precedence: flag > env > config', { concurrency: 4 }, () => {
 
 void describe('colour and quiet output', { concurrency: 4 }, () => {
   void it('FORCE_COLOR=1 colours; --no-color and NO_COLOR=1 do not; --json never does', async () => {
-    await withProject('colour', async ({ project, run }) => {
+    await withCliProject('colour', async ({ project, run }) => {
       await project.write('001-a.ts', markerMigration('a'));
       await project.write('002-fails.ts', failingMigration('red alert'));
       const forced = await run(['status'], { FORCE_COLOR: '1' });
@@ -424,7 +396,7 @@ void describe('colour and quiet output', { concurrency: 4 }, () => {
   });
 
   void it('-q prints no progress lines for up, but errors still show', async () => {
-    await withProject('quiet', async ({ project, db, run }) => {
+    await withCliProject('quiet', async ({ project, db, run }) => {
       await project.write('001-a.ts', markerMigration('a'));
       await project.write('002-b.ts', markerMigration('b'));
       const quiet = await run(['up', '-q']);

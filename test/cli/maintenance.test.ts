@@ -10,25 +10,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Collection, Db } from 'mongodb';
-import { BIN, parseJson, runCli, startCli, type CliResult } from '../support/cli.ts';
-import { createProject, failingMigration, markerMigration, type TestProject } from '../support/project.ts';
-import { testUri, withTestDb } from '../support/db.ts';
-
-interface ChangelogDoc {
-  _id: string;
-  state: string;
-  checksum: string;
-  runId: string;
-}
-
-interface HistoryDoc {
-  migrationId: string;
-  event: string;
-  at: unknown;
-  runId: unknown;
-  host: unknown;
-  pid: unknown;
-}
+import { BIN, parseJson, type CliResult } from '../support/cli.ts';
+import { changelog, history, marks, states, withCliProject, type HistoryDoc, type StartedCli } from '../support/cli-project.ts';
+import { failingMigration, markerMigration } from '../support/project.ts';
+import { testUri } from '../support/db.ts';
 
 interface StatusDoc {
   ok: boolean;
@@ -59,38 +44,11 @@ interface Finding {
   message: string;
 }
 
-interface Ctx {
-  project: TestProject;
-  db: Db;
-  dbName: string;
-  /** Runs the CLI in the project with MONGODB_URI set and `--db <this test's database>`. */
-  run: (args: string[]) => Promise<CliResult>;
-  /** The same, also returning the process id, to match it against what the command recorded. */
-  runWithPid: (args: string[]) => Promise<CliResult & { pid: number }>;
-}
-
-/** A fresh project (with `config` as migrate.config.ts when given) and database; both removed afterwards. */
-function withProject(label: string, config: string | undefined, fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-  return withTestDb(label, async ({ db, dbName }) => {
-    const project = await createProject(config === undefined ? {} : { config });
-    const env = { MONGODB_URI: testUri() };
-    try {
-      await fn({
-        project,
-        db,
-        dbName,
-        run: (args) => runCli(['--db', dbName, ...args], { cwd: project.dir, env }),
-        runWithPid: async (args) => {
-          const { child, done } = startCli(['--db', dbName, ...args], { cwd: project.dir, env });
-          const result = await done;
-          assert.ok(child.pid !== undefined);
-          return { ...result, pid: child.pid };
-        },
-      });
-    } finally {
-      await project.remove();
-    }
-  });
+/** Waits for a CLI run begun with `start` and adds its process id, to match it against what the command recorded. */
+async function withPid({ child, done }: StartedCli): Promise<CliResult & { pid: number }> {
+  const result = await done;
+  assert.ok(child.pid !== undefined);
+  return { ...result, pid: child.pid };
 }
 
 function show(result: CliResult): string {
@@ -109,19 +67,6 @@ function oneLineError(result: CliResult, ...patterns: RegExp[]): void {
   for (const pattern of patterns) assert.match(lines[0] ?? '', pattern);
 }
 
-async function changelog(db: Db): Promise<ChangelogDoc[]> {
-  return db.collection<ChangelogDoc>('mongrate_changelog').find({}).sort({ _id: 1 }).toArray();
-}
-
-async function states(db: Db): Promise<Record<string, string>> {
-  return Object.fromEntries((await changelog(db)).map((r) => [r._id, r.state]));
-}
-
-async function marks(db: Db): Promise<string[]> {
-  const docs = await db.collection<{ mark: string }>('marks').find({}).toArray();
-  return docs.map((d) => d.mark).sort();
-}
-
 /** `[id, state]` rows of a status table. */
 function tableStates(stdout: string): [string, string][] {
   const rows = stdout
@@ -133,8 +78,8 @@ function tableStates(stdout: string): [string, string][] {
 }
 
 /** Every history document is complete (host, pid, runId, at); returns them in insertion order. */
-async function history(db: Db): Promise<HistoryDoc[]> {
-  const docs = await db.collection<HistoryDoc>('mongrate_history').find({}).sort({ at: 1, _id: 1 }).toArray();
+async function completeHistory(db: Db): Promise<HistoryDoc[]> {
+  const docs = await history(db);
   for (const doc of docs) {
     const what = JSON.stringify(doc);
     assert.equal(doc.host, hostname(), `history host: ${what}`);
@@ -152,7 +97,7 @@ const D = '004-delta';
 
 void describe('checksums: changed and missing files', () => {
   void it('changed and missing files are reported by status, status --check, validate and up; --no-validate proceeds; repair accepts them', async () => {
-    await withProject('changed', undefined, async ({ project, db, run }) => {
+    await withCliProject('changed', async ({ project, db, run }) => {
       await project.write(`${A}.ts`, markerMigration('a'));
       await project.write(`${B}.ts`, markerMigration('b'));
       exits(await run(['up']), 0, 'first up');
@@ -213,7 +158,7 @@ void describe('checksums: changed and missing files', () => {
       exits(await run(['status', '--check']), 4, 'status --check with one pending');
       exits(await run(['up']), 0, 'up after repair');
       exits(await run(['status', '--check']), 0, 'status --check when everything is applied');
-      const events = (await history(db)).map((h) => `${h.migrationId}:${h.event}`);
+      const events = (await completeHistory(db)).map((h) => `${h.migrationId}:${h.event}`);
       assert.deepEqual(events.filter((e) => e.endsWith(':repair')).sort(), [`${A}:repair`, `${B}:repair`]);
     });
   });
@@ -249,7 +194,7 @@ const HAVE_SCRIPT = ['/usr/bin/script', '/bin/script'].some((p) => existsSync(p)
 
 void describe('repair asks first', { concurrency: 2 }, () => {
   void it('repair without --yes and without a terminal exits 2 saying to pass --yes, and changes nothing', async () => {
-    await withProject('repair_notty', undefined, async ({ project, db, run }) => {
+    await withCliProject('repair_notty', async ({ project, db, run }) => {
       await project.write(`${A}.ts`, markerMigration('a'));
       await project.write('002-fails.ts', failingMigration('boom'));
       exits(await run(['up']), 1, 'up with a failing migration');
@@ -267,14 +212,14 @@ void describe('repair asks first', { concurrency: 2 }, () => {
       assert.equal((doc.error as { code: string }).code, 'USAGE');
       assert.match((doc.error as { message: string }).message, /--yes/);
       assert.deepEqual(await changelog(db), before, 'the changelog is unchanged');
-      assert.deepEqual((await history(db)).map((h) => h.event), ['up', 'failed'], 'no repair was recorded');
+      assert.deepEqual((await completeHistory(db)).map((h) => h.event), ['up', 'failed'], 'no repair was recorded');
     });
   });
 
   void it('repair on a terminal asks: n changes nothing, y repairs', { skip: HAVE_SCRIPT ? false : 'script(1) is not installed, so no pty' }, async () => {
-    await withProject('repair_tty', undefined, async ({ project, db, dbName }) => {
+    await withCliProject('repair_tty', async ({ project, db, dbName, run }) => {
       await project.write('001-fails.ts', failingMigration('boom'));
-      exits(await runCli(['--db', dbName, 'up'], { cwd: project.dir, env: { MONGODB_URI: testUri() } }), 1, 'up with a failing migration');
+      exits(await run(['up']), 1, 'up with a failing migration');
       const before = await changelog(db);
 
       const no = await runOnTty(['--db', dbName, 'repair'], project.dir, 'n');
@@ -288,14 +233,14 @@ void describe('repair asks first', { concurrency: 2 }, () => {
       assert.equal(yes.code, 0, yes.output);
       assert.match(yes.output, /Repaired 1 record/);
       assert.deepEqual(await changelog(db), [], 'the failed record is gone');
-      assert.deepEqual((await history(db)).map((h) => `${h.migrationId}:${h.event}`), ['001-fails:failed', '001-fails:repair']);
+      assert.deepEqual((await completeHistory(db)).map((h) => `${h.migrationId}:${h.event}`), ['001-fails:failed', '001-fails:repair']);
     });
   });
 });
 
 void describe('validate', { concurrency: 2 }, () => {
   void it('exits 0 on a clean project with applied and pending migrations', async () => {
-    await withProject('validate_ok', undefined, async ({ project, run }) => {
+    await withCliProject('validate_ok', async ({ project, run }) => {
       await project.write(`${A}.ts`, markerMigration('a'));
       exits(await run(['up']), 0, 'up');
       await project.write(`${B}.ts`, markerMigration('b'));
@@ -309,7 +254,7 @@ void describe('validate', { concurrency: 2 }, () => {
   });
 
   void it('duplicate ids: validate reports a finding (exit 4) and nothing else, status exits 2', async () => {
-    await withProject('validate_dup', undefined, async ({ project, db, run }) => {
+    await withCliProject('validate_dup', async ({ project, db, run }) => {
       await project.write(`${A}.ts`, markerMigration('a'));
       await project.write(`${B}.ts`, markerMigration('b'));
       exits(await run(['up']), 0, 'up');
@@ -335,7 +280,7 @@ void describe('validate', { concurrency: 2 }, () => {
   });
 
   void it('a file that exports no up is a finding', async () => {
-    await withProject('validate_noup', undefined, async ({ project, run }) => {
+    await withCliProject('validate_noup', async ({ project, run }) => {
       await project.write(`${A}.ts`, 'export async function down() {}\n');
       const doc = parseJson(await run(['validate', '--json']));
       assert.deepEqual((doc.findings as Finding[]).map((f) => [f.id, f.kind]), [[A, 'no-up']]);
@@ -367,7 +312,7 @@ export async function down({ db }) { await db.collection('users').updateMany({},
 
 void describe('baseline', () => {
   void it('adopts an existing database: records baseline states, status shows them, up applies only the rest; unknown ids exit 2', async () => {
-    await withProject('baseline', undefined, async ({ project, db, run }) => {
+    await withCliProject('baseline', async ({ project, db, run }) => {
       // the database already has what 001 and 002 would build
       await db.createCollection('users');
       await db.collection<{ _id: string; email: string }>('users').insertOne({ _id: 'u1', email: 'u1@example.com' });
@@ -405,7 +350,7 @@ void describe('baseline', () => {
       assert.equal(user?.active, true);
       exits(await run(['status', '--check']), 0, 'status --check with baselines and applied');
       exits(await run(['validate']), 0, 'validate');
-      const events = (await history(db)).map((h) => `${h.migrationId}:${h.event}`);
+      const events = (await completeHistory(db)).map((h) => `${h.migrationId}:${h.event}`);
       assert.deepEqual(events, ['001-create-users:baseline', '002-index-email:baseline', '003-activate:up']);
     });
   });
@@ -413,7 +358,7 @@ void describe('baseline', () => {
 
 void describe('unlock', { concurrency: 2 }, () => {
   void it('with no lock: exit 0, "No lock is held"', async () => {
-    await withProject('unlock_none', undefined, async ({ project, run }) => {
+    await withCliProject('unlock_none', async ({ project, run }) => {
       await project.write(`${A}.ts`, markerMigration('a'));
       const result = await run(['unlock']);
       exits(result, 0, 'unlock');
@@ -425,7 +370,7 @@ void describe('unlock', { concurrency: 2 }, () => {
   });
 
   void it('an expired lock is released without --force; a live one needs --force', async () => {
-    await withProject('unlock_hand', undefined, async ({ project, db, run }) => {
+    await withCliProject('unlock_hand', async ({ project, db, run }) => {
       await project.write(`${A}.ts`, markerMigration('a'));
       const locks = lockCollection(db);
 
@@ -450,7 +395,7 @@ void describe('unlock', { concurrency: 2 }, () => {
       assert.equal(await locks.findOne({ _id: 'mongrate' }), null);
       exits(await run(['up']), 0, 'up once the lock is gone');
 
-      const events = (await history(db)).map((h) => `${h.migrationId}:${h.event}`);
+      const events = (await completeHistory(db)).map((h) => `${h.migrationId}:${h.event}`);
       assert.deepEqual(events, ['(lock):unlock', '(lock):unlock', `${A}:up`]);
     });
   });
@@ -475,7 +420,7 @@ async function transactionsWork(db: Db): Promise<boolean> {
 
 void describe('transactions', () => {
   void it("transactions: 'always' on a server without transactions: up exits 2 naming transactions, nothing applied", async (t) => {
-    await withProject('tx_always', "export default { transactions: 'always' };\n", async ({ project, db, run }) => {
+    await withCliProject('tx_always', { config: "export default { transactions: 'always' };\n" }, async ({ project, db, run }) => {
       if (await transactionsWork(db)) {
         t.skip('this server supports transactions, so transactions: always is allowed here');
         return;
@@ -497,25 +442,25 @@ void describe('transactions', () => {
 
 void describe('history', () => {
   void it('every event of up, failure, repair, baseline, unlock and down is in mongrate_history with host, pid, runId and at', async () => {
-    await withProject('history', undefined, async ({ project, db, runWithPid }) => {
+    await withCliProject('history', async ({ project, db, start }) => {
       await project.write(`${A}.ts`, markerMigration('a'));
       await project.write(`${B}.ts`, markerMigration('b'));
       await project.write(`${C}.ts`, failingMigration('boom'));
-      const up = await runWithPid(['up']);
+      const up = await withPid(start(['up']));
       exits(up, 1, 'up with a failing third migration');
       await project.write(`${C}.ts`, markerMigration('c'));
-      const repair = await runWithPid(['repair', '--yes']);
+      const repair = await withPid(start(['repair', '--yes']));
       exits(repair, 0, 'repair --yes');
       await project.write(`${D}.ts`, markerMigration('d'));
-      const baseline = await runWithPid(['baseline', D]);
+      const baseline = await withPid(start(['baseline', D]));
       exits(baseline, 0, `baseline ${D}`);
       await lockCollection(db).insertOne(foreignLock(-60_000));
-      const unlock = await runWithPid(['unlock']);
+      const unlock = await withPid(start(['unlock']));
       exits(unlock, 0, 'unlock of an expired lock');
-      const down = await runWithPid(['down']);
+      const down = await withPid(start(['down']));
       exits(down, 0, 'down');
 
-      const docs = await history(db);
+      const docs = await completeHistory(db);
       const expected: [string, string, number][] = [
         [A, 'up', up.pid],
         [B, 'up', up.pid],

@@ -4,15 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Db } from 'mongodb';
-import { parseJson, startCli, type CliResult } from '../support/cli.ts';
-import { createProject, markerMigration, type TestProject } from '../support/project.ts';
-import { testUri, withTestDb } from '../support/db.ts';
-
-interface ChangelogDoc {
-  _id: string;
-  state: string;
-  error?: { message: string; interrupted?: boolean };
-}
+import { parseJson, type CliResult } from '../support/cli.ts';
+import { changelogRecord as record, marks, withCliProject } from '../support/cli-project.ts';
+import { markerMigration } from '../support/project.ts';
 
 /** Loops for up to 20 s in 50 ms sleeps and stops (throws) once `ctx.signal` is aborted. */
 const COOPERATIVE = `import { defineMigration } from 'mongrate';
@@ -38,27 +32,6 @@ const STUBBORN = `export async function up({ db }) {
 export async function down() {}
 `;
 
-interface Ctx {
-  project: TestProject;
-  db: Db;
-  dbName: string;
-}
-
-function withProject(label: string, fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-  return withTestDb(label, async ({ db, dbName }) => {
-    const project = await createProject();
-    try {
-      await fn({ project, db, dbName });
-    } finally {
-      await project.remove();
-    }
-  });
-}
-
-async function record(db: Db, id: string): Promise<ChangelogDoc | null> {
-  return db.collection<ChangelogDoc>('mongrate_changelog').findOne({ _id: id });
-}
-
 /** Polls the changelog until `id` is recorded as running; fails if the CLI exits first or 15 s pass. */
 async function waitUntilRunning(db: Db, id: string, done: Promise<CliResult>): Promise<void> {
   let exited: CliResult | undefined;
@@ -80,11 +53,11 @@ function exits130(result: CliResult, what: string): void {
 
 void describe('interrupting up', { concurrency: 3 }, () => {
   void it('SIGINT stops at the next safe point: exit 130, the migration recorded as failed and interrupted, later ones not run', async () => {
-    await withProject('sigint', async ({ project, db, dbName }) => {
+    await withCliProject('sigint', async ({ project, db, start }) => {
       await project.write('001-first.ts', markerMigration('first'));
       await project.write('002-slow.ts', COOPERATIVE);
       await project.write('003-after.ts', markerMigration('after'));
-      const { child, done } = startCli(['--db', dbName, 'up'], { cwd: project.dir, env: { MONGODB_URI: testUri() }, timeoutMs: 40_000 });
+      const { child, done } = start(['up'], 40_000);
       await waitUntilRunning(db, '002-slow', done);
       const sentAt = Date.now();
       child.kill('SIGINT');
@@ -98,8 +71,7 @@ void describe('interrupting up', { concurrency: 3 }, () => {
       assert.equal(slow.error?.interrupted, true, `error.interrupted should be true: ${JSON.stringify(slow.error)}`);
       assert.equal((await record(db, '001-first'))?.state, 'applied');
       assert.equal(await record(db, '003-after'), null, 'the migration after the interrupted one did not run');
-      const marks = await db.collection<{ mark: string }>('marks').find({}).toArray();
-      assert.deepEqual(marks.map((m) => m.mark), ['first']);
+      assert.deepEqual(await marks(db), ['first']);
 
       assert.match(result.stderr, /interrupt/i);
       assert.match(result.stderr, /002-slow/);
@@ -109,10 +81,10 @@ void describe('interrupting up', { concurrency: 3 }, () => {
   });
 
   void it('SIGTERM with --json: exit 130 and one JSON document with error.code INTERRUPTED', async () => {
-    await withProject('sigterm', async ({ project, db, dbName }) => {
+    await withCliProject('sigterm', async ({ project, db, start }) => {
       await project.write('001-slow.ts', COOPERATIVE);
       await project.write('002-after.ts', markerMigration('after'));
-      const { child, done } = startCli(['--db', dbName, 'up', '--json'], { cwd: project.dir, env: { MONGODB_URI: testUri() }, timeoutMs: 40_000 });
+      const { child, done } = start(['up', '--json'], 40_000);
       await waitUntilRunning(db, '001-slow', done);
       child.kill('SIGTERM');
       const result = await done;
@@ -128,10 +100,10 @@ void describe('interrupting up', { concurrency: 3 }, () => {
   });
 
   void it('a second SIGINT exits 130 at once, even when the migration ignores the signal', async () => {
-    await withProject('sigint_twice', async ({ project, db, dbName }) => {
+    await withCliProject('sigint_twice', async ({ project, db, start }) => {
       await project.write('001-stubborn.ts', STUBBORN);
       await project.write('002-after.ts', markerMigration('after'));
-      const { child, done } = startCli(['--db', dbName, 'up'], { cwd: project.dir, env: { MONGODB_URI: testUri() }, timeoutMs: 40_000 });
+      const { child, done } = start(['up'], 40_000);
       await waitUntilRunning(db, '001-stubborn', done);
       child.kill('SIGINT');
       await sleep(150);
