@@ -1,92 +1,80 @@
 /**
- * Reference pattern 1, schema evolution: every user not at schema_version 2 gets version 2,
+ * Reference pattern 1, schema evolution: every user whose `schema_version` is not 2 gets version 2,
  * `created_at` kept (or set), `updated_at` set, `preferences` defaulting to {}, `old_field` removed.
- * Writes go in batches of 500 through bulkWrite, never one round trip per document. What `down`
- * needs to restore each document exactly is saved beside it in a backup collection.
+ * The tutorial does one `replace_one` per document; `bumpSchemaVersion` reads in `_id` order and
+ * writes in batches, and only touches users not at version 2 yet, so a rerun after a crash resumes.
+ *
+ * Making `down` exact: `up` stashes, on each user it changes, what `down` needs under `_v1`:
+ * the original values of the fields it changes (a field absent from `_v1.values` was absent) and the
+ * original key order. `down` puts those values back in that order, removes what `up` added and
+ * drops `_v1`; every other field keeps its current value, so edits made meanwhile survive. Users
+ * already at version 2 before `up` get no stash and `down` leaves them alone. A stash on the
+ * document itself (rather than a backup collection) is written by the same statement as the
+ * change, so the two can never disagree, and `down` is one more batched pass with the same helper.
  */
-import type { AnyBulkWriteOperation, Document, ObjectId } from 'mongodb';
+import type { Document } from 'mongodb';
 import { defineMigration } from 'mongrate';
 
-interface User extends Document {
-  _id: ObjectId;
-  schema_version?: number;
-  created_at?: Date;
-  updated_at?: Date;
-  preferences?: Record<string, unknown>;
-  old_field?: unknown;
+const VERSION = 2;
+/** Every field `up` may change, add or remove: exactly what `down` restores. */
+const CHANGED = ['schema_version', 'created_at', 'updated_at', 'preferences', 'old_field'];
+const STASH = '_v1';
+
+interface Stash {
+  /** Original values of the CHANGED fields the document had. */
+  values: Document;
+  /** The document's original field names, in order. */
+  order: string[];
 }
 
-const BACKUP = 'mongrate_backup_users_schema_v2';
-// FerretDB 1.24 (SQLite) holds one connection per statement of an `update` command and has 100:
-// a bulkWrite of 100 or more updates there never returns. 50 keeps well clear of that.
-const BATCH = 50;
-const RESTORED_FIELDS = ['schema_version', 'created_at', 'updated_at', 'preferences', 'old_field'] as const;
+function isStash(value: unknown): value is Stash {
+  if (typeof value !== 'object' || value === null) return false;
+  const { values, order } = value as Partial<Record<keyof Stash, unknown>>;
+  return typeof values === 'object' && values !== null && Array.isArray(order) && order.every((key) => typeof key === 'string');
+}
+
+/** The version-2 shape of a user, with the stash `down` needs. */
+function toVersion2(user: Document, now: Date): Document {
+  const values: Document = {};
+  for (const field of CHANGED) if (field in user) values[field] = user[field] as unknown;
+  const next: Document = { ...user };
+  delete next.old_field;
+  next.schema_version = VERSION;
+  next.created_at ??= now;
+  next.updated_at = now;
+  next.preferences ??= {};
+  next[STASH] = { values, order: Object.keys(user) } satisfies Stash;
+  return next;
+}
+
+/** The user as it was before `up`: stashed values in the original order, later edits of other fields kept. */
+function toVersion1(user: Document): Document | null {
+  const stash: unknown = user[STASH];
+  if (!isStash(stash)) return null;
+  const current: Document = { ...user };
+  delete current[STASH];
+  const restored: Document = {};
+  for (const field of stash.order) {
+    if (CHANGED.includes(field)) restored[field] = stash.values[field] as unknown;
+    else if (field in current) restored[field] = current[field] as unknown;
+  }
+  // fields added since `up` (not by it) stay
+  for (const [field, value] of Object.entries(current) as [string, unknown][]) {
+    if (!(field in restored) && !CHANGED.includes(field)) restored[field] = value;
+  }
+  return restored;
+}
 
 export default defineMigration({
   description: 'Users to schema_version 2: timestamps, preferences default, old_field removed',
 
-  async up({ db, log }) {
-    const users = db.collection<User>('users');
-    const backup = db.collection<User>(BACKUP);
+  // the helpers log what they did (matched, modified) and report progress after each batch
+  async up({ helpers }) {
     const now = new Date();
-    let batch: User[] = [];
-    let converted = 0;
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      // upserts, so a rerun after a crash between the two writes does not trip over its own backup
-      await backup.bulkWrite(
-        batch.map((doc) => ({
-          replaceOne: {
-            filter: { _id: doc._id },
-            replacement: Object.fromEntries(RESTORED_FIELDS.filter((f) => f in doc).map((f) => [f, doc[f]])),
-            upsert: true,
-          },
-        })),
-        { ordered: false },
-      );
-      const writes: AnyBulkWriteOperation<User>[] = batch.map((doc) => {
-        const { old_field: _removed, ...rest } = doc;
-        return {
-          replaceOne: {
-            filter: { _id: doc._id },
-            replacement: { ...rest, schema_version: 2, created_at: doc.created_at ?? now, updated_at: now, preferences: doc.preferences ?? {} },
-          },
-        };
-      });
-      await users.bulkWrite(writes, { ordered: false });
-      converted += batch.length;
-      batch = [];
-    };
-    for await (const doc of users.find({ schema_version: { $ne: 2 } }).sort({ _id: 1 }).batchSize(BATCH)) {
-      batch.push(doc);
-      if (batch.length >= BATCH) await flush();
-    }
-    await flush();
-    log(`${converted} users now at schema_version 2`);
+    await helpers.bumpSchemaVersion('users', { to: VERSION, transform: (user) => toVersion2(user, now) });
   },
 
-  async down({ db, log }) {
-    const users = db.collection<User>('users');
-    const backup = db.collection<User>(BACKUP);
-    let writes: AnyBulkWriteOperation<User>[] = [];
-    let restored = 0;
-    for await (const saved of backup.find().sort({ _id: 1 }).batchSize(BATCH)) {
-      const $set: Document = {};
-      const $unset: Document = {};
-      for (const field of RESTORED_FIELDS) {
-        if (field in saved) $set[field] = saved[field];
-        else $unset[field] = '';
-      }
-      writes.push({ updateOne: { filter: { _id: saved._id }, update: Object.keys($unset).length > 0 ? { $set, $unset } : { $set } } });
-      if (writes.length >= BATCH) {
-        await users.bulkWrite(writes, { ordered: false });
-        restored += writes.length;
-        writes = [];
-      }
-    }
-    if (writes.length > 0) await users.bulkWrite(writes, { ordered: false });
-    restored += writes.length;
-    await backup.drop().catch(() => false);
-    log(`${restored} users restored to their version 1 shape`);
+  async down({ helpers }) {
+    await helpers.reshape('users', { filter: { [STASH]: { $exists: true } }, transform: toVersion1 });
   },
 });

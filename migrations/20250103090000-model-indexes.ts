@@ -2,17 +2,22 @@
  * Reference pattern 3, the indexes of the tutorial's models: unique `email`; single `created_at`
  * and `is_active` on users; on products compound `{ category, price }`, text on name +
  * description, multikey `tags`, and partial `price` where `active: true`.
- * Servers that lack an index kind (FerretDB 1.24: text and partial indexes) are told apart by the
- * error they answer with; the migration names what it could not build instead of hiding it.
+ *
+ * `ensureIndexes` builds only what is missing and fails on an index kind the server lacks, so the
+ * migration asks the server first (`ctx.server.supports`) and names every index it leaves out and
+ * why (FerretDB 1.24 has neither text nor partial indexes). `down` drops them all; `dropIndexes`
+ * passes over the ones that were never built.
  */
-import type { Db, IndexDescription } from 'mongodb';
-import { MongoServerError } from 'mongodb';
-import { defineMigration } from 'mongrate';
+import type { IndexDescription } from 'mongodb';
+import { defineMigration, FEATURE_NAMES, type Feature } from 'mongrate';
 
-const NOT_IMPLEMENTED = 238;
-const INDEX_NOT_FOUND = 27; // FerretDB's answer to a text index spec
+interface ModelIndex extends IndexDescription {
+  name: string;
+  /** What the server must support to build it. */
+  needs?: Feature;
+}
 
-const INDEXES: Record<string, (IndexDescription & { name: string; feature?: string })[]> = {
+const INDEXES: Record<string, ModelIndex[]> = {
   users: [
     { key: { email: 1 }, name: 'email_unique', unique: true },
     { key: { created_at: 1 }, name: 'created_at_1' },
@@ -20,39 +25,30 @@ const INDEXES: Record<string, (IndexDescription & { name: string; feature?: stri
   ],
   products: [
     { key: { category: 1, price: 1 }, name: 'category_1_price_1' },
-    { key: { name: 'text', description: 'text' }, name: 'name_description_text', feature: 'text indexes' },
+    { key: { name: 'text', description: 'text' }, name: 'name_description_text', needs: 'textIndexes' },
     { key: { tags: 1 }, name: 'tags_1' },
-    { key: { price: 1 }, name: 'price_active_partial', partialFilterExpression: { active: true }, feature: 'partial indexes' },
+    { key: { price: 1 }, name: 'price_active_partial', partialFilterExpression: { active: true }, needs: 'partialIndexes' },
   ],
 };
-
-async function existingNames(db: Db, collection: string): Promise<Set<string>> {
-  const indexes = await db.collection(collection).listIndexes().toArray().catch(() => []);
-  return new Set(indexes.map((index: { name?: unknown }) => String(index.name)));
-}
 
 export default defineMigration({
   description: 'Indexes of the user and product models',
   transaction: false,
 
-  async up({ db, log }) {
-    for (const [collection, specs] of Object.entries(INDEXES)) {
-      for (const { feature, ...spec } of specs) {
-        try {
-          await db.collection(collection).createIndexes([spec]);
-        } catch (error) {
-          const unsupported = error instanceof MongoServerError && (error.code === NOT_IMPLEMENTED || error.code === INDEX_NOT_FOUND);
-          if (feature === undefined || !unsupported) throw error;
-          log(`not built: ${collection}.${spec.name} — this server does not support ${feature}`);
-        }
+  async up({ helpers, server, log }) {
+    for (const [collection, indexes] of Object.entries(INDEXES)) {
+      const buildable: IndexDescription[] = [];
+      for (const { needs, ...spec } of indexes) {
+        if (needs === undefined || server.supports(needs)) buildable.push(spec);
+        else log(`not built: ${collection}.${spec.name}: ${server.describe()} lacks ${FEATURE_NAMES[needs]}`);
       }
+      await helpers.ensureIndexes(collection, buildable);
     }
   },
 
-  async down({ db }) {
-    for (const [collection, specs] of Object.entries(INDEXES)) {
-      const present = await existingNames(db, collection);
-      for (const spec of specs) if (present.has(spec.name)) await db.collection(collection).dropIndex(spec.name);
+  async down({ helpers }) {
+    for (const [collection, indexes] of Object.entries(INDEXES)) {
+      await helpers.dropIndexes(collection, indexes.map((index) => index.name));
     }
   },
 });

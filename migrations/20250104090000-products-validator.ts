@@ -1,14 +1,10 @@
 /**
  * Reference pattern 4, a `$jsonSchema` validator on `products`: `name` and `price` required,
- * `price` a number >= 0, `tags` an array of strings. Set with `collMod` (or `create` when the
- * collection does not exist yet); `down` removes it. FerretDB 1.24 has neither `collMod` nor
- * validators: there the migration says so and records nothing to undo.
+ * `price` a number >= 0, `tags` an array of strings. `setValidator` uses `collMod` (or `create`
+ * when `products` does not exist yet); `down` removes the validator again. Servers without
+ * validators (FerretDB 1.24 has no `collMod`) are named in the output, and nothing is set there.
  */
-import { MongoServerError } from 'mongodb';
-import { defineMigration } from 'mongrate';
-
-const NOT_IMPLEMENTED = 238;
-const COMMAND_NOT_FOUND = 59;
+import { defineMigration, FEATURE_NAMES, type MigrationContext } from 'mongrate';
 
 const PRODUCT_SCHEMA = {
   bsonType: 'object',
@@ -20,34 +16,24 @@ const PRODUCT_SCHEMA = {
   },
 };
 
-function unsupported(error: unknown): boolean {
-  return error instanceof MongoServerError && (error.code === NOT_IMPLEMENTED || error.code === COMMAND_NOT_FOUND);
+/** Whether the server has validators; logs why not when it has none. */
+function canValidate({ server, log }: MigrationContext, what: string): boolean {
+  if (server.supports('validators')) return true;
+  log(`${what}: ${server.describe()} lacks ${FEATURE_NAMES.validators}`);
+  return false;
 }
 
 export default defineMigration({
   description: 'products $jsonSchema validator: name and price required, price >= 0, tags strings',
   transaction: false,
 
-  async up({ db, log }) {
-    const exists = (await db.listCollections({ name: 'products' }, { nameOnly: true }).toArray()).length > 0;
-    try {
-      if (exists) {
-        await db.command({ collMod: 'products', validator: { $jsonSchema: PRODUCT_SCHEMA }, validationLevel: 'strict', validationAction: 'error' });
-      } else {
-        await db.createCollection('products', { validator: { $jsonSchema: PRODUCT_SCHEMA }, validationLevel: 'strict', validationAction: 'error' });
-      }
-    } catch (error) {
-      if (!unsupported(error)) throw error;
-      log('not set: this server does not support validators (collMod)');
-    }
+  async up(ctx) {
+    if (!canValidate(ctx, 'validator not set')) return;
+    await ctx.helpers.setValidator('products', PRODUCT_SCHEMA, { level: 'strict', action: 'error' });
   },
 
-  async down({ db, log }) {
-    try {
-      await db.command({ collMod: 'products', validator: {}, validationLevel: 'off' });
-    } catch (error) {
-      if (!unsupported(error)) throw error;
-      log('nothing to remove: this server does not support validators (collMod)');
-    }
+  async down(ctx) {
+    if (!canValidate(ctx, 'no validator to remove')) return;
+    await ctx.helpers.setValidator('products', null);
   },
 });

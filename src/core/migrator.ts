@@ -250,8 +250,28 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (steps.length === 0) return result;
     const { client, db } = await this.open();
     const server = await this.server(db);
-    const signal = new AbortController().signal;
+    const abort = new AbortController();
+    if (this.interruptPending) abort.abort(new MongrateError('INTERRUPTED', 'interrupted'));
+    this.interruptPending = false;
+    this.currentAbort = abort;
+    try {
+      await this.simulateSteps(steps, result, { client, db, server, signal: abort.signal });
+    } finally {
+      this.currentAbort = undefined;
+    }
+    return result;
+  }
+
+  private async simulateSteps(
+    steps: Step[],
+    result: RunResult,
+    { client, db, server, signal }: { client: MongoClient; db: Db; server: ServerInfo; signal: AbortSignal },
+  ): Promise<void> {
     for (const [index, { migration, direction }] of steps.entries()) {
+      if (signal.aborted) {
+        result.error = { code: 'INTERRUPTED', message: `dry run interrupted before ${migration.id}`, id: undefined };
+        return;
+      }
       const outcome = result.steps[index];
       const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
       if (outcome === undefined || fn === undefined) continue;
@@ -272,7 +292,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }
       outcome.plan = plan;
     }
-    return result;
   }
 
   private async execute(run: Run, kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {

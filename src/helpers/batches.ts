@@ -2,8 +2,8 @@
  * Reading and writing in bounded batches.
  *
  * Reads use keyset pagination on `_id`: each batch is its own short query, read to the end before
- * anything is written, so no cursor stays open across writes (on FerretDB an open sorted cursor and
- * writes to the same collection deadlock) and memory holds at most one batch.
+ * anything is written, so no cursor stays open across writes (no cursor timeout on a long run, and
+ * a rerun resumes from what is left) and memory holds at most one batch.
  */
 import {
   BSON,
@@ -81,20 +81,34 @@ function withIdCondition(filter: Filter<Document>, condition: Document): Filter<
   return { $and: [filter, { _id: condition }] };
 }
 
+/**
+ * One page of documents, decoded twice from the same bytes: `docs` the usual JavaScript values
+ * (for transforms, which may change them), `originals` with every BSON type kept (a Double 2.0
+ * stays a Double, a Long a Long) for writing back what a transform did not change.
+ */
+export interface Page {
+  docs: WithId<Document>[];
+  originals: WithId<Document>[];
+}
+
+const KEEP_TYPES = { promoteValues: false, promoteLongs: false, promoteBuffers: false } as const;
+
 /** Yields the documents matching filter in `_id` order, batchSize at a time. */
 export async function* keysetBatches(
   ctx: HelperContext,
   collection: Collection,
   filter: Filter<Document>,
   batchSize: number,
-): AsyncGenerator<WithId<Document>[]> {
+): AsyncGenerator<Page> {
   // undefined: from the start; { $gt }: the rest of one type bracket; { $type }: later brackets
   let condition: Document | undefined;
   for (;;) {
     const query = condition === undefined ? filter : withIdCondition(filter, condition);
-    const batch = await collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, limit: batchSize, batchSize }).toArray();
+    // raw: the driver's decoding would turn a Double 2.0 into 2 (an Int32 when written back)
+    const raw = (await collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, limit: batchSize, batchSize, raw: true }).toArray()) as unknown as Uint8Array[];
+    const batch = raw.map((bytes) => BSON.deserialize(bytes) as WithId<Document>);
     const last = batch.at(-1);
-    if (last !== undefined) yield batch;
+    if (last !== undefined) yield { docs: batch, originals: raw.map((bytes) => BSON.deserialize(bytes, KEEP_TYPES) as WithId<Document>) };
     if (last !== undefined && batch.length === batchSize) {
       condition = { $gt: last._id };
       continue;
@@ -132,4 +146,23 @@ export function checkBatchSize(batchSize: number | undefined, what: string): num
   const size = batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(size) || size < 1) throw usageError(`${what}: batchSize must be a positive integer, got ${String(batchSize)}`);
   return size;
+}
+
+const fieldBytes = (value: unknown): Uint8Array => BSON.serialize({ v: value });
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0;
+}
+
+/**
+ * The document to write: `next` in its own field order, but every top-level field whose value a
+ * transform left as it was read is taken from `original`, with its BSON type intact.
+ */
+export function keepUntouchedTypes(next: Document, read: Document, original: Document): Document {
+  const out: Document = {};
+  for (const [key, value] of Object.entries(next) as [string, unknown][]) {
+    const untouched = key in read && key in original && sameBytes(fieldBytes(value), fieldBytes(read[key]));
+    out[key] = untouched ? (original[key] as unknown) : value;
+  }
+  return out;
 }

@@ -9,7 +9,14 @@ import { MongrateError, usageError } from '../errors.ts';
 import { probeServer, type ServerInfo } from '../server/capabilities.ts';
 import type { CollectionRef, HelperContext, HelperProgress } from './types.ts';
 
-const storage = new AsyncLocalStorage<HelperContext>();
+/**
+ * One store per process, shared by every copy of this module: a migration's `import 'mongrate'`
+ * may load a second copy (from source under a TypeScript loader, or a second installed mongrate),
+ * and its helpers must still find the running migration.
+ */
+const STORE_KEY = Symbol.for('mongrate.helperContext');
+const holder = globalThis as typeof globalThis & { [STORE_KEY]?: AsyncLocalStorage<HelperContext> };
+const storage = (holder[STORE_KEY] ??= new AsyncLocalStorage<HelperContext>());
 
 /** Runs fn with ctx as the context of every helper called inside it (across awaits). */
 export function runWithHelperContext<R>(ctx: HelperContext, fn: () => R): R {

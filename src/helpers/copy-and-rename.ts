@@ -8,10 +8,10 @@
  * `keepOriginalAs` when given). A crash leaves only `_mongrate_tmp_*` collections behind,
  * which the next run drops before it starts.
  */
-import { MongoServerError, type Collection, type Db, type Document, type IndexDescription } from 'mongodb';
+import { BSON, MongoServerError, type Collection, type Db, type Document, type IndexDescription } from 'mongodb';
 import { MongrateError, usageError } from '../errors.ts';
 import { FEATURE_NAMES } from '../server/capabilities.ts';
-import { checkBatchSize, keysetBatches } from './batches.ts';
+import { checkBatchSize, keepUntouchedTypes, keysetBatches } from './batches.ts';
 import { ProgressMeter, refuseInTransaction, resolveCollection, throwIfAborted, withSession } from './context.ts';
 import { copyableIndexes, existingIndexes } from './indexes.ts';
 import { checkResult } from './reshape.ts';
@@ -146,15 +146,17 @@ async function copyDocuments(
   const keepTemp = names.keepTemp === undefined ? undefined : source.db.collection(names.keepTemp);
   const meter = new ProgressMeter(ctx, 'copyAndRename', names.source, total);
   let copied = 0;
-  for await (const batch of keysetBatches(ctx, source, {}, batchSize)) {
-    // originals first: the transform may change the documents in place
-    if (keepTemp !== undefined) await keepTemp.insertMany(batch, { ...withSession(ctx), ordered: true });
+  for await (const { docs: batch, originals } of keysetBatches(ctx, source, {}, batchSize)) {
+    // the kept originals are written with their BSON types intact
+    if (keepTemp !== undefined) await keepTemp.insertMany(originals, { ...withSession(ctx), ordered: true });
     const copies: Document[] = [];
-    for (const doc of batch) {
+    for (const [index, doc] of batch.entries()) {
+      const original = originals[index] ?? doc;
+      const read = BSON.deserialize(BSON.serialize(original));
       const outcome = checkResult(await transform(doc), doc, what);
       if (outcome === null || outcome === 'delete') continue;
       const { _id: id, ...rest } = outcome;
-      copies.push({ _id: (id as unknown) ?? doc._id, ...rest });
+      copies.push(keepUntouchedTypes({ _id: (id as unknown) ?? original._id, ...rest }, read, original));
     }
     if (copies.length > 0) await temp.insertMany(copies, { ...withSession(ctx), ordered: true });
     copied += copies.length;

@@ -4,7 +4,7 @@
  */
 import { BSON, type AnyBulkWriteOperation, type Collection, type Document, type Filter, type WithId } from 'mongodb';
 import { usageError } from '../errors.ts';
-import { checkBatchSize, keysetBatches, writeChunked } from './batches.ts';
+import { checkBatchSize, keepUntouchedTypes, keysetBatches, sameBytes, writeChunked } from './batches.ts';
 import { ProgressMeter, resolveCollection, throwIfAborted, withSession } from './context.ts';
 import { applySpec, checkSpec, isReshapeSpec, serverPlan, setPath, type ServerPlan } from './spec.ts';
 import type {
@@ -19,10 +19,6 @@ import type {
 } from './types.ts';
 
 const NOTHING: ReshapeResult = { matched: 0, modified: 0, deleted: 0 };
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(a, b) === 0;
-}
 
 /** The transform's document with the original `_id` first; refuses a changed `_id`. */
 export function replacementFor(result: Document, original: WithId<Document>, what: string): WithId<Document> {
@@ -91,20 +87,21 @@ async function runBatches(
   const what = `${helper}(${collection.collectionName})`;
   const meter = new ProgressMeter(ctx, helper, collection.collectionName, total);
   const result = { ...NOTHING };
-  for await (const batch of keysetBatches(ctx, collection, filter, batchSize)) {
+  for await (const { docs: batch, originals } of keysetBatches(ctx, collection, filter, batchSize)) {
     const operations: AnyBulkWriteOperation[] = [];
-    for (const doc of batch) {
-      // the transform may change doc in place, so remember its bytes first
-      const before = BSON.serialize(doc);
+    for (const [index, doc] of batch.entries()) {
+      const original = originals[index] ?? doc;
+      // the transform may change doc in place: compare with (and keep types from) the original bytes
+      const read = BSON.deserialize(BSON.serialize(original));
       const outcome = checkResult(await transform(doc), doc, what);
       if (outcome === null) continue;
       if (outcome === 'delete') {
-        operations.push({ deleteOne: { filter: { _id: doc._id } } });
+        operations.push({ deleteOne: { filter: { _id: original._id } } });
         continue;
       }
-      const replacement = replacementFor(outcome, doc, what);
-      if (sameBytes(BSON.serialize(replacement), before)) continue;
-      operations.push({ replaceOne: { filter: { _id: doc._id }, replacement } });
+      const replacement = keepUntouchedTypes(replacementFor(outcome, doc, what), read, original);
+      if (sameBytes(BSON.serialize(replacement), BSON.serialize(original))) continue;
+      operations.push({ replaceOne: { filter: { _id: original._id }, replacement } });
     }
     const written = await writeChunked(ctx, collection, operations);
     result.matched += batch.length;

@@ -1,15 +1,28 @@
 // `npm run demo`: the main job end to end on a throwaway server. Seeds `users` and `products` in the
-// reference "v1" shapes, then runs the real CLI with this repo's migrate.config.ts and migrations/.
+// reference "v1" shapes, then runs the real CLI with this repo's migrate.config.ts and migrations/:
+// status, up --dry-run (what the helpers would touch), up, status, down, status.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { MongoClient, ObjectId } from 'mongodb';
+import { MongoClient, ObjectId, type Db } from 'mongodb';
 import { BIN } from './cli.ts';
 import { startServer } from './server.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DATABASE = 'mongrate_demo';
-const USERS = 500;
-const PRODUCTS = 200;
+/**
+ * FerretDB 1.24 (SQLite) pays for every rewritten document in proportion to the collection's size,
+ * so a full rewrite grows with the square of it: measured, bumpSchemaVersion took 15-21 s for 1000
+ * users, 59-85 s for 2000 and 134 s for 3000. So the demo seeds 1000 users there (about 20 s in all)
+ * and 3000 elsewhere; MONGRATE_DEMO_USERS overrides.
+ */
+function userCount(flavour: string): number {
+  const given = Number(process.env.MONGRATE_DEMO_USERS);
+  if (Number.isInteger(given) && given > 0) return given;
+  return flavour === 'ferretdb' ? 1000 : 3000;
+}
+const PRODUCTS = 1000;
+/** Documents per insertMany. */
+const CHUNK = 500;
 
 function v1User(i: number): Record<string, unknown> {
   return {
@@ -39,6 +52,13 @@ function product(i: number): Record<string, unknown> {
   };
 }
 
+async function insertInChunks(db: Db, name: string, count: number, make: (i: number) => Record<string, unknown>): Promise<void> {
+  for (let start = 0; start < count; start += CHUNK) {
+    const end = Math.min(count, start + CHUNK);
+    await db.collection(name).insertMany(Array.from({ length: end - start }, (_, k) => make(start + k)));
+  }
+}
+
 function mongrate(args: string[], uri: string): number {
   process.stdout.write(`\n$ mongrate ${args.join(' ')}\n`);
   const run = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, MONGODB_URI: uri } });
@@ -50,6 +70,11 @@ async function sample(client: MongoClient, label: string): Promise<void> {
   process.stdout.write(`\n${label}: ${JSON.stringify(user)}\n`);
 }
 
+function seconds(since: number): string {
+  return `${((performance.now() - since) / 1000).toFixed(1)} s`;
+}
+
+const demoStarted = performance.now();
 const server = await startServer();
 let failed = false;
 try {
@@ -58,21 +83,26 @@ try {
   try {
     const db = client.db(DATABASE);
     await db.dropDatabase();
-    await db.collection('users').insertMany(Array.from({ length: USERS }, (_, i) => v1User(i)));
-    await db.collection('products').insertMany(Array.from({ length: PRODUCTS }, (_, i) => product(i)));
-    process.stdout.write(`seeded ${USERS} users and ${PRODUCTS} products (v1 shapes) into ${DATABASE}\n`);
+    const users = userCount(server.flavour);
+    const seeding = performance.now();
+    await insertInChunks(db, 'users', users, v1User);
+    await insertInChunks(db, 'products', PRODUCTS, product);
+    process.stdout.write(`seeded ${users} users and ${PRODUCTS} products (v1 shapes) into ${DATABASE} in ${seconds(seeding)}\n`);
     await sample(client, 'a user before');
     const steps: [string[], number][] = [
       [['status'], 0],
+      [['up', '--dry-run'], 0],
       [['up'], 0],
       [['status'], 0],
       [['down'], 0],
       [['status'], 0],
     ];
     for (const [args, expected] of steps) {
+      const started = performance.now();
       const code = mongrate(args, server.uri);
+      process.stdout.write(`(mongrate ${args.join(' ')}: ${seconds(started)})\n`);
       if (code !== expected) throw new Error(`mongrate ${args.join(' ')} exited ${code}, expected ${expected}`);
-      if (args[0] === 'up') await sample(client, 'the same user after up');
+      if (args.join(' ') === 'up') await sample(client, 'the same user after up');
     }
     await db.dropDatabase();
   } finally {
@@ -84,4 +114,5 @@ try {
 } finally {
   await server.stop();
 }
+process.stdout.write(`\ndemo ${failed ? 'failed' : 'finished'} in ${seconds(demoStarted)}\n`);
 process.exitCode = failed ? 1 : 0;
