@@ -158,7 +158,10 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
       const elapsed = Date.now() - started;
       exits(result, 5, 'up against an unreachable server');
       oneLineError(result, /127\.0\.0\.1:1/);
-      assert.ok(elapsed < 4000, `took ${elapsed} ms with serverSelectionTimeoutMS 500 (the default is 5000)`);
+      // the configured timeout is the one used (the message says so); the wall time only has to
+      // stay under the 5000 ms default plus process start-up, even on a loaded 2-core machine
+      oneLineError(result, /within 500 ms/);
+      assert.ok(elapsed < 5000, `took ${elapsed} ms with serverSelectionTimeoutMS 500 (the default is 5000)`);
       const json = await bare(['--uri', 'mongodb://127.0.0.1:1', '--db', dbName, 'status', '--json']);
       exits(json, 5, 'status --json against an unreachable server');
       jsonError(json, 'UNREACHABLE');
