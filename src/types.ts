@@ -176,6 +176,8 @@ export interface StepResult {
   plan?: HelperPlan[];
   /** Dry run: why the simulation of this step stopped early, if it did. */
   note?: string;
+  /** Dry run: what the migration logged (shown under its step rather than as it ran). */
+  logs?: string[];
 }
 
 /** What `up`, `down` and `redo` return. They never throw for a failed migration. */

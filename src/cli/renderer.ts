@@ -132,7 +132,7 @@ export class Renderer {
   }
 
   /** Shows each migration as it runs: a spinner on a TTY, plain lines elsewhere. */
-  followRun(migrator: Migrator): void {
+  followRun(migrator: Migrator, options: { dryRun?: boolean } = {}): void {
     const arrow = (direction: string): string => (direction === 'up' ? '↑' : '↓');
     migrator.on('migrating', ({ id, direction }) => {
       const text = `${direction === 'up' ? 'applying' : 'reverting'} ${id}`;
@@ -165,6 +165,7 @@ export class Renderer {
       }
     });
     migrator.on('log', ({ id, message }) => {
+      if (options.dryRun === true) return; // printed under its step in the dry-run summary
       const line = `  ${this.chalk.dim(id + ':')} ${message}`;
       if (this.spinner !== undefined) {
         this.spinner.clear();
@@ -214,6 +215,7 @@ export class Renderer {
           for (const p of s.plan ?? []) {
             this.out(`      ${p.helper} ${p.collection}: ${p.documents} document${p.documents === 1 ? '' : 's'}${p.note === undefined ? '' : ` (${p.note})`}`);
           }
+          for (const line of s.logs ?? []) this.out(`      ${this.chalk.dim(line)}`);
           if (s.note !== undefined) this.out(`      ${this.chalk.yellow(s.note)}`);
         }
         this.out('Nothing was changed.');

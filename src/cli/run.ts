@@ -6,7 +6,12 @@ import type { CommandContext } from './context.ts';
  * First SIGINT/SIGTERM: ask the migrator to stop at the next safe point (it records the
  * interrupted migration and the command exits 130). Second: leave at once.
  */
-export async function runInterruptibly(ctx: CommandContext, migrator: Migrator, run: () => Promise<RunResult>): Promise<number> {
+export async function runInterruptibly(
+  ctx: CommandContext,
+  migrator: Migrator,
+  run: () => Promise<RunResult>,
+  options: { dryRun?: boolean } = {},
+): Promise<number> {
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals += 1;
@@ -19,7 +24,7 @@ export async function runInterruptibly(ctx: CommandContext, migrator: Migrator, 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  ctx.renderer.followRun(migrator);
+  ctx.renderer.followRun(migrator, options);
   try {
     return finishRun(ctx, await run());
   } finally {

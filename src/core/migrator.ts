@@ -276,11 +276,15 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
       if (outcome === undefined || fn === undefined) continue;
       const plan: HelperPlan[] = [];
+      const logs: string[] = [];
       const base: BaseContext = {
         db: readOnlyDb(db),
         client: readOnlyClient(client),
         session: undefined,
-        log: (message) => this.emit('log', { id: migration.id, message }),
+        log: (message) => {
+          logs.push(message);
+          this.emit('log', { id: migration.id, message });
+        },
         signal,
         id: migration.id,
         direction,
@@ -291,6 +295,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         outcome.note = error instanceof DryRunWriteStop ? error.message : `dry run stopped: ${messageOf(error)}`;
       }
       outcome.plan = plan;
+      outcome.logs = logs;
     }
   }
 

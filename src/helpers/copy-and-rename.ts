@@ -83,7 +83,7 @@ export async function copyAndRenameWith<T extends Document>(
   const total = await source.countDocuments({}, withSession(ctx));
   if (ctx.dryRun) {
     const kept = keep === undefined ? '' : `, original kept as '${keep}'`;
-    const gap = atomic ? '' : ' (brief gap: no renameCollection dropTarget)';
+    const gap = atomic ? '' : '; a brief gap: no renameCollection dropTarget';
     ctx.onPlan?.({ helper: 'copyAndRename', collection: names.source, documents: total, note: `copy into '${to}'${kept}${gap}` });
     return { copied: 0 };
   }

@@ -30,6 +30,7 @@ export function defineDown(program: Command, register: Register): void {
         all: flags.all === true,
         dryRun: flags.dryRun === true,
       }),
+      { dryRun: flags.dryRun === true },
     );
   });
 }
@@ -42,6 +43,6 @@ export function defineRedo(program: Command, register: Register): void {
     .option('--dry-run', 'print the plan; change nothing');
   register<{ dryRun?: boolean }>(command, async (ctx, flags, [id]) => {
     const migrator = await ctx.openMigrator();
-    return runInterruptibly(ctx, migrator, () => migrator.redo(id, { dryRun: flags.dryRun === true }));
+    return runInterruptibly(ctx, migrator, () => migrator.redo(id, { dryRun: flags.dryRun === true }), { dryRun: flags.dryRun === true });
   });
 }

@@ -36,6 +36,7 @@ export function defineUp(program: Command, register: Register): void {
         validate: flags.validate !== false,
         ...(flags.lockWait === undefined ? {} : { lockWait: flags.lockWait }),
       }),
+      { dryRun: flags.dryRun === true },
     );
   });
 }
