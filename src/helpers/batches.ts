@@ -93,6 +93,40 @@ export interface Page {
 
 const KEEP_TYPES = { promoteValues: false, promoteLongs: false, promoteBuffers: false } as const;
 
+function page(raw: Uint8Array[]): Page {
+  return {
+    docs: raw.map((bytes) => BSON.deserialize(bytes) as WithId<Document>),
+    originals: raw.map((bytes) => BSON.deserialize(bytes, KEEP_TYPES) as WithId<Document>),
+  };
+}
+
+/**
+ * For a collection that is only read (copyAndRename's source): one cursor in `_id` order, handed
+ * out batchSize documents at a time. One pass over the collection, where keyset pages cost a pass
+ * each on servers without an index range scan (FerretDB 1.24).
+ */
+export async function* cursorBatches(
+  ctx: HelperContext,
+  collection: Collection,
+  filter: Filter<Document>,
+  batchSize: number,
+): AsyncGenerator<Page> {
+  const cursor = collection.find(filter, { ...withSession(ctx), sort: { _id: 1 }, batchSize, raw: true });
+  try {
+    let raw: Uint8Array[] = [];
+    for await (const bytes of cursor) {
+      raw.push(bytes as unknown as Uint8Array);
+      if (raw.length >= batchSize) {
+        yield page(raw);
+        raw = [];
+      }
+    }
+    if (raw.length > 0) yield page(raw);
+  } finally {
+    await cursor.close();
+  }
+}
+
 /** Yields the documents matching filter in `_id` order, batchSize at a time. */
 export async function* keysetBatches(
   ctx: HelperContext,
@@ -106,10 +140,10 @@ export async function* keysetBatches(
     const query = condition === undefined ? filter : withIdCondition(filter, condition);
     // raw: the driver's decoding would turn a Double 2.0 into 2 (an Int32 when written back)
     const raw = (await collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, limit: batchSize, batchSize, raw: true }).toArray()) as unknown as Uint8Array[];
-    const batch = raw.map((bytes) => BSON.deserialize(bytes) as WithId<Document>);
-    const last = batch.at(-1);
-    if (last !== undefined) yield { docs: batch, originals: raw.map((bytes) => BSON.deserialize(bytes, KEEP_TYPES) as WithId<Document>) };
-    if (last !== undefined && batch.length === batchSize) {
+    const batch = page(raw);
+    const last = batch.docs.at(-1);
+    if (last !== undefined) yield batch;
+    if (last !== undefined && batch.docs.length === batchSize) {
       condition = { $gt: last._id };
       continue;
     }

@@ -11,7 +11,7 @@
 import { BSON, MongoServerError, type Collection, type Db, type Document, type IndexDescription } from 'mongodb';
 import { MongrateError, usageError } from '../errors.ts';
 import { FEATURE_NAMES } from '../server/capabilities.ts';
-import { checkBatchSize, keepUntouchedTypes, keysetBatches } from './batches.ts';
+import { checkBatchSize, cursorBatches, keepUntouchedTypes } from './batches.ts';
 import { ProgressMeter, refuseInTransaction, resolveCollection, throwIfAborted, withSession } from './context.ts';
 import { copyableIndexes, existingIndexes } from './indexes.ts';
 import { checkResult } from './reshape.ts';
@@ -146,7 +146,8 @@ async function copyDocuments(
   const keepTemp = names.keepTemp === undefined ? undefined : source.db.collection(names.keepTemp);
   const meter = new ProgressMeter(ctx, 'copyAndRename', names.source, total);
   let copied = 0;
-  for await (const { docs: batch, originals } of keysetBatches(ctx, source, {}, batchSize)) {
+  // the source is only read here, so one cursor: a single pass over it
+  for await (const { docs: batch, originals } of cursorBatches(ctx, source, {}, batchSize)) {
     // the kept originals are written with their BSON types intact
     if (keepTemp !== undefined) await keepTemp.insertMany(originals, { ...withSession(ctx), ordered: true });
     const copies: Document[] = [];
