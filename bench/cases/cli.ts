@@ -1,0 +1,141 @@
+// Group 5: what the CLI costs on top of the work. Wall time of the built CLI (`node bin/mongrate.js`,
+// a fresh process each time, as in a terminal or a CI step) for `status` and a no-op `up` in a
+// project of many migration files, against a bare driver script that connects and reads the
+// changelog (bench/bare-changelog.js); and `up` applying a run of trivial migrations.
+import { spawn } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Db, MongoClient } from 'mongodb';
+import { BIN } from '../../test/support/cli.ts';
+import { createProject, markerMigration, type TestProject } from '../../test/support/project.ts';
+import { caseResult, median, type CaseResult } from '../report.ts';
+
+const BARE = path.join(import.meta.dirname, '..', 'bare-changelog.js');
+const TIMEOUT_MS = 30 * 60 * 1000;
+
+export interface CliEnv {
+  client: MongoClient;
+  uri: string;
+  /** Database for the status / no-op up project; apply runs use `${database}_a<run>`. */
+  database: string;
+  files: number;
+  apply: number;
+  runs: number;
+  progress: (line: string) => void;
+}
+
+interface Spawned {
+  ms: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The parent's environment without what would change the CLI's behaviour, plus `extra`. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of ['MONGODB_URI', 'MONGODB_DATABASE', 'CI', 'FORCE_COLOR', 'NO_COLOR', 'MONGRATE_TEST_URI']) delete env[key];
+  return { ...env, ...extra };
+}
+
+/** Wall time from spawn to exit of `node <args>`; fails on a non-zero exit. */
+function timedNode(args: string[], cwd: string, env: Record<string, string>): Promise<Spawned> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const result = { ms: performance.now() - started, code, stdout, stderr };
+      if (code !== 0) reject(new Error(`node ${args.map((a) => path.basename(a)).join(' ')} exited ${String(code)}:\n${stderr.trim() || stdout.trim()}`));
+      else resolve(result);
+    });
+  });
+}
+
+const migrationId = (i: number, width: number): string => `20250101${String(i).padStart(6, '0')}-m${String(i).padStart(width, '0')}`;
+
+async function writeMigrations(project: TestProject, count: number): Promise<void> {
+  const width = String(count).length;
+  for (let i = 1; i <= count; i++) await project.write(`${migrationId(i, width)}.ts`, markerMigration(`m${i}`));
+}
+
+/** A project as `mongrate init` leaves it: a TypeScript config naming the database. */
+async function createCliProject(database: string, count: number): Promise<TestProject> {
+  const project = await createProject({
+    config: `import { defineConfig } from 'mongrate';\nexport default defineConfig({ database: ${JSON.stringify(database)}, migrationsDir: 'migrations' });\n`,
+  });
+  await writeMigrations(project, count);
+  return project;
+}
+
+async function changelogCount(db: Db): Promise<number> {
+  return db.collection('mongrate_changelog').countDocuments({});
+}
+
+export async function cliGroup(env: CliEnv): Promise<Record<string, CaseResult>> {
+  try {
+    await access(path.join(path.dirname(BIN), '..', 'dist', 'cli', 'main.js'));
+  } catch {
+    throw new Error('dist/ is missing: the CLI cases run the built CLI, so run `npm run build` first (`npm run bench` does)');
+  }
+  const uriEnv = { MONGODB_URI: env.uri };
+  const main = await createCliProject(env.database, env.files);
+  const applyProject = await createCliProject(`${env.database}_a0`, env.apply);
+  const db = env.client.db(env.database);
+  try {
+    const setupStarted = performance.now();
+    await timedNode([BIN, 'up'], main.dir, uriEnv);
+    const applied = await changelogCount(db);
+    if (applied !== env.files) throw new Error(`setup: ${applied} of ${env.files} migrations recorded after \`mongrate up\``);
+    env.progress(`[cli] setup: \`mongrate up\` applied ${env.files} migrations in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s`);
+
+    const commands: { key: string; label: string; note: string | null; args: string[]; env: Record<string, string> }[] = [
+      { key: 'cli_bare', label: 'bare driver script: connect, read changelog', note: 'node bench/bare-changelog.js', args: [BARE], env: { ...uriEnv, BENCH_DB: env.database } },
+      { key: 'cli_version', label: 'mongrate --version (start-up only)', note: 'no server contact', args: [BIN, '--version'], env: uriEnv },
+      { key: 'cli_status', label: `mongrate status, ${env.files} files`, note: null, args: [BIN, 'status'], env: uriEnv },
+      { key: 'cli_noop_up', label: `mongrate up, nothing pending, ${env.files} files`, note: null, args: [BIN, 'up'], env: uriEnv },
+    ];
+    for (const command of commands) await timedNode(command.args, main.dir, command.env); // warm-up: file cache, compile cache
+    const values = new Map<string, number[]>([...commands.map((c): [string, number[]] => [c.key, []]), ['cli_apply', []]]);
+    for (let run = 1; run <= env.runs; run++) {
+      for (const command of commands) {
+        const { ms, stdout } = await timedNode(command.args, main.dir, command.env);
+        if (command.key === 'cli_noop_up' && (await changelogCount(db)) !== env.files) throw new Error(`the no-op up changed the changelog: ${stdout}`);
+        values.get(command.key)?.push(ms);
+        env.progress(`[cli ${run}/${env.runs}] ${command.label}: ${ms.toFixed(0)} ms`);
+      }
+    }
+    for (let run = 1; run <= env.runs; run++) {
+      const database = `${env.database}_a${run}`;
+      try {
+        const { ms } = await timedNode([BIN, '--db', database, 'up'], applyProject.dir, uriEnv);
+        const recorded = await changelogCount(env.client.db(database));
+        const marks = await env.client.db(database).collection('marks').countDocuments({});
+        if (recorded !== env.apply || marks !== env.apply) throw new Error(`apply run ${run}: ${recorded} recorded, ${marks} marks, expected ${env.apply}`);
+        values.get('cli_apply')?.push(ms);
+        env.progress(`[cli ${run}/${env.runs}] mongrate up applying ${env.apply} migrations: ${ms.toFixed(0)} ms`);
+      } finally {
+        await env.client.db(database).dropDatabase().catch(() => undefined);
+      }
+    }
+    const results: Record<string, CaseResult> = {};
+    for (const command of commands) results[command.key] = caseResult('cli', command.label, 'ms', values.get(command.key) ?? [], { note: command.note });
+    const apply = values.get('cli_apply') ?? [];
+    const perMigration = median(apply) / env.apply;
+    results.cli_apply = caseResult('cli', `mongrate up applying ${env.apply} trivial migrations`, 'ms', apply, {
+      note: `${perMigration.toFixed(1)} ms per migration all-in: start-up, a fresh database's changelog, history and lock, one insert each`,
+    });
+    return results;
+  } finally {
+    await db.dropDatabase().catch(() => undefined);
+    await main.remove();
+    await applyProject.remove();
+  }
+}

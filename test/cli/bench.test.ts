@@ -1,0 +1,121 @@
+// `npm run bench` at a tiny size, against the test server: it completes and writes a results file
+// with every key bench/README.md documents, and finite numbers. The figures themselves are not
+// checked (the benchmark never runs as part of the tests' pass/fail).
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { testUri } from '../support/db.ts';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const README = fileURLToPath(new URL('../../bench/README.md', import.meta.url));
+const TIMEOUT_MS = 240_000;
+
+// as listed in bench/README.md (the test checks the README names them too)
+const TOP_LEVEL = ['version', 'startedAt', 'finishedAt', 'durationSeconds', 'node', 'platform', 'cpus', 'loadAverage', 'server', 'settings', 'serverProfile', 'cases', 'ratios', 'notes', 'benchPeakRssMB'];
+const SERVER = ['source', 'flavour', 'version', 'mongodbVersion', 'topology', 'description'];
+const SETTINGS = ['n', 'sample', 'runs', 'quick', 'rssN', 'cliFiles', 'cliApply', 'batchSizes', 'groups'];
+const PROFILE = ['documents', 'fullScanMs', 'findByIdMs', 'updateByIdMs'];
+const CASE_FIELDS = ['group', 'label', 'unit', 'better', 'median', 'min', 'max', 'values', 'sample', 'peakRssMB', 'note'];
+const CASES = [
+  'reshape_naive', 'reshape_fn', 'reshape_fn_b100', 'reshape_fn_b10000', 'reshape_decl', 'reshape_decl_split', 'reshape_updatemany',
+  'bump_naive', 'bump_fn', 'bump_spec', 'bump_updatemany', 'copy_naive', 'copy_helper', 'rss_n', 'rss_10n',
+  'cli_bare', 'cli_version', 'cli_status', 'cli_noop_up', 'cli_apply',
+];
+const RATIO_FIELDS = ['value', 'numerator', 'denominator', 'target', 'pass', 'note'];
+const TARGETED = ['reshape_fn_vs_naive', 'reshape_decl_vs_updatemany', 'reshape_fn_vs_updatemany', 'bump_vs_naive', 'copy_vs_naive', 'rss_10n_vs_n', 'status_vs_bare', 'noop_up_vs_bare'];
+const CONTEXT = ['reshape_decl_split_vs_updatemany', 'bump_spec_vs_updatemany', 'bump_fn_vs_updatemany'];
+
+type Json = Record<string, unknown>;
+
+function object(value: unknown, what: string): Json {
+  assert.ok(typeof value === 'object' && value !== null && !Array.isArray(value), `${what} is an object`);
+  return value as Json;
+}
+
+function hasKeys(value: unknown, keys: string[], what: string): Json {
+  const json = object(value, what);
+  for (const key of keys) assert.ok(key in json, `${what} has '${key}'`);
+  return json;
+}
+
+function finite(value: unknown, what: string): number {
+  assert.ok(typeof value === 'number' && Number.isFinite(value), `${what} is a finite number, got ${String(value)}`);
+  return value;
+}
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, MONGODB_URI: testUri() };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
+  void it('a tiny run completes and writes every documented key, with finite numbers', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'mongrate-bench-'));
+    try {
+      // tiny on purpose: on FerretDB every update costs a pass over the collection
+      const result = await run(['--quick', '--n', '1000', '--sample', '20', '--runs', '1', '--rss-n', '300', '--cli-files', '10', '--cli-apply', '3', '--out-dir', outDir]);
+      assert.equal(result.code, 0, `bench exited ${String(result.code)}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+      assert.match(result.stdout, /Targets/);
+      assert.match(result.stdout, /reshape_fn_vs_naive +\S+x +>= 10x +(PASS|MISS)/);
+
+      const files = await readdir(outDir);
+      assert.ok(files.includes('latest.json'), 'latest.json written');
+      assert.equal(files.filter((f) => /^\d{4}-\d\d-\d\dT.*\.json$/.test(f)).length, 1, `one dated copy, got ${files.join(', ')}`);
+      const results = hasKeys(JSON.parse(await readFile(join(outDir, 'latest.json'), 'utf8')), TOP_LEVEL, 'results');
+      for (const key of ['durationSeconds', 'cpus', 'benchPeakRssMB']) finite(results[key], key);
+      assert.equal(results.node, process.version);
+      const server = hasKeys(results.server, SERVER, 'server');
+      for (const key of SERVER) assert.equal(typeof server[key], 'string', `server.${key}`);
+      const settings = hasKeys(results.settings, SETTINGS, 'settings');
+      assert.equal(settings.n, 1000);
+      assert.equal(settings.sample, 20);
+      const profile = hasKeys(results.serverProfile, PROFILE, 'serverProfile');
+      for (const key of PROFILE) finite(profile[key], `serverProfile.${key}`);
+
+      const cases = hasKeys(results.cases, CASES, 'cases');
+      assert.deepEqual(Object.keys(cases).sort(), [...CASES].sort(), 'exactly the documented cases');
+      for (const key of CASES) {
+        const c = hasKeys(cases[key], CASE_FIELDS, `cases.${key}`);
+        for (const field of ['median', 'min', 'max']) assert.ok(finite(c[field], `cases.${key}.${field}`) > 0, `cases.${key}.${field} > 0`);
+        assert.ok(Array.isArray(c.values) && c.values.length === 1, `cases.${key}.values has one value per run`);
+        if (c.group === 'cli') assert.equal(c.sample, null, `cases.${key}.sample`);
+        else hasKeys(c.sample, ['documents', 'of', 'reason'], `cases.${key}.sample`);
+        if (c.group === 'rss') finite(c.peakRssMB, `cases.${key}.peakRssMB`);
+      }
+      const sample = object(object(cases.reshape_fn, 'cases.reshape_fn').sample, 'cases.reshape_fn.sample');
+      assert.equal(sample.documents, 20);
+      assert.equal(sample.of, 1000);
+
+      const ratios = hasKeys(results.ratios, [...TARGETED, ...CONTEXT], 'ratios');
+      for (const key of [...TARGETED, ...CONTEXT]) {
+        const r = hasKeys(ratios[key], RATIO_FIELDS, `ratios.${key}`);
+        finite(r.value, `ratios.${key}.value`);
+        if (TARGETED.includes(key)) assert.equal(typeof r.pass, 'boolean', `ratios.${key}.pass`);
+        else assert.equal(r.pass, null, `ratios.${key}.pass`);
+      }
+
+      const readme = await readFile(README, 'utf8');
+      for (const key of [...TOP_LEVEL, ...SERVER, ...SETTINGS, ...PROFILE, ...CASE_FIELDS, ...CASES, ...RATIO_FIELDS, ...TARGETED, ...CONTEXT]) {
+        assert.ok(readme.includes(`\`${key}\``), `bench/README.md documents \`${key}\``);
+      }
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  });
+});
