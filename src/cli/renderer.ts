@@ -4,7 +4,7 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import { MongrateError, type Migrator, type MigrationState, type RunResult, type StatusResult } from '../index.ts';
 import { redactSecrets } from '../util/redact.ts';
 
@@ -48,6 +48,8 @@ export class Renderer {
   readonly chalk: ChalkInstance;
   private secrets: string[] = [];
   private spinner: Ora | undefined;
+  /** ora, imported only when spinners will be shown (a TTY, not CI): it is the CLI's slowest import. */
+  private ora: typeof import('ora').default | undefined;
   private spinnerText = '';
   /** When the last plain progress line was printed, so non-TTY output gets one every few seconds. */
   private lastProgressLine = 0;
@@ -131,6 +133,11 @@ export class Renderer {
     this.spinner = undefined;
   }
 
+  /** Loads the spinner library when spinners will be shown. */
+  async prepareSpinners(): Promise<void> {
+    if (this.spinnersEnabled()) this.ora ??= (await import('ora')).default;
+  }
+
   /** Shows each migration as it runs: a spinner on a TTY, plain lines elsewhere. */
   followRun(migrator: Migrator, options: { dryRun?: boolean } = {}): void {
     const arrow = (direction: string): string => (direction === 'up' ? '↑' : '↓');
@@ -138,8 +145,8 @@ export class Renderer {
       const text = `${direction === 'up' ? 'applying' : 'reverting'} ${id}`;
       this.spinnerText = text;
       this.lastProgressLine = Date.now();
-      if (this.spinnersEnabled()) {
-        this.spinner = ora({ text, stream: this.options.stderr, discardStdin: false, color: 'cyan' }).start();
+      if (this.spinnersEnabled() && this.ora !== undefined) {
+        this.spinner = this.ora({ text, stream: this.options.stderr, discardStdin: false, color: 'cyan' }).start();
       } else {
         this.verbose(`${arrow(direction)} ${text} ...`);
       }

@@ -24,6 +24,7 @@ export async function runInterruptibly(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  await ctx.renderer.prepareSpinners();
   ctx.renderer.followRun(migrator, options);
   try {
     return finishRun(ctx, await run());

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createJiti, type Jiti } from 'jiti';
+import type { Jiti } from 'jiti';
 
 function ownEntry(): string {
   // dist/util/import-module.js -> dist/index.js; under tsx (tests) src/util -> src/index.ts
@@ -14,20 +14,19 @@ function ownEntry(): string {
   return existsSync(js) ? js : fileURLToPath(new URL('../index.ts', import.meta.url));
 }
 
-let jiti: Jiti | undefined;
+let jiti: Promise<Jiti> | undefined;
 
-function loader(): Jiti {
-  jiti ??= createJiti(import.meta.url, {
-    interopDefault: false,
-    moduleCache: false,
-    alias: { mongrate: ownEntry() },
-  });
+/** Loaded on first use: a `status` with a JSON config never pays for the TypeScript loader. */
+function loader(): Promise<Jiti> {
+  jiti ??= import('jiti').then(({ createJiti }) =>
+    createJiti(import.meta.url, { interopDefault: false, moduleCache: false, alias: { mongrate: ownEntry() } }),
+  );
   return jiti;
 }
 
 /** The module namespace of a file; throws what the file's evaluation throws (syntax errors included). */
 export async function importModule(path: string): Promise<Record<string, unknown>> {
-  const namespace = await loader().import(path);
+  const namespace: unknown = await (await loader()).import(path);
   if (typeof namespace !== 'object' || namespace === null) return { default: namespace };
   return namespace as Record<string, unknown>;
 }
