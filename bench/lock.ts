@@ -10,6 +10,7 @@
 //   2. The 8-process race, --repeat times: 8 `mongrate up` at once on a fresh database with 5
 //      migrations that each bump a counter; per repetition whether every migration ran exactly
 //      once, and the histogram of exit codes.
+import { median, quantile } from './report.ts';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { MongoClient, type Db } from 'mongodb';
@@ -43,18 +44,6 @@ const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };
 
-function quantile(samples: number[], q: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const position = (sorted.length - 1) * q;
-  const low = Math.floor(position);
-  const high = Math.ceil(position);
-  const lowValue = sorted[low] ?? Number.NaN;
-  const highValue = sorted[high] ?? Number.NaN;
-  return lowValue + (highValue - lowValue) * (position - low);
-}
-
-const median = (samples: number[]): number => quantile(samples, 0.5);
 const ms = (value: number): string => `${value.toFixed(2)} ms`;
 
 /** Renders rows as a plain table with a header rule; numeric columns (named in `right`) right-aligned. */
