@@ -185,6 +185,7 @@ export class Renderer {
   }
 
   statusTable(status: StatusResult): void {
+    if (this.options.json) return; // building the table is most of status's own time at 500 rows
     const table = new Table({
       head: ['Migration', 'State', 'Applied at', 'Duration', 'Description'].map((h) => this.chalk.bold(h)),
       style: { head: [], border: [] },
