@@ -162,7 +162,8 @@ async function main(): Promise<number> {
   const server: TestServer = await startServer({ log: (line) => process.stderr.write(`${line}\n`) });
   const client = new MongoClient(server.uri);
   const dbName = `bench_${randomBytes(4).toString('hex')}`;
-  const stop = (): void => {
+  const stop = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`bench: interrupted by ${signal} after ${seconds(performance.now() - started)}; dropping ${dbName} and stopping the server\n`);
     // a server busy with a long update may not answer: give the drop a few seconds, then stop anyway
     const drop = client.db(dbName).dropDatabase().catch(() => undefined);
     void Promise.race([drop, new Promise((resolve) => setTimeout(resolve, 5000))])
