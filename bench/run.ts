@@ -136,8 +136,10 @@ function missNote(key: string, facts: NoteFacts): string | null {
     case 'copy_vs_naive': {
       if (!ferret) return null;
       const helper = cases.copy_helper;
-      const pass = profile === null ? '' : `; one pass over the ${fmt(profile.documents)} documents costs ${seconds(profile.fullScanMs)} here, and a reader that pages with keyset queries pays one per page of 1000`;
-      return `server: on ${server.describe()} inserts are cheap, so batching them saves only the naive loop's round trips (${perDoc(cases.copy_naive)} naive, ${perDoc(helper)} helper)${pass}.`;
+      const passes =
+        profile === null || helper === undefined ? ''
+        : `; one pass over the ${fmt(profile.documents)} documents costs ${seconds(profile.fullScanMs)} here and the helper makes at least two (its count, then its read), against ${seconds((facts.n / helper.median) * 1000)} for the whole helper run`;
+      return `server: on ${server.describe()} inserts are cheap, so batching them saves only the naive loop's round trips (${perDoc(cases.copy_naive)} naive, ${perDoc(helper)} helper)${passes}.`;
     }
     case 'rss_10n_vs_n':
       return 'peak RSS grew with the collection: reshape should hold one batch at a time; check for retained documents.';
