@@ -1,48 +1,10 @@
 // Unit tests of the capability decision: recorded/documented buildInfo + hello replies in, ServerInfo out.
+import { FERRETDB_BUILD_INFO, FERRETDB_HELLO } from '../support/recorded-replies.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ObjectId, Timestamp, type Document } from 'mongodb';
 import { MongrateError } from '../../src/errors.ts';
 import { capabilitiesFrom, FEATURES, type Feature } from '../../src/server/capabilities.ts';
-
-// Recorded from FerretDB 1.24.2 (SQLite backend) as the test suite starts it.
-const FERRETDB_BUILD_INFO: Document = {
-  version: '7.0.42',
-  gitVersion: 'unknown',
-  modules: [],
-  sysInfo: 'deprecated',
-  versionArray: [7, 0, 42, 0],
-  bits: 64,
-  debug: false,
-  maxBsonObjectSize: 16777216,
-  buildEnvironment: {
-    'go.version': 'go1.26.8',
-    '-buildmode': 'exe',
-    '-compiler': 'gc',
-    CGO_ENABLED: '1',
-    GOARCH: 'amd64',
-    GOOS: 'linux',
-    GOAMD64: 'v1',
-  },
-  ferretdbVersion: 'v1.24.2',
-  ferretdbFeatures: {
-    aggregationStages: ['$set', '$skip', '$sort', '$unwind', '$group', '$match', '$project', '$unset', '$addFields', '$collStats', '$count', '$limit'],
-  },
-  ok: 1,
-};
-const FERRETDB_HELLO: Document = {
-  isWritablePrimary: true,
-  maxBsonObjectSize: 16777216,
-  maxMessageSizeBytes: 48000000,
-  maxWriteBatchSize: 100000,
-  localTime: new Date('2026-11-26T15:51:05.794Z'),
-  logicalSessionTimeoutMinutes: 30,
-  connectionId: 42,
-  minWireVersion: 0,
-  maxWireVersion: 21,
-  readOnly: false,
-  ok: 1,
-};
 
 // MongoDB 7.0 replies, in the shapes the server documents.
 const MONGODB_BUILD_INFO: Document = {

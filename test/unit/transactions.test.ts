@@ -1,5 +1,6 @@
 // Unit tests of the transaction decisions: topology from recorded `hello` replies, the probe's
 // logic against stand-in sessions, and the per-migration decider. No server.
+import { FERRETDB_BUILD_INFO, FERRETDB_HELLO } from '../support/recorded-replies.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Binary, Long, ObjectId, Timestamp, type Document } from 'mongodb';
@@ -84,23 +85,8 @@ const MONGOS_7: Document = {
   operationTime: clusterTime,
 };
 
-/** FerretDB 1.24.2 (SQLite backend), as read from the test server with `hello: 1`. */
-const FERRETDB_1_24: Document = {
-  isWritablePrimary: true,
-  maxBsonObjectSize: 16777216,
-  maxMessageSizeBytes: 48000000,
-  maxWriteBatchSize: 100000,
-  localTime: new Date('2026-11-26T15:40:53.006Z'),
-  logicalSessionTimeoutMinutes: 30,
-  connectionId: 42,
-  minWireVersion: 0,
-  maxWireVersion: 21,
-  readOnly: false,
-  ok: 1,
-};
 
 const MONGOD_7_BUILDINFO = { version: '7.0.12', versionArray: [7, 0, 12, 0], ok: 1 };
-const FERRETDB_BUILDINFO = { version: '7.0.42', ferretdbVersion: 'v1.24.2', ok: 1 };
 
 /** The transaction decision as the migrator makes it: from the probe of buildInfo + hello (+ a real attempt). */
 const supportFrom = (buildInfo: Document, hello: Document, committed?: boolean): TransactionSupport =>
@@ -131,7 +117,7 @@ void describe('transaction support from recorded hello replies', () => {
   });
 
   void it("FerretDB 1.24's real reply: a standalone without transactions, named in the reason", () => {
-    const server = capabilitiesFrom(FERRETDB_BUILDINFO, FERRETDB_1_24);
+    const server = capabilitiesFrom(FERRETDB_BUILD_INFO, FERRETDB_HELLO);
     assert.equal(server.topology, 'standalone');
     const support = transactionSupportOf(server);
     assert.equal(support.supported, false);
