@@ -1,6 +1,5 @@
 /** What every command handler gets: parsed global options, the renderer and a migrator factory. */
-import { loadConfig, createMigrator, type Migrator, type ResolvedConfig } from '../index.ts';
-import { redactUri } from '../index.ts';
+import { createMigrator, loadConfig, redactUri, type Migrator, type ResolvedConfig } from '../index.ts';
 import { secretsOf } from '../util/redact.ts';
 import type { Renderer } from './renderer.ts';
 
