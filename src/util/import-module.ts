@@ -5,6 +5,7 @@
  * helpers are the same instances the runner uses.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Jiti } from 'jiti';
 
@@ -14,19 +15,25 @@ function ownEntry(): string {
   return existsSync(js) ? js : fileURLToPath(new URL('../index.ts', import.meta.url));
 }
 
-let jiti: Promise<Jiti> | undefined;
+let jiti: Jiti | undefined;
 
-/** Loaded on first use: a `status` with a JSON config never pays for the TypeScript loader. */
-function loader(): Promise<Jiti> {
-  jiti ??= import('jiti').then(({ createJiti }) =>
-    createJiti(import.meta.url, { interopDefault: false, moduleCache: false, alias: { mongrate: ownEntry() } }),
-  );
+/**
+ * Loaded on first use: a `status` with a JSON config never pays for the TypeScript loader. Through
+ * require, not import(): jiti is a 190 KB CommonJS bundle, and import() would also run Node's
+ * CommonJS export scan over it (~45 ms to load that way against ~22 ms).
+ */
+function loader(): Jiti {
+  jiti ??= (createRequire(import.meta.url)('jiti') as typeof import('jiti')).createJiti(import.meta.url, {
+    interopDefault: false,
+    moduleCache: false,
+    alias: { mongrate: ownEntry() },
+  });
   return jiti;
 }
 
 /** The module namespace of a file; throws what the file's evaluation throws (syntax errors included). */
 export async function importModule(path: string): Promise<Record<string, unknown>> {
-  const namespace: unknown = await (await loader()).import(path);
+  const namespace: unknown = await loader().import(path);
   if (typeof namespace !== 'object' || namespace === null) return { default: namespace };
   return namespace as Record<string, unknown>;
 }

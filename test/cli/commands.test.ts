@@ -34,7 +34,7 @@ function lineIndex(text: string, pattern: RegExp): number {
   return index;
 }
 
-/** The body rows of a cli-table3 table (header excluded), cells trimmed. */
+/** The body rows of the status table (header excluded), cells trimmed. */
 function tableRows(stdout: string): string[][] {
   const rows = stdout
     .split('\n')
@@ -258,7 +258,7 @@ void describe('status', { concurrency: 4 }, () => {
     await withCliProject('status', async ({ project, db, run }) => {
       await project.write(`${A}.ts`, markerMigration('a', { description: 'first alpha' }));
       await project.write(`${B}.ts`, markerMigration('b', { description: 'second beta' }));
-      await project.write('003-fails.ts', failingMigration('boom three'));
+      await project.write('003-fails.ts', failingMigration('boom three\n  on a second line'));
       exits(await run(['up']), 1, 'up with a failing third migration');
       // changed: edit an applied file; missing: delete an applied file; pending: a new file
       await project.write(`${A}.ts`, markerMigration('a', { description: 'first alpha, edited' }));
@@ -278,7 +278,9 @@ void describe('status', { concurrency: 4 }, () => {
       assert.deepEqual(rows.map((r) => [r[0], r[1]]), expected);
       assert.match(rows[0]?.[4] ?? '', /first alpha, edited/);
       assert.match(rows[1]?.[4] ?? '', /second beta/);
-      assert.match(rows[2]?.[4] ?? '', /boom three/);
+      assert.match(rows[2]?.[4] ?? '', /boom three on a second line/, 'a multi-line error stays on its row');
+      const widths = new Set(table.stdout.split('\n').filter((line) => /^[│┌├└]/.test(line)).map((line) => line.length));
+      assert.equal(widths.size, 1, `every line of the table is as wide as the others:\n${table.stdout}`);
       assert.match(rows[3]?.[4] ?? '', /fourth delta/);
       assert.match(rows[0]?.[2] ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/, 'applied-at of an applied migration');
       assert.equal(rows[3]?.[2], '', 'a pending migration has no applied-at');
