@@ -89,6 +89,8 @@ function withIdCondition(filter: Filter<Document>, condition: Document): Filter<
 export interface Page {
   docs: WithId<Document>[];
   originals: WithId<Document>[];
+  /** The bytes both were decoded from (decode again for a copy a transform cannot have touched). */
+  raw: Uint8Array[];
 }
 
 const KEEP_TYPES = { promoteValues: false, promoteLongs: false, promoteBuffers: false } as const;
@@ -97,6 +99,7 @@ function page(raw: Uint8Array[]): Page {
   return {
     docs: raw.map((bytes) => BSON.deserialize(bytes) as WithId<Document>),
     originals: raw.map((bytes) => BSON.deserialize(bytes, KEEP_TYPES) as WithId<Document>),
+    raw,
   };
 }
 
@@ -195,8 +198,23 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function keepUntouchedTypes(next: Document, read: Document, original: Document): Document {
   const out: Document = {};
   for (const [key, value] of Object.entries(next) as [string, unknown][]) {
-    const untouched = key in read && key in original && sameBytes(fieldBytes(value), fieldBytes(read[key]));
+    const untouched = key in read && key in original && sameValue(value, read[key]);
     out[key] = untouched ? (original[key] as unknown) : value;
   }
   return out;
+}
+
+const SCALAR = new Set(['string', 'number', 'boolean']);
+
+/**
+ * Whether two values serialise to the same BSON. Strings, numbers and booleans (most fields) are
+ * compared directly: for them Object.is is exactly byte equality (-0 is a double, 0 an int32).
+ * Everything else is compared by its bytes.
+ */
+function sameValue(a: unknown, b: unknown): boolean {
+  const scalarA = SCALAR.has(typeof a);
+  const scalarB = SCALAR.has(typeof b);
+  if (scalarA && scalarB) return Object.is(a, b);
+  if (scalarA !== scalarB) return false;
+  return sameBytes(fieldBytes(a), fieldBytes(b));
 }

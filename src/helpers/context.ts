@@ -79,9 +79,11 @@ export function refuseInTransaction(ctx: HelperContext, what: string): void {
 }
 
 /** Stops between batches (or commands) once the run was interrupted. */
-export function throwIfAborted(ctx: HelperContext, what: string, done: number, total: number, detail?: string): void {
+/** `total` undefined: not known yet (a count still running). */
+export function throwIfAborted(ctx: HelperContext, what: string, done: number, total: number | undefined, detail?: string): void {
   if (ctx.signal?.aborted === true) {
-    throw new MongrateError('INTERRUPTED', `${what} interrupted after ${done} of ${total} documents; ${detail ?? 'the finished batches are written'}`);
+    const of = total === undefined ? '' : ` of ${Math.max(total, done)}`;
+    throw new MongrateError('INTERRUPTED', `${what} interrupted after ${done}${of} documents; ${detail ?? 'the finished batches are written'}`);
   }
 }
 
@@ -94,7 +96,7 @@ export class ProgressMeter {
     private readonly ctx: HelperContext,
     private readonly helper: string,
     private readonly collection: string,
-    readonly total: number,
+    public total: number,
   ) {}
 
   add(count: number): void {

@@ -80,8 +80,12 @@ export async function copyAndRenameWith<T extends Document>(
     aside: atomic ? undefined : keep !== undefined && to === source.collectionName ? keep : ASIDE_PREFIX + to,
   };
 
-  const total = await source.countDocuments({}, withSession(ctx));
+  // The dry run's plan gets the exact count. A real run needs a total only for its progress, so it
+  // asks for the collection's metadata count (no scan on MongoDB) and does not wait for it.
+  const counting = ctx.dryRun ? source.countDocuments({}, withSession(ctx)) : source.estimatedDocumentCount(withSession(ctx));
+  counting.catch(() => undefined);
   if (ctx.dryRun) {
+    const total = await counting;
     const kept = keep === undefined ? '' : `, original kept as '${keep}'`;
     const gap = atomic ? '' : '; a brief gap: no renameCollection dropTarget';
     ctx.onPlan?.({ helper: 'copyAndRename', collection: names.source, documents: total, note: `copy into '${to}'${kept}${gap}` });
@@ -92,7 +96,7 @@ export async function copyAndRenameWith<T extends Document>(
   for (const name of temporary) await dropIfExists(ctx, db, name);
   try {
     for (const name of [names.temp, names.keepTemp]) if (name !== undefined) await db.createCollection(name, withSession(ctx));
-    const copied = await copyDocuments(ctx, source, names, transform, batchSize, total, what);
+    const copied = await copyDocuments(ctx, source, names, transform, batchSize, counting, what).finally(() => counting.catch(() => undefined));
     if (options.copyIndexes !== false) await copyIndexes(ctx, source, names);
     await swap(ctx, db, names, atomic, what);
     ctx.log?.(`${what}: ${copied} documents copied${keep === undefined ? '' : `, original kept as '${keep}'`}`);
@@ -139,30 +143,64 @@ async function copyDocuments(
   names: Names,
   transform: DocumentTransform,
   batchSize: number,
-  total: number,
+  counting: Promise<number>,
   what: string,
 ): Promise<number> {
   const temp = source.db.collection(names.temp);
   const keepTemp = names.keepTemp === undefined ? undefined : source.db.collection(names.keepTemp);
-  const meter = new ProgressMeter(ctx, 'copyAndRename', names.source, total);
+  // progress starts at once; its total arrives when the count (running beside the copy) does
+  const meter = new ProgressMeter(ctx, 'copyAndRename', names.source, 0);
+  let counted: number | undefined;
+  void counting.then(
+    (total) => (meter.total = counted = total),
+    () => undefined,
+  );
   let copied = 0;
-  // the source is only read here, so one cursor: a single pass over it
-  for await (const { docs: batch, originals } of cursorBatches(ctx, source, {}, batchSize)) {
-    // the kept originals are written with their BSON types intact
-    if (keepTemp !== undefined) await keepTemp.insertMany(originals, { ...withSession(ctx), ordered: true });
-    const copies: Document[] = [];
-    for (const [index, doc] of batch.entries()) {
-      const original = originals[index] ?? doc;
-      const read = BSON.deserialize(BSON.serialize(original));
-      const outcome = checkResult(await transform(doc), doc, what);
-      if (outcome === null || outcome === 'delete') continue;
-      const { _id: id, ...rest } = outcome;
-      copies.push(keepUntouchedTypes({ _id: (id as unknown) ?? original._id, ...rest }, read, original));
+  // Batch k is inserted while batch k+1 is read and transformed; batch k+1 goes out only once
+  // batch k's insert has succeeded. A failure is kept as a value, so it is never an unhandled
+  // rejection while the loop waits for the cursor.
+  let inFlight: { outcome: Promise<{ error: unknown } | undefined>; copies: number; read: number } | undefined;
+  const settle = async (): Promise<void> => {
+    if (inFlight === undefined) return;
+    const { outcome, copies, read } = inFlight;
+    inFlight = undefined;
+    const failure = await outcome;
+    if (failure !== undefined) throw failure.error;
+    copied += copies;
+    meter.add(read);
+    throwIfAborted(ctx, what, meter.done, counted);
+  };
+  try {
+    // the source is only read here, so one cursor: a single pass over it
+    for await (const { docs: batch, originals, raw } of cursorBatches(ctx, source, {}, batchSize)) {
+      const copies: Document[] = [];
+      for (const [index, doc] of batch.entries()) {
+        const original = originals[index] ?? doc;
+        const outcome = checkResult(await transform(doc), doc, what);
+        if (outcome === null || outcome === 'delete') continue;
+        const { _id: id, ...rest } = outcome;
+        // compared with a fresh decoding of the bytes as read: the transform may have changed doc in place
+        const read = BSON.deserialize(raw[index] ?? BSON.serialize(original));
+        copies.push(keepUntouchedTypes({ _id: (id as unknown) ?? original._id, ...rest }, read, original));
+      }
+      await settle();
+      const writes: Promise<unknown>[] = [];
+      // the kept originals are written with their BSON types intact
+      if (keepTemp !== undefined) writes.push(keepTemp.insertMany(originals, { ...withSession(ctx), ordered: true }));
+      if (copies.length > 0) writes.push(temp.insertMany(copies, { ...withSession(ctx), ordered: true }));
+      inFlight = {
+        outcome: Promise.all(writes).then(
+          () => undefined,
+          (error: unknown) => ({ error }),
+        ),
+        copies: copies.length,
+        read: batch.length,
+      };
     }
-    if (copies.length > 0) await temp.insertMany(copies, { ...withSession(ctx), ordered: true });
-    copied += copies.length;
-    meter.add(batch.length);
-    throwIfAborted(ctx, what, meter.done, total);
+    await settle();
+  } finally {
+    // on an error, the insert in flight finishes before the caller drops the temporary collection
+    if (inFlight !== undefined) await inFlight.outcome;
   }
   return copied;
 }

@@ -25,7 +25,7 @@ export function replacementFor(result: Document, original: WithId<Document>, wha
   const id: unknown = result._id;
   const rest = { ...result };
   delete rest._id;
-  if (id !== undefined && !sameBytes(BSON.serialize({ id }), BSON.serialize({ id: original._id }))) {
+  if (id !== undefined && id !== original._id && !sameBytes(BSON.serialize({ id }), BSON.serialize({ id: original._id }))) {
     throw usageError(`${what}: the transform changed the _id of ${String(original._id)}; a document's _id cannot change (copy the collection instead)`);
   }
   return { _id: original._id, ...rest };
@@ -87,20 +87,23 @@ async function runBatches(
   const what = `${helper}(${collection.collectionName})`;
   const meter = new ProgressMeter(ctx, helper, collection.collectionName, total);
   const result = { ...NOTHING };
-  for await (const { docs: batch, originals } of keysetBatches(ctx, collection, filter, batchSize)) {
+  for await (const { docs: batch, originals, raw } of keysetBatches(ctx, collection, filter, batchSize)) {
     const operations: AnyBulkWriteOperation[] = [];
     for (const [index, doc] of batch.entries()) {
       const original = originals[index] ?? doc;
-      // the transform may change doc in place: compare with (and keep types from) the original bytes
-      const read = BSON.deserialize(BSON.serialize(original));
       const outcome = checkResult(await transform(doc), doc, what);
       if (outcome === null) continue;
       if (outcome === 'delete') {
         operations.push({ deleteOne: { filter: { _id: original._id } } });
         continue;
       }
-      const replacement = keepUntouchedTypes(replacementFor(outcome, doc, what), read, original);
-      if (sameBytes(BSON.serialize(replacement), BSON.serialize(original))) continue;
+      // the transform may have changed doc in place: compare with (and keep types from) a fresh
+      // decoding of the bytes as read
+      const bytes = raw[index] ?? BSON.serialize(original);
+      const replacement = keepUntouchedTypes(replacementFor(outcome, doc, what), BSON.deserialize(bytes), original);
+      const encoded = BSON.serialize(replacement);
+      // unchanged: the server's bytes, or (rarely different: deprecated types) their re-encoding
+      if (sameBytes(encoded, bytes) || sameBytes(encoded, BSON.serialize(original))) continue;
       operations.push({ replaceOne: { filter: { _id: original._id }, replacement } });
     }
     const written = await writeChunked(ctx, collection, operations);

@@ -1,7 +1,9 @@
-// Unit tests of the helpers' pure parts: the declarative spec (JS application and server plan) and index naming.
+// Unit tests of the helpers' pure parts: the declarative spec (JS application and server plan), index naming
+// and which fields a transform left untouched.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ObjectId } from 'mongodb';
+import { BSON, ObjectId } from 'mongodb';
+import { keepUntouchedTypes } from '../../src/helpers/batches.ts';
 import { MongrateError } from '../../src/errors.ts';
 import { copyableIndexes, defaultIndexName } from '../../src/helpers/indexes.ts';
 import { applySpec, checkSpec, serverPlan } from '../../src/helpers/spec.ts';
@@ -119,5 +121,29 @@ void describe('index naming', () => {
       { v: 2, key: { email: 1 }, name: 'email_1', unique: true, background: true, ns: 'db.users' },
     ];
     assert.deepEqual(copyableIndexes(listed), [{ key: { email: 1 }, name: 'email_1', unique: true }]);
+  });
+});
+
+void describe('keepUntouchedTypes()', () => {
+  void it('keeps the original value exactly when the new value has the same BSON bytes as the one read', () => {
+    const values: unknown[] = [0, -0, 1, 1.5, 2 ** 40, NaN, Infinity, '', '1', 'x', true, false, null, when, new Date(0), id, new ObjectId(), { a: 1 }, { a: '1' }, [1], ['1'], []];
+    const bytes = (value: unknown): string => Buffer.from(BSON.serialize({ v: value })).toString('hex');
+    const ORIGINAL = Symbol('original');
+    for (const next of values) {
+      for (const read of values) {
+        const out = keepUntouchedTypes({ v: next }, { v: read }, { v: ORIGINAL });
+        const same = bytes(next) === bytes(read);
+        assert.equal(out.v === ORIGINAL, same, `next ${String(next)} (${typeof next}) vs read ${String(read)} (${typeof read}): same bytes ${same}`);
+      }
+    }
+  });
+
+  void it('takes a field the transform added or that the original lacks as given, in the new field order', () => {
+    const out = keepUntouchedTypes({ b: 2, a: 'x', c: 3 }, { a: 'x', b: 2 }, { a: 'kept-a' });
+    assert.deepEqual(Object.entries(out), [
+      ['b', 2],
+      ['a', 'kept-a'],
+      ['c', 3],
+    ]);
   });
 });
