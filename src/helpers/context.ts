@@ -87,28 +87,55 @@ export function throwIfAborted(ctx: HelperContext, what: string, done: number, t
   }
 }
 
-/** Counts work and reports progress after each batch. */
+/**
+ * Counts work and reports progress after each batch. The total may be a count still running
+ * beside the work: the first report waits for it (by then it has almost always answered).
+ */
 export class ProgressMeter {
   private readonly started = performance.now();
   done = 0;
+  total: number | undefined;
+  private readonly counting: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: HelperContext,
     private readonly helper: string,
     private readonly collection: string,
-    public total: number,
-  ) {}
+    total: number | Promise<number>,
+  ) {
+    if (typeof total === 'number') this.total = total;
+    else {
+      this.counting = total.then(
+        (value) => {
+          this.total = value;
+        },
+        () => undefined,
+      );
+    }
+  }
 
-  add(count: number): void {
+  async add(count: number): Promise<void> {
     this.done += count;
+    if (this.total === undefined) await this.counting;
     const seconds = (performance.now() - this.started) / 1000;
     const progress: HelperProgress = {
       helper: this.helper,
       collection: this.collection,
       done: this.done,
-      total: Math.max(this.total, this.done),
+      // a failed count leaves no total: the documents done so far stand in
+      total: Math.max(this.total ?? 0, this.done),
       docsPerSecond: seconds > 0 ? Math.round(this.done / seconds) : 0,
     };
     this.ctx.onProgress?.(progress);
   }
+}
+
+/**
+ * A count for progress that runs beside the work instead of before it: on a server without an
+ * index for the filter it is a pass over the collection. Never rejects unhandled; `settled()`
+ * waits for it (so nothing is left in flight when the helper returns).
+ */
+export function countBeside(counting: Promise<number>): { counting: Promise<number>; settled: () => Promise<void> } {
+  counting.catch(() => undefined);
+  return { counting, settled: () => counting.then(() => undefined, () => undefined) };
 }

@@ -12,7 +12,7 @@ import { BSON, MongoServerError, type Collection, type Db, type Document, type I
 import { MongrateError, usageError } from '../errors.ts';
 import { FEATURE_NAMES } from '../server/capabilities.ts';
 import { checkBatchSize, cursorBatches, keepUntouchedTypes } from './batches.ts';
-import { ProgressMeter, refuseInTransaction, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { ProgressMeter, countBeside, refuseInTransaction, resolveCollection, throwIfAborted, withSession } from './context.ts';
 import { copyableIndexes, existingIndexes } from './indexes.ts';
 import { checkResult } from './reshape.ts';
 import { applySpec, checkSpec, isReshapeSpec } from './spec.ts';
@@ -82,8 +82,7 @@ export async function copyAndRenameWith<T extends Document>(
 
   // The dry run's plan gets the exact count. A real run needs a total only for its progress, so it
   // asks for the collection's metadata count (no scan on MongoDB) and does not wait for it.
-  const counting = ctx.dryRun ? source.countDocuments({}, withSession(ctx)) : source.estimatedDocumentCount(withSession(ctx));
-  counting.catch(() => undefined);
+  const { counting, settled } = countBeside(ctx.dryRun ? source.countDocuments({}, withSession(ctx)) : source.estimatedDocumentCount(withSession(ctx)));
   if (ctx.dryRun) {
     const total = await counting;
     const kept = keep === undefined ? '' : `, original kept as '${keep}'`;
@@ -96,7 +95,7 @@ export async function copyAndRenameWith<T extends Document>(
   for (const name of temporary) await dropIfExists(ctx, db, name);
   try {
     for (const name of [names.temp, names.keepTemp]) if (name !== undefined) await db.createCollection(name, withSession(ctx));
-    const copied = await copyDocuments(ctx, source, names, transform, batchSize, counting, what).finally(() => counting.catch(() => undefined));
+    const copied = await copyDocuments(ctx, source, names, transform, batchSize, counting, what).finally(settled);
     if (options.copyIndexes !== false) await copyIndexes(ctx, source, names);
     await swap(ctx, db, names, atomic, what);
     ctx.log?.(`${what}: ${copied} documents copied${keep === undefined ? '' : `, original kept as '${keep}'`}`);
@@ -149,12 +148,7 @@ async function copyDocuments(
   const temp = source.db.collection(names.temp);
   const keepTemp = names.keepTemp === undefined ? undefined : source.db.collection(names.keepTemp);
   // progress starts at once; its total arrives when the count (running beside the copy) does
-  const meter = new ProgressMeter(ctx, 'copyAndRename', names.source, 0);
-  let counted: number | undefined;
-  void counting.then(
-    (total) => (meter.total = counted = total),
-    () => undefined,
-  );
+  const meter = new ProgressMeter(ctx, 'copyAndRename', names.source, counting);
   let copied = 0;
   // Batch k is inserted while batch k+1 is read and transformed; batch k+1 goes out only once
   // batch k's insert has succeeded. A failure is kept as a value, so it is never an unhandled
@@ -167,8 +161,8 @@ async function copyDocuments(
     const failure = await outcome;
     if (failure !== undefined) throw failure.error;
     copied += copies;
-    meter.add(read);
-    throwIfAborted(ctx, what, meter.done, counted);
+    await meter.add(read);
+    throwIfAborted(ctx, what, meter.done, meter.total);
   };
   try {
     // the source is only read here, so one cursor: a single pass over it

@@ -5,7 +5,7 @@
 import { BSON, type AnyBulkWriteOperation, type Collection, type Document, type Filter, type WithId } from 'mongodb';
 import { usageError } from '../errors.ts';
 import { checkBatchSize, keepUntouchedTypes, keysetBatches, sameBytes, writeChunked } from './batches.ts';
-import { ProgressMeter, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { ProgressMeter, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
 import { applySpec, checkSpec, isReshapeSpec, serverPlan, setPath, type ServerPlan } from './spec.ts';
 import type {
   BumpSchemaVersionOptions,
@@ -59,17 +59,24 @@ export async function reshapeWith<T extends Document>(
     throw usageError(`${what}: transform must be a function or a spec ({ set, setDefaults, rename, unset })`);
   }
 
-  const total = await collection.countDocuments(filter, withSession(ctx));
+  // Batches need the count only for progress: they start without waiting for it (on a server
+  // without an index for the filter it is a pass over the collection). The rest wait.
+  const { counting, settled } = countBeside(collection.countDocuments(filter, withSession(ctx)));
   if (ctx.dryRun) {
     const how = plan !== undefined ? 'server-side updateMany' : `in batches of ${batchSize}`;
-    ctx.onPlan?.({ helper, collection: collection.collectionName, documents: total, note: how });
+    ctx.onPlan?.({ helper, collection: collection.collectionName, documents: await counting, note: how });
     return { ...NOTHING };
   }
-  throwIfAborted(ctx, what, 0, total);
+  if (ctx.signal?.aborted === true) throwIfAborted(ctx, what, 0, await counting);
   const started = performance.now();
-  const result =
-    plan !== undefined ? await runServerPlan(ctx, collection, filter, plan, total, helper)
-    : await runBatches(ctx, collection, filter, batchSize, isReshapeSpec(transform) ? (doc) => applySpec(transform, doc) : transform, total, helper);
+  let result: ReshapeResult;
+  try {
+    result =
+      plan !== undefined ? await runServerPlan(ctx, collection, filter, plan, await counting, helper)
+      : await runBatches(ctx, collection, filter, batchSize, isReshapeSpec(transform) ? (doc) => applySpec(transform, doc) : transform, counting, helper);
+  } finally {
+    await settled();
+  }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   ctx.log?.(`${what}: ${result.matched} matched, ${result.modified} modified, ${result.deleted} deleted in ${seconds} s`);
   return result;
@@ -81,11 +88,11 @@ async function runBatches(
   filter: Filter<Document>,
   batchSize: number,
   transform: DocumentTransform,
-  total: number,
+  counting: Promise<number>,
   helper: string,
 ): Promise<ReshapeResult> {
   const what = `${helper}(${collection.collectionName})`;
-  const meter = new ProgressMeter(ctx, helper, collection.collectionName, total);
+  const meter = new ProgressMeter(ctx, helper, collection.collectionName, counting);
   const result = { ...NOTHING };
   for await (const { docs: batch, originals, raw } of keysetBatches(ctx, collection, filter, batchSize)) {
     const operations: AnyBulkWriteOperation[] = [];
@@ -110,8 +117,8 @@ async function runBatches(
     result.matched += batch.length;
     result.modified += written.modified;
     result.deleted += written.deleted;
-    meter.add(batch.length);
-    throwIfAborted(ctx, what, meter.done, total);
+    await meter.add(batch.length);
+    throwIfAborted(ctx, what, meter.done, meter.total);
   }
   return result;
 }
@@ -142,7 +149,7 @@ async function runServerPlan(
     const result = await collection.updateMany(filter, plan.main, withSession(ctx));
     modified = Math.max(modified, result.modifiedCount);
   }
-  meter.add(total);
+  await meter.add(total);
   return { matched: total, modified, deleted: 0 };
 }
 
