@@ -125,7 +125,7 @@ function missNote(key: string, facts: NoteFacts): string | null {
     case 'bump_vs_naive': {
       if (!ferret) return null;
       const [a, b] = key === 'reshape_fn_vs_naive' ? ['reshape_fn', 'reshape_naive'] : ['bump_fn', 'bump_naive'];
-      return `server: ${perDocScan}, so helper (${perDoc(cases[a])}) and naive loop (${perDoc(cases[b])}) cost about the same per document; the helper also pays a count and a last page query, each a full pass here.`;
+      return `server: ${perDocScan}, so helper (${perDoc(cases[a])}) and naive loop (${perDoc(cases[b])}) cost about the same per document; the helper's progress count (a pass here) runs beside its first page, and each of its pages is a pass where the naive loop's one cursor is one pass in all.`;
     }
     case 'reshape_decl_vs_updatemany':
     case 'reshape_fn_vs_updatemany': {

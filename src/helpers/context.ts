@@ -78,8 +78,7 @@ export function refuseInTransaction(ctx: HelperContext, what: string): void {
   }
 }
 
-/** Stops between batches (or commands) once the run was interrupted. */
-/** `total` undefined: not known yet (a count still running). */
+/** Stops between batches (or commands) once the run was interrupted; `total` undefined: not known. */
 export function throwIfAborted(ctx: HelperContext, what: string, done: number, total: number | undefined, detail?: string): void {
   if (ctx.signal?.aborted === true) {
     const of = total === undefined ? '' : ` of ${Math.max(total, done)}`;

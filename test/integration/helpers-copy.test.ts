@@ -188,7 +188,6 @@ void describe('copyAndRename()', () => {
       assert.deepEqual(await collectionNames(db), ['users']);
     }));
 
-  // the total comes from a count that runs beside the copy: named once it has arrived
   void it('an interruption or a failing transform leaves the source as it was and no temporary collections', () =>
     withTestDb('copy_fail', async ({ db }) => {
       const users = await seedUsers(db, 300);
@@ -196,7 +195,7 @@ void describe('copyAndRename()', () => {
       const interrupted = createHelpers(await contextFor(db, { signal: abort.signal, onProgress: () => abort.abort() }));
       await assert.rejects(
         interrupted.copyAndRename('users', { to: 'people', transform: nest, keepOriginalAs: 'old', batchSize: 100 }),
-        (error: unknown) => error instanceof MongrateError && error.code === 'INTERRUPTED' && /after 100 (of 300 )?documents/.test(error.message),
+        (error: unknown) => error instanceof MongrateError && error.code === 'INTERRUPTED' && /after 100 of 300 documents/.test(error.message),
       );
       assert.deepEqual(await collectionNames(db), ['users']);
 
