@@ -81,8 +81,8 @@ export async function copyAndRenameWith<T extends Document>(
   };
 
   // The dry run's plan gets the exact count. A real run needs a total only for its progress, so it
-  // asks for the collection's metadata count (no scan on MongoDB) and does not wait for it.
-  const { counting, settled } = countBeside(ctx.dryRun ? source.countDocuments({}, withSession(ctx)) : source.estimatedDocumentCount(withSession(ctx)));
+  // asks for the collection's metadata count and does not wait for it.
+  const { counting, settled } = countBeside(ctx.dryRun ? source.countDocuments({}, withSession(ctx)) : metadataCount(ctx, source));
   if (ctx.dryRun) {
     const total = await counting;
     const kept = keep === undefined ? '' : `, original kept as '${keep}'`;
@@ -197,6 +197,23 @@ async function copyDocuments(
     if (inFlight !== undefined) await inFlight.outcome;
   }
   return copied;
+}
+
+/**
+ * The document count the server keeps for the collection: `$collStats` (summed over shards), else
+ * `estimatedDocumentCount`. Both are metadata on MongoDB, but FerretDB 1.24 answers the `count`
+ * command behind estimatedDocumentCount with a pass over the collection (5.3 s at 100,000
+ * documents, against 0.12 s for $collStats).
+ */
+async function metadataCount(ctx: HelperContext, collection: Collection): Promise<number> {
+  try {
+    const stats = await collection.aggregate<{ count?: unknown }>([{ $collStats: { count: {} } }], withSession(ctx)).toArray();
+    const counts = stats.map((s) => s.count);
+    if (counts.length > 0 && counts.every((c): c is number => typeof c === 'number')) return counts.reduce((a, b) => a + b, 0);
+  } catch {
+    // refused (an old server, a restricted user): the driver's estimate below
+  }
+  return collection.estimatedDocumentCount(withSession(ctx));
 }
 
 async function copyIndexes(ctx: HelperContext, source: Collection, names: Names): Promise<void> {
