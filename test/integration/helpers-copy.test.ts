@@ -220,6 +220,29 @@ void describe('copyAndRename()', () => {
       assert.deepEqual(await collectionNames(db), ['people']);
     }));
 
+  void it('a failing insert while the next batch is read stops the copy, keeps the source and cleans up', () =>
+    withTestDb('copy_insert_fails', async ({ db }) => {
+      const users = await seedUsers(db, 300);
+      const helpers = createHelpers(await contextFor(db));
+      const progress: number[] = [];
+      const withProgress = createHelpers(await contextFor(db, { onProgress: (p) => progress.push(p.done) }));
+      // document 150 (batch 2 of 3) is given the _id of document 10 (batch 1): batch 2's insert fails
+      // on the temporary collection's _id index while batch 3 is being read
+      const firstId = users[10]?._id as unknown;
+      await assert.rejects(
+        withProgress.copyAndRename('users', {
+          to: 'people',
+          batchSize: 100,
+          transform: (doc) => (doc.email === 'user150@example.com' ? { ...doc, _id: firstId } : doc),
+        }),
+        (error: unknown) => error instanceof MongoServerError && error.code === 11000,
+      );
+      assert.deepEqual(progress, [100], 'progress counts only the batch whose insert succeeded');
+      assert.deepEqual(await collectionNames(db), ['users']);
+      assert.deepEqual(await db.collection('users').find({}).sort({ _id: 1 }).toArray(), users);
+      assert.deepEqual(await helpers.copyAndRename('users', { to: 'people' }), { copied: 300 });
+    }));
+
   void it('refuses a missing source, an existing keepOriginalAs and clashing names', () =>
     withTestDb('copy_refuse', async ({ db }) => {
       await seedUsers(db, 10);
