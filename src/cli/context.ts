@@ -1,6 +1,6 @@
 /** What every command handler gets: parsed global options, the renderer and a migrator factory. */
-import { createMigrator, loadConfig, redactUri, type Migrator, type ResolvedConfig } from '../index.ts';
-import { secretsOf } from '../util/redact.ts';
+import type { Migrator, ResolvedConfig } from '../index.ts';
+import { redactUri, secretsOf } from '../util/redact.ts';
 import type { Renderer } from './renderer.ts';
 
 export interface GlobalOptions {
@@ -22,6 +22,14 @@ export interface CliIo {
   cwd: string;
 }
 
+/**
+ * The public API (and with it the driver, ~135 ms to load) is imported when a command first needs
+ * it, so --help, --version, init and a usage error answer without loading it.
+ */
+export function api(): Promise<typeof import('../index.ts')> {
+  return import('../index.ts');
+}
+
 export class CommandContext {
   private migrator: Migrator | undefined;
 
@@ -36,6 +44,7 @@ export class CommandContext {
 
   async config(options: { requireDatabase?: boolean } = {}): Promise<ResolvedConfig> {
     const { config, uri, db, migrationsDir } = this.globals;
+    const { loadConfig } = await api();
     const resolved = await loadConfig({ config, uri, db, migrationsDir }, { cwd: this.io.cwd, env: this.io.env, ...options });
     this.renderer.addSecrets(secretsOf(resolved.uri));
     this.renderer.verbose(
@@ -45,7 +54,10 @@ export class CommandContext {
   }
 
   async openMigrator(): Promise<Migrator> {
-    this.migrator ??= createMigrator(await this.config());
+    if (this.migrator === undefined) {
+      const config = await this.config();
+      this.migrator ??= (await api()).createMigrator(config);
+    }
     return this.migrator;
   }
 

@@ -5,7 +5,8 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { Table } from 'console-table-printer';
 import type { Ora } from 'ora';
-import { MongrateError, type Migrator, type MigrationState, type RunResult, type StatusResult } from '../index.ts';
+import { MongrateError } from '../errors.ts';
+import type { Migrator, MigrationState, RunResult, StatusResult } from '../index.ts';
 import { redactSecrets } from '../util/redact.ts';
 
 export interface RendererOptions {

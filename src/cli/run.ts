@@ -1,5 +1,6 @@
 /** What `up`, `down` and `redo` share: Ctrl-C handling and turning a run result into output and an exit code. */
-import { MongrateError, type Migrator, type RunResult } from '../index.ts';
+import { MongrateError } from '../errors.ts';
+import type { Migrator, RunResult } from '../index.ts';
 import type { CommandContext } from './context.ts';
 
 /**

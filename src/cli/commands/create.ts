@@ -3,7 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { usageError } from '../../errors.ts';
-import { createMigrator, type Migrator } from '../../index.ts';
+import type { Migrator } from '../../index.ts';
+import { api } from '../context.ts';
 import type { Register } from '../main.ts';
 import { migrationTemplate } from '../templates.ts';
 
@@ -57,7 +58,7 @@ export function defineCreate(program: Command, register: Register): void {
     const id = `${timestampId(new Date())}-${slug}`;
     const file = join(config.migrationsDir, `${id}.${flags.js === true ? 'js' : 'ts'}`);
     await mkdir(config.migrationsDir, { recursive: true });
-    const migrator = createMigrator(config.database === '' ? config : { ...config, clientOptions: { ...config.clientOptions, serverSelectionTimeoutMS: 1500 } });
+    const migrator = (await api()).createMigrator(config.database === '' ? config : { ...config, clientOptions: { ...config.clientOptions, serverSelectionTimeoutMS: 1500 } });
     try {
       const existing = (await migrator.files()).map((f) => f.id);
       const applied = config.database === '' ? [] : await appliedIds(migrator);

@@ -1,7 +1,7 @@
 /** `validate`, `repair`, `baseline` and `unlock`: the commands for when history needs attention. */
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { MongrateError } from '../../index.ts';
+import { MongrateError } from '../../errors.ts';
 import type { CommandContext } from '../context.ts';
 import type { Register } from '../main.ts';
 
