@@ -149,7 +149,7 @@ function missNote(key: string, facts: NoteFacts): string | null {
       const version = cases.cli_version;
       const bare = cases.cli_bare;
       if (command === undefined || version === undefined || bare === undefined) return null;
-      return `not the server's: \`mongrate --version\` alone (start-up, no server) takes ${num(version.median)} ms of the ${num(command.median)} ms, the whole bare script ${num(bare.median)} ms; the rest is config loading, reading and hashing the migration files, the server probe${key === 'noop_up_vs_bare' ? ' and the lock' : ' and rendering the table'}.`;
+      return `not the server's: \`mongrate --version\` alone (start-up without the driver) takes ${num(version.median)} ms of the ${num(command.median)} ms, the whole bare script ${num(bare.median)} ms; the rest is loading the driver, config loading, reading and hashing the migration files, the server probe${key === 'noop_up_vs_bare' ? ' and the lock' : ' and rendering the table'}.`;
     }
     default:
       return null;

@@ -98,7 +98,7 @@ export async function cliGroup(env: CliEnv): Promise<Record<string, CaseResult>>
 
     const commands: { key: string; label: string; note: string | null; args: string[]; env: Record<string, string> }[] = [
       { key: 'cli_bare', label: 'bare driver script: connect, read changelog', note: 'node bench/bare-changelog.js', args: [BARE], env: { ...uriEnv, BENCH_DB: env.database } },
-      { key: 'cli_version', label: 'mongrate --version (start-up only)', note: 'no server contact', args: [BIN, '--version'], env: uriEnv },
+      { key: 'cli_version', label: 'mongrate --version (start-up only)', note: 'no server contact, driver not loaded', args: [BIN, '--version'], env: uriEnv },
       { key: 'cli_status', label: `mongrate status, ${env.files} files`, note: null, args: [BIN, 'status'], env: uriEnv },
       { key: 'cli_noop_up', label: `mongrate up, nothing pending, ${env.files} files`, note: null, args: [BIN, 'up'], env: uriEnv },
     ];
