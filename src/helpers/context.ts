@@ -132,9 +132,25 @@ export class ProgressMeter {
 /**
  * A count for progress that runs beside the work instead of before it: on a server without an
  * index for the filter it is a pass over the collection. Never rejects unhandled; `settled()`
- * waits for it (so nothing is left in flight when the helper returns).
+ * waits for it (so nothing is left in flight when the helper returns). Inside a transaction the
+ * count runs first, as before: one transaction takes one command at a time.
  */
-export function countBeside(counting: Promise<number>): { counting: Promise<number>; settled: () => Promise<void> } {
+export async function countBeside(
+  ctx: HelperContext,
+  count: () => Promise<number>,
+): Promise<{ counting: Promise<number>; settled: () => Promise<void> }> {
+  if (ctx.session !== undefined) {
+    const total = await count();
+    return { counting: Promise.resolve(total), settled: () => Promise.resolve() };
+  }
+  const counting = count();
   counting.catch(() => undefined);
-  return { counting, settled: () => counting.then(() => undefined, () => undefined) };
+  return {
+    counting,
+    settled: () =>
+      counting.then(
+        () => undefined,
+        () => undefined,
+      ),
+  };
 }

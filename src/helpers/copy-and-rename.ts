@@ -82,7 +82,7 @@ export async function copyAndRenameWith<T extends Document>(
 
   // The dry run's plan gets the exact count. A real run needs a total only for its progress, so it
   // asks for the collection's metadata count and does not wait for it.
-  const { counting, settled } = countBeside(ctx.dryRun ? source.countDocuments({}, withSession(ctx)) : metadataCount(ctx, source));
+  const { counting, settled } = await countBeside(ctx, () => (ctx.dryRun ? source.countDocuments({}, withSession(ctx)) : metadataCount(ctx, source)));
   if (ctx.dryRun) {
     const total = await counting;
     const kept = keep === undefined ? '' : `, original kept as '${keep}'`;

@@ -61,7 +61,7 @@ export async function reshapeWith<T extends Document>(
 
   // Batches need the count only for progress: they start without waiting for it (on a server
   // without an index for the filter it is a pass over the collection). The rest wait.
-  const { counting, settled } = countBeside(collection.countDocuments(filter, withSession(ctx)));
+  const { counting, settled } = await countBeside(ctx, () => collection.countDocuments(filter, withSession(ctx)));
   if (ctx.dryRun) {
     const how = plan !== undefined ? 'server-side updateMany' : `in batches of ${batchSize}`;
     ctx.onPlan?.({ helper, collection: collection.collectionName, documents: await counting, note: how });

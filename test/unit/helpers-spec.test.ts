@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BSON, ObjectId } from 'mongodb';
 import { keepUntouchedTypes } from '../../src/helpers/batches.ts';
+import { countBeside } from '../../src/helpers/context.ts';
 import { MongrateError } from '../../src/errors.ts';
 import { copyableIndexes, defaultIndexName } from '../../src/helpers/indexes.ts';
 import { applySpec, checkSpec, serverPlan } from '../../src/helpers/spec.ts';
-import type { ReshapeSpec } from '../../src/helpers/types.ts';
+import type { HelperContext, ReshapeSpec } from '../../src/helpers/types.ts';
 
 const id = new ObjectId('66f1a2b3c4d5e6f708192a3b');
 const when = new Date('2024-01-02T03:04:05Z');
@@ -145,5 +146,49 @@ void describe('keepUntouchedTypes()', () => {
       ['a', 'kept-a'],
       ['c', 3],
     ]);
+  });
+});
+
+void describe('countBeside()', () => {
+  const later = (): { promise: Promise<number>; resolve: (n: number) => void } => {
+    let resolve: (n: number) => void = () => undefined;
+    const promise = new Promise<number>((r) => (resolve = r));
+    return { promise, resolve };
+  };
+
+  void it('starts the count and returns at once outside a session; settled() waits for the count', async () => {
+    const count = later();
+    const ctx = { dryRun: false } as unknown as HelperContext;
+    const { counting, settled } = await countBeside(ctx, () => count.promise);
+    let done = false;
+    const waiting = settled().then(() => (done = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(done, false, 'settled() waits for the count');
+    count.resolve(7);
+    await waiting;
+    assert.equal(await counting, 7);
+  });
+
+  void it('inside a transaction session counts first: one transaction takes one command at a time', async () => {
+    const order: string[] = [];
+    const ctx = { dryRun: false, session: {} } as unknown as HelperContext;
+    const result = countBeside(ctx, async () => {
+      order.push('count started');
+      await new Promise((r) => setImmediate(r));
+      order.push('count answered');
+      return 3;
+    }).then(async ({ counting }) => {
+      order.push('work starts');
+      return counting;
+    });
+    assert.equal(await result, 3);
+    assert.deepEqual(order, ['count started', 'count answered', 'work starts']);
+  });
+
+  void it('a failed count is no unhandled rejection; settled() still resolves', async () => {
+    const ctx = { dryRun: false } as unknown as HelperContext;
+    const { counting, settled } = await countBeside(ctx, () => Promise.reject(new Error('count refused')));
+    await settled();
+    await assert.rejects(counting, /count refused/);
   });
 });
