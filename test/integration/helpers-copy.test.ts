@@ -1,29 +1,11 @@
 // Integration tests of copyAndRename against the test server (inserts only, so 2000 documents are cheap everywhere).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MongoServerError, ObjectId, type Db, type Document } from 'mongodb';
-import { MongrateError, type ErrorCode } from '../../src/errors.ts';
-import { createHelpers, type HelperContext, type HelperPlan, type HelperProgress } from '../../src/helpers/index.ts';
-import { probeServer } from '../../src/server/capabilities.ts';
+import { MongoServerError, type Db, type Document } from 'mongodb';
+import { MongrateError } from '../../src/errors.ts';
+import { createHelpers, type HelperPlan, type HelperProgress } from '../../src/helpers/index.ts';
 import { withTestDb } from '../support/db.ts';
-
-async function contextFor(db: Db, extra: Partial<HelperContext> = {}): Promise<HelperContext> {
-  return { db, server: await probeServer(db), dryRun: false, ...extra };
-}
-
-function ids(count: number): ObjectId[] {
-  const base = Math.floor(Date.UTC(2024, 0, 1) / 1000);
-  return Array.from({ length: count }, (_, i) => ObjectId.createFromTime(base + i));
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof MongrateError, `expected a MongrateError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, message);
-    return true;
-  });
-}
+import { contextFor, ids, rejectsWith } from '../support/helpers.ts';
 
 async function collectionNames(db: Db): Promise<string[]> {
   return (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();

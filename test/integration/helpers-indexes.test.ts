@@ -1,24 +1,11 @@
 // Integration tests of ensureIndexes, dropIndexes, setValidator and the server probe against the test server.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ObjectId, type Db, type Document, type IndexDescription } from 'mongodb';
-import { MongrateError, type ErrorCode } from '../../src/errors.ts';
-import { createHelpers, ensureIndexes, runWithHelperContext, type HelperContext, type HelperPlan } from '../../src/helpers/index.ts';
+import type { Db, Document, IndexDescription } from 'mongodb';
+import { createHelpers, ensureIndexes, runWithHelperContext, type HelperPlan } from '../../src/helpers/index.ts';
 import { probeServer, probeTransactions } from '../../src/server/capabilities.ts';
 import { testServerFlavour, withTestDb } from '../support/db.ts';
-
-async function contextFor(db: Db, extra: Partial<HelperContext> = {}): Promise<HelperContext> {
-  return { db, server: await probeServer(db), dryRun: false, ...extra };
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof MongrateError, `expected a MongrateError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, message);
-    return true;
-  });
-}
+import { contextFor, ids, rejectsWith } from '../support/helpers.ts';
 
 /** name: key + options, sorted by name: what a reader of listIndexes cares about. */
 async function indexes(db: Db, name: string): Promise<string[]> {
@@ -33,9 +20,8 @@ async function indexes(db: Db, name: string): Promise<string[]> {
 
 /** Reference pattern 3: the tutorial's models. */
 function products(count: number): Document[] {
-  const base = Math.floor(Date.UTC(2024, 0, 1) / 1000);
-  return Array.from({ length: count }, (_, n) => ({
-    _id: ObjectId.createFromTime(base + n),
+  return ids(count).map((_id, n) => ({
+    _id,
     email: `owner${n}@example.com`,
     name: `Product ${n}`,
     description: `A fine product number ${n}`,

@@ -2,20 +2,18 @@
 // FerretDB writes ~10-20 ms per document, so the data sets are sized to keep this file well under a minute there.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MongoClient, ObjectId, type CommandStartedEvent, type Db, type Document, type WithId } from 'mongodb';
-import { MongrateError, type ErrorCode } from '../../src/errors.ts';
+import { MongoClient, type CommandStartedEvent, type Db, type Document, type WithId } from 'mongodb';
 import {
   bumpSchemaVersion,
   createHelpers,
   reshape,
   runWithHelperContext,
-  type HelperContext,
   type HelperPlan,
   type HelperProgress,
   type ReshapeSpec,
 } from '../../src/helpers/index.ts';
-import { probeServer } from '../../src/server/capabilities.ts';
 import { withTestDb } from '../support/db.ts';
+import { contextFor, ids, rejectsWith } from '../support/helpers.ts';
 
 interface Seen {
   /** Statements of every `update` command on the collection. */
@@ -44,28 +42,9 @@ async function withMonitoredDb(uri: string, dbName: string, fn: (db: Db, seen: S
   }
 }
 
-async function contextFor(db: Db, extra: Partial<HelperContext> = {}): Promise<HelperContext> {
-  return { db, server: await probeServer(db), dryRun: false, ...extra };
-}
-
-/** ObjectIds in creation order, so `_id` order is index order. */
-function ids(count: number): ObjectId[] {
-  const base = Math.floor(Date.UTC(2024, 0, 1) / 1000);
-  return Array.from({ length: count }, (_, i) => ObjectId.createFromTime(base + i));
-}
-
 async function byId(db: Db, name: string): Promise<Map<string, WithId<Document>>> {
   const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
   return new Map(docs.map((doc) => [String(doc._id), doc]));
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof MongrateError, `expected a MongrateError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, message);
-    return true;
-  });
 }
 
 const UPDATED = new Date('2024-06-01T00:00:00Z');

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Double, Long, ObjectId, type Db, type Document } from 'mongodb';
+import { Double, Long, type Db, type Document } from 'mongodb';
 import { FEATURES, probeServer, type HelperPlan, type Migrator, type MongrateConfig, type RunResult } from '../../src/index.ts';
 import { testServerFlavour } from '../support/db.ts';
 import { describeSnapshot, snapshotDb, type CollectionSnapshot } from '../support/snapshot.ts';
+import { ids } from '../support/helpers.ts';
 import { stepSummary, withEnv, type Env } from './migrator-helpers.ts';
 
 type Api = typeof import('../../src/index.ts');
@@ -55,10 +56,6 @@ function succeeded(result: RunResult, what: string): void {
 /** A plan entry without its free-text note, for comparisons. */
 function counted(plan: HelperPlan[] | undefined): string[] {
   return (plan ?? []).map((p) => `${p.helper} ${p.collection}: ${p.documents}`);
-}
-
-function ids(count: number, base = Date.UTC(2024, 0, 1) / 1000): ObjectId[] {
-  return Array.from({ length: count }, (_, i) => ObjectId.createFromTime(base + i));
 }
 
 /** `items`: n = 0..count-1, every third already at schema_version 2. */
