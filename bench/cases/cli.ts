@@ -2,12 +2,11 @@
 // a fresh process each time, as in a terminal or a CI step) for `status` and a no-op `up` in a
 // project of many migration files, against a bare driver script that connects and reads the
 // changelog (bench/bare-changelog.js); and `up` applying a run of trivial migrations.
-import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Db, MongoClient } from 'mongodb';
-import { BIN } from '../../test/support/cli.ts';
+import { BIN, runNode } from '../../test/support/cli.ts';
 import { createProject, markerMigration, type TestProject } from '../../test/support/project.ts';
 import { caseResult, median, type CaseResult } from '../report.ts';
 
@@ -25,38 +24,13 @@ export interface CliEnv {
   progress: (line: string) => void;
 }
 
-interface Spawned {
-  ms: number;
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The parent's environment without what would change the CLI's behaviour, plus `extra`. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of ['MONGODB_URI', 'MONGODB_DATABASE', 'CI', 'FORCE_COLOR', 'NO_COLOR', 'MONGRATE_TEST_URI']) delete env[key];
-  return { ...env, ...extra };
-}
-
-/** Wall time from spawn to exit of `node <args>`; fails on a non-zero exit. */
-function timedNode(args: string[], cwd: string, env: Record<string, string>): Promise<Spawned> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, args, { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const result = { ms: performance.now() - started, code, stdout, stderr };
-      if (code !== 0) reject(new Error(`node ${args.map((a) => path.basename(a)).join(' ')} exited ${String(code)}:\n${stderr.trim() || stdout.trim()}`));
-      else resolve(result);
-    });
-  });
+/** Wall time from spawn to exit of `node <args>` in a clean environment; fails on a non-zero exit. */
+async function timedNode(args: string[], cwd: string, env: Record<string, string>): Promise<{ ms: number; stdout: string }> {
+  const started = performance.now();
+  const { code, stdout, stderr } = await runNode(args, { cwd, env, timeoutMs: TIMEOUT_MS });
+  const ms = performance.now() - started;
+  if (code !== 0) throw new Error(`node ${args.map((a) => path.basename(a)).join(' ')} exited ${String(code)}:\n${stderr.trim() || stdout.trim()}`);
+  return { ms, stdout };
 }
 
 const migrationId = (i: number, width: number): string => `20250101${String(i).padStart(6, '0')}-m${String(i).padStart(width, '0')}`;

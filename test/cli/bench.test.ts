@@ -1,13 +1,13 @@
 // `npm run bench` at a tiny size, against the test server: it completes and writes a results file
 // with every key bench/README.md documents, and finite numbers. The figures themselves are not
 // checked (the benchmark never runs as part of the tests' pass/fail).
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runNode, type CliResult } from '../support/cli.ts';
 import { testUri } from '../support/db.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -47,21 +47,8 @@ function finite(value: unknown, what: string): number {
   return value;
 }
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, MONGODB_URI: testUri() };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(args: string[]): Promise<CliResult> {
+  return runNode(['--import', 'tsx', 'bench/run.ts', ...args], { cwd: REPO, env: { MONGODB_URI: testUri() }, timeoutMs: TIMEOUT_MS });
 }
 
 void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {

@@ -1,4 +1,5 @@
-// Runs the built CLI exactly as a user would: `node bin/mongrate.js ...` in a project folder.
+// Runs the built CLI exactly as a user would: `node bin/mongrate.js ...` in a project folder (and
+// other Node scripts the same way: the benchmark and its bare driver script).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -28,9 +29,9 @@ function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
   return env;
 }
 
-/** Starts the CLI and returns the child, for tests that signal it mid-run. */
-export function startCli(args: string[], options: CliOptions): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `node <args>` (this Node) in a clean environment and collects its output. */
+export function startNode(args: string[], options: CliOptions): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, args, { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -44,6 +45,15 @@ export function startCli(args: string[], options: CliOptions): { child: ChildPro
     });
   });
   return { child, done };
+}
+
+export function runNode(args: string[], options: CliOptions): Promise<CliResult> {
+  return startNode(args, options).done;
+}
+
+/** Starts the CLI and returns the child, for tests that signal it mid-run. */
+export function startCli(args: string[], options: CliOptions): { child: ChildProcess; done: Promise<CliResult> } {
+  return startNode([BIN, ...args], options);
 }
 
 export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
