@@ -2,9 +2,10 @@
 // order, and an assertion on a MongrateError's code and message.
 import assert from 'node:assert/strict';
 import { ObjectId, type Db } from 'mongodb';
-import { MongrateError, type ErrorCode } from '../../src/errors.ts';
+import type { ErrorCode } from '../../src/errors.ts';
 import type { HelperContext } from '../../src/helpers/index.ts';
 import { probeServer } from '../../src/server/capabilities.ts';
+import { isError } from './assertions.ts';
 
 /** A real (not dry-run) helper context on db, probed like the runner probes it. */
 export async function contextFor(db: Db, extra: Partial<HelperContext> = {}): Promise<HelperContext> {
@@ -18,10 +19,5 @@ export function ids(count: number, base = Math.floor(Date.UTC(2024, 0, 1) / 1000
 
 /** The promise rejects with a MongrateError of this code whose message matches. */
 export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof MongrateError, `expected a MongrateError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, message);
-    return true;
-  });
+  await assert.rejects(promise, isError(code, message));
 }

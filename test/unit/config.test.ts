@@ -1,23 +1,14 @@
 // Unit tests of config validation, merging (flags > env > file > defaults) and config file loading.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { databaseFromUri, DEFAULT_URI, mergeConfig } from '../../src/config/resolve.ts';
 import { validateConfig } from '../../src/config/schema.ts';
-import { MongrateError, type ErrorCode } from '../../src/errors.ts';
+import { MongrateError } from '../../src/errors.ts';
 import type { MongrateConfig } from '../../src/types.ts';
-
-function isError(code: ErrorCode, message: RegExp): (error: unknown) => boolean {
-  return (error: unknown) => {
-    assert.ok(error instanceof MongrateError, `expected a MongrateError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, message);
-    return true;
-  };
-}
+import { isError } from '../support/assertions.ts';
+import { tempFolders } from '../support/temp.ts';
 
 const BASE = resolve('/project');
 const CWD = resolve('/elsewhere');
@@ -258,25 +249,8 @@ void describe('mergeConfig', () => {
 });
 
 void describe('loadConfigFile', () => {
-  let root: string;
-  let counter = 0;
-
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'mongrate-unit-config-'));
-  });
-
-  after(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
   /** A fresh project folder with the given files. */
-  async function project(files: Record<string, string>): Promise<string> {
-    counter += 1;
-    const dir = join(root, `p${String(counter)}`);
-    await mkdir(dir);
-    for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
-    return dir;
-  }
+  const { folder: project } = tempFolders('mongrate-unit-config-');
 
   void it('finds nothing in an empty folder: no file, empty config', async () => {
     const dir = await project({});

@@ -1,9 +1,8 @@
 // Unit tests of migration discovery and loading, credential redaction, and `create`'s naming rules.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { slugify, timestampId } from '../../src/cli/commands/create.ts';
 import {
@@ -15,38 +14,14 @@ import {
   staticDescription,
 } from '../../src/discovery/discover.ts';
 import { loadMigration } from '../../src/discovery/load-migration.ts';
-import { MongrateError, type ErrorCode } from '../../src/errors.ts';
+import { MongrateError } from '../../src/errors.ts';
 import type { MigrationContext, MigrationFile } from '../../src/types.ts';
 import { redactSecrets, redactUri, secretsOf } from '../../src/util/redact.ts';
+import { isError } from '../support/assertions.ts';
+import { tempFolders } from '../support/temp.ts';
 
-function isError(code: ErrorCode, message: RegExp): (error: unknown) => boolean {
-  return (error: unknown) => {
-    assert.ok(error instanceof MongrateError, `expected a MongrateError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, message);
-    return true;
-  };
-}
-
-let root: string;
-let counter = 0;
-
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'mongrate-unit-discovery-'));
-});
-
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-/** A fresh folder holding the given files. */
-async function folder(files: Record<string, string>): Promise<string> {
-  counter += 1;
-  const dir = join(root, `d${String(counter)}`);
-  await mkdir(dir);
-  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
-  return dir;
-}
+const temp = tempFolders('mongrate-unit-discovery-');
+const folder = temp.folder;
 
 /** Writes one migration file and describes it as discovery would. */
 async function migrationFile(name: string, source: string): Promise<MigrationFile> {
@@ -205,7 +180,7 @@ void describe('discoverMigrations', () => {
   });
 
   void it('refuses a missing folder with USAGE mentioning mongrate init', async () => {
-    const missing = join(root, 'no-such-folder');
+    const missing = join(temp.root(), 'no-such-folder');
     await assert.rejects(discoverMigrations(missing), isError('USAGE', /not found.*mongrate init/));
   });
 
