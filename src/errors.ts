@@ -9,7 +9,15 @@ export type ErrorCode =
   | 'LOCK_HELD'
   | 'CHECK_FAILED'
   | 'UNREACHABLE'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  /** This runner's lease ran out or was taken: it stopped writing. */
+  | 'LOCK_LOST'
+  /** Two migrations share one id. */
+  | 'DUPLICATE_ID'
+  /** The server did not answer what it is or supports (buildInfo, hello, the transaction probe). */
+  | 'SERVER_PROBE_FAILED'
+  /** A helper's work does not fit in a transaction; it wrote nothing (see TransactionLimitError). */
+  | 'TRANSACTION_LIMIT';
 
 const EXIT_CODES: Record<ErrorCode, number> = {
   MIGRATION_FAILED: 1,
@@ -19,6 +27,10 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   CHECK_FAILED: 4,
   UNREACHABLE: 5,
   INTERRUPTED: 130,
+  LOCK_LOST: 3,
+  DUPLICATE_ID: 2,
+  SERVER_PROBE_FAILED: 5,
+  TRANSACTION_LIMIT: 1,
 };
 
 export class MongrateError extends Error {
@@ -37,6 +49,24 @@ export class MongrateError extends Error {
 
 export function exitCodeFor(code: ErrorCode): number {
   return EXIT_CODES[code];
+}
+
+/**
+ * Thrown by a helper running inside a transaction whose work does not fit one: more documents
+ * than `transactionDocumentLimit`, or collection/index changes a transaction cannot hold. The
+ * helper wrote nothing. Under `transactions: 'auto'` the runner rolls the migration back and runs
+ * it again outside a transaction; under `'always'` the migration fails with this message.
+ */
+export class TransactionLimitError extends MongrateError {
+  constructor(
+    /** e.g. `bumpSchemaVersion(users)`. */
+    readonly what: string,
+    /** Why it does not fit, e.g. `it would touch 3000 documents, more than transactionDocumentLimit (1000)`. */
+    readonly reason: string,
+  ) {
+    super('TRANSACTION_LIMIT', `${what} cannot run inside a transaction: ${reason}`);
+    this.name = 'TransactionLimitError';
+  }
 }
 
 export const usageError = (message: string): MongrateError => new MongrateError('USAGE', message);

@@ -23,6 +23,12 @@ export interface MongrateConfig {
   lock?: { ttlSeconds?: number; waitSeconds?: number };
   /** Run each migration and its changelog write in one transaction. Default `auto`. */
   transactions?: TransactionMode;
+  /**
+   * Most documents a helper may touch inside a transaction (default 1000). A helper that would
+   * touch more writes nothing; under `auto` the migration is rolled back and run again outside a
+   * transaction, under `always` it fails naming this limit.
+   */
+  transactionDocumentLimit?: number;
   /** Passed to `MongoClient` (pool sizes, TLS, timeouts...). */
   clientOptions?: MongoClientOptions;
 }
@@ -39,6 +45,7 @@ export interface ResolvedConfig {
   lockCollection: string;
   lock: { ttlSeconds: number; waitSeconds: number };
   transactions: TransactionMode;
+  transactionDocumentLimit: number;
   clientOptions: MongoClientOptions;
   /** The config file used, if any. */
   configFile: string | undefined;

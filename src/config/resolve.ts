@@ -17,6 +17,8 @@ export const DEFAULTS = {
   lockCollection: 'mongrate_lock',
   lock: { ttlSeconds: 120, waitSeconds: 0 },
   transactions: 'auto',
+  // MongoDB advises at most ~1,000 documents modified per transaction
+  transactionDocumentLimit: 1000,
   serverSelectionTimeoutMS: 5000,
 } as const;
 
@@ -110,6 +112,7 @@ export function mergeConfig(
       waitSeconds: config.lock?.waitSeconds ?? DEFAULTS.lock.waitSeconds,
     },
     transactions: config.transactions ?? DEFAULTS.transactions,
+    transactionDocumentLimit: config.transactionDocumentLimit ?? DEFAULTS.transactionDocumentLimit,
     clientOptions: { serverSelectionTimeoutMS: DEFAULTS.serverSelectionTimeoutMS, ...config.clientOptions },
     configFile: options.configFile,
   };

@@ -30,6 +30,7 @@ const TOP_LEVEL_KEYS: Record<keyof MongrateConfig, Check> = {
   lockCollection: nonEmptyString,
   lock: plainObject,
   transactions: oneOf('auto', 'always', 'never'),
+  transactionDocumentLimit: atLeastOne,
   clientOptions: plainObject,
 };
 

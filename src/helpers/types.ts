@@ -126,6 +126,19 @@ export interface HelperContext {
   onProgress?: (progress: HelperProgress) => void;
   onPlan?: (plan: HelperPlan) => void;
   log?: (line: string) => void;
+  /**
+   * Throws (a LOCK_LOST MongrateError) once the run's lease is lost or its own deadline passed
+   * without a renewal. Synchronous and cheap: helpers call it right before every write command
+   * (each bulkWrite/insertMany chunk, index build, rename, drop, collMod), never after.
+   */
+  fence?: () => void;
+  /**
+   * Inside a transaction (`session` set and in a transaction): a helper that would touch more
+   * documents than this writes nothing and throws `TransactionLimitError`. Default 1000.
+   */
+  transactionDocumentLimit?: number;
+  /** A notice shown once in the run's output (not a failure), e.g. what a server cannot do. */
+  warn?: (message: string) => void;
 }
 
 export interface MigrationHelpers {
