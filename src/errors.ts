@@ -17,7 +17,9 @@ export type ErrorCode =
   /** The server did not answer what it is or supports (buildInfo, hello, the transaction probe). */
   | 'SERVER_PROBE_FAILED'
   /** A helper's work does not fit in a transaction; it wrote nothing (see TransactionLimitError). */
-  | 'TRANSACTION_LIMIT';
+  | 'TRANSACTION_LIMIT'
+  /** The server refused a command mongrate itself sent (not a migration's). */
+  | 'SERVER_ERROR';
 
 const EXIT_CODES: Record<ErrorCode, number> = {
   MIGRATION_FAILED: 1,
@@ -31,6 +33,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   DUPLICATE_ID: 2,
   SERVER_PROBE_FAILED: 5,
   TRANSACTION_LIMIT: 1,
+  SERVER_ERROR: 1,
 };
 
 export class MongrateError extends Error {

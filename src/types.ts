@@ -118,7 +118,26 @@ export interface ChangelogRecord {
   host: string;
   pid: number;
   toolVersion: string;
+  /**
+   * While `running`, and kept when `failed`: the operation under way or that failed. An `up`
+   * claims a new record; a `down` claims the applied record it reverts (its top-level fields keep
+   * describing the application). Every write that finishes an operation is conditional on it.
+   */
+  claim?: RecordClaim;
   error?: { message: string; direction?: Direction; interrupted?: boolean };
+}
+
+/** Who is applying or reverting a migration, since when. */
+export interface RecordClaim {
+  direction: Direction;
+  runId: string;
+  host: string;
+  pid: number;
+  startedAt: Date;
+  /** A `down`: the state to restore when the revert is given up (`repair`). */
+  previousState?: 'applied' | 'baseline';
+  finishedAt?: Date;
+  durationMs?: number;
 }
 
 export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'unlock';
@@ -161,6 +180,8 @@ export interface MigrationStatus {
   error: string | undefined;
   /** A failed migration whose runner was interrupted or died mid-run. */
   interrupted: boolean;
+  /** `failed` or `running`: which way. A failed `down` may have left its data half reverted. */
+  direction: Direction | undefined;
 }
 
 export interface StatusResult {
@@ -185,6 +206,8 @@ export interface StepResult {
   note?: string;
   /** Dry run: what the migration logged (shown under its step rather than as it ran). */
   logs?: string[];
+  /** It ran and committed in a transaction (with its changelog record). */
+  transaction?: boolean;
 }
 
 /** What `up`, `down` and `redo` return. They never throw for a failed migration. */
@@ -194,9 +217,14 @@ export interface RunResult {
   runId: string;
   /** Every migration of the plan, in plan order. */
   steps: StepResult[];
-  /** Set when a migration failed or the run was interrupted. */
-  error: { code: 'MIGRATION_FAILED' | 'INTERRUPTED' | 'LOCK_HELD'; message: string; id: string | undefined } | undefined;
+  /** Set when a migration failed, the run was interrupted or lost its lock or its server. */
+  error: { code: RunErrorCode; message: string; id: string | undefined } | undefined;
+  /** Things that did not change the outcome but deserve a look (a history entry not written...). */
+  warnings: string[];
 }
+
+/** Why a run stopped early. */
+export type RunErrorCode = 'MIGRATION_FAILED' | 'INTERRUPTED' | 'LOCK_HELD' | 'LOCK_LOST' | 'UNREACHABLE' | 'TRANSACTION_LIMIT';
 
 export interface UpOptions {
   /** Apply up to and including this id. */
@@ -222,11 +250,13 @@ export interface DownOptions {
   lastRun?: boolean;
   /** Revert everything applied. */
   all?: boolean;
+  /** Finish reverting a migration whose `down` failed or was interrupted (it comes first). */
+  retryFailed?: boolean;
   dryRun?: boolean;
   lockWait?: number;
 }
 
-export type FindingKind = 'changed' | 'missing' | 'duplicate-id' | 'no-up' | 'load-error' | 'failed';
+export type FindingKind = 'changed' | 'missing' | 'duplicate-id' | 'no-up' | 'load-error' | 'failed' | 'leftover-collection';
 
 export interface Finding {
   id: string;
@@ -241,19 +271,22 @@ export interface ValidateResult {
 
 export interface RepairAction {
   id: string;
-  action: 'forget-failed' | 'rechecksum' | 'forget-missing';
+  action: 'forget-failed' | 'restore-applied' | 'rechecksum' | 'forget-missing';
   detail: string;
 }
 
 export interface RepairResult {
   dryRun: boolean;
   actions: RepairAction[];
+  /** Did not change the outcome (a history entry not written, the lock not released...). */
+  warnings?: string[];
 }
 
 export interface BaselineResult {
   baselined: string[];
   /** Already had a changelog record: left as they were. */
   skipped: string[];
+  warnings?: string[];
 }
 
 export interface LockInfo {
@@ -276,6 +309,8 @@ export interface MigratorEvents {
   migrated: [{ id: string; direction: Direction; durationMs: number }];
   failed: [{ id: string; direction: Direction; error: string; durationMs: number }];
   log: [{ id: string; message: string }];
+  /** Did not change the outcome: a history entry not written, a migration rerun outside a transaction... */
+  warning: [{ id: string | undefined; message: string }];
   progress: [HelperProgress & { id: string }];
   plan: [HelperPlan & { id: string }];
 }

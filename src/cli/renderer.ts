@@ -6,7 +6,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import { Table } from 'console-table-printer';
 import type { Ora } from 'ora';
 import { MongrateError } from '../errors.ts';
-import type { Migrator, MigrationState, RunResult, StatusResult } from '../index.ts';
+import type { Migrator, MigrationState, MigrationStatus, RunResult, StatusResult } from '../index.ts';
 import { redactSecrets } from '../util/redact.ts';
 
 export interface RendererOptions {
@@ -38,6 +38,12 @@ function colourLevel(options: RendererOptions): 0 | 1 | 2 | 3 {
   const force = env.FORCE_COLOR;
   if (force !== undefined) return force === '0' || force === 'false' ? 0 : force === '2' ? 2 : force === '3' ? 3 : 1;
   return options.stdout.isTTY === true ? 1 : 0;
+}
+
+/** `failed (down, interrupted)`: the state with what a user must know before acting on it. */
+export function stateLabel(m: Pick<MigrationStatus, 'state' | 'direction' | 'interrupted'>): string {
+  const notes = [m.direction === 'down' ? 'down' : undefined, m.state === 'failed' && m.interrupted ? 'interrupted' : undefined].filter(Boolean);
+  return notes.length === 0 ? m.state : `${m.state} (${notes.join(', ')})`;
 }
 
 export function formatDuration(ms: number | undefined): string {
@@ -200,7 +206,7 @@ export class Renderer {
       const detail = m.error !== undefined && (m.state === 'failed' || m.state === 'running') ? `(${m.error})` : '';
       const cells = [
         m.id,
-        colour(m.state === 'failed' && m.interrupted ? 'failed (interrupted)' : m.state),
+        colour(stateLabel(m)),
         m.appliedAt?.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') ?? '',
         formatDuration(m.durationMs),
         // one line per migration: a multi-line error message would break the row apart

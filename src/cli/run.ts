@@ -27,6 +27,7 @@ export async function runInterruptibly(
   process.on('SIGTERM', onSignal);
   await ctx.renderer.prepareSpinners();
   ctx.renderer.followRun(migrator, options);
+  migrator.on('warning', ({ message }) => ctx.renderer.warn(message));
   try {
     return finishRun(ctx, await run());
   } finally {

@@ -1,27 +1,29 @@
 /**
- * The migrator: plans with `plan.ts`, takes the lock for every command that writes, runs steps
- * with `runner.ts`. It never prints and never exits; it returns result objects and emits events,
- * and raises `MongrateError`s only for what stops a command before anything runs.
+ * The migrator: one database. It plans with `plan.ts`, takes the lock for every command that
+ * writes, runs steps with `runner.ts` (or simulates them with `dry-run.ts`). It never prints and
+ * never exits; it returns result objects and emits events, and raises `MongrateError`s only for
+ * what stops a command before anything runs. No driver error escapes it raw.
  */
 import { EventEmitter } from 'node:events';
 import type { Db, MongoClient } from 'mongodb';
-import { ChangelogStore } from '../changelog/store.ts';
+import type { ChangelogStore } from '../changelog/contract.ts';
+import { MongoChangelogStore } from '../changelog/mongo-changelog-store.ts';
 import { resolveProgrammaticConfig } from '../config/resolve.ts';
 import { discoverMigrations, discoverMigrationsAndDuplicates } from '../discovery/discover.ts';
 import { loadMigration, type LoadedMigration } from '../discovery/load-migration.ts';
 import { MongrateError, messageOf, usageError } from '../errors.ts';
+import { createHelpers, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
 import { Lock, forceUnlock, isExpired, readLock } from '../lock/lock.ts';
+import { probeServer, type ServerInfo } from '../server/capabilities.ts';
 import type {
   BaselineResult,
   ChangelogRecord,
   DownOptions,
   Finding,
-  MigrationFile,
   MigrationContext,
-  MigrationFn,
+  MigrationFile,
   MigratorEvents,
   MongrateConfig,
-  RepairAction,
   RepairResult,
   ResolvedConfig,
   RunResult,
@@ -30,34 +32,57 @@ import type {
   UpOptions,
   ValidateResult,
 } from '../types.ts';
-import { newRunIdentity } from '../util/identity.ts';
+import { newRunIdentity, type RunIdentity } from '../util/identity.ts';
+import { redactSecrets, secretsOf } from '../util/redact.ts';
 import { connect } from './connection.ts';
-import { appliedInOrder, computeStatus, integrityFindings, isDeadRunning, planDown, planUp } from './plan.ts';
-import { createHelpers, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
-import { probeServer, type ServerInfo } from '../server/capabilities.ts';
-import { DryRunWriteStop, readOnlyClient, readOnlyDb } from './read-only.ts';
-import { runSteps, type BaseContext, type Run, type Step } from './runner.ts';
-import { transactionDecider, transactionSupportOf } from './transactions.ts';
+import { isConnectionLoss, isDriverError } from './driver-errors.ts';
+import { simulateSteps } from './dry-run.ts';
+import { computeStatus, integrityFindings, isBrokenDown, planBaseline, planDown, planRedo, planRepair, planUp } from './plan.ts';
+import { Recorder } from './recorder.ts';
+import { runSteps, type BaseContext, type RunLease, type Step, type StepHooks } from './runner.ts';
+import { transactionPolicy, transactionSupportOf } from './transactions.ts';
 
 interface Connection {
   client: MongoClient;
   db: Db;
-  /** For reads; writes go through a run's store, which carries that run's identity. */
   store: ChangelogStore;
+}
+
+/** What a plan is made from: files, records, and the run id of the live lock holder. */
+interface PlanView {
+  files: MigrationFile[];
+  records: ChangelogRecord[];
+  liveOwner: string | undefined;
+}
+
+/** A command holding the lock: its identity, signal, lease and recorder. */
+interface Locked {
+  identity: RunIdentity;
+  signal: AbortSignal;
+  lease: RunLease;
+  recorder: Recorder;
+  connection: Connection;
+  warnings: string[];
 }
 
 export class Migrator extends EventEmitter<MigratorEvents> {
   readonly config: ResolvedConfig;
   private connection: Promise<Connection> | undefined;
   private serverInfo: Promise<ServerInfo> | undefined;
+  private prepared = false;
   private currentAbort: AbortController | undefined;
   /** interrupt() before a run started: that run starts already stopped. */
   private interruptPending = false;
+  private readonly secrets: string[];
 
   constructor(config: ResolvedConfig) {
     super();
     this.config = config;
+    this.secrets = secretsOf(config.uri);
   }
+
+  /** Masks the connection string's secrets in text bound for output or a document. */
+  private readonly clean = (text: string): string => redactSecrets(text, this.secrets);
 
   /** Ask the current run to stop at the next safe point (between migrations, or where a migration checks `ctx.signal`). */
   interrupt(): void {
@@ -68,7 +93,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   private open(): Promise<Connection> {
     this.connection ??= connect(this.config).then((client) => {
       const db = client.db(this.config.database);
-      return { client, db, store: new ChangelogStore(db, this.config, newRunIdentity()) };
+      return { client, db, store: new MongoChangelogStore(db, this.config) };
     });
     // a failed connection may be retried by a later call
     this.connection.catch(() => (this.connection = undefined));
@@ -81,15 +106,29 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (connection !== undefined) await (await connection.catch(() => undefined))?.client.close();
   }
 
+  /**
+   * Every public method runs through here: a driver error becomes a MongrateError (a lost server
+   * UNREACHABLE, anything else SERVER_ERROR) with secrets masked, never a raw driver error.
+   */
+  private async api<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof MongrateError || !isDriverError(error)) throw error;
+      const message = this.clean(messageOf(error));
+      if (isConnectionLoss(error)) throw new MongrateError('UNREACHABLE', `lost the connection to the server: ${message}`, { cause: error });
+      throw new MongrateError('SERVER_ERROR', `the server refused a command mongrate sent: ${message}`, { cause: error });
+    }
+  }
+
   /** Files on disk; nothing is imported. */
   async files(): Promise<MigrationFile[]> {
     return discoverMigrations(this.config.migrationsDir);
   }
 
   /** Changelog records, read without the migration files. */
-  async records(): Promise<ChangelogRecord[]> {
-    const { store } = await this.open();
-    return store.list();
+  records(): Promise<ChangelogRecord[]> {
+    return this.api(async () => (await this.open()).store.listRecords());
   }
 
   /** The run id holding an unexpired lock, if any. */
@@ -98,52 +137,69 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return lock === null || isExpired(lock) ? undefined : lock.owner;
   }
 
-  async status(): Promise<StatusResult> {
-    const [files, { db, store }] = await Promise.all([this.files(), this.open()]);
-    const [records, owner] = await Promise.all([store.list(), this.liveOwner(db)]);
-    return computeStatus(this.config.database, files, records, owner);
+  private async view(): Promise<PlanView> {
+    const { db, store } = await this.open();
+    const [files, records, liveOwner] = await Promise.all([this.files(), store.listRecords(), this.liveOwner(db)]);
+    return { files, records, liveOwner };
   }
 
-  /**
-   * Runs `work` holding the lock, with a fresh run (its own id and abort signal). Losing the lease
-   * aborts the signal, so helpers stop after their current batch.
-   */
-  private async locked<T>(command: string, lockWait: number | undefined, work: (run: Run) => Promise<T>): Promise<T> {
-    const { client, db } = await this.open();
-    const identity = newRunIdentity();
+  status(): Promise<StatusResult> {
+    return this.api(async () => {
+      const { files, records, liveOwner } = await this.view();
+      return computeStatus(this.config.database, files, records, liveOwner);
+    });
+  }
+
+  private newAbort(): AbortController {
     const abort = new AbortController();
     if (this.interruptPending) abort.abort(new MongrateError('INTERRUPTED', 'interrupted'));
     this.interruptPending = false;
-    const lock = new Lock(db, this.config.lockCollection, identity, command, {
+    this.currentAbort = abort;
+    return abort;
+  }
+
+  /**
+   * Runs `work` holding the lock, with a fresh run (its own id and abort signal). The changelog
+   * and history collections exist before the lock is taken (so never first inside a
+   * transaction). Losing the lease aborts the signal; a failed release is a warning.
+   */
+  private async locked<T extends { warnings?: string[] }>(command: string, lockWait: number | undefined, work: (locked: Locked) => Promise<T>): Promise<T> {
+    const connection = await this.open();
+    if (!this.prepared) {
+      await connection.store.prepare();
+      this.prepared = true;
+    }
+    const identity = newRunIdentity();
+    const abort = this.newAbort();
+    const warnings: string[] = [];
+    const warn = (id: string | undefined, message: string): void => {
+      warnings.push(message);
+      this.emit('warning', { id, message });
+    };
+    const lock = new Lock(connection.db, this.config.lockCollection, identity, command, {
       ttlSeconds: this.config.lock.ttlSeconds,
       waitSeconds: lockWait ?? this.config.lock.waitSeconds,
       signal: abort.signal,
-      onLost: (reason) => abort.abort(new MongrateError('LOCK_HELD', reason)),
+      onLost: (reason) => abort.abort(new MongrateError('LOCK_LOST', reason)),
     });
-    this.currentAbort = abort;
     try {
       await lock.acquire();
+      const recorder = new Recorder({ store: connection.store, identity, now: () => new Date(), warn, clean: this.clean });
+      let result: T;
       try {
-        return await work({
-          identity,
-          abort,
-          lock,
-          client,
-          db,
-          store: new ChangelogStore(db, this.config, identity),
-          useTransaction: () => false, // decided in execute(), once there is something to run
-          emit: this.emit.bind(this),
-          invoke: async (base, fn) => this.invoke(base, fn, { db, server: await this.server(db), dryRun: false }),
-        });
+        result = await work({ identity, signal: abort.signal, lease: leaseOf(lock, this.config.lockCollection, connection.db), recorder, connection, warnings });
       } finally {
-        await lock.release();
+        await lock.release().catch((error: unknown) => warn(undefined, `could not release the lock (${this.clean(messageOf(error))}); it expires on its own within ${this.config.lock.ttlSeconds} s`));
       }
+      // a run result always lists its warnings; the others only when there are some
+      if (warnings.length > 0 || Array.isArray(result.warnings)) result.warnings = warnings;
+      return result;
     } finally {
       this.currentAbort = undefined;
     }
   }
 
-  /** What the server is and supports; probed once per migrator, when a migration first needs it. */
+  /** What the server is and supports; probed once per migrator, when first needed. */
   private server(db: Db): Promise<ServerInfo> {
     this.serverInfo ??= probeServer(db);
     this.serverInfo.catch(() => (this.serverInfo = undefined));
@@ -152,159 +208,128 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /**
    * Completes a migration's context (helpers bound to it, the server probe, the dry-run flag) and
-   * calls `fn` so that standalone helpers imported from 'mongrate' find the same context.
+   * calls the migration so that standalone helpers imported from 'mongrate' find the same context.
    */
-  private invoke(
-    base: BaseContext,
-    fn: MigrationFn,
-    options: { db: Db; server: ServerInfo; dryRun: boolean; onPlan?: (plan: HelperPlan) => void },
-  ): Promise<unknown> {
+  private invoke(base: BaseContext, fn: (ctx: MigrationContext) => Promise<unknown>, hooks: StepHooks, options: { db: Db; server: ServerInfo; dryRun: boolean; onPlan?: (plan: HelperPlan) => void }): Promise<unknown> {
     const { server, dryRun, onPlan } = options;
-    // helpers get the real database: in a dry run they only count, and never write
+    // helpers get the real database: they fence their own writes, and in a dry run only count
     const helperContext: HelperContext = {
       db: options.db,
       server,
       dryRun,
       signal: base.signal,
-      log: base.log,
-      onProgress: (progress) => this.emit('progress', { id: base.id, ...progress }),
+      log: hooks.log,
+      onProgress: hooks.progress,
       onPlan: (plan) => {
         onPlan?.(plan);
         this.emit('plan', { id: base.id, ...plan });
       },
-      ...(base.session === undefined ? {} : { session: base.session }),
+      fence: hooks.fence,
+      warn: hooks.warn,
+      transactionDocumentLimit: hooks.transactionDocumentLimit,
+      ...(hooks.session === undefined ? {} : { session: hooks.session }),
     };
     const ctx: MigrationContext = { ...base, helpers: createHelpers(helperContext), server, dryRun };
     return runWithHelperContext(helperContext, () => fn(ctx));
   }
 
+  /** The scaffold `up`, `down` and `redo` share: plan from a fresh view, then simulate or run locked. */
+  private async command(kind: RunResult['direction'], options: { dryRun?: boolean; lockWait?: number }, plan: (view: PlanView) => Promise<Step[]>): Promise<RunResult> {
+    checkCount(options.lockWait, '--lock-wait');
+    return this.api(async () => {
+      if (options.dryRun === true) return this.simulate(kind, await plan(await this.view()));
+      return this.locked(kind, options.lockWait, async (locked) => {
+        const [files, records] = await Promise.all([this.files(), locked.connection.store.listRecords()]);
+        return this.execute(locked, kind, await plan({ files, records, liveOwner: locked.identity.runId }));
+      });
+    });
+  }
+
   async up(options: UpOptions = {}): Promise<RunResult> {
     checkCount(options.step, '--step');
-    checkCount(options.lockWait, '--lock-wait');
-    const plan = async (records: ChangelogRecord[], files: MigrationFile[], liveOwner: string | undefined): Promise<Step[]> => {
+    return this.command('up', options, async ({ files, records, liveOwner }) => {
       if (options.validate !== false) refuseIntegrityProblems(integrityFindings(files, records));
-      const planned = planUp(files, records, options, liveOwner);
-      const retry = new Set(records.filter((r) => r.state === 'failed' || isDeadRunning(r, liveOwner)).map((r) => r._id));
-      const migrations = await Promise.all(planned.map(loadMigration));
-      return migrations.map((migration) => ({ migration, direction: 'up' as const, retry: retry.has(migration.id) }));
-    };
-    if (options.dryRun === true) {
-      const { db, store } = await this.open();
-      const [files, records, owner] = await Promise.all([this.files(), store.list(), this.liveOwner(db)]);
-      return this.simulate('up', await plan(records, files, owner));
-    }
-    return this.locked('up', options.lockWait, async (run) => {
-      const [files, records] = await Promise.all([this.files(), run.store.list()]);
-      return this.execute(run, 'up', await plan(records, files, run.identity.runId));
+      const recordsById = new Map(records.map((r) => [r._id, r]));
+      const migrations = await Promise.all(planUp(files, records, options, liveOwner).map(loadMigration));
+      return migrations.map((migration) => ({ migration, direction: 'up' as const, record: recordsById.get(migration.id) }));
     });
   }
 
   async down(options: DownOptions = {}): Promise<RunResult> {
     checkCount(options.step, '--step');
-    const plan = async (records: ChangelogRecord[], files: MigrationFile[]): Promise<Step[]> => {
-      const migrations = await this.loadForDown(files, planDown(records, options));
-      return migrations.map((migration) => ({ migration, direction: 'down' as const, retry: false }));
-    };
-    if (options.dryRun === true) {
-      const [files, records] = await Promise.all([this.files(), this.records()]);
-      return this.simulate('down', await plan(records, files));
-    }
-    return this.locked('down', options.lockWait, async (run) => {
-      const [files, records] = await Promise.all([this.files(), run.store.list()]);
-      return this.execute(run, 'down', await plan(records, files));
+    return this.command('down', options, async ({ files, records, liveOwner }) => {
+      const targets = planDown(records, options, liveOwner);
+      const migrations = await this.loadForDown(files, targets);
+      return migrations.map((migration, index) => ({ migration, direction: 'down' as const, record: targets[index] }));
     });
   }
 
   /** Reverts and re-applies one applied migration (default: the newest applied). */
   async redo(id?: string, options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RunResult> {
-    const plan = async (records: ChangelogRecord[], files: MigrationFile[]): Promise<Step[]> => {
-      const applied = appliedInOrder(records);
-      const target = id === undefined ? applied.at(-1) : applied.find((r) => r._id === id);
-      if (target === undefined) {
-        throw usageError(id === undefined ? 'nothing to redo: no migration is applied' : `cannot redo ${id}: it is not applied`);
-      }
+    return this.command('redo', options, async ({ files, records, liveOwner }) => {
+      const broken = records.filter((r) => isBrokenDown(r, liveOwner));
+      if (broken.length > 0) planDown(records, {}, liveOwner); // throws, naming the ways out
+      const target = planRedo(records, id);
       const [migration] = await this.loadForDown(files, [target]);
       if (migration === undefined) throw usageError(`cannot redo ${target._id}`);
       return [
-        { migration, direction: 'down', retry: false },
-        { migration, direction: 'up', retry: false },
+        { migration, direction: 'down', record: target },
+        { migration, direction: 'up', record: undefined },
       ];
-    };
-    if (options.dryRun === true) {
-      const [files, records] = await Promise.all([this.files(), this.records()]);
-      return this.simulate('redo', await plan(records, files));
-    }
-    return this.locked('redo', options.lockWait, async (run) => {
-      const [files, records] = await Promise.all([this.files(), run.store.list()]);
-      return this.execute(run, 'redo', await plan(records, files));
     });
   }
 
-  /**
-   * `--dry-run`: runs each step against a read-only view of the database so helpers can report
-   * what they would touch. A direct write ends that step's simulation with a note. Later steps
-   * cannot see what earlier ones would have changed.
-   */
   private async simulate(kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
     const result = emptyResult(kind, true, steps, '');
     if (steps.length === 0) return result;
     const { client, db } = await this.open();
     const server = await this.server(db);
-    const abort = new AbortController();
-    if (this.interruptPending) abort.abort(new MongrateError('INTERRUPTED', 'interrupted'));
-    this.interruptPending = false;
-    this.currentAbort = abort;
+    const abort = this.newAbort();
     try {
-      await this.simulateSteps(steps, result, { client, db, server, signal: abort.signal });
+      await simulateSteps(
+        {
+          client,
+          db,
+          signal: abort.signal,
+          emit: this.emit.bind(this),
+          clean: this.clean,
+          documentLimit: this.config.transactionDocumentLimit,
+          invoke: (base, step, hooks, onPlan) => {
+            const fn = step.direction === 'up' ? step.migration.definition.up : step.migration.definition.down;
+            return fn === undefined ? Promise.resolve() : this.invoke(base, fn, hooks, { db, server, dryRun: true, onPlan });
+          },
+        },
+        steps,
+        result,
+      );
     } finally {
       this.currentAbort = undefined;
     }
     return result;
   }
 
-  private async simulateSteps(
-    steps: Step[],
-    result: RunResult,
-    { client, db, server, signal }: { client: MongoClient; db: Db; server: ServerInfo; signal: AbortSignal },
-  ): Promise<void> {
-    for (const [index, { migration, direction }] of steps.entries()) {
-      if (signal.aborted) {
-        result.error = { code: 'INTERRUPTED', message: `dry run interrupted before ${migration.id}`, id: undefined };
-        return;
-      }
-      const outcome = result.steps[index];
-      const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
-      if (outcome === undefined || fn === undefined) continue;
-      const plan: HelperPlan[] = [];
-      const logs: string[] = [];
-      const base: BaseContext = {
-        db: readOnlyDb(db),
-        client: readOnlyClient(client),
-        session: undefined,
-        log: (message) => {
-          logs.push(message);
-          this.emit('log', { id: migration.id, message });
-        },
-        signal,
-        id: migration.id,
-        direction,
-      };
-      try {
-        await this.invoke(base, fn, { db, server, dryRun: true, onPlan: (p) => plan.push(p) });
-      } catch (error) {
-        outcome.note = error instanceof DryRunWriteStop ? error.message : `dry run stopped: ${messageOf(error)}`;
-      }
-      outcome.plan = plan;
-      outcome.logs = logs;
-    }
-  }
-
-  private async execute(run: Run, kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
-    const result = emptyResult(kind, false, steps, run.identity.runId);
+  private async execute(locked: Locked, kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
+    const result = emptyResult(kind, false, steps, locked.identity.runId);
     if (steps.length === 0) return result;
-    const server = await this.server(run.db);
-    run.useTransaction = transactionDecider(this.config.transactions, transactionSupportOf(server));
-    await runSteps(run, steps, result);
+    const { client, db } = locked.connection;
+    const server = await this.server(db);
+    await runSteps(
+      {
+        identity: locked.identity,
+        signal: locked.signal,
+        recorder: locked.recorder,
+        lease: locked.lease,
+        client,
+        db,
+        transactions: transactionPolicy(this.config.transactions, transactionSupportOf(server), this.config.transactionDocumentLimit),
+        ttlSeconds: this.config.lock.ttlSeconds,
+        emit: this.emit.bind(this),
+        clean: this.clean,
+        invoke: (base, fn, hooks) => this.invoke(base, fn, hooks, { db, server, dryRun: false }),
+      },
+      steps,
+      result,
+    );
     return result;
   }
 
@@ -324,90 +349,98 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   /** Applied files exist and match; ids are unique; every file loads and exports `up`. Takes no lock. */
-  async validate(): Promise<ValidateResult> {
-    const { files, duplicates } = await discoverMigrationsAndDuplicates(this.config.migrationsDir);
-    const findings: Finding[] = duplicates.map(({ id, names }) => ({
-      id,
-      kind: 'duplicate-id',
-      message: `duplicate migration id '${id}': ${names.join(' and ')}; rename or remove one`,
-    }));
-    const duplicated = new Set(duplicates.map((d) => d.id));
-    const records = (await this.records()).filter((r) => !duplicated.has(r._id));
-    findings.push(...integrityFindings(files, records));
-    for (const file of files) {
-      try {
-        await loadMigration(file);
-      } catch (error) {
-        const kind = messageOf(error).includes('does not export an `up`') ? 'no-up' : 'load-error';
-        findings.push({ id: file.id, kind, message: messageOf(error) });
+  validate(): Promise<ValidateResult> {
+    return this.api(async () => {
+      const { files, duplicates } = await discoverMigrationsAndDuplicates(this.config.migrationsDir);
+      const findings: Finding[] = duplicates.map(({ id, names }) => ({
+        id,
+        kind: 'duplicate-id',
+        message: `duplicate migration id '${id}': ${names.join(' and ')}; rename or remove one`,
+      }));
+      const duplicated = new Set(duplicates.map((d) => d.id));
+      const records = (await this.records()).filter((r) => !duplicated.has(r._id));
+      findings.push(...integrityFindings(files, records));
+      for (const file of files) {
+        try {
+          await loadMigration(file);
+        } catch (error) {
+          const kind = messageOf(error).includes('does not export an `up`') ? 'no-up' : 'load-error';
+          findings.push({ id: file.id, kind, message: messageOf(error) });
+        }
       }
-    }
-    return { ok: findings.length === 0, findings };
+      return { ok: findings.length === 0, findings };
+    });
   }
 
-  /** What `repair` would do, or does: forget failed and missing records, re-record changed checksums. */
-  async repair(options: { dryRun?: boolean } = {}): Promise<RepairResult> {
-    const plan = (files: MigrationFile[], records: ChangelogRecord[], liveOwner: string | undefined): RepairAction[] => {
-      const filesById = new Map(files.map((f) => [f.id, f]));
-      const actions: RepairAction[] = [];
-      for (const record of records) {
-        const file = filesById.get(record._id);
-        if (record.state === 'failed' || isDeadRunning(record, liveOwner)) {
-          actions.push({ id: record._id, action: 'forget-failed', detail: `remove the ${record.state} record so it runs again` });
-        } else if (record.state === 'running') {
-          continue;
-        } else if (file === undefined) {
-          actions.push({ id: record._id, action: 'forget-missing', detail: 'remove the record of a migration whose file is gone' });
-        } else if (file.checksum !== record.checksum) {
-          actions.push({ id: record._id, action: 'rechecksum', detail: `accept the edited file (${file.checksum.slice(0, 19)}…)` });
-        }
+  /** What `repair` would do, or does: forget failed and missing records, restore failed downs, re-record changed checksums. */
+  async repair(options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RepairResult> {
+    checkCount(options.lockWait, '--lock-wait');
+    return this.api(async () => {
+      if (options.dryRun === true) {
+        const { files, records, liveOwner } = await this.view();
+        return { dryRun: true, actions: planRepair(files, records, liveOwner).map(({ record: _record, ...action }) => action) };
       }
-      return actions;
-    };
-    if (options.dryRun === true) {
-      const { db, store } = await this.open();
-      const [files, records, owner] = await Promise.all([this.files(), store.list(), this.liveOwner(db)]);
-      return { dryRun: true, actions: plan(files, records, owner) };
-    }
-    return this.locked('repair', undefined, async (run) => {
-      const [files, records] = await Promise.all([this.files(), run.store.list()]);
-      const actions = plan(files, records, run.identity.runId);
-      const filesById = new Map(files.map((f) => [f.id, f]));
-      const recordsById = new Map(records.map((r) => [r._id, r]));
-      for (const action of actions) {
-        const file = filesById.get(action.id);
-        if (action.action === 'rechecksum' && file !== undefined) {
-          await run.store.rechecksum(file, recordsById.get(action.id)?.checksum ?? '');
-        } else {
-          await run.store.forget(action.id, action.detail);
+      return this.locked('repair', options.lockWait, async ({ identity, recorder, connection }): Promise<RepairResult> => {
+        const [files, records] = await Promise.all([this.files(), connection.store.listRecords()]);
+        const filesById = new Map(files.map((f) => [f.id, f]));
+        const actions = [];
+        for (const { record, ...action } of planRepair(files, records, identity.runId)) {
+          const file = filesById.get(action.id);
+          const done =
+            action.action === 'rechecksum' && file !== undefined ? await recorder.rechecksum(file, record)
+            : action.action === 'restore-applied' ? await recorder.restore(record, action.detail)
+            : await recorder.forget(record, action.detail);
+          if (done) actions.push(action);
         }
-      }
-      return { dryRun: false, actions };
+        return { dryRun: false, actions };
+      });
     });
   }
 
   /** Records every migration up to and including `id` as applied without running it. */
-  async baseline(id: string): Promise<BaselineResult> {
-    return this.locked('baseline', undefined, async (run) => {
-      const [files, records] = await Promise.all([this.files(), run.store.list()]);
-      if (!files.some((f) => f.id === id)) throw usageError(`cannot baseline to ${id}: no migration file has that id`);
-      const recorded = new Set(records.map((r) => r._id));
-      const upTo = files.filter((f) => f.id <= id);
-      const toRecord = upTo.filter((f) => !recorded.has(f.id));
-      await run.store.recordBaseline(toRecord);
-      return { baselined: toRecord.map((f) => f.id), skipped: upTo.filter((f) => recorded.has(f.id)).map((f) => f.id) };
-    });
+  async baseline(id: string, options: { lockWait?: number } = {}): Promise<BaselineResult> {
+    checkCount(options.lockWait, '--lock-wait');
+    return this.api(() =>
+      this.locked('baseline', options.lockWait, async ({ recorder, connection }): Promise<BaselineResult> => {
+        const [files, records] = await Promise.all([this.files(), connection.store.listRecords()]);
+        const { toRecord, skipped } = planBaseline(files, records, id);
+        const baselined = await recorder.baseline(toRecord);
+        const raced = toRecord.filter((f) => !baselined.includes(f.id)).map((f) => f.id);
+        return { baselined, skipped: [...skipped, ...raced] };
+      }),
+    );
   }
 
   /** Shows the lock; releases it when expired, or always with `force`. */
-  async unlock(options: { force?: boolean } = {}): Promise<UnlockResult> {
-    const { db, store } = await this.open();
-    const result = await forceUnlock(db, this.config.lockCollection, options.force === true);
-    if (result.released && result.lock !== null) {
-      await store.appendHistory('(lock)', 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
-    }
-    return result;
+  unlock(options: { force?: boolean } = {}): Promise<UnlockResult> {
+    return this.api(async () => {
+      const { db, store } = await this.open();
+      const result = await forceUnlock(db, this.config.lockCollection, options.force === true);
+      if (result.released && result.lock !== null) {
+        const recorder = new Recorder({ store, identity: newRunIdentity(), now: () => new Date(), warn: (id, message) => this.emit('warning', { id, message }), clean: this.clean });
+        await recorder.history('(lock)', 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
+      }
+      return result;
+    });
   }
+}
+
+/** Until the lease lands: the old lock behind the runner's lease contract. */
+function leaseOf(lock: Lock, collection: string, db: Db): RunLease {
+  return {
+    get lost() {
+      return lock.lost;
+    },
+    assertHeld() {
+      if (lock.lost !== undefined) throw new MongrateError('LOCK_LOST', lock.lost);
+    },
+    async touch(session) {
+      const owner = (await db.collection<{ _id: string; owner: string }>(collection).findOne({ _id: 'mongrate' }, { session }))?.owner;
+      if (owner === undefined) throw new MongrateError('LOCK_LOST', 'the lock document is gone');
+      const touched = await db.collection<{ _id: string; owner: string }>(collection).updateOne({ _id: 'mongrate', owner }, { $set: { touchedAt: new Date() } }, { session });
+      if (touched.matchedCount === 0) throw new MongrateError('LOCK_LOST', 'the lock was taken over');
+    },
+  };
 }
 
 function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[], runId: string): RunResult {
@@ -417,6 +450,7 @@ function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[
     runId,
     steps: steps.map((s) => ({ id: s.migration.id, direction: s.direction, status: 'not-run', durationMs: undefined, error: undefined })),
     error: undefined,
+    warnings: [],
   };
 }
 
@@ -441,3 +475,4 @@ export function createMigrator(config: MongrateConfig | ResolvedConfig): Migrato
 function isResolved(config: MongrateConfig | ResolvedConfig): config is ResolvedConfig {
   return 'resolved' in config;
 }
+

@@ -1,6 +1,7 @@
 /**
- * Pure planning: from files on disk and changelog records to states and to the ordered list of
- * migrations a command will run. No I/O here, so every rule is unit-tested without a server.
+ * Pure planning: from files on disk and changelog records to states, and to what each command
+ * will do (apply, revert, refuse, repair, baseline, redo). No I/O here, so every rule is
+ * unit-tested without a server.
  */
 import { compareIds } from '../discovery/discover.ts';
 import { MongrateError, usageError } from '../errors.ts';
@@ -11,9 +12,11 @@ import type {
   MigrationFile,
   MigrationState,
   MigrationStatus,
+  RepairAction,
   StatusResult,
   UpOptions,
 } from '../types.ts';
+import { directionOf, operationOwner } from './recorder.ts';
 
 /** States that mean "this migration's changes are in the database". */
 const IN_DATABASE = new Set<ChangelogRecord['state']>(['applied', 'baseline']);
@@ -22,7 +25,17 @@ export const PROBLEM_STATES = new Set<MigrationState>(['pending', 'out-of-order'
 
 /** A `running` record whose runner no longer holds the lock died mid-run: it counts as failed. */
 export function isDeadRunning(record: ChangelogRecord, liveOwner: string | undefined): boolean {
-  return record.state === 'running' && record.runId !== liveOwner;
+  return record.state === 'running' && operationOwner(record) !== liveOwner;
+}
+
+/** Failed, or running under a runner that is gone: its writes may be half done. */
+function isBroken(record: ChangelogRecord, liveOwner: string | undefined): boolean {
+  return record.state === 'failed' || isDeadRunning(record, liveOwner);
+}
+
+/** A `down` that failed or died: the migration's data may be half reverted. */
+export function isBrokenDown(record: ChangelogRecord, liveOwner: string | undefined): boolean {
+  return isBroken(record, liveOwner) && directionOf(record) === 'down';
 }
 
 function stateOf(
@@ -39,9 +52,21 @@ function stateOf(
   return record.state;
 }
 
+/** When the migration's changes went in: for applied records, and for those a `down` is reverting. */
+function appliedAtOf(record: ChangelogRecord | undefined): Date | undefined {
+  if (record === undefined) return undefined;
+  if (IN_DATABASE.has(record.state) || record.claim?.direction === 'down') return record.finishedAt;
+  return undefined;
+}
+
+function durationOf(record: ChangelogRecord | undefined): number | undefined {
+  if (record === undefined) return undefined;
+  return record.state === 'failed' ? (record.claim?.durationMs ?? record.durationMs) : record.durationMs;
+}
+
 /**
- * `liveOwner` is the run id holding an unexpired lock, if any: only its `running` records are
- * really running.
+ * `liveOwner` is the run id holding an unexpired lock (judged on the server's clock), if any:
+ * only its `running` records are really running.
  */
 export function computeStatus(
   database: string,
@@ -60,15 +85,19 @@ export function computeStatus(
     const file = filesById.get(id);
     const record = recordsById.get(id);
     const dead = record !== undefined && isDeadRunning(record, liveOwner);
+    const state = stateOf(file, record, newestApplied, liveOwner);
+    const host = record?.claim?.host ?? record?.host;
+    const pid = record?.claim?.pid ?? record?.pid;
     return {
       id,
-      state: stateOf(file, record, newestApplied, liveOwner),
+      state,
       description: file?.description ?? record?.description,
-      appliedAt: record?.finishedAt ?? undefined,
-      durationMs: record?.durationMs ?? undefined,
+      appliedAt: appliedAtOf(record),
+      durationMs: durationOf(record),
       file: file?.path,
-      error: dead ? `interrupted: its runner (${record.host} pid ${record.pid}) is gone` : record?.error?.message,
+      error: dead ? `interrupted: its runner (${host ?? '?'} pid ${pid ?? '?'}) is gone` : record?.error?.message,
       interrupted: dead || record?.error?.interrupted === true,
+      direction: record !== undefined && (state === 'failed' || state === 'running') ? directionOf(record) : undefined,
     };
   });
   const counts: StatusResult['counts'] = {};
@@ -78,7 +107,17 @@ export function computeStatus(
 }
 
 function describeRecord(record: ChangelogRecord): string {
-  return `${record.host} pid ${record.pid} at ${record.startedAt.toISOString()}`;
+  const claim = record.claim;
+  return `${claim?.host ?? record.host} pid ${claim?.pid ?? record.pid} at ${(claim?.startedAt ?? record.startedAt).toISOString()}`;
+}
+
+function halfRevertedError(ids: string[]): MongrateError {
+  const which = ids.join(', ');
+  return new MongrateError(
+    'MIGRATION_FAILED',
+    `the down of ${which} failed or was interrupted; its data may be half reverted. ` +
+      'Run `mongrate down --retry-failed` to finish reverting it, or `mongrate up --retry-failed` to apply it again',
+  );
 }
 
 /** The files `up` will apply, in id order. Throws when something blocks the run. */
@@ -98,10 +137,15 @@ export function planUp(
         `migration ${m.id} is marked running by ${describeRecord(record)}; wait for that runner to finish`,
       );
     }
-    if (m.state === 'failed' && options.retryFailed !== true) {
+  }
+  if (options.retryFailed !== true) {
+    const brokenDowns = records.filter((r) => isBrokenDown(r, liveOwner)).map((r) => r._id);
+    if (brokenDowns.length > 0) throw halfRevertedError(brokenDowns);
+    const failed = status.migrations.find((m) => m.state === 'failed');
+    if (failed !== undefined) {
       throw new MongrateError(
         'MIGRATION_FAILED',
-        `migration ${m.id} failed earlier (${m.error ?? 'no message'}); its writes may be half done. ` +
+        `migration ${failed.id} failed earlier (${failed.error ?? 'no message'}); its writes may be half done. ` +
           'Fix it, then run `mongrate up --retry-failed` to run it again, or `mongrate repair` to clear the failure',
       );
     }
@@ -131,18 +175,25 @@ export function planUp(
   return plan;
 }
 
+const appliedTime = (r: ChangelogRecord): number => (r.finishedAt ?? r.startedAt).getTime();
+
 /** Applied records (and baselines), in the order they were applied. */
 export function appliedInOrder(records: ChangelogRecord[]): ChangelogRecord[] {
-  const time = (r: ChangelogRecord): number => (r.finishedAt ?? r.startedAt).getTime();
-  return records.filter((r) => IN_DATABASE.has(r.state)).sort((a, b) => time(a) - time(b) || compareIds(a._id, b._id));
+  return records.filter((r) => IN_DATABASE.has(r.state)).sort((a, b) => appliedTime(a) - appliedTime(b) || compareIds(a._id, b._id));
 }
 
-/** The records `down` will revert, newest application first. */
-export function planDown(records: ChangelogRecord[], options: DownOptions): ChangelogRecord[] {
+/**
+ * The records `down` will revert, newest application first. A `down` that failed or died blocks
+ * plain `down` (reverting below it would leave it half reverted); with `retryFailed` it comes
+ * first and counts as the first step.
+ */
+export function planDown(records: ChangelogRecord[], options: DownOptions, liveOwner?: string): ChangelogRecord[] {
   const chosen = [options.to !== undefined, options.step !== undefined, options.lastRun === true, options.all === true];
   if (chosen.filter(Boolean).length > 1) throw usageError('use only one of --to, --step, --last-run and --all');
+  const broken = records.filter((r) => isBrokenDown(r, liveOwner)).sort((a, b) => appliedTime(b) - appliedTime(a));
+  if (broken.length > 0 && options.retryFailed !== true) throw halfRevertedError(broken.map((r) => r._id));
   const applied = appliedInOrder(records);
-  const newestFirst = (list: ChangelogRecord[]): ChangelogRecord[] => [...list].reverse();
+  const newestFirst = (list: ChangelogRecord[]): ChangelogRecord[] => [...broken, ...[...list].reverse()];
   if (options.all === true) return newestFirst(applied);
   if (options.lastRun === true) {
     const lastRunId = applied.at(-1)?.runId;
@@ -154,7 +205,54 @@ export function planDown(records: ChangelogRecord[], options: DownOptions): Chan
     return newestFirst(applied.slice(index + 1));
   }
   const step = options.step ?? 1;
-  return step === 0 ? [] : newestFirst(applied.slice(-step));
+  return newestFirst(applied).slice(0, step);
+}
+
+/** The applied record `redo` reverts and applies again (default: the newest applied). */
+export function planRedo(records: ChangelogRecord[], id: string | undefined): ChangelogRecord {
+  const applied = appliedInOrder(records);
+  const target = id === undefined ? applied.at(-1) : applied.find((r) => r._id === id);
+  if (target === undefined) throw usageError(id === undefined ? 'nothing to redo: no migration is applied' : `cannot redo ${id}: it is not applied`);
+  return target;
+}
+
+/** `baseline <id>`: the files up to and including `id` that have no record yet, and those that have one. */
+export function planBaseline(files: MigrationFile[], records: ChangelogRecord[], id: string): { toRecord: MigrationFile[]; skipped: string[] } {
+  if (!files.some((f) => f.id === id)) throw usageError(`cannot baseline to ${id}: no migration file has that id`);
+  const recorded = new Set(records.map((r) => r._id));
+  const upTo = files.filter((f) => compareIds(f.id, id) <= 0);
+  return { toRecord: upTo.filter((f) => !recorded.has(f.id)), skipped: upTo.filter((f) => recorded.has(f.id)).map((f) => f.id) };
+}
+
+/** A repair action with the record it acts on (as planned: the write is conditional on it). */
+export interface PlannedRepair extends RepairAction {
+  record: ChangelogRecord;
+}
+
+/**
+ * What `repair` does: a failed (or dead) `up` is forgotten so it runs again; a failed (or dead)
+ * `down` gets its applied record back so `down` can run it again; an applied record whose file
+ * is gone is forgotten; one whose file changed takes the new checksum. Live runs are left alone.
+ */
+export function planRepair(files: MigrationFile[], records: ChangelogRecord[], liveOwner: string | undefined): PlannedRepair[] {
+  const filesById = new Map(files.map((f) => [f.id, f]));
+  const actions: PlannedRepair[] = [];
+  for (const record of [...records].sort((a, b) => compareIds(a._id, b._id))) {
+    const file = filesById.get(record._id);
+    if (isBrokenDown(record, liveOwner)) {
+      const previous = record.claim?.previousState ?? 'applied';
+      actions.push({ id: record._id, action: 'restore-applied', detail: `mark it ${previous} again, so \`down\` reverts it again (its data may be half reverted)`, record });
+    } else if (isBroken(record, liveOwner)) {
+      actions.push({ id: record._id, action: 'forget-failed', detail: `remove the ${record.state} record so it runs again`, record });
+    } else if (record.state === 'running') {
+      continue;
+    } else if (file === undefined) {
+      actions.push({ id: record._id, action: 'forget-missing', detail: 'remove the record of a migration whose file is gone', record });
+    } else if (file.checksum !== record.checksum) {
+      actions.push({ id: record._id, action: 'rechecksum', detail: `accept the edited file (${file.checksum.slice(0, 19)}…)`, record });
+    }
+  }
+  return actions;
 }
 
 /** Applied migrations whose file changed or vanished: what `validate` reports and `up` refuses. */

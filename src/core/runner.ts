@@ -1,37 +1,66 @@
 /**
- * Runs the steps of one `up`/`down`/`redo` under the lock: each migration is claimed, run (in a
- * transaction when one is used), and recorded. A failure stops the run and is recorded; losing the
- * lock or an interrupt stops it at the next safe point. Returns the filled-in result.
+ * Runs the steps of one `up`/`down`/`redo` under the lock. Outside a transaction each migration
+ * is claimed first (its record marked `running`, in either direction), run, and its outcome
+ * recorded conditionally on that claim. In a transaction the lock document is touched inside it,
+ * and the outcome commits with the migration's writes. A failure stops the run and is recorded;
+ * an interrupt stops it at the next safe point; a lost lease or a lost server stops it without
+ * writing anything more. Returns the filled-in result; never throws for a migration's failure.
  */
 import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { ClientSession, Db, MongoClient } from 'mongodb';
-import type { ChangelogStore } from '../changelog/store.ts';
 import type { LoadedMigration } from '../discovery/load-migration.ts';
-import { messageOf } from '../errors.ts';
-import type { Lock } from '../lock/lock.ts';
-import type { Direction, MigrationContext, MigrationFn, MigratorEvents, RunResult, StepResult } from '../types.ts';
+import { MongrateError, TransactionLimitError } from '../errors.ts';
+import type { HelperProgress } from '../helpers/types.ts';
+import type { ChangelogRecord, Direction, MigrationContext, MigrationFn, MigratorEvents, RunErrorCode, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
+import { isConnectionLoss } from './driver-errors.ts';
+import { guardClient, guardDb } from './guarded.ts';
+import type { Claimed, Recorder } from './recorder.ts';
+import { TRANSACTION_ATTEMPTS, commitWithRetry, isTransientTransactionError, type TransactionPolicy } from './transactions.ts';
 
 export interface Step {
   migration: LoadedMigration;
   direction: Direction;
-  /** Replace a `failed` (or dead `running`) record instead of inserting a new one. */
-  retry: boolean;
+  /** The record as planned (a retry's failed record, the applied record a down reverts), if any. */
+  record: ChangelogRecord | undefined;
+}
+
+/** What the runner needs of the lease it runs under. */
+export interface RunLease {
+  /** Throws LOCK_LOST once the lease is lost or its own deadline passed: checked before every write. */
+  assertHeld(): void;
+  /** Inside a transaction: writes to the lock document, so a takeover makes the commit fail. */
+  touch(session: ClientSession): Promise<void>;
+  /** Why the lease was lost, once it was. */
+  readonly lost: string | undefined;
+}
+
+/** Per-step callbacks the migrator turns into helpers bound to the migration. */
+export interface StepHooks {
+  log: (message: string) => void;
+  progress: (progress: HelperProgress) => void;
+  warn: (message: string) => void;
+  fence: () => void;
+  session: ClientSession | undefined;
+  transactionDocumentLimit: number;
 }
 
 export interface Run {
   identity: RunIdentity;
-  abort: AbortController;
-  store: ChangelogStore;
-  lock: Lock | undefined;
+  signal: AbortSignal;
+  recorder: Recorder;
+  lease: RunLease;
   client: MongoClient;
   db: Db;
-  /** Whether this migration runs in a transaction (decided per migration by the caller). */
-  useTransaction: (migration: LoadedMigration) => boolean;
+  transactions: TransactionPolicy;
+  /** Lease length, for messages about what a dead runner leaves behind. */
+  ttlSeconds: number;
   emit: EventEmitter<MigratorEvents>['emit'];
-  /** Completes the context (helpers, server, dry run) and calls the migration function with it. */
-  invoke: (base: BaseContext, fn: MigrationFn) => Promise<unknown>;
+  /** Masks secrets in a message bound for output or a document. */
+  clean: (text: string) => string;
+  /** Completes the context (helpers, server) and calls the migration function with it. */
+  invoke: (base: BaseContext, fn: MigrationFn, hooks: StepHooks) => Promise<unknown>;
 }
 
 /** What the runner knows of a migration's context; the migrator adds helpers and the server. */
@@ -39,11 +68,11 @@ export type BaseContext = Omit<MigrationContext, 'helpers' | 'server' | 'dryRun'
 
 type RunError = NonNullable<RunResult['error']>;
 
+const messageOf = (run: Run, error: unknown): string => run.clean(error instanceof Error ? error.message : String(error));
+
 function stopReason(run: Run, after: string): RunError | undefined {
-  if (run.lock?.lost !== undefined) {
-    return { code: 'LOCK_HELD', message: `stopped ${after}: lost the lock (${run.lock.lost})`, id: undefined };
-  }
-  if (run.abort.signal.aborted) return { code: 'INTERRUPTED', message: `interrupted ${after}`, id: undefined };
+  if (run.lease.lost !== undefined) return { code: 'LOCK_LOST', message: `stopped ${after}: lost the lock (${run.lease.lost})`, id: undefined };
+  if (run.signal.aborted) return { code: 'INTERRUPTED', message: `interrupted ${after}`, id: undefined };
   return undefined;
 }
 
@@ -67,82 +96,220 @@ export async function runSteps(run: Run, steps: Step[], result: RunResult): Prom
   }
 }
 
+/** A step's clock and the result object the runner fills in. */
+interface StepState {
+  run: Run;
+  step: Step;
+  fn: MigrationFn;
+  outcome: StepResult;
+  started: number;
+}
+
+const elapsed = (state: StepState): number => Math.round(performance.now() - state.started);
+
 async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunError | undefined> {
   const { migration, direction } = step;
-  const { store } = run;
   const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
   if (fn === undefined) return { code: 'MIGRATION_FAILED', message: `${migration.id} has no ${direction}`, id: migration.id };
-  const transactional = run.useTransaction(migration);
   run.emit('migrating', { id: migration.id, direction });
-  // in a transaction nothing is claimed outside it: a failure then leaves no record at all
-  const startedAt = direction === 'up' && !transactional ? await store.claim(migration, { retry: step.retry }) : new Date();
-  const t0 = performance.now();
-  const elapsed = (): number => Math.round(performance.now() - t0);
-  const context = (session: ClientSession | undefined): BaseContext => ({
-    db: run.db,
-    client: run.client,
-    session,
-    log: (message: string) => run.emit('log', { id: migration.id, message }),
-    signal: run.abort.signal,
-    id: migration.id,
-    direction,
-  });
-  const record = async (session: ClientSession | undefined): Promise<void> => {
-    // a runner that lost its lease must not record success: the new owner decides what happens
-    if (run.lock !== undefined && !(await run.lock.verify())) throw new LockLostError(run.lock.lost ?? 'lost');
-    const finished = { startedAt, durationMs: elapsed(), session };
-    if (direction === 'down') await store.remove(migration, finished);
-    else if (transactional) await store.recordApplied(migration, finished);
-    else await store.markApplied(migration, finished);
-  };
-  try {
-    if (transactional) {
-      const session = run.client.startSession();
-      try {
-        await session.withTransaction(async () => {
-          await run.invoke(context(session), fn);
-          await record(session);
-        });
-      } finally {
-        await session.endSession();
-      }
-    } else {
-      await run.invoke(context(undefined), fn);
-      await record(undefined);
-    }
-  } catch (error) {
-    const durationMs = elapsed();
-    if (error instanceof LockLostError) {
-      Object.assign(outcome, { status: 'failed', durationMs, error: error.message });
-      return { code: 'LOCK_HELD', message: `${migration.id} finished but was not recorded: ${error.message}`, id: migration.id };
-    }
-    const interrupted = run.abort.signal.aborted;
-    const message = messageOf(error);
-    if (run.lock?.lost === undefined) {
-      if (transactional) await store.appendHistory(migration.id, 'failed', { direction, durationMs, error: { message } });
-      else await store.markFailed(migration, direction, { message, interrupted }, { startedAt, durationMs });
-    }
-    Object.assign(outcome, { status: 'failed', durationMs, error: message });
-    run.emit('failed', { id: migration.id, direction, error: message, durationMs });
-    const verb = direction === 'up' ? 'migration' : 'reverting';
-    const lost = run.lock?.lost;
-    if (lost !== undefined) {
-      return {
-        code: 'LOCK_HELD',
-        message: `stopped ${migration.id}: lost the lock (${lost}); its record is left 'running' for whoever holds the lock next`,
-        id: migration.id,
-      };
-    }
-    return {
-      code: interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED',
-      message: `${verb} ${migration.id} ${interrupted ? 'was interrupted' : 'failed'}: ${message}${transactional ? ' (rolled back)' : ''}`,
-      id: migration.id,
-    };
+  const state: StepState = { run, step, fn, outcome, started: performance.now() };
+  if (run.transactions.use(migration)) {
+    const attempt = await runInTransaction(state);
+    if (!(attempt instanceof TransactionLimitError)) return attempt;
+    // `auto`: nothing of the transaction remains; the migration starts over outside one
+    warn(run, migration.id, `${migration.id}: ${attempt.message}; rolled back, running it again outside a transaction (batched and resumable)`);
+    state.started = performance.now();
   }
-  const durationMs = elapsed();
-  Object.assign(outcome, { status: 'success', durationMs });
-  run.emit('migrated', { id: migration.id, direction, durationMs });
+  return runOutside(state);
+}
+
+function warn(run: Run, id: string | undefined, message: string): void {
+  run.emit('warning', { id, message: run.clean(message) });
+}
+
+function contextFor(state: StepState, session: ClientSession | undefined, log: (message: string) => void): BaseContext {
+  const { run, step } = state;
+  const fence = (): void => run.lease.assertHeld();
+  return {
+    db: guardDb(run.db, fence),
+    client: guardClient(run.client, fence, { sessions: true }),
+    session,
+    log,
+    signal: run.signal,
+    id: step.migration.id,
+    direction: step.direction,
+  };
+}
+
+function hooksFor(state: StepState, session: ClientSession | undefined, log: (message: string) => void, progress: StepHooks['progress']): StepHooks {
+  const { run } = state;
+  return {
+    log,
+    progress,
+    warn: (message) => warn(run, state.step.migration.id, message),
+    fence: () => run.lease.assertHeld(),
+    session,
+    transactionDocumentLimit: run.transactions.documentLimit,
+  };
+}
+
+function succeeded(state: StepState, extra: Partial<StepResult> = {}): undefined {
+  const durationMs = elapsed(state);
+  Object.assign(state.outcome, { status: 'success', durationMs, ...extra });
+  state.run.emit('migrated', { id: state.step.migration.id, direction: state.step.direction, durationMs });
   return undefined;
 }
 
-class LockLostError extends Error {}
+/** `stepError` is the step's own error (what the migration threw); `message` says what it means for the run. */
+function failed(state: StepState, code: RunErrorCode, message: string, stepError = message): RunError {
+  const durationMs = elapsed(state);
+  const { id } = state.step.migration;
+  Object.assign(state.outcome, { status: 'failed', durationMs, error: stepError });
+  state.run.emit('failed', { id, direction: state.step.direction, error: stepError, durationMs });
+  return { code, message, id };
+}
+
+/** Where a step was when something went wrong: decides what the message says was left behind. */
+type Phase = 'claim' | 'run' | 'record';
+
+async function runOutside(state: StepState): Promise<RunError | undefined> {
+  const { run, step, fn } = state;
+  const { migration, direction } = step;
+  const emitLog = (message: string): void => void run.emit('log', { id: migration.id, message });
+  const emitProgress = (progress: HelperProgress): void => void run.emit('progress', { id: migration.id, ...progress });
+  let phase: Phase = 'claim';
+  let claimed: Claimed | undefined;
+  try {
+    run.lease.assertHeld();
+    claimed = direction === 'up' ? await run.recorder.claimUp(migration, step.record) : await run.recorder.claimDown(plannedRecord(step));
+    phase = 'run';
+    await run.invoke(contextFor(state, undefined, emitLog), fn, hooksFor(state, undefined, emitLog, emitProgress));
+    phase = 'record';
+    run.lease.assertHeld();
+    const durationMs = elapsed(state);
+    if (direction === 'up') await run.recorder.finishUp(migration, claimed, durationMs);
+    else await run.recorder.finishDown(plannedRecord(step), claimed, durationMs);
+  } catch (error) {
+    return failOutside(state, error, phase, claimed);
+  }
+  return succeeded(state);
+}
+
+function plannedRecord(step: Step): ChangelogRecord {
+  if (step.record === undefined) throw new MongrateError('MIGRATION_FAILED', `internal: no changelog record planned for the down of ${step.migration.id}`);
+  return step.record;
+}
+
+async function failOutside(state: StepState, error: unknown, phase: Phase, claimed: Claimed | undefined): Promise<RunError> {
+  const { run, step } = state;
+  const { id } = step.migration;
+  const message = messageOf(run, error);
+  const verb = step.direction === 'up' ? 'applying' : 'reverting';
+  const lost = run.lease.lost ?? (error instanceof MongrateError && error.code === 'LOCK_LOST' ? message : undefined);
+  if (lost !== undefined) {
+    const left = claimed === undefined ? 'nothing of it ran' : `its record is left 'running' for whoever holds the lock next`;
+    return failed(state, 'LOCK_LOST', `stopped ${verb} ${id}: lost the lock (${lost}); ${left}`, message);
+  }
+  if (isConnectionLoss(error)) return failed(state, 'UNREACHABLE', serverLostMessage(state, phase, message), message);
+  if (claimed === undefined) {
+    // nothing ran: the claim itself was refused or failed
+    const code: RunErrorCode = error instanceof MongrateError && error.code === 'LOCK_HELD' ? 'LOCK_HELD' : 'MIGRATION_FAILED';
+    return failed(state, code, `${verb} ${id} did not start: ${message}`, message);
+  }
+  const interrupted = run.signal.aborted;
+  try {
+    await run.recorder.recordFailure(claimed, { message, interrupted }, elapsed(state));
+  } catch (recordError) {
+    if (isConnectionLoss(recordError)) return failed(state, 'UNREACHABLE', serverLostMessage(state, 'run', `${message}; then the server was lost`), message);
+    warn(run, id, `could not record the failure of ${id} (${messageOf(run, recordError)})`);
+  }
+  const what = step.direction === 'up' ? 'migration' : 'reverting';
+  return failed(state, interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED', `${what} ${id} ${interrupted ? 'was interrupted' : 'failed'}: ${message}`, message);
+}
+
+function serverLostMessage(state: StepState, phase: Phase, message: string): string {
+  const { id } = state.step.migration;
+  const down = state.step.direction === 'down';
+  const expiry = `once the lock's lease expires (within ${state.run.ttlSeconds} s)`;
+  const retry = down ? 'down --retry-failed (finish reverting) or up --retry-failed (re-apply)' : 'up --retry-failed';
+  if (phase === 'claim') return `lost the connection to the server before ${id} started (${message}); nothing of ${id} ran`;
+  if (phase === 'record') {
+    return `${id} was ${down ? 'reverted' : 'applied'} to the end, but the server was lost before the outcome was recorded (${message}); its record stays 'running' and shows as failed${down ? ' (down)' : ''} ${expiry}: check its data, then ${retry}`;
+  }
+  return `lost the connection to the server while ${down ? 'reverting' : 'applying'} ${id} (${message}); it may be partly ${down ? 'reverted' : 'applied'}: its record stays 'running' and shows as failed${down ? ' (down)' : ''} ${expiry}; check its data, then ${retry}`;
+}
+
+/**
+ * One migration in one transaction, attempted again while the server says a retry may succeed.
+ * Log lines of an attempt are held back and written once: after the commit, or with the final
+ * failure; progress is shown for the first attempt only. Returns the helper's
+ * TransactionLimitError when the policy says to run the migration again outside a transaction.
+ */
+async function runInTransaction(state: StepState): Promise<RunError | undefined | TransactionLimitError> {
+  const { run, step, fn } = state;
+  const { migration, direction } = step;
+  const session = run.client.startSession();
+  let logs: string[] = [];
+  const flush = (): void => {
+    for (const message of logs) run.emit('log', { id: migration.id, message });
+    logs = [];
+  };
+  try {
+    for (let attempt = 1; ; attempt++) {
+      logs = [];
+      const log = (message: string): void => void logs.push(message);
+      const progress = (p: HelperProgress): void => {
+        if (attempt === 1) run.emit('progress', { id: migration.id, ...p });
+      };
+      const startedAt = run.recorder.now();
+      session.startTransaction();
+      try {
+        run.lease.assertHeld();
+        await run.lease.touch(session);
+        await run.invoke(contextFor(state, session, log), fn, hooksFor(state, session, log, progress));
+        run.lease.assertHeld();
+        await run.recorder.recordInTransaction({ file: migration, direction, planned: step.record }, startedAt, elapsed(state), session);
+        await commitWithRetry(session);
+      } catch (error) {
+        if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+        if (isTransientTransactionError(error) && attempt < TRANSACTION_ATTEMPTS && run.lease.lost === undefined && !run.signal.aborted) continue;
+        if (error instanceof TransactionLimitError && run.transactions.rerunOutside) return error;
+        flush();
+        return await failInTransaction(state, error);
+      }
+      flush();
+      await run.recorder.historyAfterCommit(migration, direction, elapsed(state));
+      return succeeded(state, { transaction: true });
+    }
+  } finally {
+    await session.endSession().catch(() => undefined);
+  }
+}
+
+async function failInTransaction(state: StepState, error: unknown): Promise<RunError> {
+  const { run, step } = state;
+  const { id } = step.migration;
+  const message = messageOf(run, error);
+  const lost = run.lease.lost ?? (error instanceof MongrateError && error.code === 'LOCK_LOST' ? message : undefined);
+  if (lost !== undefined) return failed(state, 'LOCK_LOST', `stopped ${id}: lost the lock (${lost}); its transaction was rolled back`, message);
+  if (isConnectionLoss(error)) {
+    return failed(
+      state,
+      'UNREACHABLE',
+      `lost the connection to the server during the transaction of ${id} (${message}); it was rolled back unless its commit reached the server: \`status\` shows which`,
+      message,
+    );
+  }
+  const interrupted = run.signal.aborted;
+  await run.recorder.history(id, 'failed', { direction: step.direction, durationMs: elapsed(state), error: { message } });
+  if (error instanceof TransactionLimitError) {
+    return failed(
+      state,
+      'TRANSACTION_LIMIT',
+      `${id} failed: ${message}; nothing was written (rolled back). Raise transactionDocumentLimit, set \`transaction: false\` on this migration, or use transactions: 'auto'`,
+      message,
+    );
+  }
+  const what = step.direction === 'up' ? 'migration' : 'reverting';
+  return failed(state, interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED', `${what} ${id} ${interrupted ? 'was interrupted' : 'failed'}: ${message} (rolled back)`, message);
+}

@@ -1,8 +1,10 @@
 /**
  * Whether migrations run in transactions: decided from the server probe (a replica set or mongos
- * that really committed a trivial transaction; see `probeServer`), the config's mode and the
- * migration's own `transaction: false`.
+ * that really committed a trivial transaction; see `probeServer`), the config's mode, the
+ * migration's own `transaction: false`, and the size of the work (`transactionDocumentLimit`).
  */
+import type { ClientSession } from 'mongodb';
+import { MongoError } from 'mongodb';
 import { configError } from '../errors.ts';
 import type { ServerInfo } from '../server/capabilities.ts';
 import type { TransactionMode } from '../types.ts';
@@ -21,16 +23,58 @@ export function transactionSupportOf(server: Pick<ServerInfo, 'supports' | 'topo
   return { supported: false, reason: `${server.describe()} refused to commit a transaction` };
 }
 
+/** The run's transaction rules: which migrations start in one, and what happens when one does not fit. */
+export interface TransactionPolicy {
+  mode: TransactionMode;
+  /** Most documents a helper may touch inside a transaction. */
+  documentLimit: number;
+  /** Whether this migration starts in a transaction. */
+  use(migration: { definition: { transaction?: boolean } }): boolean;
+  /**
+   * A helper found its work does not fit a transaction: true means roll back and run the
+   * migration again outside one (`auto`); false means the migration fails (`always`).
+   */
+  rerunOutside: boolean;
+}
+
 /**
- * Turns the config's mode and the server's support into a per-migration decision.
- * `always` without support is a configuration error raised before anything runs.
+ * Turns the config's mode and the server's support into the run's policy. `always` without
+ * support is a configuration error raised before anything runs.
  */
-export function transactionDecider(
-  mode: TransactionMode,
-  support: TransactionSupport,
-): (migration: { id: string; definition: { transaction?: boolean } }) => boolean {
+export function transactionPolicy(mode: TransactionMode, support: TransactionSupport, documentLimit: number): TransactionPolicy {
   if (mode === 'always' && !support.supported) {
     throw configError(`transactions: 'always' but ${support.reason}; use 'auto' or 'never'`);
   }
-  return (migration) => mode !== 'never' && support.supported && migration.definition.transaction !== false;
+  return {
+    mode,
+    documentLimit,
+    use: (migration) => mode !== 'never' && support.supported && migration.definition.transaction !== false,
+    rerunOutside: mode === 'auto',
+  };
+}
+
+/** Attempts of one migration's transaction when the server says a retry may succeed. */
+export const TRANSACTION_ATTEMPTS = 3;
+const COMMIT_ATTEMPTS = 3;
+
+const hasLabel = (error: unknown, label: string): boolean => error instanceof MongoError && error.hasErrorLabel(label);
+
+/** MongoDB's answer that the whole transaction may be run again (a write conflict, an election...). */
+export function isTransientTransactionError(error: unknown): boolean {
+  return hasLabel(error, 'TransientTransactionError');
+}
+
+/**
+ * Commits, retrying the commit alone while the server cannot say whether it took effect
+ * (MongoDB documents commitTransaction as safe to retry for UnknownTransactionCommitResult).
+ */
+export async function commitWithRetry(session: ClientSession): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await session.commitTransaction();
+      return;
+    } catch (error) {
+      if (attempt >= COMMIT_ATTEMPTS || !hasLabel(error, 'UnknownTransactionCommitResult')) throw error;
+    }
+  }
 }

@@ -147,6 +147,7 @@ void describe('computeStatus', () => {
       file: '/project/migrations/001.ts',
       error: undefined,
       interrupted: false,
+      direction: undefined,
     });
   });
 

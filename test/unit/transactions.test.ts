@@ -1,10 +1,10 @@
 // Unit tests of the transaction decisions: topology from recorded `hello` replies, the probe's
-// logic against stand-in sessions, and the per-migration decider. No server.
+// logic against stand-in sessions, and the run's transaction policy. No server.
 import { FERRETDB_BUILD_INFO, FERRETDB_HELLO } from '../support/recorded-replies.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Binary, Long, ObjectId, Timestamp, type Document } from 'mongodb';
-import { transactionDecider, transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
+import { transactionPolicy, transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
 import { capabilitiesFrom } from '../../src/server/capabilities.ts';
 import { MongrateError } from '../../src/errors.ts';
 import type { TransactionMode } from '../../src/types.ts';
@@ -136,7 +136,7 @@ const migration = (transaction: boolean | undefined): { id: string; definition: 
   definition: transaction === undefined ? {} : { transaction },
 });
 
-void describe('transactionDecider', () => {
+void describe('transactionPolicy', () => {
   const cases: { mode: TransactionMode; support: TransactionSupport; expect: Record<'default' | 'true' | 'false', boolean> | 'CONFIG' }[] = [
     { mode: 'never', support: SUPPORTED, expect: { default: false, true: false, false: false } },
     { mode: 'never', support: UNSUPPORTED, expect: { default: false, true: false, false: false } },
@@ -151,7 +151,7 @@ void describe('transactionDecider', () => {
     if (expect === 'CONFIG') {
       void it(`${label}: throws CONFIG (exit 2) naming the reason, before any migration is asked about`, () => {
         assert.throws(
-          () => transactionDecider(mode, support),
+          () => transactionPolicy(mode, support, 1000),
           (error: unknown) => {
             assert.ok(error instanceof MongrateError);
             assert.equal(error.code, 'CONFIG');
@@ -166,10 +166,13 @@ void describe('transactionDecider', () => {
       continue;
     }
     void it(`${label}: default ${expect.default}, transaction: true ${expect.true}, transaction: false ${expect.false}`, () => {
-      const decide = transactionDecider(mode, support);
-      assert.equal(decide(migration(undefined)), expect.default);
-      assert.equal(decide(migration(true)), expect.true);
-      assert.equal(decide(migration(false)), expect.false);
+      const policy = transactionPolicy(mode, support, 1000);
+      assert.equal(policy.use(migration(undefined)), expect.default);
+      assert.equal(policy.use(migration(true)), expect.true);
+      assert.equal(policy.use(migration(false)), expect.false);
+      // a helper whose work does not fit: auto runs the migration again outside, always fails it
+      assert.equal(policy.rerunOutside, mode === 'auto');
+      assert.equal(policy.documentLimit, 1000);
     });
   }
 });

@@ -1,0 +1,228 @@
+/**
+ * What the changelog says about each migration, decided here and written through the store's
+ * dumb contract. Every write that finishes an operation is conditional on the claim this run
+ * made (compare-and-set on state + claim), so a runner whose lease was taken over and whose
+ * record was re-claimed changes nothing. History entries are best effort: they never change the
+ * outcome of a migration (a failed history write becomes a warning).
+ */
+import type { ClientSession } from 'mongodb';
+import type { ChangelogStore, RecordMatch } from '../changelog/contract.ts';
+import { MongrateError } from '../errors.ts';
+import type { ChangelogRecord, Direction, HistoryEvent, HistoryRecord, MigrationFile, RecordClaim } from '../types.ts';
+import type { RunIdentity } from '../util/identity.ts';
+
+/** What a record looked like when the plan was made: `match` for the next conditional write. */
+export function matchOf(record: ChangelogRecord): RecordMatch {
+  return { state: record.state, claimRunId: record.claim?.runId ?? null };
+}
+
+/** Which way the operation of a `running`/`failed` record went (older records kept it in `error`). */
+export function directionOf(record: ChangelogRecord): Direction {
+  return record.claim?.direction ?? record.error?.direction ?? 'up';
+}
+
+/** The run id that owns a `running` record's operation. */
+export function operationOwner(record: ChangelogRecord): string {
+  return record.claim?.runId ?? record.runId;
+}
+
+/** A claim this run holds on a record, and when it started. */
+export interface Claimed {
+  id: string;
+  direction: Direction;
+  startedAt: Date;
+  match: RecordMatch;
+  claim: RecordClaim;
+}
+
+type HistoryDetails = Partial<Pick<HistoryRecord, 'at' | 'direction' | 'checksum' | 'durationMs' | 'error' | 'note'>>;
+
+export interface RecorderOptions {
+  store: ChangelogStore;
+  identity: RunIdentity;
+  /** The time to stamp on records: the server's, so runners whose clocks disagree still order right. */
+  now: () => Date;
+  /** A history entry that could not be written, and the like. */
+  warn: (id: string | undefined, message: string) => void;
+  /** Masks secrets in any text bound for a document. */
+  clean: (text: string) => string;
+}
+
+export class Recorder {
+  constructor(private readonly options: RecorderOptions) {}
+
+  /** The time records are stamped with. */
+  now(): Date {
+    return this.options.now();
+  }
+
+  private newClaim(direction: Direction, previousState?: RecordClaim['previousState']): RecordClaim {
+    const { runId, host, pid } = this.options.identity;
+    return { direction, runId, host, pid, startedAt: this.options.now(), ...(previousState === undefined ? {} : { previousState }) };
+  }
+
+  private newRecord(file: MigrationFile, state: ChangelogRecord['state'], startedAt: Date): ChangelogRecord {
+    const { runId, host, pid, toolVersion } = this.options.identity;
+    return {
+      _id: file.id,
+      state,
+      checksum: file.checksum,
+      description: file.description,
+      startedAt,
+      finishedAt: undefined,
+      durationMs: undefined,
+      runId,
+      host,
+      pid,
+      toolVersion,
+    };
+  }
+
+  private claimLost(id: string, what: string): MongrateError {
+    return new MongrateError(
+      'LOCK_LOST',
+      `${what}, but the changelog record of ${id} no longer carries this run's claim (another runner took the lock and the record over); nothing more was recorded`,
+    );
+  }
+
+  /**
+   * Claims a migration before applying it: a new `running` record, or (a retry) the failed or
+   * dead record as planned, replaced only if it is still exactly that.
+   */
+  async claimUp(file: MigrationFile, planned: ChangelogRecord | undefined): Promise<Claimed> {
+    const claim = this.newClaim('up');
+    const record: ChangelogRecord = { ...this.newRecord(file, 'running', claim.startedAt), claim };
+    const taken = planned === undefined ? await this.options.store.insertRecord(record) : await this.options.store.replaceRecord(matchOf(planned), record);
+    if (!taken) {
+      throw new MongrateError('LOCK_HELD', `migration ${file.id} was claimed by another runner while this run was starting it; nothing of it ran here`);
+    }
+    return { id: file.id, direction: 'up', startedAt: claim.startedAt, match: { state: 'running', claimRunId: claim.runId }, claim };
+  }
+
+  async finishUp(file: MigrationFile, claimed: Claimed, durationMs: number): Promise<void> {
+    const finishedAt = this.options.now();
+    const done = await this.options.store.updateRecord(file.id, claimed.match, {
+      set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description },
+      unset: ['claim', 'error'],
+    });
+    if (!done) throw this.claimLost(file.id, `${file.id} ran to the end`);
+    await this.history(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs });
+  }
+
+  /**
+   * Marks an applied (or baselined) record as being reverted, so a crash or an interrupt during
+   * the `down` leaves a visible state; a retry takes over the failed or dead `down` as planned.
+   */
+  async claimDown(planned: ChangelogRecord): Promise<Claimed> {
+    const previousState = planned.state === 'applied' || planned.state === 'baseline' ? planned.state : (planned.claim?.previousState ?? 'applied');
+    const claim = this.newClaim('down', previousState);
+    const taken = await this.options.store.updateRecord(planned._id, matchOf(planned), { set: { state: 'running', claim }, unset: ['error'] });
+    if (!taken) {
+      throw new MongrateError('LOCK_HELD', `migration ${planned._id} was changed by another runner while this run was starting to revert it; nothing was reverted`);
+    }
+    return { id: planned._id, direction: 'down', startedAt: claim.startedAt, match: { state: 'running', claimRunId: claim.runId }, claim };
+  }
+
+  async finishDown(planned: ChangelogRecord, claimed: Claimed, durationMs: number): Promise<void> {
+    if (!(await this.options.store.deleteRecord(planned._id, claimed.match))) throw this.claimLost(planned._id, `${planned._id} was reverted to the end`);
+    await this.history(planned._id, 'down', { direction: 'down', durationMs, checksum: planned.checksum });
+  }
+
+  /** The claimed operation failed (or was interrupted): the record says so, with its direction. */
+  async recordFailure(claimed: Claimed, error: { message: string; interrupted: boolean }, durationMs: number): Promise<void> {
+    const finishedAt = this.options.now();
+    const message = this.options.clean(error.message);
+    const done = await this.options.store.updateRecord(claimed.id, claimed.match, {
+      set: {
+        // a failed down keeps the application's finishedAt: it orders the record among the applied ones
+        ...(claimed.direction === 'up' ? { finishedAt, durationMs } : {}),
+        state: 'failed',
+        claim: { ...claimed.claim, finishedAt, durationMs },
+        error: { message, direction: claimed.direction, ...(error.interrupted ? { interrupted: true } : {}) },
+      },
+    });
+    if (!done) throw this.claimLost(claimed.id, `${claimed.id} failed`);
+    await this.history(claimed.id, 'failed', { at: finishedAt, direction: claimed.direction, durationMs, error: { message } });
+  }
+
+  /**
+   * Inside the migration's transaction: the outcome in one conditional write, committed with the
+   * migration's own writes. An up inserts the applied record (a duplicate `_id` aborts: it never
+   * overwrites a record someone else wrote) or replaces the failed one it retries; a down deletes
+   * the record it planned from. No history here: a failed history write must not abort the commit.
+   */
+  async recordInTransaction(
+    step: { file: MigrationFile; direction: Direction; planned: ChangelogRecord | undefined },
+    startedAt: Date,
+    durationMs: number,
+    session: ClientSession,
+  ): Promise<void> {
+    const { file, direction, planned } = step;
+    const { store } = this.options;
+    let done: boolean;
+    if (direction === 'down') {
+      done = planned !== undefined && (await store.deleteRecord(file.id, matchOf(planned), session));
+    } else {
+      const record: ChangelogRecord = { ...this.newRecord(file, 'applied', startedAt), finishedAt: this.options.now(), durationMs };
+      done = planned === undefined ? await store.insertRecord(record, session) : await store.replaceRecord(matchOf(planned), record, session);
+    }
+    if (!done) {
+      throw new MongrateError('LOCK_HELD', `the changelog record of ${file.id} was changed by another runner during this transaction; rolled back`);
+    }
+  }
+
+  /** The history entry of an operation that committed in a transaction (written after the commit). */
+  async historyAfterCommit(file: MigrationFile, direction: Direction, durationMs: number): Promise<void> {
+    await this.history(file.id, direction, { direction, durationMs, checksum: file.checksum });
+  }
+
+  /** Records migrations as applied without running them (`baseline`); those already recorded are skipped. */
+  async baseline(files: MigrationFile[]): Promise<string[]> {
+    const recorded: string[] = [];
+    for (const file of files) {
+      const now = this.options.now();
+      if (await this.options.store.insertRecord({ ...this.newRecord(file, 'baseline', now), finishedAt: now, durationMs: 0 })) {
+        recorded.push(file.id);
+        await this.history(file.id, 'baseline', { at: now, checksum: file.checksum });
+      }
+    }
+    return recorded;
+  }
+
+  /** `repair`: forgets a record (a failed `up`, a dead one, or one whose file is gone). */
+  async forget(record: ChangelogRecord, reason: string): Promise<boolean> {
+    const done = await this.options.store.deleteRecord(record._id, matchOf(record));
+    if (done) await this.history(record._id, 'repair', { note: reason });
+    return done;
+  }
+
+  /** `repair` of a failed `down`: back to the state it had, so `down` can run it again. */
+  async restore(record: ChangelogRecord, reason: string): Promise<boolean> {
+    const state = record.claim?.previousState ?? 'applied';
+    const done = await this.options.store.updateRecord(record._id, matchOf(record), { set: { state }, unset: ['claim', 'error'] });
+    if (done) await this.history(record._id, 'repair', { note: reason });
+    return done;
+  }
+
+  /** `repair`: accepts the current file of an applied migration. */
+  async rechecksum(file: MigrationFile, record: ChangelogRecord): Promise<boolean> {
+    const done = await this.options.store.updateRecord(file.id, matchOf(record), { set: { checksum: file.checksum, description: file.description } });
+    if (done) await this.history(file.id, 'repair', { checksum: file.checksum, note: `checksum ${record.checksum} -> ${file.checksum}` });
+    return done;
+  }
+
+  /** Appends a history entry; a failure is a warning, never a different outcome. */
+  async history(migrationId: string, event: HistoryEvent, details: HistoryDetails = {}): Promise<void> {
+    const { runId, host, pid, user, toolVersion } = this.options.identity;
+    try {
+      await this.options.store.appendHistory({ migrationId, event, at: details.at ?? this.options.now(), runId, host, pid, user, toolVersion, ...details });
+    } catch (error) {
+      const outcome = event === 'failed' ? 'its failure is recorded in the changelog' : `the changelog says what happened`;
+      this.options.warn(migrationId, `could not append the '${event}' history entry of ${migrationId} (${this.options.clean(messageText(error))}); ${outcome}`);
+    }
+  }
+}
+
+function messageText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
