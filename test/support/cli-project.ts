@@ -67,7 +67,8 @@ export interface ChangelogDoc {
   runId: string;
   pid: number;
   description?: string | null;
-  error?: { message: string; interrupted?: boolean };
+  error?: { message: string; interrupted?: boolean; direction?: string };
+  claim?: { direction: string; runId: string; pid: number };
 }
 
 /** A history document; the fields a command fills in are left unknown for tests to check. */

@@ -8,6 +8,7 @@ interface DownFlags {
   step?: number;
   lastRun?: boolean;
   all?: boolean;
+  retryFailed?: boolean;
   dryRun?: boolean;
 }
 
@@ -19,6 +20,7 @@ export function defineDown(program: Command, register: Register): void {
     .option('--step <n>', 'revert the newest n', wholeNumber('--step'))
     .option('--last-run', 'revert what the newest `up` run applied')
     .option('--all', 'revert everything applied')
+    .option('--retry-failed', 'finish reverting a migration whose down failed or was interrupted (it counts as the first step)')
     .option('--dry-run', 'print the plan; change nothing');
   register<DownFlags>(command, async (ctx, flags) => {
     const migrator = await ctx.openMigrator();
@@ -28,6 +30,7 @@ export function defineDown(program: Command, register: Register): void {
         ...(flags.step === undefined ? {} : { step: flags.step }),
         lastRun: flags.lastRun === true,
         all: flags.all === true,
+        retryFailed: flags.retryFailed === true,
         dryRun: flags.dryRun === true,
       }),
       { dryRun: flags.dryRun === true },
