@@ -18,6 +18,8 @@ export interface TestServer {
   flavour: ServerFlavour;
   description: string;
   stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL: no graceful close of client connections), where it is ours. */
+  kill?(): Promise<void>;
 }
 
 type Log = (line: string) => void;
@@ -37,6 +39,20 @@ export async function startServer(options?: { log?: Log }): Promise<TestServer> 
   const mongod = await findOnPath('mongod');
   if (mongod !== undefined) return startMongod(mongod);
   return startFerretDb(await ensureFerretDbBinary(log));
+}
+
+/**
+ * A server of this test's own, whatever MONGODB_URI says: for tests that stop the server under a
+ * running command. A `mongod` on PATH, else FerretDB (built with Go); undefined when neither can be had.
+ */
+export async function startPrivateServer(options?: { log?: Log }): Promise<TestServer | undefined> {
+  const mongod = await findOnPath('mongod');
+  if (mongod !== undefined) return startMongod(mongod);
+  try {
+    return await startFerretDb(await ensureFerretDbBinary(options?.log ?? defaultLog));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Hides the password of a connection string so it can be printed. */
@@ -67,7 +83,7 @@ async function startMongod(binary: string): Promise<TestServer> {
     await waitUntil(proc, 'mongod did not become primary', () =>
       withClient(direct, async (client) => (await client.db('admin').command({ hello: 1 })).isWritablePrimary === true),
     );
-    return { uri: `mongodb://${host}/?replicaSet=rs0`, flavour: 'mongod', description: `mongod ${version} (replica set rs0)`, stop: proc.stop };
+    return { uri: `mongodb://${host}/?replicaSet=rs0`, flavour: 'mongod', description: `mongod ${version} (replica set rs0)`, stop: proc.stop, kill: proc.kill };
   } catch (error) {
     await proc.stop();
     throw error;
@@ -93,7 +109,7 @@ async function startFerretDb(binary: string): Promise<TestServer> {
     await proc.stop();
     throw error;
   }
-  return { uri, flavour: 'ferretdb', description: `FerretDB ${FERRETDB_VERSION.slice(1)} (sqlite)`, stop: proc.stop };
+  return { uri, flavour: 'ferretdb', description: `FerretDB ${FERRETDB_VERSION.slice(1)} (sqlite)`, stop: proc.stop, kill: proc.kill };
 }
 
 /**
@@ -137,6 +153,7 @@ interface Launched {
   exitReason: () => string | undefined;
   logTail: () => Promise<string>;
   stop: () => Promise<void>;
+  kill: () => Promise<void>;
 }
 
 /** Spawns a server with its output in tmpDir/logName; stop() kills it and removes tmpDir. */
@@ -173,7 +190,15 @@ function launch(binary: string, tmpDir: string, logName: string, args: string[])
     const text = await fs.readFile(logPath, 'utf8').catch(() => '');
     return text.trimEnd().split('\n').slice(-20).join('\n');
   };
-  return { exitReason: () => exitReason, logTail, stop };
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await stop();
+  };
+  return { exitReason: () => exitReason, logTail, stop, kill };
 }
 
 async function terminate(child: ChildProcess): Promise<void> {
