@@ -1,4 +1,4 @@
-// Unit tests of migration discovery and loading, credential redaction, and `create`'s naming rules.
+// Unit tests of migration discovery and loading, and `create`'s naming rules (credential masking: redact.test.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -16,7 +16,6 @@ import {
 import { loadMigration } from '../../src/discovery/load-migration.ts';
 import { MongrateError } from '../../src/errors.ts';
 import type { MigrationContext, MigrationFile } from '../../src/types.ts';
-import { redactSecrets, redactUri, secretsOf } from '../../src/util/redact.ts';
 import { isError } from '../support/assertions.ts';
 import { tempFolders } from '../support/temp.ts';
 
@@ -309,90 +308,6 @@ void describe('loadMigration', () => {
   void it('names the file by its base name at least', async () => {
     const file = await migrationFile('013-noup.js', 'export const x = 1;\n');
     await assert.rejects(loadMigration(file), isError('USAGE', new RegExp(basename(file.path).replace('.', '\\.'))));
-  });
-});
-
-void describe('redactUri', () => {
-  void it('keeps the user and masks the password', () => {
-    assert.equal(redactUri('mongodb://admin:s3cret@db.example.com:27017/app'), 'mongodb://admin:***@db.example.com:27017/app');
-  });
-
-  void it('handles mongodb+srv', () => {
-    assert.equal(
-      redactUri('mongodb+srv://app:hunter2@cluster0.example.net/shop?retryWrites=true'),
-      'mongodb+srv://app:***@cluster0.example.net/shop?retryWrites=true',
-    );
-  });
-
-  void it('masks a password with percent escapes and several hosts', () => {
-    assert.equal(redactUri('mongodb://u:p%40ss%2Fw@h1,h2:27018/db?replicaSet=rs'), 'mongodb://u:***@h1,h2:27018/db?replicaSet=rs');
-  });
-
-  void it('keeps a user without password', () => {
-    assert.equal(redactUri('mongodb://user@host/db'), 'mongodb://user@host/db');
-  });
-
-  void it('masks every URI in a text', () => {
-    const text = 'primary mongodb://a:pw1@h1/x failed, fallback mongodb+srv://b:pw2@h2/y also failed';
-    const out = redactUri(text);
-    assert.equal(out, 'primary mongodb://a:***@h1/x failed, fallback mongodb+srv://b:***@h2/y also failed');
-    assert.doesNotMatch(out, /pw1|pw2/);
-  });
-
-  void it('leaves a URI without credentials unchanged', () => {
-    for (const uri of ['mongodb://127.0.0.1:27017', 'mongodb://h1,h2/db?x=1', 'mongodb+srv://cluster0.example.net/db', 'no uri here']) {
-      assert.equal(redactUri(uri), uri);
-    }
-  });
-
-  // A password typed without percent-encoding is refused by the driver, and connect() then prints
-  // `invalid connection string <redacted uri>`: the mask must still cover the whole password.
-  void it('masks a password with unescaped @ / ? # characters', () => {
-    for (const [uri, password] of [
-      ['mongodb://u:p@ss@h/db', 'p@ss'],
-      ['mongodb://u:pa/ss@h/db', 'pa/ss'],
-      ['mongodb://u:pa?ss@h/db', 'pa?ss'],
-      ['mongodb://u:pa#ss@h/db', 'pa#ss'],
-    ] as const) {
-      const out = redactUri(uri);
-      assert.ok(!out.includes(password) && !out.includes('ss@'), `${uri} -> ${out}`);
-      assert.equal(out, 'mongodb://u:***@h/db', uri);
-    }
-  });
-
-  void it('is case-insensitive about the scheme', () => {
-    assert.equal(redactUri('MONGODB://u:secret@h/db'), 'MONGODB://u:***@h/db');
-  });
-});
-
-void describe('redactSecrets', () => {
-  void it('masks URIs in the text', () => {
-    assert.equal(redactSecrets('cannot connect to mongodb://u:topsecret@h/db'), 'cannot connect to mongodb://u:***@h/db');
-  });
-
-  void it('masks the raw and the percent-decoded password wherever it appears', () => {
-    const uri = 'mongodb://app:p%40ss%3Aword@db.example.com/app';
-    const secrets = secretsOf(uri);
-    assert.ok(secrets.includes('p%40ss%3Aword'));
-    assert.ok(secrets.includes('p@ss:word'));
-    const text = 'Authentication failed for password p@ss:word (raw p%40ss%3Aword)';
-    const out = redactSecrets(text, secrets);
-    assert.equal(out, 'Authentication failed for password *** (raw ***)');
-  });
-
-  void it('finds an unescaped password with / or @ as a secret', () => {
-    assert.ok(secretsOf('mongodb://u:pa/ss@h/db').includes('pa/ss'));
-    assert.ok(secretsOf('mongodb://u:p@ss@h/db').includes('p@ss'));
-  });
-
-  void it('finds no secrets without a password', () => {
-    assert.deepEqual(secretsOf(undefined), []);
-    assert.deepEqual(secretsOf('mongodb://user@host/db'), []);
-    assert.deepEqual(secretsOf('mongodb://host/db'), []);
-  });
-
-  void it('leaves text without secrets unchanged', () => {
-    assert.equal(redactSecrets('all good', secretsOf('mongodb://u:longpass@h/db')), 'all good');
   });
 });
 
