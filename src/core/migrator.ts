@@ -31,6 +31,7 @@ import type {
   ValidateResult,
 } from '../types.ts';
 import { newRunIdentity } from '../util/identity.ts';
+import { secretsOf } from '../util/redact.ts';
 import { connect } from './connection.ts';
 import { appliedInOrder, computeStatus, integrityFindings, isDeadRunning, planDown, planUp } from './plan.ts';
 import { createHelpers, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
@@ -134,6 +135,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           useTransaction: () => false, // decided in execute(), once there is something to run
           emit: this.emit.bind(this),
           invoke: async (base, fn) => this.invoke(base, fn, { db, server: await this.server(db), dryRun: false }),
+          secrets: secretsOf(this.config.uri),
         });
       } finally {
         await lock.release();

@@ -12,6 +12,7 @@ import { messageOf } from '../errors.ts';
 import type { Lock } from '../lock/lock.ts';
 import type { Direction, MigrationContext, MigrationFn, MigratorEvents, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
+import { redactText } from '../util/redact.ts';
 
 export interface Step {
   migration: LoadedMigration;
@@ -32,6 +33,8 @@ export interface Run {
   emit: EventEmitter<MigratorEvents>['emit'];
   /** Completes the context (helpers, server, dry run) and calls the migration function with it. */
   invoke: (base: BaseContext, fn: MigrationFn) => Promise<unknown>;
+  /** Secrets of the connection string (`secretsOf(config.uri)`), masked in every stored or returned error message. */
+  secrets: readonly string[];
 }
 
 /** What the runner knows of a migration's context; the migrator adds helpers and the server. */
@@ -117,7 +120,8 @@ async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunEr
       return { code: 'LOCK_HELD', message: `${migration.id} finished but was not recorded: ${error.message}`, id: migration.id };
     }
     const interrupted = run.abort.signal.aborted;
-    const message = messageOf(error);
+    // stored in the changelog and history, returned and emitted: a migration's error may quote the URI
+    const message = redactText(messageOf(error), run.secrets);
     if (run.lock?.lost === undefined) {
       if (transactional) await store.appendHistory(migration.id, 'failed', { direction, durationMs, error: { message } });
       else await store.markFailed(migration, direction, { message, interrupted }, { startedAt, durationMs });
