@@ -2,13 +2,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { slugify, timestampId } from '../../src/cli/commands/create.ts';
 import {
   checksumOf,
   compareIds,
   discoverMigrations,
+  discoverMigrationsAndDuplicates,
   isMigrationFileName,
   migrationIdOf,
   staticDescription,
@@ -171,11 +172,15 @@ void describe('discoverMigrations', () => {
     assert.deepEqual(await discoverMigrations(await folder({})), []);
   });
 
-  void it('refuses two files with one id with USAGE naming both', async () => {
+  void it('refuses two files with one id with DUPLICATE_ID (exit 2) naming both', async () => {
     const dir = await folder({ '001-a.ts': 'export async function up() {}\n', '001-a.js': 'export async function up() {}\n' });
-    await assert.rejects(discoverMigrations(dir), isError('USAGE', /duplicate migration id '001-a'/));
-    await assert.rejects(discoverMigrations(dir), isError('USAGE', /001-a\.js/));
-    await assert.rejects(discoverMigrations(dir), isError('USAGE', /001-a\.ts/));
+    await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /duplicate migration id '001-a'/));
+    await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /001-a\.js/));
+    await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /001-a\.ts/));
+    await assert.rejects(discoverMigrations(dir), (error: unknown) => error instanceof MongrateError && error.exitCode === 2);
+    // validate's path: reported, not thrown
+    const { files, duplicates } = await discoverMigrationsAndDuplicates(dir);
+    assert.deepEqual([files, duplicates], [[], [{ id: '001-a', names: ['001-a.js', '001-a.ts'] }]]);
   });
 
   void it('refuses a missing folder with USAGE mentioning mongrate init', async () => {
@@ -187,6 +192,49 @@ void describe('discoverMigrations', () => {
     const dir = await folder({ '001-a.ts': 'export async function up() {}\r\n// done\r\n' });
     const [file] = await discoverMigrations(dir);
     assert.equal(file?.checksum, checksumOf('export async function up() {}\n// done\n'));
+  });
+});
+
+void describe('discoverMigrations with symbolic links', () => {
+  const SOURCE = "export default { description: 'shared', async up() { return 'linked up'; } };\n";
+
+  void it('follows links to files: the link names the id, the checksum is of the target bytes, and it loads', async () => {
+    const shared = await folder({ 'real-a.ts': SOURCE, 'real-b.js': 'export async function up() {}\n' });
+    const dir = await folder({});
+    await symlink(join(shared, 'real-a.ts'), join(dir, '001-a.ts'));
+    await symlink('../' + basename(shared) + '/real-b.js', join(dir, '002-b.js')); // a relative link
+    const files = await discoverMigrations(dir);
+    assert.deepEqual(files.map((f) => [f.id, f.path]), [['001-a', join(dir, '001-a.ts')], ['002-b', join(dir, '002-b.js')]]);
+    const [linked] = files;
+    assert.ok(linked !== undefined);
+    assert.equal(linked.checksum, checksumOf(SOURCE));
+    assert.equal(linked.description, 'shared');
+    const loaded = await loadMigration(linked);
+    assert.equal(await loaded.definition.up({} as MigrationContext), 'linked up');
+  });
+
+  void it('ignores a link to a folder, as it ignores folders', async () => {
+    const dir = await folder({ '001-a.ts': 'export async function up() {}\n' });
+    await mkdir(join(dir, 'elsewhere'));
+    await symlink(join(dir, 'elsewhere'), join(dir, '002-folder.ts'));
+    assert.deepEqual((await discoverMigrations(dir)).map((f) => f.id), ['001-a']);
+  });
+
+  void it('refuses a dangling or looping link with USAGE naming it and its target, rather than dropping a migration', async () => {
+    const dir = await folder({ '001-a.ts': 'export async function up() {}\n' });
+    await symlink(join(dir, 'gone.ts'), join(dir, '002-gone.ts'));
+    await assert.rejects(discoverMigrations(dir), isError('USAGE', /002-gone\.ts .*symbolic link to .*gone\.ts, which does not exist/));
+    await assert.rejects(discoverMigrationsAndDuplicates(dir), isError('USAGE', /002-gone\.ts/));
+    const loop = await folder({});
+    await symlink(join(loop, '001-x.ts'), join(loop, '001-x.ts'));
+    await assert.rejects(discoverMigrations(loop), isError('USAGE', /001-x\.ts .*which loops/));
+  });
+
+  void it('ignores a dangling link whose name is not a migration', async () => {
+    const dir = await folder({ '001-a.ts': 'export async function up() {}\n' });
+    await symlink(join(dir, 'nowhere.md'), join(dir, 'README.md'));
+    await symlink(join(dir, 'nowhere.ts'), join(dir, '_shared.ts'));
+    assert.deepEqual((await discoverMigrations(dir)).map((f) => f.id), ['001-a']);
   });
 });
 
