@@ -162,7 +162,7 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
   return maskOptionSecrets(out);
 }
 
-/** The former name of `redactText`. */
+/** @deprecated The former name of `redactText`, kept so code written against it on other branches still builds. */
 export const redactSecrets = redactText;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -205,7 +205,7 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
       for (const command of ['up', 'status', 'validate']) {
         const result = await run([command]);
         exits(result, 2, `${command} with a dangling link`);
-        oneLineError(result, /002-b\.ts is a symbolic link to .*moved-away\.ts, which does not exist/);
+        oneLineError(result, /002-b\.ts in migrations is a symbolic link to .*moved-away\.ts, which does not exist/);
       }
       assert.deepEqual(await snapshot(db), before);
     });

@@ -150,6 +150,7 @@ void describe('mergeConfig', () => {
       lockCollection: 'mongrate_lock',
       lock: { ttlSeconds: 120, waitSeconds: 0 },
       transactions: 'auto',
+      transactionDocumentLimit: 1000,
       clientOptions: { serverSelectionTimeoutMS: 5000 },
       configFile: undefined,
     });
