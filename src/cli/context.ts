@@ -16,7 +16,7 @@ export interface GlobalOptions {
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
@@ -38,7 +38,7 @@ export class CommandContext {
     readonly renderer: Renderer,
     readonly io: CliIo,
   ) {
-    // a password given by flag or env is masked even before the config is read
+    // a password given by flag or env is masked even before the config is read (and if it fails)
     renderer.addSecrets([...secretsOf(globals.uri), ...secretsOf(io.env.MONGODB_URI)]);
   }
 
@@ -46,6 +46,7 @@ export class CommandContext {
     const { config, uri, db, migrationsDir } = this.globals;
     const { loadConfig } = await api();
     const resolved = await loadConfig({ config, uri, db, migrationsDir }, { cwd: this.io.cwd, env: this.io.env, ...options });
+    // the config file's uri, once known; redactUri masks by position, whatever the URI's typos
     this.renderer.addSecrets(secretsOf(resolved.uri));
     this.renderer.verbose(
       `config: ${resolved.configFile ?? '(none found, using defaults)'}; server ${redactUri(resolved.uri)}; database ${resolved.database}; migrations ${resolved.migrationsDir}`,

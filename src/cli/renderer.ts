@@ -1,13 +1,14 @@
 /**
  * The one place that writes to the terminal: colours (chalk), spinners (ora), tables
  * (console-table-printer), `--json` documents, secrets scrubbing and the mapping of errors to exit codes.
+ * Every line passes `redactText`, and JSON documents `redactValue` before they are serialised.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import { Table } from 'console-table-printer';
 import type { Ora } from 'ora';
 import { MongrateError } from '../errors.ts';
 import type { Migrator, MigrationState, MigrationStatus, RunResult, StatusResult } from '../index.ts';
-import { redactSecrets } from '../util/redact.ts';
+import { redactText, redactValue, secretsOf } from '../util/redact.ts';
 
 export interface RendererOptions {
   json: boolean;
@@ -17,8 +18,14 @@ export interface RendererOptions {
   command: string;
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 }
+
+/**
+ * Fewer columns than this and a spinner line cannot be drawn; at 0 ora divides the line width by
+ * zero, loops forever clearing lines and starves the heartbeat and the signal handlers.
+ */
+export const MIN_SPINNER_COLUMNS = 20;
 
 const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance> = {
   applied: (c) => c.green,
@@ -63,6 +70,8 @@ export class Renderer {
 
   constructor(private readonly options: RendererOptions) {
     this.chalk = new Chalk({ level: colourLevel(options) });
+    // masked from the first line on, even for a usage error before any config is read
+    this.secrets.push(...secretsOf(options.env.MONGODB_URI));
   }
 
   get json(): boolean {
@@ -75,7 +84,7 @@ export class Renderer {
   }
 
   private clean(text: string): string {
-    return redactSecrets(text, this.secrets);
+    return redactText(text, this.secrets);
   }
 
   private write(stream: NodeJS.WritableStream, text: string): void {
@@ -106,7 +115,10 @@ export class Renderer {
 
   /** The single JSON document of a `--json` run. */
   emitJson(document: Record<string, unknown>): void {
-    if (this.options.json) this.write(this.options.stdout, JSON.stringify({ command: this.options.command, ...document }));
+    if (!this.options.json) return;
+    // masked on values: in serialised JSON a password's '"' or '\' is escaped and would not match
+    const masked = redactValue({ command: this.options.command, ...document }, this.secrets);
+    this.options.stdout.write(JSON.stringify(masked) + '\n');
   }
 
   /** Prints an error the way the contract says and returns its exit code. */
@@ -115,7 +127,7 @@ export class Renderer {
     const code = error instanceof MongrateError ? error.code : 'MIGRATION_FAILED';
     const message = error instanceof Error ? error.message : String(error);
     if (this.options.json) {
-      this.emitJson({ ok: false, error: { code, message: this.clean(message) } });
+      this.emitJson({ ok: false, error: { code, message } });
     } else {
       this.write(this.options.stderr, this.chalk.red(`error: ${message.split('\n').join(' ')}`));
       if (this.options.verbose && error instanceof Error && error.stack !== undefined) {
@@ -125,18 +137,43 @@ export class Renderer {
     return error instanceof MongrateError ? error.exitCode : 1;
   }
 
+  /** A terminal that reports no width, or too little (a pty of 0 columns), gets plain lines. */
+  private wideEnough(): boolean {
+    const columns = this.options.stderr.columns;
+    return typeof columns === 'number' && Number.isFinite(columns) && columns >= MIN_SPINNER_COLUMNS;
+  }
+
   private spinnersEnabled(): boolean {
     const env = this.options.env;
     return (
       !this.options.json &&
       !this.options.quiet &&
       this.options.stderr.isTTY === true &&
-      (env.CI === undefined || env.CI === '' || env.CI === 'false')
+      (env.CI === undefined || env.CI === '' || env.CI === 'false') &&
+      this.wideEnough()
     );
   }
 
+  /**
+   * A terminal narrowed below a usable width mid-run: the spinner stops before ora draws at that
+   * width. Node sets `columns` and emits 'resize' in one go on SIGWINCH, so no frame comes between.
+   */
+  private readonly onResize = (): void => {
+    if (this.spinner === undefined || this.wideEnough()) return;
+    this.stopSpinner();
+    this.verbose(`${this.spinnerText} ...`);
+  };
+
+  private startSpinner(text: string): void {
+    if (this.ora === undefined) return;
+    this.spinner = this.ora({ text: this.clean(text), stream: this.options.stderr, discardStdin: false, color: 'cyan' }).start();
+    this.options.stderr.on('resize', this.onResize);
+  }
+
   private stopSpinner(): void {
-    this.spinner?.stop();
+    if (this.spinner === undefined) return;
+    this.options.stderr.off('resize', this.onResize);
+    this.spinner.stop();
     this.spinner = undefined;
   }
 
@@ -153,7 +190,7 @@ export class Renderer {
       this.spinnerText = text;
       this.lastProgressLine = Date.now();
       if (this.spinnersEnabled() && this.ora !== undefined) {
-        this.spinner = this.ora({ text, stream: this.options.stderr, discardStdin: false, color: 'cyan' }).start();
+        this.startSpinner(text);
       } else {
         this.verbose(`${arrow(direction)} ${text} ...`);
       }
@@ -172,7 +209,7 @@ export class Renderer {
       const percent = total > 0 ? ` ${Math.floor((done / total) * 100)}%` : '';
       const detail = `${helper} ${collection}: ${done}/${total}${percent}, ${Math.round(docsPerSecond)} docs/s`;
       if (this.spinner !== undefined) {
-        this.spinner.text = `${this.spinnerText} — ${detail}`;
+        this.spinner.text = this.clean(`${this.spinnerText} — ${detail}`);
       } else if (Date.now() - this.lastProgressLine >= 3000 || done === total) {
         this.lastProgressLine = Date.now();
         this.info(`  ${this.chalk.dim(id + ':')} ${detail}`);

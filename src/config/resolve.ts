@@ -5,6 +5,7 @@
 import { dirname, resolve } from 'node:path';
 import { configError, usageError } from '../errors.ts';
 import type { MongrateConfig, ResolvedConfig } from '../types.ts';
+import { redactText, secretsOf, splitConnectionString } from '../util/redact.ts';
 import { validateConfig } from './schema.ts';
 import { loadConfigFile } from './load.ts';
 
@@ -30,14 +31,18 @@ export interface ConfigOverrides {
   migrationsDir?: string | undefined;
 }
 
-/** The database named in a connection string's path (`mongodb://host/<db>?...`), if any. */
+/**
+ * The database named in a connection string's path (`mongodb://host/<db>?...`), if any. The path
+ * starts after the hosts, and the hosts after the userinfo, which runs to the last '@' when the
+ * password holds an unescaped '/' or '@' (see `splitConnectionString`): so no part of a password
+ * is ever read as a database name. A mistyped mongo scheme (`mongo://`) still gives its path, so
+ * the user hears about the scheme from the driver rather than "no database given".
+ */
 export function databaseFromUri(uri: string): string | undefined {
-  const scheme = /^mongodb(\+srv)?:\/\//i.exec(uri);
-  if (scheme === null) return undefined;
-  // userinfo and hosts cannot hold an unescaped '/', so the first one starts the path
-  const rest = uri.slice(scheme[0].length);
-  const slash = rest.indexOf('/');
-  if (slash === -1) return undefined;
+  const { scheme, rest } = splitConnectionString(uri);
+  if (scheme !== '' && !/^\s*mongo/i.test(scheme)) return undefined;
+  const slash = rest.search(/[/?]/);
+  if (slash === -1 || rest[slash] !== '/') return undefined;
   const path = rest.slice(slash + 1).split('?')[0] ?? '';
   if (path === '') return undefined;
   try {
@@ -49,9 +54,11 @@ export function databaseFromUri(uri: string): string | undefined {
 
 const BAD_DB_CHARS = /[/\\. "$\0]/;
 
-function checkDatabaseName(name: string): string {
+function checkDatabaseName(name: string, uri: string): string {
   if (BAD_DB_CHARS.test(name) || Buffer.byteLength(name) > 63) {
-    throw usageError(`invalid database name '${name}': use at most 63 bytes and none of / \\ . " $ or spaces`);
+    // the name may come from a mistyped URI: whatever it holds, no secret of it is echoed
+    const shown = redactText(name, secretsOf(uri));
+    throw usageError(`invalid database name '${shown}': use at most 63 bytes and none of / \\ . " $ or spaces`);
   }
   return name;
 }
@@ -101,7 +108,7 @@ export function mergeConfig(
   return {
     resolved: true,
     uri,
-    database: database === undefined ? '' : checkDatabaseName(database),
+    database: database === undefined ? '' : checkDatabaseName(database, uri),
     migrationsDir: resolve(
       overrides.migrationsDir === undefined ? options.baseDir : (options.cwd ?? process.cwd()),
       migrationsDir,

@@ -6,15 +6,16 @@
 import { MongoClient, MongoInvalidArgumentError, MongoParseError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import { MongrateError, messageOf as errorMessage } from '../errors.ts';
 import type { ResolvedConfig } from '../types.ts';
-import { redactSecrets, redactUri, secretsOf } from '../util/redact.ts';
+import { redactText, redactUri, secretsOf } from '../util/redact.ts';
 
 const AUTH_FAILED = 18;
 
 export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOptions'>): Promise<MongoClient> {
   const secrets = secretsOf(config.uri);
-  const shown = redactSecrets(redactUri(config.uri), secrets);
+  // masked by position first: a malformed URI (wrong scheme, unescaped '@' or '/') is shown too
+  const shown = redactText(redactUri(config.uri), secrets);
   // driver messages may quote the URI or parts of it
-  const messageOf = (error: unknown): string => redactSecrets(errorMessage(error), secrets);
+  const messageOf = (error: unknown): string => redactText(errorMessage(error), secrets);
   let client: MongoClient;
   try {
     client = new MongoClient(config.uri, { appName: 'mongrate', ...config.clientOptions });

@@ -33,7 +33,7 @@ import type {
   ValidateResult,
 } from '../types.ts';
 import { newRunIdentity, type RunIdentity } from '../util/identity.ts';
-import { redactSecrets, secretsOf } from '../util/redact.ts';
+import { redactText, secretsOf } from '../util/redact.ts';
 import { connect } from './connection.ts';
 import { isConnectionLoss, isDriverError } from './driver-errors.ts';
 import { simulateSteps } from './dry-run.ts';
@@ -82,7 +82,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   /** Masks the connection string's secrets in text bound for output or a document. */
-  private readonly clean = (text: string): string => redactSecrets(text, this.secrets);
+  private readonly clean = (text: string): string => redactText(text, this.secrets);
 
   /** Ask the current run to stop at the next safe point (between migrations, or where a migration checks `ctx.signal`). */
   interrupt(): void {
@@ -365,7 +365,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           await loadMigration(file);
         } catch (error) {
           const kind = messageOf(error).includes('does not export an `up`') ? 'no-up' : 'load-error';
-          findings.push({ id: file.id, kind, message: messageOf(error) });
+          findings.push({ id: file.id, kind, message: this.clean(messageOf(error)) });
         }
       }
       return { ok: findings.length === 0, findings };

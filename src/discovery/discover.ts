@@ -1,12 +1,14 @@
 /**
  * Turns the migrations folder into an ordered list of migration files: ids, checksums and a
  * statically read description. Nothing is imported here, so `status` stays fast and safe.
+ * Symbolic links to files count as the files they point to (a folder of links into a shared
+ * checkout is a common layout); a link that points nowhere is an error, see `isLinkedFile`.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import { usageError } from '../errors.ts';
+import { MongrateError, usageError } from '../errors.ts';
 import type { MigrationFile } from '../types.ts';
 
 export const MIGRATION_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
@@ -57,30 +59,60 @@ export interface Discovery {
   duplicates: { id: string; names: string[] }[];
 }
 
-/** Throws on the first duplicate id: what every command but `validate` wants. */
+/** Throws DUPLICATE_ID on the first duplicate id: what every command but `validate` wants. */
 export async function discoverMigrations(dir: string): Promise<MigrationFile[]> {
   const { files, duplicates } = await discoverMigrationsAndDuplicates(dir);
   const [first] = duplicates;
   if (first !== undefined) {
-    throw usageError(
+    throw new MongrateError(
+      'DUPLICATE_ID',
       `duplicate migration id '${first.id}': ${first.names.join(' and ')} in ${relative(process.cwd(), dir) || '.'}; rename or remove one`,
     );
   }
   return files;
 }
 
-export async function discoverMigrationsAndDuplicates(dir: string): Promise<Discovery> {
-  let names: string[];
+const DANGLING = new Set(['ENOENT', 'ELOOP', 'ENOTDIR']);
+
+/**
+ * Whether an entry that is not a plain file (a symbolic link, or a file system that does not
+ * report types) is a file once followed. A link that points nowhere is refused rather than
+ * skipped: skipped, its migration would silently drop out of the plan, `up` would apply the ones
+ * after it, and an applied one would read as `missing` for `repair` to forget.
+ */
+function isLinkedFile(dir: string, entry: Dirent): boolean {
+  if (entry.isDirectory()) return false;
+  const path = join(dir, entry.name);
   try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    return statSync(path).isFile();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (!entry.isSymbolicLink() || !DANGLING.has(code)) throw error;
+    let target = '(unreadable)';
+    try {
+      target = readlinkSync(path);
+    } catch {
+      // the link vanished meanwhile: the message still names it
+    }
+    throw usageError(
+      `migration ${entry.name} in ${relative(process.cwd(), dir) || '.'} is a symbolic link to ${target}, which ${code === 'ELOOP' ? 'loops' : 'does not exist'}; restore its target or remove the link`,
+    );
+  }
+}
+
+export async function discoverMigrationsAndDuplicates(dir: string): Promise<Discovery> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw usageError(`migrations folder not found: ${dir} (run \`mongrate init\`, or set migrationsDir / --migrations-dir)`);
     }
     throw error;
   }
+  const names = entries.filter((e) => isMigrationFileName(e.name) && (e.isFile() || isLinkedFile(dir, e))).map((e) => e.name);
   const namesById = new Map<string, string[]>();
-  for (const name of names.filter(isMigrationFileName).sort()) {
+  for (const name of names.sort()) {
     const id = migrationIdOf(name);
     namesById.set(id, [...(namesById.get(id) ?? []), name]);
   }
@@ -88,6 +120,7 @@ export async function discoverMigrationsAndDuplicates(dir: string): Promise<Disc
   const duplicates = [...namesById].filter(([, list]) => list.length > 1).map(([id, list]) => ({ id, names: list }));
   // Synchronous reads on purpose: migration files are small, and 500 of them read in ~6 ms this
   // way against 35-65 ms as 500 concurrent fs.promises reads (4 thread-pool hops per file).
+  // A link is read through: the checksum is of its target's bytes.
   const files = unique.map(([id, name]): MigrationFile => {
     const path = join(dir, name);
     const content = readFileSync(path);

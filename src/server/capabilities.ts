@@ -5,7 +5,19 @@
  * markers each one leaves in its `buildInfo`/`hello` replies. Code that needs a feature calls
  * `require()`, which fails with a message naming the feature instead of skipping silently.
  */
-import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
+import {
+  MongoClientClosedError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerClosedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  type ClientSession,
+  type Db,
+  type Document,
+  type MongoClient,
+} from 'mongodb';
 import { MongrateError, messageOf } from '../errors.ts';
 
 export type ServerFlavour = 'mongodb' | 'ferretdb' | 'documentdb' | 'cosmosdb' | 'unknown';
@@ -250,9 +262,65 @@ export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: {
   };
 }
 
+/** The driver lost (or never had) the connection: the server is unreachable, not unhelpful. */
+function isConnectionLoss(error: unknown): boolean {
+  return (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoTopologyClosedError ||
+    error instanceof MongoNotConnectedError ||
+    error instanceof MongoServerClosedError ||
+    error instanceof MongoClientClosedError
+  );
+}
+
+/**
+ * A failed probe as a typed error: UNREACHABLE (5) when the connection went, SERVER_PROBE_FAILED
+ * (5) when the server answered with an error. Either way the run must not guess what it supports.
+ */
+export function probeFailure(error: unknown, what: string): MongrateError {
+  if (isConnectionLoss(error)) {
+    return new MongrateError('UNREACHABLE', `lost the connection to the server while asking ${what}: ${messageOf(error)}`, { cause: error });
+  }
+  return new MongrateError('SERVER_PROBE_FAILED', `could not ask the server ${what}: ${messageOf(error)}`, { cause: error });
+}
+
+const ILLEGAL_OPERATION = 20;
+const COMMAND_NOT_FOUND = 59;
+const COMMAND_NOT_SUPPORTED = 115;
+const NOT_IMPLEMENTED = 238;
+const FAILED_TO_PARSE = 9;
+
+/**
+ * Whether an error of the transaction probe is the server saying "no transactions here", as
+ * opposed to a failure (a network blip, a permission, a timeout) that says nothing about it:
+ * - IllegalOperation (20), "Transaction numbers are only allowed on a replica set member or mongos" (a standalone mongod);
+ * - CommandNotFound (59), e.g. FerretDB 1.x: "no such command: 'commitTransaction'";
+ * - CommandNotSupported (115) and NotImplemented (238), how compatible services refuse a command;
+ * - FailedToParse (9) naming a transaction field, e.g. FerretDB's `unknown field "startTransaction"`.
+ */
+export function meansNoTransactions(error: unknown): boolean {
+  if (!(error instanceof MongoServerError)) return false;
+  const message = error.message;
+  switch (error.code) {
+    case ILLEGAL_OPERATION:
+      return /transaction/i.test(message);
+    case COMMAND_NOT_FOUND:
+    case COMMAND_NOT_SUPPORTED:
+    case NOT_IMPLEMENTED:
+      return true;
+    case FAILED_TO_PARSE:
+      return /startTransaction|autocommit|txnNumber/.test(message);
+    default:
+      return error.codeName === 'NotImplemented' || error.codeName === 'CommandNotFound';
+  }
+}
+
 /**
  * Really starts a trivial transaction (a read, then commit). Servers that accept the
- * transaction fields on a read but lack the commit command (FerretDB) fail here.
+ * transaction fields on a read but lack the commit command (FerretDB) fail here. Only the
+ * server's "not supported" answers mean false; any other error is thrown (see `probeFailure`),
+ * so a network blip cannot turn `transactions: 'auto'` into "never" for a whole run.
  */
 export async function probeTransactions(client: MongoClient, db: Db): Promise<boolean> {
   const session: ClientSession = client.startSession();
@@ -261,9 +329,10 @@ export async function probeTransactions(client: MongoClient, db: Db): Promise<bo
     await db.collection('mongrate_transaction_probe').findOne({}, { session });
     await session.commitTransaction();
     return true;
-  } catch {
+  } catch (error) {
     if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
-    return false;
+    if (meansNoTransactions(error)) return false;
+    throw probeFailure(error, 'whether it supports transactions');
   } finally {
     await session.endSession().catch(() => undefined);
   }
@@ -279,7 +348,7 @@ export async function probeServer(db: Db): Promise<ServerInfo> {
     // `hello` arrived in MongoDB 4.4.2; older servers and some managed services only know isMaster
     hello = await admin.command({ hello: 1 }).catch(() => admin.command({ isMaster: 1 }));
   } catch (error) {
-    throw new MongrateError('MIGRATION_FAILED', `could not ask the server what it supports (buildInfo/hello): ${messageOf(error)}`, { cause: error });
+    throw probeFailure(error, 'what it supports (buildInfo/hello)');
   }
   const info = capabilitiesFrom(buildInfo, hello);
   if (!info.supports('transactions')) return info;

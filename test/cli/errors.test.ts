@@ -2,6 +2,8 @@
 // built CLI exactly as a user would, each case with its own project folder and database.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { symlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { parseJson, runCli, type CliResult } from '../support/cli.ts';
 import { changelog, states, withCliProject } from '../support/cli-project.ts';
@@ -182,7 +184,29 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
       }
       const json = await run(['up', '--json']);
       exits(json, 2, 'up --json with a duplicate id');
-      assert.match(jsonError(json, 'USAGE').message, /002-b/);
+      assert.match(jsonError(json, 'DUPLICATE_ID').message, /002-b/);
+      // validate reports it as a finding, like every other problem it looks for
+      const validate = await run(['validate', '--json']);
+      exits(validate, 4, 'validate with a duplicate id');
+      const findings = (parseJson(validate).findings as { id: string; kind: string }[]).map((f) => [f.id, f.kind]);
+      assert.deepEqual(findings, [['002-b', 'duplicate-id']]);
+      assert.deepEqual(await snapshot(db), before);
+    });
+  });
+
+  void it('a symbolic link to nowhere exits 2 naming the link; links to files run as the files', async () => {
+    await withCliProject('symlinks', async ({ project, db, run }) => {
+      await project.writeFile('shared-a.ts', markerMigration('a'));
+      await symlink(join(project.dir, 'shared-a.ts'), join(project.migrationsDir, '001-a.ts'));
+      ok(await run(['up']), 'up through a link');
+      assert.deepEqual(await states(db), { '001-a': 'applied' });
+      const before = await snapshot(db);
+      await symlink(join(project.dir, 'moved-away.ts'), join(project.migrationsDir, '002-b.ts'));
+      for (const command of ['up', 'status', 'validate']) {
+        const result = await run([command]);
+        exits(result, 2, `${command} with a dangling link`);
+        oneLineError(result, /002-b\.ts in migrations is a symbolic link to .*moved-away\.ts, which does not exist/);
+      }
       assert.deepEqual(await snapshot(db), before);
     });
   });

@@ -98,13 +98,13 @@ void describe('migrator.status()', () => {
       assert.equal(status.problems, 0);
     }));
 
-  void it('rejects duplicate ids with USAGE', () =>
+  void it('rejects duplicate ids with DUPLICATE_ID', () =>
     withEnv('status_dup', async (env) => {
       await env.project.write('001-a.ts', markerMigration('a'));
       await env.project.write('001-a.js', markerMigration('a'));
-      const error = await rejectsWithCode(env.migrator.status(), 'USAGE');
+      const error = await rejectsWithCode(env.migrator.status(), 'DUPLICATE_ID');
       assert.match(error.message, /001-a/);
-      await rejectsWithCode(env.migrator.up(), 'USAGE');
+      await rejectsWithCode(env.migrator.up(), 'DUPLICATE_ID');
       assert.deepEqual(await env.marks(), []);
     }));
 });

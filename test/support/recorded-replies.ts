@@ -39,3 +39,12 @@ export const FERRETDB_HELLO: Document = {
   readOnly: false,
   ok: 1,
 };
+
+// The transaction probe's failure on FerretDB 1.24.2: it accepts startTransaction on a read, then
+// has no commitTransaction.
+export const FERRETDB_COMMIT_TRANSACTION_REPLY: Document = {
+  ok: 0,
+  errmsg: "no such command: 'commitTransaction'",
+  code: 59,
+  codeName: 'CommandNotFound',
+};

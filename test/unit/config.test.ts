@@ -114,6 +114,23 @@ void describe('databaseFromUri', () => {
     assert.equal(databaseFromUri('mongodb://u:p@h1,h2/?x=1'), undefined);
   });
 
+  void it('never takes the path out of a password with an unescaped / or @', () => {
+    assert.equal(databaseFromUri('mongodb://bob:pa/ss@h/db'), 'db');
+    assert.equal(databaseFromUri('mongodb://bob:pa/ss@h/'), undefined);
+    assert.equal(databaseFromUri('mongodb://bob:p@ss/w@h/db'), 'db');
+    assert.equal(databaseFromUri('mongodb://bob:p@ss@h/'), undefined);
+    assert.equal(databaseFromUri('mongodb://bob:pa?ss@h/db'), 'db');
+    assert.equal(databaseFromUri('mongodb+srv://bob:pa/ss@cluster0.example.net/shop'), 'shop');
+    // an '@' in an option value of a well-formed URI is not the end of a userinfo
+    assert.equal(databaseFromUri('mongodb://u:pw@h/db?appName=me@host'), 'db');
+  });
+
+  void it('reads the path of a mistyped mongo scheme, so the driver can name the real problem', () => {
+    assert.equal(databaseFromUri('mongo://bob:pw@h/app'), 'app');
+    assert.equal(databaseFromUri('mongodb:/bob:pw@h/app'), 'app');
+    assert.equal(databaseFromUri('bob:pw@h/app'), 'app');
+  });
+
   void it('gives undefined for something that is not a MongoDB URI', () => {
     assert.equal(databaseFromUri('http://example.com/db'), undefined);
     assert.equal(databaseFromUri(''), undefined);
@@ -235,6 +252,9 @@ void describe('mergeConfig', () => {
     }
     assert.throws(() => merge({}, { overrides: { db: 'bad.name' } }), isError('USAGE', /bad\.name/));
     assert.throws(() => merge({ uri: 'mongodb://h/bad%20name' }), isError('USAGE', /invalid database name/));
+    // a name taken from a URI never echoes the URI's password
+    const uri = 'mongodb://bob:Secret99@h/Secret99.x';
+    assert.throws(() => merge({ uri }), (error: unknown) => error instanceof MongrateError && /invalid database name '\*\*\*\.x'/.test(error.message));
   });
 
   void it('accepts a 63-byte database name', () => {

@@ -1,14 +1,15 @@
-// Unit tests of migration discovery and loading, credential redaction, and `create`'s naming rules.
+// Unit tests of migration discovery and loading, and `create`'s naming rules (credential masking: redact.test.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { slugify, timestampId } from '../../src/cli/commands/create.ts';
 import {
   checksumOf,
   compareIds,
   discoverMigrations,
+  discoverMigrationsAndDuplicates,
   isMigrationFileName,
   migrationIdOf,
   staticDescription,
@@ -16,7 +17,6 @@ import {
 import { loadMigration } from '../../src/discovery/load-migration.ts';
 import { MongrateError } from '../../src/errors.ts';
 import type { MigrationContext, MigrationFile } from '../../src/types.ts';
-import { redactSecrets, redactUri, secretsOf } from '../../src/util/redact.ts';
 import { isError } from '../support/assertions.ts';
 import { tempFolders } from '../support/temp.ts';
 
@@ -172,11 +172,15 @@ void describe('discoverMigrations', () => {
     assert.deepEqual(await discoverMigrations(await folder({})), []);
   });
 
-  void it('refuses two files with one id with USAGE naming both', async () => {
+  void it('refuses two files with one id with DUPLICATE_ID (exit 2) naming both', async () => {
     const dir = await folder({ '001-a.ts': 'export async function up() {}\n', '001-a.js': 'export async function up() {}\n' });
-    await assert.rejects(discoverMigrations(dir), isError('USAGE', /duplicate migration id '001-a'/));
-    await assert.rejects(discoverMigrations(dir), isError('USAGE', /001-a\.js/));
-    await assert.rejects(discoverMigrations(dir), isError('USAGE', /001-a\.ts/));
+    await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /duplicate migration id '001-a'/));
+    await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /001-a\.js/));
+    await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /001-a\.ts/));
+    await assert.rejects(discoverMigrations(dir), (error: unknown) => error instanceof MongrateError && error.exitCode === 2);
+    // validate's path: reported, not thrown
+    const { files, duplicates } = await discoverMigrationsAndDuplicates(dir);
+    assert.deepEqual([files, duplicates], [[], [{ id: '001-a', names: ['001-a.js', '001-a.ts'] }]]);
   });
 
   void it('refuses a missing folder with USAGE mentioning mongrate init', async () => {
@@ -188,6 +192,49 @@ void describe('discoverMigrations', () => {
     const dir = await folder({ '001-a.ts': 'export async function up() {}\r\n// done\r\n' });
     const [file] = await discoverMigrations(dir);
     assert.equal(file?.checksum, checksumOf('export async function up() {}\n// done\n'));
+  });
+});
+
+void describe('discoverMigrations with symbolic links', () => {
+  const SOURCE = "export default { description: 'shared', async up() { return 'linked up'; } };\n";
+
+  void it('follows links to files: the link names the id, the checksum is of the target bytes, and it loads', async () => {
+    const shared = await folder({ 'real-a.ts': SOURCE, 'real-b.js': 'export async function up() {}\n' });
+    const dir = await folder({});
+    await symlink(join(shared, 'real-a.ts'), join(dir, '001-a.ts'));
+    await symlink('../' + basename(shared) + '/real-b.js', join(dir, '002-b.js')); // a relative link
+    const files = await discoverMigrations(dir);
+    assert.deepEqual(files.map((f) => [f.id, f.path]), [['001-a', join(dir, '001-a.ts')], ['002-b', join(dir, '002-b.js')]]);
+    const [linked] = files;
+    assert.ok(linked !== undefined);
+    assert.equal(linked.checksum, checksumOf(SOURCE));
+    assert.equal(linked.description, 'shared');
+    const loaded = await loadMigration(linked);
+    assert.equal(await loaded.definition.up({} as MigrationContext), 'linked up');
+  });
+
+  void it('ignores a link to a folder, as it ignores folders', async () => {
+    const dir = await folder({ '001-a.ts': 'export async function up() {}\n' });
+    await mkdir(join(dir, 'elsewhere'));
+    await symlink(join(dir, 'elsewhere'), join(dir, '002-folder.ts'));
+    assert.deepEqual((await discoverMigrations(dir)).map((f) => f.id), ['001-a']);
+  });
+
+  void it('refuses a dangling or looping link with USAGE naming it and its target, rather than dropping a migration', async () => {
+    const dir = await folder({ '001-a.ts': 'export async function up() {}\n' });
+    await symlink(join(dir, 'gone.ts'), join(dir, '002-gone.ts'));
+    await assert.rejects(discoverMigrations(dir), isError('USAGE', /002-gone\.ts .*symbolic link to .*gone\.ts, which does not exist/));
+    await assert.rejects(discoverMigrationsAndDuplicates(dir), isError('USAGE', /002-gone\.ts/));
+    const loop = await folder({});
+    await symlink(join(loop, '001-x.ts'), join(loop, '001-x.ts'));
+    await assert.rejects(discoverMigrations(loop), isError('USAGE', /001-x\.ts .*which loops/));
+  });
+
+  void it('ignores a dangling link whose name is not a migration', async () => {
+    const dir = await folder({ '001-a.ts': 'export async function up() {}\n' });
+    await symlink(join(dir, 'nowhere.md'), join(dir, 'README.md'));
+    await symlink(join(dir, 'nowhere.ts'), join(dir, '_shared.ts'));
+    assert.deepEqual((await discoverMigrations(dir)).map((f) => f.id), ['001-a']);
   });
 });
 
@@ -309,90 +356,6 @@ void describe('loadMigration', () => {
   void it('names the file by its base name at least', async () => {
     const file = await migrationFile('013-noup.js', 'export const x = 1;\n');
     await assert.rejects(loadMigration(file), isError('USAGE', new RegExp(basename(file.path).replace('.', '\\.'))));
-  });
-});
-
-void describe('redactUri', () => {
-  void it('keeps the user and masks the password', () => {
-    assert.equal(redactUri('mongodb://admin:s3cret@db.example.com:27017/app'), 'mongodb://admin:***@db.example.com:27017/app');
-  });
-
-  void it('handles mongodb+srv', () => {
-    assert.equal(
-      redactUri('mongodb+srv://app:hunter2@cluster0.example.net/shop?retryWrites=true'),
-      'mongodb+srv://app:***@cluster0.example.net/shop?retryWrites=true',
-    );
-  });
-
-  void it('masks a password with percent escapes and several hosts', () => {
-    assert.equal(redactUri('mongodb://u:p%40ss%2Fw@h1,h2:27018/db?replicaSet=rs'), 'mongodb://u:***@h1,h2:27018/db?replicaSet=rs');
-  });
-
-  void it('keeps a user without password', () => {
-    assert.equal(redactUri('mongodb://user@host/db'), 'mongodb://user@host/db');
-  });
-
-  void it('masks every URI in a text', () => {
-    const text = 'primary mongodb://a:pw1@h1/x failed, fallback mongodb+srv://b:pw2@h2/y also failed';
-    const out = redactUri(text);
-    assert.equal(out, 'primary mongodb://a:***@h1/x failed, fallback mongodb+srv://b:***@h2/y also failed');
-    assert.doesNotMatch(out, /pw1|pw2/);
-  });
-
-  void it('leaves a URI without credentials unchanged', () => {
-    for (const uri of ['mongodb://127.0.0.1:27017', 'mongodb://h1,h2/db?x=1', 'mongodb+srv://cluster0.example.net/db', 'no uri here']) {
-      assert.equal(redactUri(uri), uri);
-    }
-  });
-
-  // A password typed without percent-encoding is refused by the driver, and connect() then prints
-  // `invalid connection string <redacted uri>`: the mask must still cover the whole password.
-  void it('masks a password with unescaped @ / ? # characters', () => {
-    for (const [uri, password] of [
-      ['mongodb://u:p@ss@h/db', 'p@ss'],
-      ['mongodb://u:pa/ss@h/db', 'pa/ss'],
-      ['mongodb://u:pa?ss@h/db', 'pa?ss'],
-      ['mongodb://u:pa#ss@h/db', 'pa#ss'],
-    ] as const) {
-      const out = redactUri(uri);
-      assert.ok(!out.includes(password) && !out.includes('ss@'), `${uri} -> ${out}`);
-      assert.equal(out, 'mongodb://u:***@h/db', uri);
-    }
-  });
-
-  void it('is case-insensitive about the scheme', () => {
-    assert.equal(redactUri('MONGODB://u:secret@h/db'), 'MONGODB://u:***@h/db');
-  });
-});
-
-void describe('redactSecrets', () => {
-  void it('masks URIs in the text', () => {
-    assert.equal(redactSecrets('cannot connect to mongodb://u:topsecret@h/db'), 'cannot connect to mongodb://u:***@h/db');
-  });
-
-  void it('masks the raw and the percent-decoded password wherever it appears', () => {
-    const uri = 'mongodb://app:p%40ss%3Aword@db.example.com/app';
-    const secrets = secretsOf(uri);
-    assert.ok(secrets.includes('p%40ss%3Aword'));
-    assert.ok(secrets.includes('p@ss:word'));
-    const text = 'Authentication failed for password p@ss:word (raw p%40ss%3Aword)';
-    const out = redactSecrets(text, secrets);
-    assert.equal(out, 'Authentication failed for password *** (raw ***)');
-  });
-
-  void it('finds an unescaped password with / or @ as a secret', () => {
-    assert.ok(secretsOf('mongodb://u:pa/ss@h/db').includes('pa/ss'));
-    assert.ok(secretsOf('mongodb://u:p@ss@h/db').includes('p@ss'));
-  });
-
-  void it('finds no secrets without a password', () => {
-    assert.deepEqual(secretsOf(undefined), []);
-    assert.deepEqual(secretsOf('mongodb://user@host/db'), []);
-    assert.deepEqual(secretsOf('mongodb://host/db'), []);
-  });
-
-  void it('leaves text without secrets unchanged', () => {
-    assert.equal(redactSecrets('all good', secretsOf('mongodb://u:longpass@h/db')), 'all good');
   });
 });
 

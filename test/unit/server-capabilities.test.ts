@@ -1,10 +1,19 @@
-// Unit tests of the capability decision: recorded/documented buildInfo + hello replies in, ServerInfo out.
-import { FERRETDB_BUILD_INFO, FERRETDB_HELLO } from '../support/recorded-replies.ts';
+// Unit tests of the capability decision: recorded/documented buildInfo + hello replies in, ServerInfo
+// out; and of how probe failures are read (recorded error replies, real driver errors).
+import { FERRETDB_BUILD_INFO, FERRETDB_COMMIT_TRANSACTION_REPLY, FERRETDB_HELLO } from '../support/recorded-replies.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ObjectId, Timestamp, type Document } from 'mongodb';
+import { MongoClient, MongoNetworkError, MongoServerError, ObjectId, Timestamp, type Document } from 'mongodb';
 import { MongrateError } from '../../src/errors.ts';
-import { capabilitiesFrom, FEATURES, type Feature } from '../../src/server/capabilities.ts';
+import {
+  capabilitiesFrom,
+  FEATURES,
+  meansNoTransactions,
+  probeFailure,
+  probeServer,
+  probeTransactions,
+  type Feature,
+} from '../../src/server/capabilities.ts';
 
 // MongoDB 7.0 replies, in the shapes the server documents.
 const MONGODB_BUILD_INFO: Document = {
@@ -236,5 +245,76 @@ void describe('capabilitiesFrom()', () => {
 
   void it('respects a smaller maxWriteBatchSize than its own chunk size', () => {
     assert.equal(capabilitiesFrom(MONGODB_BUILD_INFO, { ...MONGODB_STANDALONE_HELLO, maxWriteBatchSize: 200 }).maxUpdatesPerCommand, 200);
+  });
+});
+
+/**
+ * The error the driver raises for a reply `{ ok: 0, ... }`: it builds MongoServerError from the
+ * reply document exactly so (its constructor is internal, which is why only tests call it).
+ */
+const serverError = (reply: Document): MongoServerError => new MongoServerError(reply);
+
+// Replies in the shapes the servers document (MongoDB's error codes are stable).
+const STANDALONE_TRANSACTION_REPLY = {
+  ok: 0,
+  errmsg: 'Transaction numbers are only allowed on a replica set member or mongos',
+  code: 20,
+  codeName: 'IllegalOperation',
+};
+const FERRETDB_UNKNOWN_FIELD_REPLY = { ok: 0, errmsg: 'unknown field "startTransaction"', code: 9, codeName: 'FailedToParse' };
+const NOT_IMPLEMENTED_REPLY = { ok: 0, errmsg: 'transactions are not implemented', code: 238, codeName: 'NotImplemented' };
+const COMMAND_NOT_SUPPORTED_REPLY = { ok: 0, errmsg: 'Command commitTransaction not supported', code: 115, codeName: 'CommandNotSupported' };
+const UNAUTHORIZED_REPLY = { ok: 0, errmsg: 'command find requires authentication', code: 13, codeName: 'Unauthorized' };
+const NOT_PRIMARY_REPLY = { ok: 0, errmsg: 'not primary', code: 10107, codeName: 'NotWritablePrimary' };
+const OTHER_ILLEGAL_OPERATION_REPLY = { ok: 0, errmsg: 'cannot run this on a view', code: 20, codeName: 'IllegalOperation' };
+const OTHER_PARSE_REPLY = { ok: 0, errmsg: 'unknown field "fliter"', code: 9, codeName: 'FailedToParse' };
+
+/** A real driver error: server selection against a port nothing listens on. */
+function unreachableClient(): MongoClient {
+  return new MongoClient('mongodb://127.0.0.1:1/?directConnection=true', { serverSelectionTimeoutMS: 200 });
+}
+
+void describe('meansNoTransactions()', () => {
+  void it('is true only for the servers\' "no transactions here" answers', () => {
+    for (const reply of [STANDALONE_TRANSACTION_REPLY, FERRETDB_COMMIT_TRANSACTION_REPLY, FERRETDB_UNKNOWN_FIELD_REPLY, NOT_IMPLEMENTED_REPLY, COMMAND_NOT_SUPPORTED_REPLY]) {
+      assert.equal(meansNoTransactions(serverError(reply)), true, String(reply.errmsg));
+    }
+  });
+
+  void it('is false for every other failure: permissions, elections, unrelated codes, network errors', () => {
+    for (const reply of [UNAUTHORIZED_REPLY, NOT_PRIMARY_REPLY, OTHER_ILLEGAL_OPERATION_REPLY, OTHER_PARSE_REPLY]) {
+      assert.equal(meansNoTransactions(serverError(reply)), false, reply.errmsg);
+    }
+    assert.equal(meansNoTransactions(new MongoNetworkError('connection 4 to 127.0.0.1:27017 closed')), false);
+    assert.equal(meansNoTransactions(new Error('Transaction numbers are only allowed on a replica set member or mongos')), false, 'not a server reply');
+  });
+});
+
+void describe('probeFailure()', () => {
+  void it('a lost connection is UNREACHABLE (exit 5)', () => {
+    const error = probeFailure(new MongoNetworkError('connection 4 to 127.0.0.1:27017 closed'), 'what it supports (buildInfo/hello)');
+    assert.equal(error.code, 'UNREACHABLE');
+    assert.equal(error.exitCode, 5);
+    assert.match(error.message, /lost the connection .*buildInfo\/hello.*connection 4 to 127\.0\.0\.1:27017 closed/);
+  });
+
+  void it('a server error answer is SERVER_PROBE_FAILED (exit 5), never MIGRATION_FAILED', () => {
+    const error = probeFailure(serverError(UNAUTHORIZED_REPLY), 'what it supports (buildInfo/hello)');
+    assert.equal(error.code, 'SERVER_PROBE_FAILED');
+    assert.equal(error.exitCode, 5);
+    assert.match(error.message, /could not ask the server what it supports \(buildInfo\/hello\): command find requires authentication/);
+  });
+});
+
+void describe('probeServer() and probeTransactions() without a server (real driver errors)', () => {
+  void it('report server selection failures as UNREACHABLE instead of "no transactions"', async () => {
+    const client = unreachableClient();
+    try {
+      const db = client.db('probe');
+      await assert.rejects(probeTransactions(client, db), (error: unknown) => error instanceof MongrateError && error.code === 'UNREACHABLE');
+      await assert.rejects(probeServer(db), (error: unknown) => error instanceof MongrateError && error.code === 'UNREACHABLE' && /buildInfo\/hello/.test(error.message));
+    } finally {
+      await client.close();
+    }
   });
 });
