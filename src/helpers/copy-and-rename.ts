@@ -11,10 +11,12 @@
 import { BSON, MongoServerError, type Collection, type Db, type Document, type IndexDescription } from 'mongodb';
 import { MongrateError, usageError } from '../errors.ts';
 import { FEATURE_NAMES } from '../server/capabilities.ts';
-import { checkBatchSize, cursorBatches, keepUntouchedTypes } from './batches.ts';
-import { ProgressMeter, countBeside, refuseInTransaction, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { checkBatchSize, cursorBatches } from './batches.ts';
+import { keepUntouchedTypes } from './diff.ts';
+import { ProgressMeter, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { refuseInTransaction } from './transaction-limit.ts';
 import { copyableIndexes, existingIndexes } from './indexes.ts';
-import { checkResult } from './reshape.ts';
+import { checkResult } from './page-writes.ts';
 import { applySpec, checkSpec, isReshapeSpec } from './spec.ts';
 import type { CollectionRef, CopyAndRenameOptions, CopyAndRenameResult, DocumentTransform, HelperContext, ReshapeSpec } from './types.ts';
 

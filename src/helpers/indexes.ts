@@ -6,7 +6,8 @@
 import { BSON, MongoServerError, type Collection, type Document, type IndexDescription } from 'mongodb';
 import { MongrateError, usageError } from '../errors.ts';
 import type { Feature } from '../server/capabilities.ts';
-import { refuseInTransaction, resolveCollection, withSession } from './context.ts';
+import { resolveCollection, withSession } from './context.ts';
+import { refuseInTransaction } from './transaction-limit.ts';
 import type { CollectionRef, DropIndexesResult, EnsureIndexesResult, HelperContext } from './types.ts';
 
 const NAMESPACE_NOT_FOUND = 26;

@@ -39,6 +39,11 @@ export interface ReshapeResult {
   /** Documents written with a change. */
   modified: number;
   deleted: number;
+  /**
+   * Documents another writer deleted (or changed so they no longer match the filter) between the
+   * read and the write of their batch: not written. Present only when there were any.
+   */
+  vanished?: number;
 }
 
 export interface BumpSchemaVersionOptions<T extends Document = Document> {

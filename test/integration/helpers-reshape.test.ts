@@ -97,7 +97,7 @@ void describe('reshape()', () => {
         const limit = ctx.server.maxUpdatesPerCommand;
         assert.ok(seen.updates.length >= Math.ceil(1700 / limit));
         for (const statements of [...seen.updates, ...seen.deletes]) assert.ok(statements.length <= limit, `${statements.length} statements > ${limit}`);
-        assert.equal(seen.updates.flat().length, 1700, 'one replace per changed document');
+        assert.equal(seen.updates.flat().length, 1700, 'one conditional update per changed document');
         assert.equal(seen.deletes.flat().length, 100);
         process.stderr.write(`# ${name}: ${(2000 / seconds).toFixed(0)} docs/s on ${ctx.server.describe()}\n`);
       });
@@ -135,7 +135,7 @@ void describe('reshape()', () => {
         // a filter that reads the defaulted field (and matches everything) forces the batched path
         const everything = { $or: [{ preferences: { $exists: true } }, { preferences: { $exists: false } }] };
         const fallback = await helpers.reshape('fallback', { filter: everything, transform: spec, batchSize: 64 });
-        assert.ok(seen.updates.splice(0).flat().every((s) => s.multi !== true), 'replaced document by document');
+        assert.ok(seen.updates.splice(0).flat().every((s) => s.multi !== true), 'updated document by document');
 
         const byHand = await helpers.reshape('function', {
           transform: ({ bio, old_field: _old, preferences, ...rest }) => ({
