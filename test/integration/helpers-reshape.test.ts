@@ -2,7 +2,7 @@
 // FerretDB writes ~10-20 ms per document, so the data sets are sized to keep this file well under a minute there.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MongoClient, type CommandStartedEvent, type Db, type Document, type WithId } from 'mongodb';
+import type { Db, Document, WithId } from 'mongodb';
 import {
   bumpSchemaVersion,
   createHelpers,
@@ -13,34 +13,7 @@ import {
   type ReshapeSpec,
 } from '../../src/helpers/index.ts';
 import { withTestDb } from '../support/db.ts';
-import { contextFor, ids, rejectsWith } from '../support/helpers.ts';
-
-interface Seen {
-  /** Statements of every `update` command on the collection. */
-  updates: Document[][];
-  deletes: Document[][];
-  finds: Document[];
-  all: CommandStartedEvent[];
-}
-
-/** A second client on the test database that records the commands the helpers send. */
-async function withMonitoredDb(uri: string, dbName: string, fn: (db: Db, seen: Seen) => Promise<void>): Promise<void> {
-  const client = new MongoClient(uri, { monitorCommands: true });
-  const seen: Seen = { updates: [], deletes: [], finds: [], all: [] };
-  client.on('commandStarted', (event) => {
-    seen.all.push(event);
-    const command = event.command;
-    if (event.commandName === 'update') seen.updates.push(command.updates as Document[]);
-    if (event.commandName === 'delete') seen.deletes.push(command.deletes as Document[]);
-    if (event.commandName === 'find') seen.finds.push(command);
-  });
-  try {
-    await client.connect();
-    await fn(client.db(dbName), seen);
-  } finally {
-    await client.close();
-  }
-}
+import { contextFor, ids, rejectsWith, withMonitoredDb } from '../support/helpers.ts';
 
 async function byId(db: Db, name: string): Promise<Map<string, WithId<Document>>> {
   const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
