@@ -35,6 +35,7 @@ export async function setValidatorWith<T extends Document>(
     ctx.onPlan?.({ helper: 'setValidator', collection: name, documents, note: exists ? 'collMod validator' : 'create with validator' });
     return { created: false };
   }
+  ctx.fence?.();
   if (exists) {
     await collection.db.command({ collMod: name, validator, ...settings }, withSession(ctx));
   } else {
