@@ -187,18 +187,29 @@ export interface WriteCounts {
 /**
  * Sends the operations with `bulkWrite` (unordered), at most `server.maxUpdatesPerCommand` per
  * call, one call after another: never one round trip per document, and never more statements in
- * one command than the server survives (FerretDB 1.x hangs from 100 on). The fence is checked
- * right before each call, so a lost lease stops the next chunk.
+ * one command than the server survives (FerretDB 1.x hangs from 100 on). Each call holds one kind
+ * of operation, so it is one command (the driver would send a mixed one as an update command and
+ * a delete command), and the fence is checked right before each: a lost lease stops the next one.
+ * (Only a call over the server's message size, 48 MB on MongoDB, is still split by the driver.)
  */
 export async function writeChunked(ctx: HelperContext, collection: Collection, operations: AnyBulkWriteOperation[]): Promise<WriteCounts> {
   const counts: WriteCounts = { matched: 0, modified: 0, deleted: 0 };
   const size = Math.max(1, ctx.server.maxUpdatesPerCommand);
-  for (let start = 0; start < operations.length; start += size) {
-    ctx.fence?.();
-    const result = await collection.bulkWrite(operations.slice(start, start + size), { ...withSession(ctx), ordered: false });
-    counts.matched += result.matchedCount;
-    counts.modified += result.modifiedCount;
-    counts.deleted += result.deletedCount;
+  const kinds = new Map<string, AnyBulkWriteOperation[]>();
+  for (const operation of operations) {
+    const kind = Object.keys(operation)[0] ?? '';
+    const same = kinds.get(kind);
+    if (same === undefined) kinds.set(kind, [operation]);
+    else same.push(operation);
+  }
+  for (const group of kinds.values()) {
+    for (let start = 0; start < group.length; start += size) {
+      ctx.fence?.();
+      const result = await collection.bulkWrite(group.slice(start, start + size), { ...withSession(ctx), ordered: false });
+      counts.matched += result.matchedCount;
+      counts.modified += result.modifiedCount;
+      counts.deleted += result.deletedCount;
+    }
   }
   return counts;
 }
