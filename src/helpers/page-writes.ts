@@ -18,7 +18,7 @@ import type { DocumentTransform, HelperContext, TransformResult } from './types.
 export const MAX_WRITE_ATTEMPTS = 5;
 const IDS_NAMED = 10;
 
-interface PlannedWrite {
+export interface PlannedWrite {
   id: unknown;
   operation: AnyBulkWriteOperation;
   /** The update's target, to tell after a shortfall whether it applied; undefined for a delete. */
@@ -52,20 +52,25 @@ export function checkResult(result: unknown, original: WithId<Document>, what: s
   );
 }
 
+/**
+ * The write for one document and its transform's outcome, or undefined when there is nothing to
+ * write. `raw` is the bytes as read: the transform may have changed `doc` in place, so the
+ * comparison is with a fresh decoding of them.
+ */
+export function plannedWrite(doc: WithId<Document>, original: WithId<Document>, raw: Uint8Array | undefined, outcome: TransformResult, what: string): PlannedWrite | undefined {
+  if (outcome === null) return undefined;
+  if (outcome === 'delete') return { id: original._id, operation: { deleteOne: { filter: deleteFilter(original) } }, diff: undefined };
+  const read = BSON.deserialize(raw ?? BSON.serialize(original));
+  const diff = diffWrite(read, original, replacementFor(outcome, doc, what), what);
+  return diff === undefined ? undefined : { id: original._id, operation: { updateOne: { filter: diff.filter, update: diff.update } }, diff };
+}
+
 async function planWrites(documents: Page, transform: DocumentTransform, what: string): Promise<PlannedWrite[]> {
   const planned: PlannedWrite[] = [];
   for (const [index, doc] of documents.docs.entries()) {
-    const original = documents.originals[index] ?? doc;
     const outcome = checkResult(await transform(doc), doc, what);
-    if (outcome === null) continue;
-    if (outcome === 'delete') {
-      planned.push({ id: original._id, operation: { deleteOne: { filter: deleteFilter(original) } }, diff: undefined });
-      continue;
-    }
-    // the transform may have changed doc in place: compare with a fresh decoding of the bytes as read
-    const read = BSON.deserialize(documents.raw[index] ?? BSON.serialize(original));
-    const diff = diffWrite(read, original, replacementFor(outcome, doc, what), what);
-    if (diff !== undefined) planned.push({ id: original._id, operation: { updateOne: { filter: diff.filter, update: diff.update } }, diff });
+    const write = plannedWrite(doc, documents.originals[index] ?? doc, documents.raw[index], outcome, what);
+    if (write !== undefined) planned.push(write);
   }
   return planned;
 }
