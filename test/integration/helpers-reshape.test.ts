@@ -8,6 +8,7 @@ import {
   createHelpers,
   reshape,
   runWithHelperContext,
+  type HelperContext,
   type HelperPlan,
   type HelperProgress,
   type ReshapeSpec,
@@ -153,6 +154,29 @@ void describe('reshape()', () => {
         assert.deepEqual(visited, order, `batchSize ${batchSize}`);
         assert.equal(result.matched, docs.length);
       }
+    }));
+
+  void it('says once per call that _ids of types the server cannot query are not visited (not on FerretDB, which cannot store them)', () =>
+    withTestDb('reshape_rare', async ({ db }) => {
+      const docs: Document[] = [{ _id: 1 }, { _id: 'a' }, { _id: { k: 1 } }, ...ids(2).map((_id) => ({ _id })), { _id: true }];
+      await db.collection('mixed').insertMany(docs);
+      const ctx = await contextFor(db);
+      const warnings: string[] = [];
+      const walk = (server: HelperContext['server']): Promise<unknown> =>
+        createHelpers({ ...ctx, server, warn: (w) => warnings.push(w) }).reshape('mixed', { batchSize: 1, transform: () => null });
+      if (ctx.server.flavour === 'mongodb') {
+        await walk(ctx.server);
+        assert.deepEqual(warnings, [], 'MongoDB walks every type');
+        return;
+      }
+      await walk(ctx.server);
+      if (ctx.server.flavour === 'ferretdb') assert.deepEqual(warnings, [], 'FerretDB cannot store such _ids: nothing to say');
+      // the same walk as a compatible server that may hold them (the same query list, so it runs here)
+      warnings.length = 0;
+      await walk({ ...ctx.server, flavour: 'documentdb', describe: () => 'Amazon DocumentDB 5.0.0 (replicaset)' });
+      assert.deepEqual(warnings, [
+        'reshape(mixed): documents whose _id is a decimal, minKey, maxKey or symbol are not visited (Amazon DocumentDB 5.0.0 (replicaset) cannot query those types in order)',
+      ]);
     }));
 
   void it('refuses a transform that returns nothing or changes _id, naming the document', () =>
