@@ -47,11 +47,12 @@ const TYPE_BRACKETS: readonly (readonly string[])[] = [
   ['maxKey'],
 ];
 /**
- * Type aliases FerretDB 1.x rejects in `$type` (it has none of these types); other compatible
- * servers get the same safe list, since an `_id` of these types is rare and a refused query
- * after all the writes would fail a finished run.
+ * Type aliases FerretDB 1.x rejects in `$type` (it cannot store these types at all: an insert of
+ * one closes the connection); other compatible servers get the same safe list, since an `_id` of
+ * these types is rare and a refused query after all the writes would fail a finished run.
  */
 const RARE_TYPES = new Set(['minKey', 'maxKey', 'decimal', 'symbol']);
+const RARE_TYPE_NAMES = 'decimal, minKey, maxKey or symbol';
 
 function bracketOf(value: unknown): number {
   if (value instanceof MinKey) return 0;
@@ -70,9 +71,21 @@ function bracketOf(value: unknown): number {
   return 4;
 }
 
-function laterTypes(ctx: HelperContext, bracket: number): string[] {
+/** The `$type`s of the brackets after `bracket`, and whether some the walk needs were left out. */
+function laterTypes(ctx: HelperContext, bracket: number): { types: string[]; leftOut: boolean } {
   const types = TYPE_BRACKETS.slice(bracket + 1).flat();
-  return ctx.server.flavour === 'mongodb' ? types : types.filter((t) => !RARE_TYPES.has(t));
+  if (ctx.server.flavour === 'mongodb') return { types, leftOut: false };
+  const queried = types.filter((t) => !RARE_TYPES.has(t));
+  return { types: queried, leftOut: queried.length < types.length };
+}
+
+/**
+ * The walk's one notice per helper call: documents whose `_id` has a type the server cannot query
+ * are not visited. Not on FerretDB 1.x, which cannot store such an `_id` in the first place.
+ */
+function warnUnvisitedTypes(ctx: HelperContext, what: string): void {
+  if (ctx.server.flavour === 'ferretdb') return;
+  ctx.warn?.(`${what}: documents whose _id is a ${RARE_TYPE_NAMES} are not visited (${ctx.server.describe()} cannot query those types in order)`);
 }
 
 /** filter AND an `_id` condition; spread when the filter has no `_id` of its own (simplest for every server's planner). */
@@ -95,7 +108,7 @@ export interface Page {
 
 const KEEP_TYPES = { promoteValues: false, promoteLongs: false, promoteBuffers: false } as const;
 
-function page(raw: Uint8Array[]): Page {
+export function page(raw: Uint8Array[]): Page {
   return {
     docs: raw.map((bytes) => BSON.deserialize(bytes) as WithId<Document>),
     originals: raw.map((bytes) => BSON.deserialize(bytes, KEEP_TYPES) as WithId<Document>),
@@ -130,15 +143,17 @@ export async function* cursorBatches(
   }
 }
 
-/** Yields the documents matching filter in `_id` order, batchSize at a time. */
+/** Yields the documents matching filter in `_id` order, batchSize at a time; `what` names the helper in its notice. */
 export async function* keysetBatches(
   ctx: HelperContext,
   collection: Collection,
   filter: Filter<Document>,
   batchSize: number,
+  what: string,
 ): AsyncGenerator<Page> {
   // undefined: from the start; { $gt }: the rest of one type bracket; { $type }: later brackets
   let condition: Document | undefined;
+  let warned = false;
   for (;;) {
     const query = condition === undefined ? filter : withIdCondition(filter, condition);
     // raw: the driver's decoding would turn a Double 2.0 into 2 (an Int32 when written back)
@@ -152,69 +167,55 @@ export async function* keysetBatches(
     }
     if (condition === undefined || !('$gt' in condition)) return;
     // the bracket of the last key is exhausted; documents with _ids of later types may remain
-    const types = laterTypes(ctx, bracketOf(condition.$gt));
+    const { types, leftOut } = laterTypes(ctx, bracketOf(condition.$gt));
+    if (leftOut && !warned) {
+      warned = true;
+      warnUnvisitedTypes(ctx, what);
+    }
     if (types.length === 0) return;
     condition = { $type: types };
   }
 }
 
+export interface WriteCounts {
+  /** Updates whose filter matched a document. */
+  matched: number;
+  modified: number;
+  deleted: number;
+}
+
 /**
  * Sends the operations with `bulkWrite` (unordered), at most `server.maxUpdatesPerCommand` per
  * call, one call after another: never one round trip per document, and never more statements in
- * one command than the server survives (FerretDB 1.x hangs from 100 on).
+ * one command than the server survives (FerretDB 1.x hangs from 100 on). Each call holds one kind
+ * of operation, so it is one command (the driver would send a mixed one as an update command and
+ * a delete command), and the fence is checked right before each: a lost lease stops the next one.
+ * (Only a call over the server's message size, 48 MB on MongoDB, is still split by the driver.)
  */
-export async function writeChunked(
-  ctx: HelperContext,
-  collection: Collection,
-  operations: AnyBulkWriteOperation[],
-): Promise<{ modified: number; deleted: number }> {
-  let modified = 0;
-  let deleted = 0;
+export async function writeChunked(ctx: HelperContext, collection: Collection, operations: AnyBulkWriteOperation[]): Promise<WriteCounts> {
+  const counts: WriteCounts = { matched: 0, modified: 0, deleted: 0 };
   const size = Math.max(1, ctx.server.maxUpdatesPerCommand);
-  for (let start = 0; start < operations.length; start += size) {
-    const result = await collection.bulkWrite(operations.slice(start, start + size), { ...withSession(ctx), ordered: false });
-    modified += result.modifiedCount;
-    deleted += result.deletedCount;
+  const kinds = new Map<string, AnyBulkWriteOperation[]>();
+  for (const operation of operations) {
+    const kind = Object.keys(operation)[0] ?? '';
+    const same = kinds.get(kind);
+    if (same === undefined) kinds.set(kind, [operation]);
+    else same.push(operation);
   }
-  return { modified, deleted };
+  for (const group of kinds.values()) {
+    for (let start = 0; start < group.length; start += size) {
+      ctx.fence?.();
+      const result = await collection.bulkWrite(group.slice(start, start + size), { ...withSession(ctx), ordered: false });
+      counts.matched += result.matchedCount;
+      counts.modified += result.modifiedCount;
+      counts.deleted += result.deletedCount;
+    }
+  }
+  return counts;
 }
 
 export function checkBatchSize(batchSize: number | undefined, what: string): number {
   const size = batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(size) || size < 1) throw usageError(`${what}: batchSize must be a positive integer, got ${String(batchSize)}`);
   return size;
-}
-
-const fieldBytes = (value: unknown): Uint8Array => BSON.serialize({ v: value });
-
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(a, b) === 0;
-}
-
-/**
- * The document to write: `next` in its own field order, but every top-level field whose value a
- * transform left as it was read is taken from `original`, with its BSON type intact.
- */
-export function keepUntouchedTypes(next: Document, read: Document, original: Document): Document {
-  const out: Document = {};
-  for (const [key, value] of Object.entries(next) as [string, unknown][]) {
-    const untouched = key in read && key in original && sameValue(value, read[key]);
-    out[key] = untouched ? (original[key] as unknown) : value;
-  }
-  return out;
-}
-
-const SCALAR = new Set(['string', 'number', 'boolean']);
-
-/**
- * Whether two values serialise to the same BSON. Strings, numbers and booleans (most fields) are
- * compared directly: for them Object.is is exactly byte equality (-0 is a double, 0 an int32).
- * Everything else is compared by its bytes.
- */
-function sameValue(a: unknown, b: unknown): boolean {
-  const scalarA = SCALAR.has(typeof a);
-  const scalarB = SCALAR.has(typeof b);
-  if (scalarA && scalarB) return Object.is(a, b);
-  if (scalarA !== scalarB) return false;
-  return sameBytes(fieldBytes(a), fieldBytes(b));
 }

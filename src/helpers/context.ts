@@ -68,16 +68,6 @@ export function withSession(ctx: HelperContext): { session?: NonNullable<HelperC
   return ctx.session === undefined ? {} : { session: ctx.session };
 }
 
-/** DDL (renames, index builds, collMod) cannot run inside a multi-document transaction. */
-export function refuseInTransaction(ctx: HelperContext, what: string): void {
-  if (ctx.session?.inTransaction() === true) {
-    throw new MongrateError(
-      'MIGRATION_FAILED',
-      `${what} cannot run inside a transaction (the server refuses collection and index changes there); set \`transaction: false\` on this migration`,
-    );
-  }
-}
-
 /** Stops between batches (or commands) once the run was interrupted; `total` undefined: not known. */
 export function throwIfAborted(ctx: HelperContext, what: string, done: number, total: number | undefined, detail?: string): void {
   if (ctx.signal?.aborted === true) {

@@ -1,38 +1,29 @@
 /**
  * `copyAndRename`: builds the new shape of a collection beside it, then swaps it in.
  *
- * Documents are copied in batches into a temporary collection, the source's indexes are rebuilt
- * on it, and one `renameCollection` with `dropTarget` replaces the target: readers see the old or
- * the new collection, never none. Servers without `dropTarget` (FerretDB) need the caller's
- * `allowBriefGap` to move the target aside first. Afterwards the source is gone (renamed to
- * `keepOriginalAs` when given). A crash leaves only `_mongrate_tmp_*` collections behind,
- * which the next run drops before it starts.
+ * Documents are copied in batches into a temporary collection created with the source's options,
+ * the source's indexes (changed by the `indexes` option) are rebuilt on it, the copy is counted
+ * against the source, and one `renameCollection` with `dropTarget` replaces the target: readers
+ * see the old or the new collection, never none. Servers without `dropTarget` (FerretDB) need the
+ * caller's `allowBriefGap` to move the target aside first. Afterwards the source is gone (renamed
+ * to `keepOriginalAs` when given). A crash, or a copy refused by the count, leaves only
+ * `_mongrate_tmp_*` collections behind, which the next run drops before it starts.
  */
-import { BSON, MongoServerError, type Collection, type Db, type Document, type IndexDescription } from 'mongodb';
+import { BSON, type Collection, type Db, type Document } from 'mongodb';
 import { MongrateError, usageError } from '../errors.ts';
 import { FEATURE_NAMES } from '../server/capabilities.ts';
-import { checkBatchSize, cursorBatches, keepUntouchedTypes } from './batches.ts';
-import { ProgressMeter, countBeside, refuseInTransaction, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { checkBatchSize, cursorBatches } from './batches.ts';
+import { collectionEntry, copyOptions, type CopyOptions } from './collection-options.ts';
+import { ProgressMeter, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { buildIndexes, copyIndexSpecs } from './copy-indexes.ts';
+import { keepUntouchedTypes } from './diff.ts';
 import { copyableIndexes, existingIndexes } from './indexes.ts';
-import { checkResult } from './reshape.ts';
+import { ASIDE_PREFIX, TEMP_PREFIX } from './leftovers.ts';
+import { checkResult } from './page-writes.ts';
 import { applySpec, checkSpec, isReshapeSpec } from './spec.ts';
+import { collectionType, dropIfExists, isSharded, shardedError, swap, type Names } from './swap.ts';
+import { refuseInTransaction } from './transaction-limit.ts';
 import type { CollectionRef, CopyAndRenameOptions, CopyAndRenameResult, DocumentTransform, HelperContext, ReshapeSpec } from './types.ts';
-
-const TEMP_PREFIX = '_mongrate_tmp_';
-const ASIDE_PREFIX = '_mongrate_old_';
-const NAMESPACE_NOT_FOUND = 26;
-const ILLEGAL_OPERATION = 20;
-
-interface Names {
-  source: string;
-  to: string;
-  keep: string | undefined;
-  temp: string;
-  /** Where the original is copied when the swap itself destroys it (to === source with dropTarget). */
-  keepTemp: string | undefined;
-  /** Where the target is moved during a brief-gap swap. */
-  aside: string | undefined;
-}
 
 export async function copyAndRenameWith<T extends Document>(
   ctx: HelperContext,
@@ -49,9 +40,9 @@ export async function copyAndRenameWith<T extends Document>(
   const batchSize = checkBatchSize(options.batchSize, what);
   const transform = transformOf(options.transform as DocumentTransform | ReshapeSpec | undefined, what);
 
-  const sourceType = await collectionType(ctx, db, source.collectionName);
-  if (sourceType === undefined) throw await missingSourceError(ctx, db, source.collectionName, keep, what);
-  if (sourceType !== 'collection') throw usageError(`${what}: '${source.collectionName}' is a ${sourceType}, not a collection`);
+  const entry = await collectionEntry(ctx, db, source.collectionName);
+  if (entry === undefined) throw await missingSourceError(ctx, db, source.collectionName, keep, what);
+  const created = copyOptions(ctx, entry, what);
   const targetExists = to === source.collectionName || (await collectionType(ctx, db, to)) !== undefined;
   if (ctx.server.topology === 'sharded') {
     for (const name of targetExists ? [source.collectionName, to] : [source.collectionName]) {
@@ -79,6 +70,9 @@ export async function copyAndRenameWith<T extends Document>(
     keepTemp: keep !== undefined && to === source.collectionName && atomic ? TEMP_PREFIX + keep : undefined,
     aside: atomic ? undefined : keep !== undefined && to === source.collectionName ? keep : ASIDE_PREFIX + to,
   };
+  // read and checked before anything is copied: a mistake in the indexes option costs no copy
+  const sourceIndexes = copyableIndexes(await existingIndexes(ctx, source));
+  const copySpecs = copyIndexSpecs(ctx, options.copyIndexes === false ? [] : sourceIndexes, options.indexes, what);
 
   // The dry run's plan gets the exact count. A real run needs a total only for its progress, so it
   // asks for the collection's metadata count and does not wait for it.
@@ -93,16 +87,29 @@ export async function copyAndRenameWith<T extends Document>(
 
   const temporary = [names.temp, names.keepTemp, atomic ? undefined : ASIDE_PREFIX + to].filter((n): n is string => n !== undefined);
   for (const name of temporary) await dropIfExists(ctx, db, name);
+  // a copy the count refused stays for inspection, beside the untouched source
+  let keepCopies = false;
   try {
-    for (const name of [names.temp, names.keepTemp]) if (name !== undefined) await db.createCollection(name, withSession(ctx));
-    const copied = await copyDocuments(ctx, source, names, transform, batchSize, counting, what).finally(settled);
-    if (options.copyIndexes !== false) await copyIndexes(ctx, source, names);
+    for (const name of [names.temp, names.keepTemp]) {
+      if (name === undefined) continue;
+      ctx.fence?.();
+      await db.createCollection(name, { ...created.options, ...withSession(ctx) });
+    }
+    const { copied, leftOut } = await copyDocuments(ctx, source, names, transform, { batchSize, created, counting, what }).finally(settled);
+    await buildIndexes(ctx, db.collection(names.temp), copySpecs, what);
+    // the kept original is the original: it keeps the source's indexes whatever the copy gets
+    if (names.keepTemp !== undefined) await buildIndexes(ctx, db.collection(names.keepTemp), sourceIndexes, what);
+    const mismatch = await verifyCopy(ctx, source, names, leftOut, created.capped, what);
+    if (mismatch !== undefined) {
+      keepCopies = true;
+      throw mismatch;
+    }
     await swap(ctx, db, names, atomic, what);
     ctx.log?.(`${what}: ${copied} documents copied${keep === undefined ? '' : `, original kept as '${keep}'`}`);
     return { copied };
   } catch (error) {
     // only our temporary names: after a successful rename they no longer exist
-    for (const name of [names.temp, names.keepTemp]) if (name !== undefined) await dropIfExists(ctx, db, name).catch(() => undefined);
+    if (!keepCopies) for (const name of [names.temp, names.keepTemp]) if (name !== undefined) await dropIfExists(ctx, db, name).catch(() => undefined);
     throw error;
   }
 }
@@ -136,20 +143,48 @@ function transformOf(given: DocumentTransform | ReshapeSpec | undefined, what: s
   return given;
 }
 
+/**
+ * The swap's precondition: the copy holds every document of the source now, less those the
+ * transform left out. A writer that inserted or deleted during the copy breaks it (one that
+ * inserted one and deleted another does not: this is a count, not a comparison).
+ */
+async function verifyCopy(ctx: HelperContext, source: Collection, names: Names, leftOut: number, capped: boolean, what: string): Promise<MongrateError | undefined> {
+  const count = (name: string): Promise<number> => source.db.collection(name).countDocuments({}, withSession(ctx));
+  const [now, inCopy, inKept] = await Promise.all([count(names.source), count(names.temp), names.keepTemp === undefined ? undefined : count(names.keepTemp)]);
+  const expected = now - leftOut;
+  if (inCopy === expected && (inKept === undefined || inKept === now)) return undefined;
+  const kept = inKept === undefined ? '' : ` (the copy of the original, '${names.keepTemp ?? ''}', ${inKept})`;
+  const cap = capped ? ', or the capped copy outgrew its size and lost its oldest documents' : '';
+  return new MongrateError(
+    'MIGRATION_FAILED',
+    `${what}: the copy '${names.temp}' has ${inCopy} documents${kept}, but '${names.source}' now has ${now} and the transform left out ${leftOut}, so ${expected} were expected: writers were not stopped during the copy${cap}. Nothing was swapped: '${names.source}' is unchanged and the copy is kept to inspect (the next run drops it); stop the writes to '${names.source}' and run the migration again`,
+  );
+}
+
+interface CopySettings {
+  batchSize: number;
+  created: CopyOptions;
+  counting: Promise<number>;
+  what: string;
+}
+
+/** Copies the documents in batches; returns how many the copy got and how many the transform left out. */
 async function copyDocuments(
   ctx: HelperContext,
   source: Collection,
   names: Names,
   transform: DocumentTransform,
-  batchSize: number,
-  counting: Promise<number>,
-  what: string,
-): Promise<number> {
+  { batchSize, created, counting, what }: CopySettings,
+): Promise<{ copied: number; leftOut: number }> {
   const temp = source.db.collection(names.temp);
   const keepTemp = names.keepTemp === undefined ? undefined : source.db.collection(names.keepTemp);
   // progress starts at once; its total arrives when the count (running beside the copy) does
   const meter = new ProgressMeter(ctx, 'copyAndRename', names.source, counting);
   let copied = 0;
+  let leftOut = 0;
+  // The copies are faithful, or in the new shape, while a validator copied from the source
+  // describes the old one (and may be newer than documents it let stay): they bypass it.
+  const insertOptions = { ...withSession(ctx), ordered: true, ...(created.validated ? { bypassDocumentValidation: true } : {}) };
   // Batch k is inserted while batch k+1 is read and transformed; batch k+1 goes out only once
   // batch k's insert has succeeded. A failure is kept as a value, so it is never an unhandled
   // rejection while the loop waits for the cursor.
@@ -178,25 +213,34 @@ async function copyDocuments(
         copies.push(keepUntouchedTypes({ _id: (id as unknown) ?? original._id, ...rest }, read, original));
       }
       await settle();
+      leftOut += batch.length - copies.length;
       const writes: Promise<unknown>[] = [];
-      // the kept originals are written with their BSON types intact
-      if (keepTemp !== undefined) writes.push(keepTemp.insertMany(originals, { ...withSession(ctx), ordered: true }));
-      if (copies.length > 0) writes.push(temp.insertMany(copies, { ...withSession(ctx), ordered: true }));
-      inFlight = {
-        outcome: Promise.all(writes).then(
-          () => undefined,
-          (error: unknown) => ({ error }),
-        ),
-        copies: copies.length,
-        read: batch.length,
+      const insert = (target: Collection, documents: Document[]): void => {
+        ctx.fence?.();
+        writes.push(target.insertMany(documents, insertOptions));
       };
+      try {
+        // the kept originals are written with their BSON types intact
+        if (keepTemp !== undefined) insert(keepTemp, originals);
+        if (copies.length > 0) insert(temp, copies);
+      } finally {
+        // also when the fence stopped the second insert: the first one is awaited, never left unhandled
+        inFlight = {
+          outcome: Promise.all(writes).then(
+            () => undefined,
+            (error: unknown) => ({ error }),
+          ),
+          copies: copies.length,
+          read: batch.length,
+        };
+      }
     }
     await settle();
   } finally {
     // on an error, the insert in flight finishes before the caller drops the temporary collection
     if (inFlight !== undefined) await inFlight.outcome;
   }
-  return copied;
+  return { copied, leftOut };
 }
 
 /**
@@ -214,88 +258,4 @@ async function metadataCount(ctx: HelperContext, collection: Collection): Promis
     // refused (an old server, a restricted user): the driver's estimate below
   }
   return collection.estimatedDocumentCount(withSession(ctx));
-}
-
-async function copyIndexes(ctx: HelperContext, source: Collection, names: Names): Promise<void> {
-  const specs: IndexDescription[] = copyableIndexes(await existingIndexes(ctx, source));
-  if (specs.length === 0) return;
-  for (const name of [names.temp, names.keepTemp]) {
-    if (name !== undefined) await source.db.collection(name).createIndexes(specs, withSession(ctx));
-  }
-}
-
-async function swap(ctx: HelperContext, db: Db, names: Names, atomic: boolean, what: string): Promise<void> {
-  const rename = async (from: string, to: string, dropTarget: boolean): Promise<void> => {
-    try {
-      await db.renameCollection(from, to, { ...withSession(ctx), ...(dropTarget ? { dropTarget: true } : {}) });
-    } catch (error) {
-      if (error instanceof MongoServerError && (error.code === ILLEGAL_OPERATION || error.codeName === 'IllegalOperation')) {
-        throw shardedError(what, from, error);
-      }
-      throw error;
-    }
-  };
-  if (atomic) {
-    // the copy of the original gets its name first: a crash after the swap must not lose it
-    const keptCopy = names.keepTemp !== undefined && names.keep !== undefined ? names.keep : undefined;
-    if (keptCopy !== undefined && names.keepTemp !== undefined) await rename(names.keepTemp, keptCopy, false);
-    try {
-      // FerretDB refuses dropTarget even when there is nothing to drop; atomic there means no target
-      await rename(names.temp, names.to, ctx.server.supports('renameDropTarget'));
-    } catch (error) {
-      // the original is still in place, so this run's copy of it can go
-      if (keptCopy !== undefined) await dropIfExists(ctx, db, keptCopy).catch(() => undefined);
-      throw error;
-    }
-  } else if (names.aside !== undefined) {
-    await rename(names.to, names.aside, false);
-    try {
-      await rename(names.temp, names.to, false);
-    } catch (error) {
-      await rename(names.aside, names.to, false).catch(() => undefined);
-      throw error;
-    }
-    if (names.aside !== names.keep) await dropIfExists(ctx, db, names.aside);
-  }
-  // a copy under another name replaces the source: kept under keepOriginalAs, or gone
-  if (names.to !== names.source) {
-    if (names.keep !== undefined) await rename(names.source, names.keep, false);
-    else await dropIfExists(ctx, db, names.source);
-  }
-}
-
-async function collectionType(ctx: HelperContext, db: Db, name: string): Promise<string | undefined> {
-  const [info] = await db.listCollections({ name }, { ...withSession(ctx), nameOnly: true }).toArray();
-  return info === undefined ? undefined : (info.type ?? 'collection');
-}
-
-async function dropIfExists(ctx: HelperContext, db: Db, name: string): Promise<void> {
-  try {
-    await db.dropCollection(name, withSession(ctx));
-  } catch (error) {
-    if (!(error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND)) throw error;
-  }
-}
-
-async function isSharded(ctx: HelperContext, db: Db, name: string): Promise<boolean> {
-  try {
-    const stats = await db.command({ collStats: name }, withSession(ctx));
-    return stats.sharded === true;
-  } catch {
-    // collStats is deprecated; the config database knows too (8.0 lists unsharded ones as unsplittable)
-    const entry = await db.client
-      .db('config')
-      .collection('collections')
-      .findOne({ _id: `${db.databaseName}.${name}` } as Document, withSession(ctx))
-      .catch(() => null);
-    return entry !== null && entry.dropped !== true && entry.unsplittable !== true;
-  }
-}
-
-function shardedError(what: string, name: string, cause?: unknown): MongrateError {
-  return new MongrateError(
-    'MIGRATION_FAILED',
-    `${what}: '${name}' is sharded, and a sharded collection cannot be replaced by renameCollection; reshape it in place (reshape/bumpSchemaVersion) instead`,
-    cause === undefined ? undefined : { cause },
-  );
 }

@@ -26,6 +26,7 @@ import { setValidatorWith } from './validator.ts';
 
 export { runWithHelperContext, currentHelperContext } from './context.ts';
 export { DEFAULT_BATCH_SIZE } from './batches.ts';
+export { leftoverCollections } from './leftovers.ts';
 export type * from './types.ts';
 
 export function createHelpers(ctx: HelperContext): MigrationHelpers {

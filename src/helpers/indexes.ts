@@ -6,7 +6,8 @@
 import { BSON, MongoServerError, type Collection, type Document, type IndexDescription } from 'mongodb';
 import { MongrateError, usageError } from '../errors.ts';
 import type { Feature } from '../server/capabilities.ts';
-import { refuseInTransaction, resolveCollection, withSession } from './context.ts';
+import { resolveCollection, withSession } from './context.ts';
+import { refuseInTransaction } from './transaction-limit.ts';
 import type { CollectionRef, DropIndexesResult, EnsureIndexesResult, HelperContext } from './types.ts';
 
 const NAMESPACE_NOT_FOUND = 26;
@@ -17,10 +18,13 @@ const NOT_COPIED = new Set(['v', 'ns', 'background']);
 const COMPARED_OPTIONS = ['unique', 'sparse', 'partialFilterExpression', 'expireAfterSeconds', 'hidden', 'default_language', 'language_override'];
 const OPTION_DEFAULTS: Record<string, unknown> = { unique: false, sparse: false, hidden: false, default_language: 'english', language_override: 'language' };
 
-/** The specs to rebuild a collection's indexes elsewhere (all but `_id_`). */
+/**
+ * The specs to rebuild a collection's indexes elsewhere: all but `_id_` and a clustered
+ * collection's clustered index (the copy gets that one from its collection options).
+ */
 export function copyableIndexes(indexes: Document[]): IndexDescription[] {
   return indexes
-    .filter((index) => index.name !== '_id_')
+    .filter((index) => index.name !== '_id_' && index.clustered !== true)
     .map((index) => Object.fromEntries(Object.entries(index).filter(([key]) => !NOT_COPIED.has(key))) as IndexDescription);
 }
 
@@ -31,7 +35,7 @@ export function defaultIndexName(key: Document): string {
     .join('_');
 }
 
-function keyOf(spec: IndexDescription, what: string): Document {
+export function keyOf(spec: IndexDescription, what: string): Document {
   const key: unknown = spec.key;
   if (key instanceof Map) return Object.fromEntries(key as Map<string, unknown>);
   if (typeof key !== 'object' || key === null || Array.isArray(key) || Object.keys(key).length === 0) {
@@ -45,7 +49,7 @@ function isText(key: Document): boolean {
 }
 
 /** Requirements in the order a reader expects: what kind of index, and which feature that needs. */
-function featuresNeeded(spec: IndexDescription, key: Document): Feature[] {
+export function featuresNeeded(spec: IndexDescription, key: Document): Feature[] {
   const needed: Feature[] = [];
   if (spec.partialFilterExpression !== undefined) needed.push('partialIndexes');
   if (spec.expireAfterSeconds !== undefined) needed.push('ttlIndexes');
@@ -170,6 +174,7 @@ export async function ensureIndexesWith<T extends Document>(
     return { created: [], unchanged };
   }
   if (toBuild.length > 0) {
+    ctx.fence?.();
     await collection.createIndexes(toBuild.map((w) => w.spec), withSession(ctx));
     ctx.log?.(`${what}: built ${names.join(', ')}`);
   }
@@ -190,6 +195,7 @@ export async function dropIndexesWith<T extends Document>(ctx: HelperContext, re
   const dropped: string[] = [];
   for (const name of toDrop) {
     try {
+      ctx.fence?.();
       await collection.dropIndex(name, withSession(ctx));
       dropped.push(name);
     } catch (error) {

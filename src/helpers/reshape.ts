@@ -2,11 +2,13 @@
  * `reshape` and `bumpSchemaVersion`: change documents in place, batch by batch in `_id` order,
  * or, for a declarative spec the server can apply directly, with a few `updateMany` commands.
  */
-import { BSON, type AnyBulkWriteOperation, type Collection, type Document, type Filter, type WithId } from 'mongodb';
+import type { Collection, Document, Filter } from 'mongodb';
 import { usageError } from '../errors.ts';
-import { checkBatchSize, keepUntouchedTypes, keysetBatches, sameBytes, writeChunked } from './batches.ts';
+import { checkBatchSize, keysetBatches } from './batches.ts';
 import { ProgressMeter, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { checkResult, writePage } from './page-writes.ts';
 import { applySpec, checkSpec, isReshapeSpec, serverPlan, setPath, type ServerPlan } from './spec.ts';
+import { refuseOversizedTransaction } from './transaction-limit.ts';
 import type {
   BumpSchemaVersionOptions,
   CollectionRef,
@@ -15,30 +17,9 @@ import type {
   ReshapeOptions,
   ReshapeResult,
   ReshapeSpec,
-  TransformResult,
 } from './types.ts';
 
 const NOTHING: ReshapeResult = { matched: 0, modified: 0, deleted: 0 };
-
-/** The transform's document with the original `_id` first; refuses a changed `_id`. */
-export function replacementFor(result: Document, original: WithId<Document>, what: string): WithId<Document> {
-  const id: unknown = result._id;
-  const rest = { ...result };
-  delete rest._id;
-  if (id !== undefined && id !== original._id && !sameBytes(BSON.serialize({ id }), BSON.serialize({ id: original._id }))) {
-    throw usageError(`${what}: the transform changed the _id of ${String(original._id)}; a document's _id cannot change (copy the collection instead)`);
-  }
-  return { _id: original._id, ...rest };
-}
-
-/** Refuses results that are neither a document, null nor 'delete' (e.g. a forgotten `return`). */
-export function checkResult(result: unknown, original: WithId<Document>, what: string): TransformResult {
-  if (result === null || result === 'delete') return result;
-  if (typeof result === 'object' && !Array.isArray(result)) return result;
-  throw usageError(
-    `${what}: the transform returned ${result === undefined ? 'undefined' : typeof result} for _id ${String(original._id)}; return the new document, null to leave it, or 'delete'`,
-  );
-}
 
 export async function reshapeWith<T extends Document>(
   ctx: HelperContext,
@@ -67,6 +48,7 @@ export async function reshapeWith<T extends Document>(
     ctx.onPlan?.({ helper, collection: collection.collectionName, documents: await counting, note: how });
     return { ...NOTHING };
   }
+  await refuseOversizedTransaction(ctx, what, counting);
   if (ctx.signal?.aborted === true) throwIfAborted(ctx, what, 0, await counting);
   const started = performance.now();
   let result: ReshapeResult;
@@ -78,7 +60,8 @@ export async function reshapeWith<T extends Document>(
     await settled();
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  ctx.log?.(`${what}: ${result.matched} matched, ${result.modified} modified, ${result.deleted} deleted in ${seconds} s`);
+  const vanished = result.vanished === undefined ? '' : ` (${result.vanished} deleted or changed out of the filter by another writer before their write)`;
+  ctx.log?.(`${what}: ${result.matched} matched, ${result.modified} modified, ${result.deleted} deleted${vanished} in ${seconds} s`);
   return result;
 }
 
@@ -93,34 +76,18 @@ async function runBatches(
 ): Promise<ReshapeResult> {
   const what = `${helper}(${collection.collectionName})`;
   const meter = new ProgressMeter(ctx, helper, collection.collectionName, counting);
-  const result = { ...NOTHING };
-  for await (const { docs: batch, originals, raw } of keysetBatches(ctx, collection, filter, batchSize)) {
-    const operations: AnyBulkWriteOperation[] = [];
-    for (const [index, doc] of batch.entries()) {
-      const original = originals[index] ?? doc;
-      const outcome = checkResult(await transform(doc), doc, what);
-      if (outcome === null) continue;
-      if (outcome === 'delete') {
-        operations.push({ deleteOne: { filter: { _id: original._id } } });
-        continue;
-      }
-      // the transform may have changed doc in place: compare with (and keep types from) a fresh
-      // decoding of the bytes as read
-      const bytes = raw[index] ?? BSON.serialize(original);
-      const replacement = keepUntouchedTypes(replacementFor(outcome, doc, what), BSON.deserialize(bytes), original);
-      const encoded = BSON.serialize(replacement);
-      // unchanged: the server's bytes, or (rarely different: deprecated types) their re-encoding
-      if (sameBytes(encoded, bytes) || sameBytes(encoded, BSON.serialize(original))) continue;
-      operations.push({ replaceOne: { filter: { _id: original._id }, replacement } });
-    }
-    const written = await writeChunked(ctx, collection, operations);
-    result.matched += batch.length;
+  const result: ReshapeResult = { ...NOTHING };
+  let vanished = 0;
+  for await (const batch of keysetBatches(ctx, collection, filter, batchSize, what)) {
+    const written = await writePage(ctx, collection, filter, batch, transform, what);
+    result.matched += batch.docs.length;
     result.modified += written.modified;
     result.deleted += written.deleted;
-    await meter.add(batch.length);
+    vanished += written.vanished;
+    await meter.add(batch.docs.length);
     throwIfAborted(ctx, what, meter.done, meter.total);
   }
-  return result;
+  return vanished === 0 ? result : { ...result, vanished };
 }
 
 /**
@@ -141,11 +108,13 @@ async function runServerPlan(
   const meter = new ProgressMeter(ctx, helper, collection.collectionName, total);
   let modified = 0;
   for (const step of plan.defaults) {
+    ctx.fence?.();
     const result = await collection.updateMany(step.filter, step.update, withSession(ctx));
     modified = Math.max(modified, result.modifiedCount);
     throwIfAborted(ctx, what, 0, total, 'the spec ran part-way, and running it again completes it (each step is idempotent)');
   }
   if (plan.main !== undefined) {
+    ctx.fence?.();
     const result = await collection.updateMany(filter, plan.main, withSession(ctx));
     modified = Math.max(modified, result.modifiedCount);
   }

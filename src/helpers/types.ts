@@ -39,6 +39,11 @@ export interface ReshapeResult {
   /** Documents written with a change. */
   modified: number;
   deleted: number;
+  /**
+   * Documents another writer deleted (or changed so they no longer match the filter) between the
+   * read and the write of their batch: not written. Present only when there were any.
+   */
+  vanished?: number;
 }
 
 export interface BumpSchemaVersionOptions<T extends Document = Document> {
@@ -62,6 +67,8 @@ export interface CopyAndRenameOptions<T extends Document = Document> {
   keepOriginalAs?: string;
   /** Rebuilds the source's indexes on the copy. Default true. */
   copyIndexes?: boolean;
+  /** Changes the copy's indexes for the new shape: drop, add, re-key (see `CopyIndexes`). Default: the source's. */
+  indexes?: CopyIndexes;
   batchSize?: number;
   /**
    * On servers without renameCollection dropTarget (FerretDB): accept a moment in which the
@@ -70,8 +77,31 @@ export interface CopyAndRenameOptions<T extends Document = Document> {
   allowBriefGap?: boolean;
 }
 
+/**
+ * The indexes the copy gets, from the source's (all but `_id_`; none with `copyIndexes: false`):
+ * a function returning the list to build, or a declarative change of it.
+ */
+export type CopyIndexes =
+  | ((sourceIndexes: IndexDescription[]) => IndexDescription[])
+  | {
+      /** Names of source indexes the copy does not get (e.g. one on a field the transform moved). */
+      drop?: string[];
+      /** Indexes built on the copy besides the rest (a renamed or re-keyed index: drop it and add it here). */
+      add?: IndexDescription[];
+    };
+
 export interface CopyAndRenameResult {
   copied: number;
+}
+
+/** A collection copyAndRename left behind when a run stopped part-way (`validate` reports them). */
+export interface LeftoverCollection {
+  /** e.g. `_mongrate_tmp_users`. */
+  name: string;
+  /** `copy`: an unfinished or refused copy (the next copyAndRename to it drops it); `original`: a target moved aside by a brief-gap swap (check it, then rename it back). */
+  kind: 'copy' | 'original';
+  /** The collection it belongs to (the copy's target, or the target moved aside). */
+  collection: string;
 }
 
 export interface EnsureIndexesResult {

@@ -1,6 +1,7 @@
 /** `setValidator`: a `$jsonSchema` validator via `collMod`, or `create` when the collection is missing. */
 import type { Document } from 'mongodb';
-import { refuseInTransaction, resolveCollection, withSession } from './context.ts';
+import { resolveCollection, withSession } from './context.ts';
+import { refuseInTransaction } from './transaction-limit.ts';
 import type { CollectionRef, HelperContext, SetValidatorOptions, SetValidatorResult } from './types.ts';
 
 /** Accepts the schema itself or a whole `{ $jsonSchema }` validator; `null` removes the validator. */
@@ -34,6 +35,7 @@ export async function setValidatorWith<T extends Document>(
     ctx.onPlan?.({ helper: 'setValidator', collection: name, documents, note: exists ? 'collMod validator' : 'create with validator' });
     return { created: false };
   }
+  ctx.fence?.();
   if (exists) {
     await collection.db.command({ collMod: name, validator, ...settings }, withSession(ctx));
   } else {

@@ -128,24 +128,6 @@ void describe('ensureIndexes()', () => {
       assert.deepEqual(await createHelpers(await contextFor(db)).ensureIndexes('fresh', [{ key: { a: 1 } }]), { created: ['a_1'], unchanged: [] });
       assert.deepEqual(await indexes(db, 'fresh'), ['_id_ {"_id":1}', 'a_1 {"a":1}']);
     }));
-
-  void it('refuses to run inside a transaction, before sending anything', () =>
-    withTestDb('indexes_tx', async ({ client, db }) => {
-      const session = client.startSession();
-      try {
-        // startTransaction is client-side until the first operation, so this works on any server
-        session.startTransaction();
-        const helpers = createHelpers(await contextFor(db, { session }));
-        await rejectsWith(helpers.ensureIndexes('products', PLAIN), 'MIGRATION_FAILED', /cannot run inside a transaction .* set `transaction: false` on this migration/);
-        await rejectsWith(helpers.dropIndexes('products', ['x']), 'MIGRATION_FAILED', /inside a transaction/);
-        await rejectsWith(helpers.copyAndRename('products', { to: 'x' }), 'MIGRATION_FAILED', /inside a transaction/);
-        await rejectsWith(helpers.setValidator('products', { required: ['a'] }), 'MIGRATION_FAILED', /inside a transaction/);
-        await session.abortTransaction();
-      } finally {
-        await session.endSession();
-      }
-      assert.deepEqual(await db.listCollections().toArray(), []);
-    }));
 });
 
 void describe('dropIndexes()', () => {

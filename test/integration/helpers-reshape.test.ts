@@ -2,45 +2,19 @@
 // FerretDB writes ~10-20 ms per document, so the data sets are sized to keep this file well under a minute there.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MongoClient, type CommandStartedEvent, type Db, type Document, type WithId } from 'mongodb';
+import type { Db, Document, WithId } from 'mongodb';
 import {
   bumpSchemaVersion,
   createHelpers,
   reshape,
   runWithHelperContext,
+  type HelperContext,
   type HelperPlan,
   type HelperProgress,
   type ReshapeSpec,
 } from '../../src/helpers/index.ts';
 import { withTestDb } from '../support/db.ts';
-import { contextFor, ids, rejectsWith } from '../support/helpers.ts';
-
-interface Seen {
-  /** Statements of every `update` command on the collection. */
-  updates: Document[][];
-  deletes: Document[][];
-  finds: Document[];
-  all: CommandStartedEvent[];
-}
-
-/** A second client on the test database that records the commands the helpers send. */
-async function withMonitoredDb(uri: string, dbName: string, fn: (db: Db, seen: Seen) => Promise<void>): Promise<void> {
-  const client = new MongoClient(uri, { monitorCommands: true });
-  const seen: Seen = { updates: [], deletes: [], finds: [], all: [] };
-  client.on('commandStarted', (event) => {
-    seen.all.push(event);
-    const command = event.command;
-    if (event.commandName === 'update') seen.updates.push(command.updates as Document[]);
-    if (event.commandName === 'delete') seen.deletes.push(command.deletes as Document[]);
-    if (event.commandName === 'find') seen.finds.push(command);
-  });
-  try {
-    await client.connect();
-    await fn(client.db(dbName), seen);
-  } finally {
-    await client.close();
-  }
-}
+import { contextFor, ids, rejectsWith, withMonitoredDb } from '../support/helpers.ts';
 
 async function byId(db: Db, name: string): Promise<Map<string, WithId<Document>>> {
   const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
@@ -97,7 +71,7 @@ void describe('reshape()', () => {
         const limit = ctx.server.maxUpdatesPerCommand;
         assert.ok(seen.updates.length >= Math.ceil(1700 / limit));
         for (const statements of [...seen.updates, ...seen.deletes]) assert.ok(statements.length <= limit, `${statements.length} statements > ${limit}`);
-        assert.equal(seen.updates.flat().length, 1700, 'one replace per changed document');
+        assert.equal(seen.updates.flat().length, 1700, 'one conditional update per changed document');
         assert.equal(seen.deletes.flat().length, 100);
         process.stderr.write(`# ${name}: ${(2000 / seconds).toFixed(0)} docs/s on ${ctx.server.describe()}\n`);
       });
@@ -135,7 +109,7 @@ void describe('reshape()', () => {
         // a filter that reads the defaulted field (and matches everything) forces the batched path
         const everything = { $or: [{ preferences: { $exists: true } }, { preferences: { $exists: false } }] };
         const fallback = await helpers.reshape('fallback', { filter: everything, transform: spec, batchSize: 64 });
-        assert.ok(seen.updates.splice(0).flat().every((s) => s.multi !== true), 'replaced document by document');
+        assert.ok(seen.updates.splice(0).flat().every((s) => s.multi !== true), 'updated document by document');
 
         const byHand = await helpers.reshape('function', {
           transform: ({ bio, old_field: _old, preferences, ...rest }) => ({
@@ -180,6 +154,29 @@ void describe('reshape()', () => {
         assert.deepEqual(visited, order, `batchSize ${batchSize}`);
         assert.equal(result.matched, docs.length);
       }
+    }));
+
+  void it('says once per call that _ids of types the server cannot query are not visited (not on FerretDB, which cannot store them)', () =>
+    withTestDb('reshape_rare', async ({ db }) => {
+      const docs: Document[] = [{ _id: 1 }, { _id: 'a' }, { _id: { k: 1 } }, ...ids(2).map((_id) => ({ _id })), { _id: true }];
+      await db.collection('mixed').insertMany(docs);
+      const ctx = await contextFor(db);
+      const warnings: string[] = [];
+      const walk = (server: HelperContext['server']): Promise<unknown> =>
+        createHelpers({ ...ctx, server, warn: (w) => warnings.push(w) }).reshape('mixed', { batchSize: 1, transform: () => null });
+      if (ctx.server.flavour === 'mongodb') {
+        await walk(ctx.server);
+        assert.deepEqual(warnings, [], 'MongoDB walks every type');
+        return;
+      }
+      await walk(ctx.server);
+      if (ctx.server.flavour === 'ferretdb') assert.deepEqual(warnings, [], 'FerretDB cannot store such _ids: nothing to say');
+      // the same walk as a compatible server that may hold them (the same query list, so it runs here)
+      warnings.length = 0;
+      await walk({ ...ctx.server, flavour: 'documentdb', describe: () => 'Amazon DocumentDB 5.0.0 (replicaset)' });
+      assert.deepEqual(warnings, [
+        'reshape(mixed): documents whose _id is a decimal, minKey, maxKey or symbol are not visited (Amazon DocumentDB 5.0.0 (replicaset) cannot query those types in order)',
+      ]);
     }));
 
   void it('refuses a transform that returns nothing or changes _id, naming the document', () =>

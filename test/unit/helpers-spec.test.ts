@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BSON, ObjectId } from 'mongodb';
-import { keepUntouchedTypes } from '../../src/helpers/batches.ts';
+import { keepUntouchedTypes } from '../../src/helpers/diff.ts';
 import { countBeside } from '../../src/helpers/context.ts';
 import { MongrateError } from '../../src/errors.ts';
 import { copyableIndexes, defaultIndexName } from '../../src/helpers/indexes.ts';

@@ -1,0 +1,149 @@
+/**
+ * Writing one page of transformed documents back, safely beside an application that keeps writing.
+ *
+ * Every changed document goes out as a conditional `updateOne` (see diff.ts), every `'delete'` as a
+ * conditional `deleteOne`. When the server's counts say every write found its document, that is
+ * all (the common case: no extra round trip). Otherwise some document changed between our read and
+ * our write: one `find` reads those documents again, the ones whose writes did not apply are
+ * transformed again from what they hold now and written again, a bounded number of times.
+ */
+import { BSON, type AnyBulkWriteOperation, type Collection, type Document, type Filter, type WithId } from 'mongodb';
+import { MongrateError, usageError } from '../errors.ts';
+import { page, writeChunked, type Page } from './batches.ts';
+import { withSession } from './context.ts';
+import { deleteFilter, diffWrite, holdsTarget, sameBytes, type DiffWrite } from './diff.ts';
+import type { DocumentTransform, HelperContext, TransformResult } from './types.ts';
+
+/** Writes of one document before the helper gives up on it: the first and four more. */
+export const MAX_WRITE_ATTEMPTS = 5;
+const IDS_NAMED = 10;
+
+export interface PlannedWrite {
+  id: unknown;
+  operation: AnyBulkWriteOperation;
+  /** The update's target, to tell after a shortfall whether it applied; undefined for a delete. */
+  diff: DiffWrite | undefined;
+}
+
+export interface PageCounts {
+  modified: number;
+  deleted: number;
+  /** Writes that found their document deleted, or out of the helper's filter, by another writer. */
+  vanished: number;
+}
+
+/** The transform's document with the original `_id` first; refuses a changed `_id`. */
+export function replacementFor(result: Document, original: WithId<Document>, what: string): WithId<Document> {
+  const id: unknown = result._id;
+  const rest = { ...result };
+  delete rest._id;
+  if (id !== undefined && id !== original._id && !sameBytes(BSON.serialize({ id }), BSON.serialize({ id: original._id }))) {
+    throw usageError(`${what}: the transform changed the _id of ${String(original._id)}; a document's _id cannot change (copy the collection instead)`);
+  }
+  return { _id: original._id, ...rest };
+}
+
+/** Refuses results that are neither a document, null nor 'delete' (e.g. a forgotten `return`). */
+export function checkResult(result: unknown, original: WithId<Document>, what: string): TransformResult {
+  if (result === null || result === 'delete') return result;
+  if (typeof result === 'object' && !Array.isArray(result)) return result;
+  throw usageError(
+    `${what}: the transform returned ${result === undefined ? 'undefined' : typeof result} for _id ${String(original._id)}; return the new document, null to leave it, or 'delete'`,
+  );
+}
+
+/**
+ * The write for one document and its transform's outcome, or undefined when there is nothing to
+ * write. `raw` is the bytes as read: the transform may have changed `doc` in place, so the
+ * comparison is with a fresh decoding of them.
+ */
+export function plannedWrite(doc: WithId<Document>, original: WithId<Document>, raw: Uint8Array | undefined, outcome: TransformResult, what: string): PlannedWrite | undefined {
+  if (outcome === null) return undefined;
+  if (outcome === 'delete') return { id: original._id, operation: { deleteOne: { filter: deleteFilter(original) } }, diff: undefined };
+  const read = BSON.deserialize(raw ?? BSON.serialize(original));
+  const diff = diffWrite(read, original, replacementFor(outcome, doc, what), what);
+  return diff === undefined ? undefined : { id: original._id, operation: { updateOne: { filter: diff.filter, update: diff.update } }, diff };
+}
+
+async function planWrites(documents: Page, transform: DocumentTransform, what: string): Promise<PlannedWrite[]> {
+  const planned: PlannedWrite[] = [];
+  for (const [index, doc] of documents.docs.entries()) {
+    const outcome = checkResult(await transform(doc), doc, what);
+    const write = plannedWrite(doc, documents.originals[index] ?? doc, documents.raw[index], outcome, what);
+    if (write !== undefined) planned.push(write);
+  }
+  return planned;
+}
+
+/**
+ * The planned documents as they are now, still within the helper's filter (a document another
+ * writer moved out of it, e.g. bumped to the target version, is no longer ours to transform).
+ */
+async function readAgain(ctx: HelperContext, collection: Collection, filter: Filter<Document>, ids: unknown[]): Promise<Page> {
+  const byIds: Document = { _id: { $in: ids } };
+  const query = Object.keys(filter).length === 0 ? byIds : { $and: [filter, byIds] };
+  const raw = (await collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, raw: true }).toArray()) as unknown as Uint8Array[];
+  return page(raw);
+}
+
+/** Key of an `_id` for lookups: its BSON bytes, so ids of every type compare exactly. */
+const idKey = (id: unknown): string => Buffer.from(BSON.serialize({ id })).toString('hex');
+
+/**
+ * The documents whose writes did not apply, as read again. A document not read again is gone or
+ * out of the filter; one holding the update's values was written (by us, or by another writer
+ * doing the same); a delete whose document is still there did not apply. Anything else is
+ * written again. (One of our updates that applied and was then overwritten in the same fields,
+ * within this round trip, looks unapplied and is transformed again from what it holds now.)
+ */
+function unapplied(planned: PlannedWrite[], current: Page): Page {
+  const writes = new Map(planned.map((p) => [idKey(p.id), p]));
+  const again: Page = { docs: [], originals: [], raw: [] };
+  for (const [index, original] of current.originals.entries()) {
+    const write = writes.get(idKey(original._id));
+    if (write === undefined || (write.diff !== undefined && holdsTarget(original, write.diff))) continue;
+    const doc = current.docs[index];
+    const raw = current.raw[index];
+    if (doc === undefined || raw === undefined) continue;
+    again.docs.push(doc);
+    again.originals.push(original);
+    again.raw.push(raw);
+  }
+  return again;
+}
+
+function retriesExhausted(what: string, ids: unknown[]): MongrateError {
+  const named = ids.slice(0, IDS_NAMED).map(String).join(', ');
+  const more = ids.length > IDS_NAMED ? ` and ${ids.length - IDS_NAMED} more` : '';
+  return new MongrateError(
+    'MIGRATION_FAILED',
+    `${what}: ${ids.length === 1 ? 'the document' : `${ids.length} documents`} with _id ${named}${more} changed by another writer on every attempt (${MAX_WRITE_ATTEMPTS} reads and writes); the other documents of the batch are written. Run the migration again when that writer is quieter`,
+  );
+}
+
+/** Transforms and writes one page, reading and transforming again what changed meanwhile. */
+export async function writePage(
+  ctx: HelperContext,
+  collection: Collection,
+  filter: Filter<Document>,
+  documents: Page,
+  transform: DocumentTransform,
+  what: string,
+): Promise<PageCounts> {
+  const counts: PageCounts = { modified: 0, deleted: 0, vanished: 0 };
+  let pending = documents;
+  for (let attempt = 1; ; attempt++) {
+    const planned = await planWrites(pending, transform, what);
+    if (planned.length === 0) return counts;
+    const written = await writeChunked(ctx, collection, planned.map((p) => p.operation));
+    counts.modified += written.modified;
+    counts.deleted += written.deleted;
+    const missed = planned.length - written.matched - written.deleted;
+    if (missed <= 0) return counts;
+    const current = await readAgain(ctx, collection, filter, planned.map((p) => p.id));
+    pending = unapplied(planned, current);
+    counts.vanished += Math.max(0, missed - pending.docs.length);
+    if (pending.docs.length === 0) return counts;
+    if (attempt === MAX_WRITE_ATTEMPTS) throw retriesExhausted(what, pending.originals.map((doc) => doc._id as unknown));
+  }
+}

@@ -1,0 +1,222 @@
+// copyAndRename keeps what defines the collection (options, indexes for the new shape), refuses
+// what a document copy cannot rebuild, and refuses a swap when the copy does not add up.
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { MongoServerError, type Db, type Document } from 'mongodb';
+import { createHelpers, leftoverCollections } from '../../src/helpers/index.ts';
+import { FEATURE_NAMES } from '../../src/server/capabilities.ts';
+import { withTestDb } from '../support/db.ts';
+import { contextFor, ids, rejectsWith, withMonitoredDb } from '../support/helpers.ts';
+
+async function collectionNames(db: Db): Promise<string[]> {
+  return (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+}
+
+async function optionsOf(db: Db, name: string): Promise<Document | undefined> {
+  const [entry] = await db.listCollections({ name }, { nameOnly: false }).toArray();
+  return entry?.options;
+}
+
+async function indexSummary(db: Db, name: string): Promise<string[]> {
+  const indexes = (await db.collection(name).listIndexes().toArray()) as Document[];
+  return indexes.map((i) => `${String(i.name)} ${JSON.stringify(i.key)}${i.unique === true ? ' unique' : ''}`).sort();
+}
+
+/** Creates a collection with options the server may lack; false (after skipping the test) when it refuses or ignores them. */
+async function createOrSkip(t: TestContext, db: Db, name: string, options: Document, feature: string, reported: (options: Document | undefined) => boolean): Promise<boolean> {
+  try {
+    await db.createCollection(name, options);
+  } catch (error) {
+    if (!(error instanceof MongoServerError)) throw error;
+    t.skip(`the test server lacks ${feature}: ${error.message}`);
+    return false;
+  }
+  if (reported(await optionsOf(db, name))) return true;
+  t.skip(`the test server lacks ${feature}: it created '${name}' without them`);
+  return false;
+}
+
+const users = (count: number): Document[] => ids(count).map((_id, n) => ({ _id, n, email: `u${n}@example.com`, name: `User ${n}`, created_at: new Date(Date.UTC(2024, 0, 1 + n)) }));
+const nest = ({ email, name, ...rest }: Document): Document => ({ ...rest, profile: { email: email as unknown, name: name as unknown } });
+
+void describe('copyAndRename() keeps the collection', () => {
+  void it('a capped collection stays capped with its size and max, and so does the kept original', () =>
+    withTestDb('copy_capped', async ({ db }) => {
+      await db.createCollection('logs', { capped: true, size: 100_000, max: 500 });
+      await db.collection('logs').insertMany(users(40));
+      const capped = await optionsOf(db, 'logs');
+      assert.deepEqual(capped, { capped: true, size: 100_000, max: 500 });
+      const helpers = createHelpers(await contextFor(db));
+      assert.deepEqual(await helpers.copyAndRename('logs', { transform: nest, keepOriginalAs: 'logs_v1', allowBriefGap: true, batchSize: 15 }), { copied: 40 });
+      assert.deepEqual(await optionsOf(db, 'logs'), capped);
+      assert.deepEqual(await optionsOf(db, 'logs_v1'), capped);
+      await helpers.copyAndRename('logs', { to: 'events' });
+      assert.deepEqual(await optionsOf(db, 'events'), capped);
+      assert.equal(await db.collection('events').countDocuments({ 'profile.email': 'u3@example.com' }), 1);
+    }));
+
+  void it('a validator (bypassed by the copy, which has the new shape) and its level and action are kept', async (t) => {
+    await withTestDb('copy_validator', async ({ db }) => {
+      const ctx = await contextFor(db);
+      if (!ctx.server.supports('validators')) {
+        t.skip(`${ctx.server.describe()} lacks ${FEATURE_NAMES.validators}`);
+        return;
+      }
+      await db.createCollection('users', { validator: { $jsonSchema: { required: ['email'] } }, validationLevel: 'moderate', validationAction: 'error' });
+      await db.collection('users').insertMany(users(30));
+      const before = await optionsOf(db, 'users');
+      await createHelpers(ctx).copyAndRename('users', { transform: nest, keepOriginalAs: 'users_v1', allowBriefGap: true });
+      assert.deepEqual(await optionsOf(db, 'users'), before);
+      assert.deepEqual(await optionsOf(db, 'users_v1'), before);
+      await assert.rejects(db.collection('users').insertOne({ no: 'email' }), /Document failed validation/);
+    });
+  });
+
+  void it('a default collation is kept', async (t) => {
+    await withTestDb('copy_collation', async ({ db }) => {
+      if (!(await createOrSkip(t, db, 'users', { collation: { locale: 'en', strength: 2 } }, 'collections with a default collation', (o) => o?.collation !== undefined))) return;
+      await db.collection('users').insertMany(users(10));
+      const before = await optionsOf(db, 'users');
+      await createHelpers(await contextFor(db)).copyAndRename('users', { to: 'people', transform: nest });
+      assert.deepEqual(await optionsOf(db, 'people'), before);
+    });
+  });
+
+  void it('a clustered collection stays clustered (its clustered index is not rebuilt as a secondary one)', async (t) => {
+    await withTestDb('copy_clustered', async ({ db }) => {
+      const clustered = { clusteredIndex: { key: { _id: 1 }, unique: true } };
+      if (!(await createOrSkip(t, db, 'users', clustered, 'clustered collections (clusteredIndex)', (o) => o?.clusteredIndex !== undefined))) return;
+      await db.collection('users').insertMany(users(10));
+      const before = await optionsOf(db, 'users');
+      const indexesBefore = await indexSummary(db, 'users');
+      await createHelpers(await contextFor(db)).copyAndRename('users', { transform: nest, keepOriginalAs: 'users_v1', allowBriefGap: true });
+      for (const name of ['users', 'users_v1']) {
+        assert.deepEqual(await optionsOf(db, name), before, name);
+        assert.deepEqual(await indexSummary(db, name), indexesBefore, name);
+      }
+    });
+  });
+
+  void it('a view and a time-series collection are refused with a message naming what they are', async (t) => {
+    await withTestDb('copy_refuse_kinds', async ({ db }) => {
+      await db.collection('users').insertMany(users(3));
+      const helpers = createHelpers(await contextFor(db));
+      let ran = 0;
+      try {
+        await db.createCollection('active_users', { viewOn: 'users', pipeline: [{ $match: { n: { $gt: 0 } } }] });
+        await rejectsWith(helpers.copyAndRename('active_users', { to: 'x' }), 'USAGE', /'active_users' is a view \(of 'users'\), not a collection: it holds no documents to copy/);
+        ran++;
+      } catch (error) {
+        if (!(error instanceof MongoServerError)) throw error;
+        t.diagnostic(`views not tested: the test server lacks views (create with viewOn): ${error.message}`);
+      }
+      try {
+        await db.createCollection('readings', { timeseries: { timeField: 'at' } });
+        await rejectsWith(helpers.copyAndRename('readings', { to: 'x' }), 'USAGE', /'readings' is a time-series collection, which copyAndRename cannot rebuild/);
+        ran++;
+      } catch (error) {
+        if (!(error instanceof MongoServerError)) throw error;
+        t.diagnostic(`time-series not tested: the test server lacks time-series collections: ${error.message}`);
+      }
+      if (ran === 0) t.skip('the test server lacks views and time-series collections');
+      assert.ok(!(await collectionNames(db)).includes('x'));
+    });
+  });
+});
+
+void describe('copyAndRename() checks the copy before the swap', () => {
+  void it('refuses the swap when the source gained documents during the copy, keeping both collections for the next run', () =>
+    withTestDb('copy_verify', async ({ db, dbName, uri }) => {
+      await db.collection('users').insertMany(users(30));
+      await withMonitoredDb(uri, dbName, async (mdb, seen) => {
+        let inserted = false;
+        await rejectsWith(
+          createHelpers(await contextFor(mdb)).copyAndRename('users', {
+            to: 'people',
+            batchSize: 10,
+            transform: async (doc) => {
+              if (!inserted) {
+                inserted = true;
+                // an application still writing: its new document sorts before every copied one
+                await db.collection('users').insertOne({ _id: ids(1, 1000)[0], n: -1, email: 'late@example.com' });
+              }
+              return (doc.n as number) % 5 === 0 ? null : nest(doc);
+            },
+          }),
+          'MIGRATION_FAILED',
+          /the copy '_mongrate_tmp_people' has 24 documents, but 'users' now has 31 and the transform left out 6, so 25 were expected: writers were not stopped during the copy\. Nothing was swapped: 'users' is unchanged and the copy is kept to inspect \(the next run drops it\)/,
+        );
+        const copying = seen.all.findIndex((e) => e.commandName === 'insert');
+        assert.ok(copying > 0);
+        assert.deepEqual(seen.all.slice(copying).filter((e) => e.commandName === 'renameCollection' || e.commandName === 'drop'), [], 'no rename or drop once the copy began');
+      });
+      assert.deepEqual(await collectionNames(db), ['_mongrate_tmp_people', 'users']);
+      assert.equal(await db.collection('users').countDocuments(), 31);
+      await db.createCollection('_mongrate_old_ghosts');
+      assert.deepEqual(await leftoverCollections(db), [
+        { name: '_mongrate_old_ghosts', kind: 'original', collection: 'ghosts' },
+        { name: '_mongrate_tmp_people', kind: 'copy', collection: 'people' },
+      ]);
+      await db.collection('_mongrate_old_ghosts').drop();
+
+      assert.deepEqual(await createHelpers(await contextFor(db)).copyAndRename('users', { to: 'people', transform: nest }), { copied: 31 });
+      assert.deepEqual(await collectionNames(db), ['people']);
+      assert.deepEqual(await leftoverCollections(db), []);
+    }));
+});
+
+void describe('copyAndRename() indexes', () => {
+  async function seed(db: Db): Promise<void> {
+    await db.collection('users').insertMany(users(20));
+    await db.collection('users').createIndexes([{ key: { email: 1 }, unique: true }, { key: { created_at: 1 } }, { key: { name: 1 } }]);
+  }
+
+  void it('the indexes option drops, adds, renames and re-keys indexes for the new shape', () =>
+    withTestDb('copy_indexes_option', async ({ db }) => {
+      await seed(db);
+      const helpers = createHelpers(await contextFor(db));
+      await helpers.copyAndRename('users', {
+        to: 'people',
+        keepOriginalAs: 'users_v1',
+        transform: nest,
+        indexes: { drop: ['email_1', 'name_1'], add: [{ key: { 'profile.email': 1 }, unique: true, name: 'profile_email' }, { key: { 'profile.name': 1 } }] },
+      });
+      assert.deepEqual(await indexSummary(db, 'people'), ['_id_ {"_id":1}', 'created_at_1 {"created_at":1}', 'profile.name_1 {"profile.name":1}', 'profile_email {"profile.email":1} unique']);
+      assert.deepEqual(await indexSummary(db, 'users_v1'), ['_id_ {"_id":1}', 'created_at_1 {"created_at":1}', 'email_1 {"email":1} unique', 'name_1 {"name":1}'], 'the original keeps its own');
+
+      // the function form: rename one, re-key another, leave one out
+      await helpers.copyAndRename('users_v1', {
+        to: 'accounts',
+        indexes: (source) =>
+          source
+            .filter((index) => index.name !== 'name_1')
+            .map((index) => (index.name === 'created_at_1' ? { ...index, name: 'by_creation' } : index.name === 'email_1' ? { ...index, key: { email: -1 }, name: 'email_desc' } : index)),
+      });
+      assert.deepEqual(await indexSummary(db, 'accounts'), ['_id_ {"_id":1}', 'by_creation {"created_at":1}', 'email_desc {"email":-1} unique']);
+      // copyIndexes: false starts from none
+      await helpers.copyAndRename('accounts', { to: 'bare', copyIndexes: false, indexes: { add: [{ key: { n: 1 } }] } });
+      assert.deepEqual(await indexSummary(db, 'bare'), ['_id_ {"_id":1}', 'n_1 {"n":1}']);
+    }));
+
+  void it('a mistake in the indexes option is refused before anything is copied', () =>
+    withTestDb('copy_indexes_bad', async ({ db }) => {
+      await seed(db);
+      const helpers = createHelpers(await contextFor(db));
+      await rejectsWith(helpers.copyAndRename('users', { to: 'p', indexes: { drop: ['nope'] } }), 'USAGE', /indexes\.drop names 'nope', which the copy would not get anyway \(the source's indexes: [a-z_1, ]*email_1/);
+      await rejectsWith(helpers.copyAndRename('users', { to: 'p', indexes: { add: [{ key: { email: 1 }, unique: true }] } }), 'USAGE', /two indexes of the copy are named 'email_1'; to change a source index, drop it/);
+      await rejectsWith(helpers.copyAndRename('users', { to: 'p', indexes: { remove: ['x'] } as never }), 'USAGE', /unknown indexes key 'remove'/);
+      assert.deepEqual(await collectionNames(db), ['users']);
+    }));
+
+  void it('a unique index the new shape breaks fails naming the index and the indexes option; nothing is swapped', () =>
+    withTestDb('copy_indexes_dup', async ({ db }) => {
+      await seed(db);
+      await rejectsWith(
+        // the moved field left as null: MongoDB indexes a missing field as null as well, FerretDB 1.24 does not
+        createHelpers(await contextFor(db)).copyAndRename('users', { to: 'people', transform: (doc) => ({ ...nest(doc), email: null }) }),
+        'MIGRATION_FAILED',
+        /the unique index 'email_1' \(\{"email":1\}\) cannot be rebuilt on the copy: the copied documents repeat a value it indexes .* with the indexes option, e\.g\. indexes: \{ drop: \['email_1'\], add: \[/,
+      );
+      assert.deepEqual(await collectionNames(db), ['users']);
+    }));
+});
