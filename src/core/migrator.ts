@@ -12,7 +12,7 @@ import { resolveProgrammaticConfig } from '../config/resolve.ts';
 import { discoverMigrations, discoverMigrationsAndDuplicates } from '../discovery/discover.ts';
 import { loadMigration, type LoadedMigration } from '../discovery/load-migration.ts';
 import { MongrateError, messageOf, usageError } from '../errors.ts';
-import { createHelpers, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
+import { createHelpers, leftoverCollections, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
 import { Lock, forceUnlock, isExpired, readLock } from '../lock/lock.ts';
 import { probeServer, type ServerInfo } from '../server/capabilities.ts';
 import type {
@@ -360,6 +360,14 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const duplicated = new Set(duplicates.map((d) => d.id));
       const records = (await this.records()).filter((r) => !duplicated.has(r._id));
       findings.push(...integrityFindings(files, records));
+      // what a copyAndRename that crashed or refused its swap left behind; its next run removes it
+      for (const leftover of await leftoverCollections((await this.open()).db)) {
+        const message =
+          leftover.kind === 'copy' ?
+            `collection '${leftover.name}' is an unfinished copy of '${leftover.collection}' left by a copyAndRename that stopped or refused its swap; the next run of that migration drops it (or check it and drop it)`
+          : `collection '${leftover.name}' is the original of '${leftover.collection}', moved aside by a brief-gap copyAndRename that stopped between its renames; if '${leftover.collection}' is missing, rename it back, else drop it`;
+        findings.push({ id: leftover.name, kind: 'leftover-collection', message });
+      }
       for (const file of files) {
         try {
           await loadMigration(file);
