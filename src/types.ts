@@ -195,7 +195,7 @@ export interface RunResult {
   /** Every migration of the plan, in plan order. */
   steps: StepResult[];
   /** Set when a migration failed or the run was interrupted. */
-  error: { code: 'MIGRATION_FAILED' | 'INTERRUPTED' | 'LOCK_HELD'; message: string; id: string | undefined } | undefined;
+  error: { code: 'MIGRATION_FAILED' | 'INTERRUPTED' | 'LOCK_HELD' | 'LOCK_LOST'; message: string; id: string | undefined } | undefined;
 }
 
 export interface UpOptions {

@@ -10,7 +10,8 @@ import { resolveProgrammaticConfig } from '../config/resolve.ts';
 import { discoverMigrations, discoverMigrationsAndDuplicates } from '../discovery/discover.ts';
 import { loadMigration, type LoadedMigration } from '../discovery/load-migration.ts';
 import { MongrateError, messageOf, usageError } from '../errors.ts';
-import { Lock, forceUnlock, isExpired, readLock } from '../lock/lock.ts';
+import { MongoLockStore } from '../lock/mongo-lock-store.ts';
+import { measureServerClock, type ServerClock } from '../server/clock.ts';
 import type {
   BaselineResult,
   ChangelogRecord,
@@ -32,6 +33,7 @@ import type {
 } from '../types.ts';
 import { newRunIdentity } from '../util/identity.ts';
 import { connect } from './connection.ts';
+import { Lease, readLockState, unlockLease } from './lease.ts';
 import { appliedInOrder, computeStatus, integrityFindings, isDeadRunning, planDown, planUp } from './plan.ts';
 import { createHelpers, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
 import { probeServer, type ServerInfo } from '../server/capabilities.ts';
@@ -50,6 +52,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   readonly config: ResolvedConfig;
   private connection: Promise<Connection> | undefined;
   private serverInfo: Promise<ServerInfo> | undefined;
+  private clock: Promise<ServerClock> | undefined;
   private currentAbort: AbortController | undefined;
   /** interrupt() before a run started: that run starts already stopped. */
   private interruptPending = false;
@@ -92,10 +95,21 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return store.list();
   }
 
-  /** The run id holding an unexpired lock, if any. */
+  /** The run id holding a lock whose lease is live on the server's clock, if any. */
   private async liveOwner(db: Db): Promise<string | undefined> {
-    const lock = await readLock(db, this.config.lockCollection);
-    return lock === null || isExpired(lock) ? undefined : lock.owner;
+    const { lock, live } = await readLockState(this.lockStore(db), await this.serverClock(db));
+    return live ? lock?.owner : undefined;
+  }
+
+  private lockStore(db: Db): MongoLockStore {
+    return new MongoLockStore(db, this.config.lockCollection);
+  }
+
+  /** The server's clock, measured once per migrator and refreshed when its sample is a minute old. */
+  private async serverClock(db: Db): Promise<ServerClock> {
+    this.clock ??= measureServerClock(db);
+    this.clock.catch(() => (this.clock = undefined));
+    return (await this.clock).refreshIfOlderThan(60_000);
   }
 
   async status(): Promise<StatusResult> {
@@ -114,29 +128,35 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const abort = new AbortController();
     if (this.interruptPending) abort.abort(new MongrateError('INTERRUPTED', 'interrupted'));
     this.interruptPending = false;
-    const lock = new Lock(db, this.config.lockCollection, identity, command, {
-      ttlSeconds: this.config.lock.ttlSeconds,
-      waitSeconds: lockWait ?? this.config.lock.waitSeconds,
-      signal: abort.signal,
-      onLost: (reason) => abort.abort(new MongrateError('LOCK_HELD', reason)),
-    });
     this.currentAbort = abort;
     try {
-      await lock.acquire();
+      const lease = new Lease({
+        store: this.lockStore(db),
+        clock: await this.serverClock(db),
+        identity,
+        command,
+        ttlSeconds: this.config.lock.ttlSeconds,
+        waitSeconds: lockWait ?? this.config.lock.waitSeconds,
+        signal: abort.signal,
+        onLost: (reason) => abort.abort(new MongrateError('LOCK_LOST', reason)),
+      });
+      await lease.acquire();
       try {
         return await work({
           identity,
           abort,
-          lock,
+          lease,
           client,
           db,
           store: new ChangelogStore(db, this.config, identity),
           useTransaction: () => false, // decided in execute(), once there is something to run
           emit: this.emit.bind(this),
-          invoke: async (base, fn) => this.invoke(base, fn, { db, server: await this.server(db), dryRun: false }),
+          invoke: async (base, fn) =>
+            this.invoke(base, fn, { db, server: await this.server(db), dryRun: false, fence: () => lease.assertHeld() }),
         });
       } finally {
-        await lock.release();
+        // never throws; a lock it could not release expires by itself
+        await lease.release();
       }
     } finally {
       this.currentAbort = undefined;
@@ -157,9 +177,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   private invoke(
     base: BaseContext,
     fn: MigrationFn,
-    options: { db: Db; server: ServerInfo; dryRun: boolean; onPlan?: (plan: HelperPlan) => void },
+    options: { db: Db; server: ServerInfo; dryRun: boolean; onPlan?: (plan: HelperPlan) => void; fence?: () => void },
   ): Promise<unknown> {
-    const { server, dryRun, onPlan } = options;
+    const { server, dryRun, onPlan, fence } = options;
     // helpers get the real database: in a dry run they only count, and never write
     const helperContext: HelperContext = {
       db: options.db,
@@ -173,6 +193,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         this.emit('plan', { id: base.id, ...plan });
       },
       ...(base.session === undefined ? {} : { session: base.session }),
+      ...(fence === undefined ? {} : { fence }),
     };
     const ctx: MigrationContext = { ...base, helpers: createHelpers(helperContext), server, dryRun };
     return runWithHelperContext(helperContext, () => fn(ctx));
@@ -402,7 +423,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Shows the lock; releases it when expired, or always with `force`. */
   async unlock(options: { force?: boolean } = {}): Promise<UnlockResult> {
     const { db, store } = await this.open();
-    const result = await forceUnlock(db, this.config.lockCollection, options.force === true);
+    const result = await unlockLease(this.lockStore(db), await this.serverClock(db), {
+      force: options.force === true,
+      claimant: newRunIdentity(),
+      ttlSeconds: this.config.lock.ttlSeconds,
+    });
     if (result.released && result.lock !== null) {
       await store.appendHistory('(lock)', 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
     }

@@ -9,7 +9,7 @@ import type { ClientSession, Db, MongoClient } from 'mongodb';
 import type { ChangelogStore } from '../changelog/store.ts';
 import type { LoadedMigration } from '../discovery/load-migration.ts';
 import { messageOf } from '../errors.ts';
-import type { Lock } from '../lock/lock.ts';
+import type { Lease } from './lease.ts';
 import type { Direction, MigrationContext, MigrationFn, MigratorEvents, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 
@@ -24,7 +24,7 @@ export interface Run {
   identity: RunIdentity;
   abort: AbortController;
   store: ChangelogStore;
-  lock: Lock | undefined;
+  lease: Lease | undefined;
   client: MongoClient;
   db: Db;
   /** Whether this migration runs in a transaction (decided per migration by the caller). */
@@ -40,8 +40,8 @@ export type BaseContext = Omit<MigrationContext, 'helpers' | 'server' | 'dryRun'
 type RunError = NonNullable<RunResult['error']>;
 
 function stopReason(run: Run, after: string): RunError | undefined {
-  if (run.lock?.lost !== undefined) {
-    return { code: 'LOCK_HELD', message: `stopped ${after}: lost the lock (${run.lock.lost})`, id: undefined };
+  if (run.lease?.lost !== undefined) {
+    return { code: 'LOCK_LOST', message: `stopped ${after}: lost the lock (${run.lease.lost})`, id: undefined };
   }
   if (run.abort.signal.aborted) return { code: 'INTERRUPTED', message: `interrupted ${after}`, id: undefined };
   return undefined;
@@ -88,8 +88,13 @@ async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunEr
     direction,
   });
   const record = async (session: ClientSession | undefined): Promise<void> => {
-    // a runner that lost its lease must not record success: the new owner decides what happens
-    if (run.lock !== undefined && !(await run.lock.verify())) throw new LockLostError(run.lock.lost ?? 'lost');
+    // the fence: a runner that lost its lease (or whose lease ran out unrenewed) records nothing;
+    // the new owner decides what happens
+    try {
+      run.lease?.assertHeld();
+    } catch (error) {
+      throw new LockLostError(messageOf(error));
+    }
     const finished = { startedAt, durationMs: elapsed(), session };
     if (direction === 'down') await store.remove(migration, finished);
     else if (transactional) await store.recordApplied(migration, finished);
@@ -100,6 +105,8 @@ async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunEr
       const session = run.client.startSession();
       try {
         await session.withTransaction(async () => {
+          // first, so a takeover of the lock during the transaction makes its commit fail
+          await run.lease?.touch(session);
           await run.invoke(context(session), fn);
           await record(session);
         });
@@ -114,21 +121,21 @@ async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunEr
     const durationMs = elapsed();
     if (error instanceof LockLostError) {
       Object.assign(outcome, { status: 'failed', durationMs, error: error.message });
-      return { code: 'LOCK_HELD', message: `${migration.id} finished but was not recorded: ${error.message}`, id: migration.id };
+      return { code: 'LOCK_LOST', message: `${migration.id} finished but was not recorded: ${error.message}`, id: migration.id };
     }
     const interrupted = run.abort.signal.aborted;
     const message = messageOf(error);
-    if (run.lock?.lost === undefined) {
+    if (run.lease?.lost === undefined) {
       if (transactional) await store.appendHistory(migration.id, 'failed', { direction, durationMs, error: { message } });
       else await store.markFailed(migration, direction, { message, interrupted }, { startedAt, durationMs });
     }
     Object.assign(outcome, { status: 'failed', durationMs, error: message });
     run.emit('failed', { id: migration.id, direction, error: message, durationMs });
     const verb = direction === 'up' ? 'migration' : 'reverting';
-    const lost = run.lock?.lost;
+    const lost = run.lease?.lost;
     if (lost !== undefined) {
       return {
-        code: 'LOCK_HELD',
+        code: 'LOCK_LOST',
         message: `stopped ${migration.id}: lost the lock (${lost}); its record is left 'running' for whoever holds the lock next`,
         id: migration.id,
       };

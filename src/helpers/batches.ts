@@ -172,6 +172,8 @@ export async function writeChunked(
   let deleted = 0;
   const size = Math.max(1, ctx.server.maxUpdatesPerCommand);
   for (let start = 0; start < operations.length; start += size) {
+    // the lease fence, right before the write (a stalled runner may have lost its lease meanwhile)
+    ctx.fence?.();
     const result = await collection.bulkWrite(operations.slice(start, start + size), { ...withSession(ctx), ordered: false });
     modified += result.modifiedCount;
     deleted += result.deletedCount;

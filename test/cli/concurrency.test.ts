@@ -1,7 +1,7 @@
 // The lock, seen from the terminal: many `mongrate up` processes at once, a runner killed with
 // SIGKILL mid-migration, `unlock` against a live holder, Ctrl-C, and `--json` on exit 3. Every
 // command is the built CLI, spawned as a user would run it; the database is read with the driver.
-import type { LockDocument } from '../../src/lock/lock.ts';
+import type { LockDocument } from '../../src/lock/mongo-lock-store.ts';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
