@@ -5,8 +5,9 @@
 // Starts a throwaway server the way the tests do (MONGODB_URI, else mongod, else FerretDB) and stops
 // it at the end. Builds nothing: part 2 spawns bin/mongrate.js, which needs `npm run build` done.
 //   1. In process, with the programmatic API: median wall time of a no-op `migrator.up()` (10
-//      migrations, all applied) against `migrator.status()` on the same project, and a Lock
-//      acquire + release pair timed alone (median and p95 of each half).
+//      migrations, all applied) against `migrator.status()` on the same project, and a Lease
+//      acquire + release pair timed alone (median and p95 of each half; the server's clock is
+//      measured once beforehand, as a migrator does).
 //   2. The 8-process race, --repeat times: 8 `mongrate up` at once on a fresh database with 5
 //      migrations that each bump a counter; per repetition whether every migration ran exactly
 //      once, and the histogram of exit codes.
@@ -15,7 +16,9 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { MongoClient, type Db } from 'mongodb';
 import { createMigrator, type Migrator } from '../src/index.ts';
-import { Lock } from '../src/lock/lock.ts';
+import { Lease } from '../src/core/lease.ts';
+import { MongoLockStore } from '../src/lock/mongo-lock-store.ts';
+import { measureServerClock } from '../src/server/clock.ts';
 import { newRunIdentity } from '../src/util/identity.ts';
 import { startCli } from '../test/support/cli.ts';
 import { createProject, markerMigration, type TestProject } from '../test/support/project.ts';
@@ -69,7 +72,7 @@ interface LockCost {
   release: number[];
 }
 
-/** Part 1: a no-op up vs status, alternated so drift hits both; then Lock acquire/release alone. */
+/** Part 1: a no-op up vs status, alternated so drift hits both; then Lease acquire/release alone. */
 async function lockCost(server: TestServer, client: MongoClient): Promise<LockCost> {
   const project = await createProject();
   const database = dbName('noop');
@@ -99,10 +102,15 @@ async function lockCost(server: TestServer, client: MongoClient): Promise<LockCo
     const db: Db = client.db(database);
     const acquire: number[] = [];
     const release: number[] = [];
+    const store = new MongoLockStore(db, 'mongrate_lock');
+    const clock = await measureServerClock(db);
     for (let i = 0; i < LOCK_SAMPLES + 3; i++) {
-      const lock = new Lock(db, 'mongrate_lock', newRunIdentity(), 'bench', { ttlSeconds: 120, waitSeconds: 0 });
-      const a = await timed(() => lock.acquire());
-      const r = await timed(() => lock.release());
+      const lease = new Lease({ store, clock, identity: newRunIdentity(), command: 'bench', ttlSeconds: 120, waitSeconds: 0 });
+      const a = await timed(() => lease.acquire());
+      const r = await timed(async () => {
+        const outcome = await lease.release();
+        if (!outcome.released) throw new Error(`release failed: ${outcome.warning ?? 'not held'}`);
+      });
       if (i >= 3) {
         acquire.push(a);
         release.push(r);
@@ -192,8 +200,8 @@ async function main(): Promise<number> {
         [
           ['migrator.up() (nothing to do)', cost.up],
           ['migrator.status()', cost.status],
-          ['Lock.acquire()', cost.acquire],
-          ['Lock.release()', cost.release],
+          ['Lease.acquire()', cost.acquire],
+          ['Lease.release()', cost.release],
           ['acquire + release', cost.acquire.map((a, i) => a + (cost.release[i] ?? 0))],
         ].map(([name, samples]) => {
           const s = samples as number[];

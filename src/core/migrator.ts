@@ -13,7 +13,8 @@ import { discoverMigrations, discoverMigrationsAndDuplicates } from '../discover
 import { loadMigration, type LoadedMigration } from '../discovery/load-migration.ts';
 import { MongrateError, messageOf, usageError } from '../errors.ts';
 import { createHelpers, leftoverCollections, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
-import { Lock, forceUnlock, isExpired, readLock } from '../lock/lock.ts';
+import { MongoLockStore } from '../lock/mongo-lock-store.ts';
+import { measureServerClock, type ServerClock } from '../server/clock.ts';
 import { probeServer, type ServerInfo } from '../server/capabilities.ts';
 import type {
   BaselineResult,
@@ -36,6 +37,7 @@ import { newRunIdentity, type RunIdentity } from '../util/identity.ts';
 import { redactText, secretsOf } from '../util/redact.ts';
 import { connect } from './connection.ts';
 import { isConnectionLoss, isDriverError } from './driver-errors.ts';
+import { Lease, readLockState, unlockLease } from './lease.ts';
 import { simulateSteps } from './dry-run.ts';
 import { computeStatus, integrityFindings, isBrokenDown, planBaseline, planDown, planRedo, planRepair, planUp } from './plan.ts';
 import { Recorder } from './recorder.ts';
@@ -69,6 +71,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   readonly config: ResolvedConfig;
   private connection: Promise<Connection> | undefined;
   private serverInfo: Promise<ServerInfo> | undefined;
+  private clock: Promise<ServerClock> | undefined;
   private prepared = false;
   private currentAbort: AbortController | undefined;
   /** interrupt() before a run started: that run starts already stopped. */
@@ -131,10 +134,24 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.api(async () => (await this.open()).store.listRecords());
   }
 
-  /** The run id holding an unexpired lock, if any. */
+  /** The run id holding a lock whose lease is live on the server's clock, if any. */
   private async liveOwner(db: Db): Promise<string | undefined> {
-    const lock = await readLock(db, this.config.lockCollection);
-    return lock === null || isExpired(lock) ? undefined : lock.owner;
+    const { lock, live } = await readLockState(this.lockStore(db), await this.serverClock(db));
+    return live ? lock?.owner : undefined;
+  }
+
+  private lockStore(db: Db): MongoLockStore {
+    return new MongoLockStore(db, this.config.lockCollection);
+  }
+
+  /**
+   * The server's clock, measured once per migrator and refreshed when its sample is a minute old.
+   * Lease expiry and every date mongrate writes use it, never this machine's clock.
+   */
+  private async serverClock(db: Db): Promise<ServerClock> {
+    this.clock ??= measureServerClock(db);
+    this.clock.catch(() => (this.clock = undefined));
+    return (await this.clock).refreshIfOlderThan(60_000);
   }
 
   private async view(): Promise<PlanView> {
@@ -176,20 +193,26 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       warnings.push(message);
       this.emit('warning', { id, message });
     };
-    const lock = new Lock(connection.db, this.config.lockCollection, identity, command, {
+    const clock = await this.serverClock(connection.db);
+    const lease = new Lease({
+      store: this.lockStore(connection.db),
+      clock,
+      identity,
+      command,
       ttlSeconds: this.config.lock.ttlSeconds,
       waitSeconds: lockWait ?? this.config.lock.waitSeconds,
       signal: abort.signal,
       onLost: (reason) => abort.abort(new MongrateError('LOCK_LOST', reason)),
     });
     try {
-      await lock.acquire();
-      const recorder = new Recorder({ store: connection.store, identity, now: () => new Date(), warn, clean: this.clean });
+      await lease.acquire();
+      const recorder = new Recorder({ store: connection.store, identity, now: () => clock.now(), warn, clean: this.clean });
       let result: T;
       try {
-        result = await work({ identity, signal: abort.signal, lease: leaseOf(lock, this.config.lockCollection, connection.db), recorder, connection, warnings });
+        result = await work({ identity, signal: abort.signal, lease, recorder, connection, warnings });
       } finally {
-        await lock.release().catch((error: unknown) => warn(undefined, `could not release the lock (${this.clean(messageOf(error))}); it expires on its own within ${this.config.lock.ttlSeconds} s`));
+        const released = await lease.release();
+        if (released.warning !== undefined) warn(undefined, this.clean(released.warning));
       }
       // a run result always lists its warnings; the others only when there are some
       if (warnings.length > 0 || Array.isArray(result.warnings)) result.warnings = warnings;
@@ -419,36 +442,20 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     );
   }
 
-  /** Shows the lock; releases it when expired, or always with `force`. */
+  /** Shows the lock; releases it when expired on the server's clock, or always with `force`. */
   unlock(options: { force?: boolean } = {}): Promise<UnlockResult> {
     return this.api(async () => {
       const { db, store } = await this.open();
-      const result = await forceUnlock(db, this.config.lockCollection, options.force === true);
+      const identity = newRunIdentity();
+      const clock = await this.serverClock(db);
+      const result = await unlockLease(this.lockStore(db), clock, { force: options.force === true, claimant: identity, ttlSeconds: this.config.lock.ttlSeconds });
       if (result.released && result.lock !== null) {
-        const recorder = new Recorder({ store, identity: newRunIdentity(), now: () => new Date(), warn: (id, message) => this.emit('warning', { id, message }), clean: this.clean });
+        const recorder = new Recorder({ store, identity, now: () => clock.now(), warn: (id, message) => this.emit('warning', { id, message }), clean: this.clean });
         await recorder.history('(lock)', 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
       }
       return result;
     });
   }
-}
-
-/** Until the lease lands: the old lock behind the runner's lease contract. */
-function leaseOf(lock: Lock, collection: string, db: Db): RunLease {
-  return {
-    get lost() {
-      return lock.lost;
-    },
-    assertHeld() {
-      if (lock.lost !== undefined) throw new MongrateError('LOCK_LOST', lock.lost);
-    },
-    async touch(session) {
-      const owner = (await db.collection<{ _id: string; owner: string }>(collection).findOne({ _id: 'mongrate' }, { session }))?.owner;
-      if (owner === undefined) throw new MongrateError('LOCK_LOST', 'the lock document is gone');
-      const touched = await db.collection<{ _id: string; owner: string }>(collection).updateOne({ _id: 'mongrate', owner }, { $set: { touchedAt: new Date() } }, { session });
-      if (touched.matchedCount === 0) throw new MongrateError('LOCK_LOST', 'the lock was taken over');
-    },
-  };
 }
 
 function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[], runId: string): RunResult {

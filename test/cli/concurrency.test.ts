@@ -1,36 +1,18 @@
 // The lock, seen from the terminal: many `mongrate up` processes at once, a runner killed with
 // SIGKILL mid-migration, `unlock` against a live holder, Ctrl-C, and `--json` on exit 3. Every
 // command is the built CLI, spawned as a user would run it; the database is read with the driver.
-import type { LockDocument } from '../../src/lock/lock.ts';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Db } from 'mongodb';
-import { parseJson, type CliResult } from '../support/cli.ts';
+import { parseJson } from '../support/cli.ts';
 import { changelog, changelogRecord as record, history, marks, withCliProject } from '../support/cli-project.ts';
+import { counterMigration, exits, lockConfig, lockDocument, runCounts, show, waitUntilRunning } from '../support/lock-cli.ts';
 import { markerMigration } from '../support/project.ts';
-
-/** The side-effect counter: one field per migration id, bumped by that migration's `up`. */
-type CounterDoc = { _id: string } & Record<string, unknown>;
-
-type LockDoc = LockDocument;
 
 interface StatusDoc {
   ok: boolean;
   migrations: { id: string; state: string; interrupted?: boolean; error?: string }[];
-}
-
-const lockConfig = (ttlSeconds: number): string => `export default { lock: { ttlSeconds: ${ttlSeconds} } };\n`;
-
-/** Bumps `counter.<id>` by one, then sleeps ~100 ms, so overlapping runners would show as a count of 2. */
-function counterMigration(id: string): string {
-  return `export async function up({ db }) {
-  await db.collection('counter').updateOne({ _id: 'counter' }, { $inc: { ${JSON.stringify(id)}: 1 } }, { upsert: true });
-  await new Promise((resolve) => setTimeout(resolve, 100));
-}
-export async function down() {}
-`;
 }
 
 /** Loops in 50 ms sleeps for ~30 s; stops (throws) at the next sleep once ctx.signal is aborted. */
@@ -49,18 +31,6 @@ export default defineMigration({
 });
 `;
 
-function show(result: CliResult): string {
-  return `exit ${String(result.code)} (signal ${String(result.signal)})\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-}
-
-function exits(result: CliResult, code: number, what: string): void {
-  assert.equal(result.code, code, `${what}: expected exit ${code}, got ${show(result)}`);
-}
-
-async function lockDocument(db: Db): Promise<LockDoc | null> {
-  return db.collection<LockDoc>('mongrate_lock').findOne({ _id: 'mongrate' });
-}
-
 /** The State column of `id` in a status table. */
 function tableState(stdout: string, id: string): string | undefined {
   const row = stdout
@@ -69,19 +39,6 @@ function tableState(stdout: string, id: string): string | undefined {
     .map((line) => line.split('│').slice(1, -1).map((cell) => cell.trim()))
     .find((cells) => cells[0] === id);
   return row?.[1];
-}
-
-/** Polls the changelog until `id` is recorded as running; fails if the CLI exits first or 20 s pass. */
-async function waitUntilRunning(db: Db, id: string, done: Promise<CliResult>): Promise<void> {
-  let exited: CliResult | undefined;
-  void done.then((result) => (exited = result));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if ((await record(db, id))?.state === 'running') return;
-    if (exited !== undefined) assert.fail(`the CLI exited before ${id} was running: ${show(exited)}`);
-    if (Date.now() > deadline) assert.fail(`${id} was not recorded as running within 20 s`);
-    await sleep(50);
-  }
 }
 
 /** One race: 8 `up` processes at once on a fresh database with 5 counter migrations. */
@@ -97,8 +54,7 @@ async function race(label: string, extraArgs: string[]): Promise<void> {
 
     // every migration ran exactly once: five applied records and a count of 1 each
     assert.deepEqual((await changelog(db)).map((r) => [r._id, r.state]), ids.map((id) => [id, 'applied']), `changelog after the race:\n${report}`);
-    const counter = await db.collection<CounterDoc>('counter').findOne({ _id: 'counter' });
-    const counts = Object.fromEntries(ids.map((id) => [id, counter?.[id]]));
+    const counts = await runCounts(db, ids);
     assert.deepEqual(counts, Object.fromEntries(ids.map((id) => [id, 1])), `side effects ran more or less than once:\n${report}`);
     assert.equal(await lockDocument(db), null, `the lock document is left behind:\n${report}`);
 
@@ -155,8 +111,7 @@ void describe('taking over an expired lock', () => {
       const report = results.map((r, i) => `#${i}: ${show(r)}`).join('\n');
       assert.deepEqual(results.map((r) => r.code), Array<number>(8).fill(0), `every runner exits 0:\n${report}`);
       assert.deepEqual((await changelog(db)).map((r) => [r._id, r.state]), ids.map((id) => [id, 'applied']), report);
-      const counter = await db.collection<CounterDoc>('counter').findOne({ _id: 'counter' });
-      assert.deepEqual(Object.fromEntries(ids.map((id) => [id, counter?.[id]])), Object.fromEntries(ids.map((id) => [id, 1])), report);
+      assert.deepEqual(await runCounts(db, ids), Object.fromEntries(ids.map((id) => [id, 1])), report);
       assert.equal(await lockDocument(db), null, 'the lock document is gone at the end');
     });
   });

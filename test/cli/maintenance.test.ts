@@ -1,7 +1,7 @@
 // The commands for when history needs attention (validate, repair, baseline, unlock), the checksum
 // gate on `up`, `transactions: 'always'` and the history trail, run as a user would: the built bin
 // in a throwaway project folder against the test server, one fresh database per test.
-import type { LockDocument } from '../../src/lock/lock.ts';
+import type { LockDocument } from '../../src/lock/mongo-lock-store.ts';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
 import { transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
 import { probeServer } from '../../src/server/capabilities.ts';
-import { LOCK_ID } from '../../src/lock/lock.ts';
+import { LOCK_ID } from '../../src/lock/mongo-lock-store.ts';
 import { withTestDb } from '../support/db.ts';
 import { failingMigration, markerMigration } from '../support/project.ts';
 import {

@@ -25,7 +25,7 @@ export interface CliProjectContext {
   /** Runs the CLI in the project with MONGODB_URI set and `--db <this test's database>`. */
   run: (args: string[], env?: CliEnv) => Promise<CliResult>;
   /** Starts the CLI the same way as `run`, for tests that signal it or run it alongside others. */
-  start: (args: string[], timeoutMs?: number) => StartedCli;
+  start: (args: string[], timeoutMs?: number, env?: CliEnv) => StartedCli;
   /** Runs the CLI in the project with only the given arguments and environment (no --db, no MONGODB_URI). */
   bare: (args: string[], env?: CliEnv) => Promise<CliResult>;
 }
@@ -50,7 +50,7 @@ export function withCliProject(label: string, optionsOrFn: CliProjectOptions | C
         db,
         dbName,
         run: (args, env) => runCli(['--db', dbName, ...args], { cwd, env: dbEnv(env) }),
-        start: (args, timeoutMs) => startCli(['--db', dbName, ...args], { cwd, env: dbEnv(), timeoutMs }),
+        start: (args, timeoutMs, env) => startCli(['--db', dbName, ...args], { cwd, env: dbEnv(env), timeoutMs }),
         bare: (args, env = {}) => runCli(args, { cwd, env: { ...extraEnv, ...env } }),
       });
     } finally {

@@ -99,7 +99,10 @@ export function defineUnlock(program: Command, register: Register): void {
     }
     const holder = `${lock.host} pid ${lock.pid} (${lock.command}) since ${lock.acquiredAt.toISOString()}, lease until ${lock.expiresAt.toISOString()}`;
     if (!result.released) {
-      throw new MongrateError('LOCK_HELD', `lock held by ${holder}; it is live: wait, or pass --force if that runner is dead`);
+      const why = result.expired
+        ? 'its lease expired, but another runner is taking it over'
+        : 'it is live: wait, or pass --force if that runner is dead';
+      throw new MongrateError('LOCK_HELD', `lock held by ${holder}; ${why}`);
     }
     renderer.out(`Released the ${result.expired ? 'expired' : 'live'} lock of ${holder}.`);
     renderer.emitJson({ ok: true, ...result });

@@ -1,0 +1,223 @@
+/**
+ * The server's clock, as this process can know it: lease expiry is judged on it, never on this
+ * machine's wall clock, which may be minutes off (CI runners, containers after a host suspend).
+ *
+ * Mechanism: a measured offset, not server-stamped dates. `hello` answers with the server's
+ * `localTime`; sent and answered at known local instants, one reply pins the server's time to
+ * within half the round trip. The best of a few samples is kept, anchored to a local steady clock
+ * (below), so later readings cost nothing and a wall-clock jump on this machine changes nothing.
+ * Why not let the server stamp the lock with `$currentDate`? An expiry needs "server time + ttl",
+ * which only a pipeline update (`$add` of `$$NOW`) can write, and FerretDB has none; the one write
+ * that is atomic everywhere, an insert under a unique `_id` (see core/lease.ts), cannot take a
+ * server-side value at all; and a reader deciding "expired?" would still need the server's time.
+ * So every lock date is stamped by its writer from this estimate, and every decision uses its
+ * bounds: another runner's lease counts as expired only when `earliestMs()` is past its
+ * `expiresAt`; a holder stops writing before `latestMs()` could reach its own.
+ *
+ * Exported so changelog and history dates can be stamped with server time too (`now()`).
+ */
+import { uptime } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { Db } from 'mongodb';
+import { MongrateError, messageOf } from '../errors.ts';
+
+/** Local time sources, in milliseconds; tests pass their own. */
+export interface LocalTimeSources {
+  /** Never jumps with the wall clock (performance.now()); on Linux it stops while the machine sleeps. */
+  monotonicMs(): number;
+  /** Time since boot, counting sleep (os.uptime(): 10 ms steps on Linux). */
+  sinceBootMs(): number;
+}
+
+export const SYSTEM_TIME_SOURCES: LocalTimeSources = {
+  monotonicMs: () => performance.now(),
+  sinceBootMs: () => uptime() * 1000,
+};
+
+/** How far the since-boot clock may lag or lead the monotonic one without a suspend: its step, twice. */
+const BOOT_CLOCK_TOLERANCE_MS = 20;
+/**
+ * How fast this machine's clock and the server's may drift apart: 500 ppm, NTP's own bound for an
+ * undisciplined clock (real ones are within 50-100 ppm). Added to the uncertainty as a sample ages.
+ */
+const DRIFT_PER_MS = 500e-6;
+/** The server's `localTime` has whole milliseconds: truncated or rounded, it is within 1 ms. */
+const SERVER_RESOLUTION_MS = 1;
+
+/**
+ * A local clock that a wall-clock change never moves and that still counts the time this machine
+ * spent suspended: monotonic time, plus any lead the since-boot clock gained over it (a lease
+ * must run out during a laptop's sleep, not an hour after it wakes). Coarse since-boot clocks
+ * (whole seconds on macOS) can only make it run ahead, which shortens a holder's deadlines.
+ */
+export class SteadyClock {
+  private readonly monotonicAnchor: number;
+  private readonly bootAnchor: number;
+  private suspendedMs = 0;
+
+  constructor(private readonly sources: LocalTimeSources = SYSTEM_TIME_SOURCES) {
+    this.monotonicAnchor = sources.monotonicMs();
+    this.bootAnchor = sources.sinceBootMs();
+  }
+
+  /** Monotonic milliseconds since this clock was made, not counting suspends. */
+  monotonicMs(): number {
+    return this.sources.monotonicMs() - this.monotonicAnchor;
+  }
+
+  /** Milliseconds since this clock was made, counting suspends; never goes back. */
+  nowMs(): number {
+    const monotonic = this.monotonicMs();
+    const sinceBoot = this.sources.sinceBootMs() - this.bootAnchor;
+    this.suspendedMs = Math.max(this.suspendedMs, sinceBoot - monotonic - BOOT_CLOCK_TOLERANCE_MS);
+    return monotonic + this.suspendedMs;
+  }
+}
+
+/** One `hello`: the server's time, and the local steady/monotonic instants around it. */
+interface Sample {
+  serverMs: number;
+  roundTripMs: number;
+  /** Steady and monotonic time halfway between sending and the reply. */
+  steadyMidMs: number;
+  monotonicMidMs: number;
+}
+
+export interface MeasureOptions {
+  /** `hello`s to send; the one with the shortest round trip is kept. Default 4. */
+  samples?: number;
+  sources?: LocalTimeSources;
+}
+
+export class ServerClock {
+  private sample: Sample;
+
+  private constructor(
+    private readonly readServerTime: () => Promise<Date>,
+    private readonly steady: SteadyClock,
+    sample: Sample,
+  ) {
+    this.sample = sample;
+  }
+
+  /** Measures the clock of whatever `readServerTime` asks (a server's `hello.localTime`). */
+  static async measure(readServerTime: () => Promise<Date>, options: MeasureOptions = {}): Promise<ServerClock> {
+    const steady = new SteadyClock(options.sources);
+    const first = await takeBestSample(readServerTime, steady, options.samples ?? 4);
+    return new ServerClock(readServerTime, steady, first);
+  }
+
+  /** Local steady milliseconds (see SteadyClock): what deadlines are measured on. */
+  steadyNowMs(): number {
+    return this.steady.nowMs();
+  }
+
+  /** The best estimate of the server's time at the local steady instant `steadyMs`. */
+  serverMsAt(steadyMs: number): number {
+    return this.sample.serverMs + (steadyMs - this.sample.steadyMidMs);
+  }
+
+  /** The best estimate of the server's time now, for stamping dates. */
+  nowMs(): number {
+    return this.serverMsAt(this.steady.nowMs());
+  }
+
+  now(): Date {
+    return new Date(this.nowMs());
+  }
+
+  /**
+   * The server's time is at least this. Counted on the monotonic clock alone: time this machine
+   * spent suspended is not assumed to have passed, so "expired" is never decided early.
+   */
+  earliestMs(): number {
+    const elapsed = this.steady.monotonicMs() - this.sample.monotonicMidMs;
+    return this.sample.serverMs + elapsed - this.bound(elapsed);
+  }
+
+  /** The server's time is at most this. */
+  latestMs(): number {
+    const steadyNow = this.steady.nowMs();
+    return this.serverMsAt(steadyNow) + this.bound(steadyNow - this.sample.steadyMidMs) + BOOT_CLOCK_TOLERANCE_MS;
+  }
+
+  /**
+   * How far the server's time may be from `nowMs()` at most, `withinMs` from now (the sample's
+   * half round trip, the server's resolution, drift as the sample ages, the suspend detector's slack).
+   */
+  uncertaintyMs(withinMs = 0): number {
+    return this.bound(this.steady.nowMs() - this.sample.steadyMidMs + withinMs) + BOOT_CLOCK_TOLERANCE_MS;
+  }
+
+  /** The round trip of the sample in use. */
+  roundTripMs(): number {
+    return this.sample.roundTripMs;
+  }
+
+  /** How long ago the sample in use was taken. */
+  ageMs(): number {
+    return this.steady.nowMs() - this.sample.steadyMidMs;
+  }
+
+  /** Takes new samples; keeps whichever is more certain now, the old one or the best new one. */
+  async resample(samples = 2): Promise<this> {
+    const fresh = await takeBestSample(this.readServerTime, this.steady, samples);
+    const now = this.steady.nowMs();
+    if (this.bound(now - fresh.steadyMidMs, fresh) < this.bound(now - this.sample.steadyMidMs)) this.sample = fresh;
+    return this;
+  }
+
+  /** Resamples when the sample in use is older than `maxAgeMs`. */
+  async refreshIfOlderThan(maxAgeMs: number): Promise<this> {
+    return this.ageMs() > maxAgeMs ? this.resample() : this;
+  }
+
+  /** How far the server's time may be from the sample's estimate, `ageMs` after the sample. */
+  private bound(ageMs: number, sample = this.sample): number {
+    return sample.roundTripMs / 2 + SERVER_RESOLUTION_MS + Math.max(0, ageMs) * DRIFT_PER_MS;
+  }
+}
+
+async function takeBestSample(readServerTime: () => Promise<Date>, steady: SteadyClock, count: number): Promise<Sample> {
+  let best: Sample | undefined;
+  for (let i = 0; i < Math.max(1, count); i++) {
+    const steadySent = steady.nowMs();
+    const monotonicSent = steady.monotonicMs();
+    const server = await readServerTime();
+    const steadyReceived = steady.nowMs();
+    const monotonicReceived = steady.monotonicMs();
+    const roundTripMs = steadyReceived - steadySent;
+    if (best === undefined || roundTripMs < best.roundTripMs) {
+      best = {
+        serverMs: server.getTime(),
+        roundTripMs,
+        steadyMidMs: (steadySent + steadyReceived) / 2,
+        monotonicMidMs: (monotonicSent + monotonicReceived) / 2,
+      };
+    }
+  }
+  // count >= 1, so the loop ran
+  return best as Sample;
+}
+
+/** The `localTime` of a `hello` reply; a server without one cannot hold a lease judged on its clock. */
+export async function readHelloLocalTime(db: Db): Promise<Date> {
+  let reply: { localTime?: unknown };
+  try {
+    reply = await db.command({ hello: 1 });
+  } catch (error) {
+    throw new MongrateError('SERVER_PROBE_FAILED', `could not read the server's clock (hello): ${messageOf(error)}`, { cause: error });
+  }
+  if (!(reply.localTime instanceof Date)) {
+    throw new MongrateError(
+      'SERVER_PROBE_FAILED',
+      "the server's hello reply has no localTime, so the lock's lease cannot be judged on the server's clock",
+    );
+  }
+  return reply.localTime;
+}
+
+/** The clock of the server behind `db`. */
+export function measureServerClock(db: Db, options: MeasureOptions = {}): Promise<ServerClock> {
+  return ServerClock.measure(() => readHelloLocalTime(db), options);
+}
