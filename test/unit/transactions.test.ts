@@ -123,6 +123,15 @@ void describe('transaction support from recorded hello replies', () => {
     assert.equal(support.supported, false);
     assert.match(support.reason, /FerretDB 1\.24\.2/);
   });
+
+  void it('a FerretDB that reports a replica set (as through the transaction shim) is judged by a real commit, like any server', () => {
+    const asSet = { ...FERRETDB_HELLO, setName: 'rs0', hosts: ['127.0.0.1:27017'] };
+    assert.equal(capabilitiesFrom(FERRETDB_BUILD_INFO, asSet).supports('transactions'), true, 'worth probing');
+    assert.equal(supportFrom(FERRETDB_BUILD_INFO, asSet, true).supported, true);
+    const refused = supportFrom(FERRETDB_BUILD_INFO, asSet, false);
+    assert.equal(refused.supported, false);
+    assert.match(refused.reason, /FerretDB 1\.24\.2 .*refused to commit a transaction/);
+  });
 });
 
 const SUPPORTED: TransactionSupport = { supported: true, reason: 'supported' };
