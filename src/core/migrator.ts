@@ -5,7 +5,7 @@
  * what stops a command before anything runs. No driver error escapes it raw.
  */
 import { EventEmitter } from 'node:events';
-import type { Db, MongoClient } from 'mongodb';
+import type { Collection, Db, MongoClient } from 'mongodb';
 import type { ChangelogStore } from '../changelog/contract.ts';
 import { MongoChangelogStore } from '../changelog/mongo-changelog-store.ts';
 import { resolveProgrammaticConfig } from '../config/resolve.ts';
@@ -13,7 +13,7 @@ import { discoverMigrations, discoverMigrationsAndDuplicates } from '../discover
 import { loadMigration, type LoadedMigration } from '../discovery/load-migration.ts';
 import { MongrateError, messageOf, usageError } from '../errors.ts';
 import { createHelpers, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
-import { Lock, forceUnlock, isExpired, readLock } from '../lock/lock.ts';
+import { LOCK_ID, Lock, describeHolder, forceUnlock, isExpired, readLock, type LockDocument } from '../lock/lock.ts';
 import { probeServer, type ServerInfo } from '../server/capabilities.ts';
 import type {
   BaselineResult,
@@ -187,7 +187,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const recorder = new Recorder({ store: connection.store, identity, now: () => new Date(), warn, clean: this.clean });
       let result: T;
       try {
-        result = await work({ identity, signal: abort.signal, lease: leaseOf(lock, this.config.lockCollection, connection.db), recorder, connection, warnings });
+        result = await work({ identity, signal: abort.signal, lease: leaseOf(lock, connection.db.collection<LockDocument>(this.config.lockCollection), identity.runId), recorder, connection, warnings });
       } finally {
         await lock.release().catch((error: unknown) => warn(undefined, `could not release the lock (${this.clean(messageOf(error))}); it expires on its own within ${this.config.lock.ttlSeconds} s`));
       }
@@ -426,7 +426,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 }
 
 /** Until the lease lands: the old lock behind the runner's lease contract. */
-function leaseOf(lock: Lock, collection: string, db: Db): RunLease {
+function leaseOf(lock: Lock, locks: Collection<LockDocument>, runId: string): RunLease {
   return {
     get lost() {
       return lock.lost;
@@ -435,10 +435,12 @@ function leaseOf(lock: Lock, collection: string, db: Db): RunLease {
       if (lock.lost !== undefined) throw new MongrateError('LOCK_LOST', lock.lost);
     },
     async touch(session) {
-      const owner = (await db.collection<{ _id: string; owner: string }>(collection).findOne({ _id: 'mongrate' }, { session }))?.owner;
-      if (owner === undefined) throw new MongrateError('LOCK_LOST', 'the lock document is gone');
-      const touched = await db.collection<{ _id: string; owner: string }>(collection).updateOne({ _id: 'mongrate', owner }, { $set: { touchedAt: new Date() } }, { session });
-      if (touched.matchedCount === 0) throw new MongrateError('LOCK_LOST', 'the lock was taken over');
+      // only this run's lease: a lock document naming another owner was taken over, even if this
+      // run's heartbeat has not noticed yet
+      const touched = await locks.updateOne({ _id: LOCK_ID, owner: runId }, { $set: { touchedAt: new Date() } }, { session });
+      if (touched.matchedCount === 1) return;
+      const holder = await locks.findOne({ _id: LOCK_ID }, { session });
+      throw new MongrateError('LOCK_LOST', holder === null ? 'the lock document is gone' : `the lock was taken over by ${describeHolder(holder)}`);
     },
   };
 }

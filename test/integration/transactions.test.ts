@@ -1,0 +1,253 @@
+// The transactional path of `up`, through the API: which commands the runner sends and in which
+// order, what it writes when a transaction fails or is retried, and what needs a real server
+// (rollback, write locks). Each title says where it runs: through the transaction shim over
+// FerretDB (commands only), or on a real replica set when MONGRATE_TEST_URI points at one.
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import type { ChangelogRecord, HistoryRecord } from '../../src/index.ts';
+import { first, named, sent, shimOf, withTransactionEnv, writesTo } from './transaction-env.ts';
+import { venueIt } from '../support/transaction-venue.ts';
+
+/** Inserts a mark inside the migration's transaction and logs it. */
+const MARK_IN_TRANSACTION = `import { defineMigration } from 'mongrate';
+export default defineMigration({
+  description: 'a mark, in the transaction',
+  async up({ db, session, log }) {
+    // outside the transaction: counts attempts even where the server rolls the others back
+    await db.collection('attempts').insertOne({ at: new Date() });
+    await db.collection('marks').insertOne({ mark: 'a' }, { session });
+    log('marked a');
+  },
+});
+`;
+
+const changelog = (env: { db: import('mongodb').Db }): Promise<ChangelogRecord[]> => env.db.collection<ChangelogRecord>('mongrate_changelog').find({}).sort({ _id: 1 }).toArray();
+const history = (env: { db: import('mongodb').Db }): Promise<HistoryRecord[]> =>
+  env.db.collection<HistoryRecord>('mongrate_history').find({}, { projection: { _id: 0 } }).sort({ at: 1 }).toArray();
+const marks = async (env: { db: import('mongodb').Db }): Promise<string[]> => (await env.db.collection<{ mark: string }>('marks').find({}).toArray()).map((m) => m.mark).sort();
+const attempts = (env: { db: import('mongodb').Db }): Promise<number> => env.db.collection('attempts').countDocuments();
+
+void describe('a transactional up', () => {
+  venueIt('touches the lock, runs the migration, inserts its record and commits, in that order; history after; collections first', { commands: true }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_order', {}, async (env) => {
+      const shim = shimOf(gateway);
+      await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
+
+      const result = await env.migrator.up();
+      assert.equal(result.error, undefined, JSON.stringify(result.error));
+      assert.deepEqual(result.steps.map((s) => [s.id, s.status, s.transaction]), [['001-mark', 'success', true]]);
+
+      const commands = sent(shim);
+      const mark = first(commands, 'insert of the mark', (c) => c.name === 'insert' && c.collection === 'marks');
+      const transaction = shim.transactionOf(mark);
+      assert.deepEqual(
+        transaction.map(named),
+        ['update mongrate_lock', 'insert marks', 'insert mongrate_changelog', 'commitTransaction'],
+        'the lock document first, then the migration, then its record, then the commit',
+      );
+      assert.deepEqual(transaction.map((c) => c.startTransaction), [true, false, false, false], 'the first command starts it');
+      const [touchUpdate] = (transaction[0]?.command.updates ?? []) as { q: unknown; upsert?: boolean }[];
+      assert.deepEqual(touchUpdate?.q, { _id: 'mongrate', owner: result.runId }, "the touch matches this run's own lease only");
+      assert.ok(transaction.every((c) => c.inTransaction && c.lsid && c.txnNumber), 'every command carries the transaction');
+      const attemptCounter = first(commands, 'insert of the attempt counter', (c) => c.collection === 'attempts');
+      assert.equal(attemptCounter.inTransaction, false, 'a write without the session stays outside the transaction');
+
+      // the record is inserted, applied, and nothing else ever writes the changelog
+      const recordInsert = transaction[2];
+      assert.ok(recordInsert !== undefined);
+      assert.deepEqual(writesTo(commands, 'mongrate_changelog'), [recordInsert], 'no upsert, no replaceOne, no claim outside the transaction');
+      const inserted = (recordInsert.command.documents as { _id: string; state: string }[]).map((d) => [d._id, d.state]);
+      assert.deepEqual(inserted, [['001-mark', 'applied']]);
+
+      // the history entry follows the commit, outside the transaction
+      const commit = transaction[3];
+      assert.ok(commit !== undefined);
+      const historyWrites = writesTo(commands, 'mongrate_history');
+      assert.deepEqual(historyWrites.map((c) => [named(c), c.inTransaction]), [['insert mongrate_history', false]]);
+      const historyWrite = historyWrites[0];
+      assert.ok(historyWrite !== undefined && commands.indexOf(historyWrite) > commands.indexOf(commit), 'history after the commit');
+
+      // collections, indexes and the lock before anything carries a transaction
+      const firstInTransaction = commands.findIndex((c) => c.inTransaction);
+      for (const what of ['create mongrate_changelog', 'create mongrate_history', 'createIndexes mongrate_history', 'insert mongrate_lock']) {
+        const at = commands.findIndex((c) => named(c) === what);
+        assert.ok(at >= 0 && at < firstInTransaction, `${what} (at ${at}) before the first command in a transaction (at ${firstInTransaction})`);
+      }
+      const release = first(commands, 'lock release', (c) => named(c) === 'delete mongrate_lock');
+      assert.ok(commands.indexOf(release) > commands.indexOf(historyWrite), 'the lock is released last');
+
+      assert.deepEqual(await marks(env), ['a']);
+      assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-mark', 'applied']]);
+      assert.deepEqual((await history(env)).map((h) => [h.migrationId, h.event]), [['001-mark', 'up']]);
+    }),
+  );
+
+  venueIt('never overwrites an applied record: a record written outside the transaction first makes the run fail, and stays as it was', {}, (gateway) =>
+    withTransactionEnv(gateway, 'txn_no_overwrite', {}, async (env) => {
+      await env.project.write('001-self.ts', `import { defineMigration } from 'mongrate';
+export default defineMigration({
+  async up({ db, id, session }) {
+    await db.collection('marks').insertOne({ mark: 'self' }, { session });
+    try {
+      // no session: outside the transaction, as another runner would write it
+      await db.collection('mongrate_changelog').insertOne({ _id: id, state: 'applied', checksum: 'sha256:written-outside', marker: 'outside' });
+    } catch (error) {
+      if (error.code !== 11000) throw error; // a retried attempt finds it there already
+    }
+  },
+});
+`);
+      const result = await env.migrator.up();
+      assert.equal(result.error?.code, 'MIGRATION_FAILED', JSON.stringify(result.error));
+      assert.match(result.error.message, /001-self/);
+      assert.match(result.error.message, /changelog record/);
+      assert.deepEqual(result.steps.map((s) => s.status), ['failed']);
+      assert.deepEqual(await changelog(env), [{ _id: '001-self', state: 'applied', checksum: 'sha256:written-outside', marker: 'outside' }], 'untouched');
+      assert.deepEqual((await history(env)).map((h) => [h.migrationId, h.event]), [['001-self', 'failed']]);
+      if (gateway.shim !== undefined) {
+        const writes = writesTo(sent(gateway.shim), 'mongrate_changelog');
+        assert.deepEqual(writes.map((c) => [named(c), c.inTransaction]), [['insert mongrate_changelog', false], ['insert mongrate_changelog', true]], 'one insert each, no update');
+      }
+    }),
+  );
+
+  venueIt('retried after a write conflict inside it: the migration runs twice, its log line and events appear once', { commands: true }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_retry_conflict', {}, async (env) => {
+      const shim = shimOf(gateway);
+      await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
+      shim.inject('transient', (c) => c.inTransaction && c.name === 'insert' && c.collection === 'marks');
+
+      const result = await env.migrator.up();
+      assert.equal(result.error, undefined, JSON.stringify(result.error));
+      assert.equal(result.steps[0]?.transaction, true);
+      assert.equal(await attempts(env), 2, 'the migration ran twice');
+      assert.deepEqual(env.events, ['migrating 001-mark up', 'log 001-mark: marked a', 'migrated 001-mark up']);
+
+      const markInserts = sent(shim).filter((c) => c.collection === 'marks');
+      assert.deepEqual(markInserts.map((c) => c.answeredBy), ['injected failure', 'server']);
+      const [failedAttempt, retried] = markInserts.map((c) => shim.transactionOf(c).map(named));
+      assert.deepEqual(failedAttempt, ['update mongrate_lock', 'insert marks', 'abortTransaction']);
+      assert.deepEqual(retried, ['update mongrate_lock', 'insert marks', 'insert mongrate_changelog', 'commitTransaction']);
+      assert.deepEqual(await marks(env), ['a'], 'the conflicting insert never reached the server');
+      assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-mark', 'applied']]);
+    }),
+  );
+
+  venueIt(
+    'retried after its commit failed with a TransientTransactionError: the first attempt left nothing, events once',
+    { commands: true, realServer: "that the first attempt's writes (its changelog record among them) were rolled back" },
+    (gateway) =>
+      withTransactionEnv(gateway, 'txn_retry_commit', {}, async (env) => {
+        const shim = shimOf(gateway);
+        await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
+        shim.inject('transient', (c) => c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'marks'));
+
+        const result = await env.migrator.up();
+        assert.equal(result.error, undefined, JSON.stringify(result.error));
+        assert.equal(await attempts(env), 2);
+        assert.deepEqual(env.events, ['migrating 001-mark up', 'log 001-mark: marked a', 'migrated 001-mark up']);
+        assert.deepEqual(await marks(env), ['a'], 'the first attempt was rolled back');
+        assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-mark', 'applied']]);
+      }),
+  );
+
+  venueIt('a commit whose result is unknown is committed again, and the migration runs once', { commands: true }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_unknown_commit', {}, async (env) => {
+      const shim = shimOf(gateway);
+      await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
+      shim.inject('unknown-commit-result', (c) => c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'marks'));
+
+      const result = await env.migrator.up();
+      assert.equal(result.error, undefined, JSON.stringify(result.error));
+      assert.equal(await attempts(env), 1);
+      const commits = sent(shim).filter((c) => c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'marks'));
+      assert.deepEqual(commits.map((c) => c.answeredBy), ['injected failure', gateway.real ? 'server' : 'shim']);
+      assert.equal(commits[0]?.transaction, commits[1]?.transaction, 'the same transaction, committed again');
+      assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-mark', 'applied']]);
+    }),
+  );
+});
+
+void describe('the transaction probe', () => {
+  venueIt('a probe whose commit fails (network error) stops the command: it never runs without transactions instead', { commands: true }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_probe_fails', {}, async (env) => {
+      const shim = shimOf(gateway);
+      await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
+      shim.inject('network', (c) => c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'mongrate_transaction_probe'), Infinity);
+
+      await assert.rejects(env.migrator.up(), (error: unknown) => {
+        assert.ok(error instanceof Error);
+        assert.equal((error as { code?: unknown }).code, 'SERVER_PROBE_FAILED', error.message);
+        assert.match(error.message, /transaction/i);
+        return true;
+      });
+      assert.equal(await attempts(env), 0, 'the migration never ran');
+      assert.deepEqual(await changelog(env), []);
+    }),
+  );
+});
+
+void describe('what only a real server shows', () => {
+  venueIt('a failed transactional migration leaves nothing behind but its history entry', { realServer: 'that the migration\'s writes were rolled back' }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_rollback', {}, async (env) => {
+      await env.project.write('001-fails.ts', `export async function up({ db, session }) {
+  await db.collection('marks').insertOne({ mark: 'half-done' }, { session });
+  throw new Error('boom after a write');
+}
+`);
+      const result = await env.migrator.up();
+      assert.equal(result.error?.code, 'MIGRATION_FAILED');
+      assert.match(result.error.message, /boom after a write.*rolled back/);
+      assert.deepEqual(await marks(env), []);
+      assert.deepEqual(await changelog(env), []);
+      assert.deepEqual((await history(env)).map((h) => [h.migrationId, h.event]), [['001-fails', 'failed']]);
+    }),
+  );
+
+  venueIt(
+    'a takeover attempted during a transaction waits for it (the lock document is part of it): it cannot slip in before the commit',
+    { realServer: 'that a write outside a transaction to a document the transaction wrote waits for it (MongoDB documents this)' },
+    (gateway) =>
+      withTransactionEnv(gateway, 'txn_takeover_waits', {}, async (env) => {
+        await env.project.write('001-steal.ts', `export async function up({ db, session, log }) {
+  await db.collection('marks').insertOne({ mark: 'before the takeover' }, { session });
+  try {
+    await db.collection('mongrate_lock').updateOne({ _id: 'mongrate' }, { $set: { owner: 'another-runner' } }, { maxTimeMS: 1000 });
+    log('takeover: went through');
+  } catch (error) {
+    log('takeover: ' + (error.codeName ?? error.message));
+  }
+}
+`);
+        const result = await env.migrator.up();
+        assert.equal(result.error, undefined, JSON.stringify(result.error));
+        assert.ok(env.events.includes('log 001-steal: takeover: MaxTimeMSExpired'), env.events.join('\n'));
+        assert.deepEqual(await marks(env), ['before the takeover']);
+        assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-steal', 'applied']]);
+      }),
+  );
+});
+
+void describe('a lost lease', () => {
+  venueIt('a lock taken over before the transaction touches it: LOCK_LOST, and nothing of the migration is written', { commands: true }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_taken_over', {}, async (env) => {
+      await env.project.write('001-takeover.ts', `export const transaction = false;
+export async function up({ db }) {
+  // what another runner's takeover leaves: the lock document names someone else
+  await db.collection('mongrate_lock').updateOne({ _id: 'mongrate' }, { $set: { owner: 'another-runner', host: 'elsewhere', expiresAt: new Date(Date.now() + 600000) } });
+}
+`);
+      await env.project.write('002-after.ts', MARK_IN_TRANSACTION);
+      const result = await env.migrator.up();
+      assert.equal(result.error?.code, 'LOCK_LOST', JSON.stringify(result.error));
+      assert.match(result.error.message, /002-after/);
+      assert.deepEqual(result.steps.map((s) => s.status), ['success', 'failed']);
+      assert.equal(await attempts(env), 0, '002-after never ran');
+      assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-takeover', 'applied']]);
+      const shim = shimOf(gateway);
+      const touch = first(sent(shim), "002-after's touch of the lock", (c) => c.inTransaction && c.collection === 'mongrate_lock');
+      assert.deepEqual(shim.transactionOf(touch).map(named), ['update mongrate_lock', 'find mongrate_lock', 'abortTransaction'], 'the touch found the lock taken, and read by whom');
+      assert.match(result.error.message, /taken over by elsewhere/);
+    }),
+  );
+});
