@@ -6,7 +6,7 @@
 //   those tests skip, saying why.
 // - a server without them (FerretDB here): through the transaction shim, commands only. Tests
 //   that need the server to roll back or to hold a write lock skip, saying why.
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { probeServer } from '../../src/server/capabilities.ts';
 import { testUri } from './db.ts';
@@ -93,12 +93,12 @@ async function openGateway(needs: Needs): Promise<Gateway & { close(): Promise<v
 }
 
 /** `it(<name> <where it runs>)`, skipped (naming why) where its needs cannot be met. */
-export function venueIt(name: string, needs: Needs, fn: (gateway: Gateway) => Promise<void>): void {
+export function venueIt(name: string, needs: Needs, fn: (gateway: Gateway, t: TestContext) => Promise<void>): void {
   const skip = skipReason(needs);
-  void it(`${name} ${whereItRuns(needs)}`, skip === undefined ? {} : { skip }, async () => {
+  void it(`${name} ${whereItRuns(needs)}`, skip === undefined ? {} : { skip }, async (t) => {
     const gateway = await openGateway(needs);
     try {
-      await fn(gateway);
+      await fn(gateway, t);
     } finally {
       await gateway.close();
     }
