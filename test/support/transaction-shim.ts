@@ -72,7 +72,9 @@ const FAILURE_REPLIES: Record<Exclude<Failure, 'network'>, Document> = {
 
 export interface TransactionShim {
   mode: 'shim' | 'record';
-  /** `mongodb://127.0.0.1:<port>/?directConnection=true`. */
+  /** `127.0.0.1:<port>`. */
+  address: string;
+  /** `mongodb://<address>/?directConnection=true`. */
   uri: string;
   commands: SeenCommand[];
   /**
@@ -277,6 +279,7 @@ export async function startTransactionShim(upstream: string, mode: 'shim' | 'rec
   me = `127.0.0.1:${address.port}`;
   return {
     mode,
+    address: me,
     uri: `mongodb://${me}/?directConnection=true`,
     commands,
     inject(failure, when, times = 1) {
