@@ -62,7 +62,8 @@ interface Locked {
   lease: RunLease;
   recorder: Recorder;
   connection: Connection;
-  warnings: string[];
+  /** Emits a warning and lists it in the command's result. */
+  warn: (id: string | undefined, message: string) => void;
 }
 
 export class Migrator extends EventEmitter<MigratorEvents> {
@@ -187,7 +188,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const recorder = new Recorder({ store: connection.store, identity, now: () => new Date(), warn, clean: this.clean });
       let result: T;
       try {
-        result = await work({ identity, signal: abort.signal, lease: leaseOf(lock, connection.db.collection<LockDocument>(this.config.lockCollection), identity.runId), recorder, connection, warnings });
+        result = await work({ identity, signal: abort.signal, lease: leaseOf(lock, connection.db.collection<LockDocument>(this.config.lockCollection), identity.runId), recorder, connection, warn });
       } finally {
         await lock.release().catch((error: unknown) => warn(undefined, `could not release the lock (${this.clean(messageOf(error))}); it expires on its own within ${this.config.lock.ttlSeconds} s`));
       }
@@ -324,6 +325,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         transactions: transactionPolicy(this.config.transactions, transactionSupportOf(server), this.config.transactionDocumentLimit),
         ttlSeconds: this.config.lock.ttlSeconds,
         emit: this.emit.bind(this),
+        warn: locked.warn,
         clean: this.clean,
         invoke: (base, fn, hooks) => this.invoke(base, fn, hooks, { db, server, dryRun: false }),
       },

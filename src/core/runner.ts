@@ -57,6 +57,8 @@ export interface Run {
   /** Lease length, for messages about what a dead runner leaves behind. */
   ttlSeconds: number;
   emit: EventEmitter<MigratorEvents>['emit'];
+  /** Emits a warning and lists it in the result's `warnings` (it never changes the outcome). */
+  warn: (id: string | undefined, message: string) => void;
   /** Masks secrets in a message bound for output or a document. */
   clean: (text: string) => string;
   /** Completes the context (helpers, server) and calls the migration function with it. */
@@ -124,7 +126,7 @@ async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunEr
 }
 
 function warn(run: Run, id: string | undefined, message: string): void {
-  run.emit('warning', { id, message: run.clean(message) });
+  run.warn(id, run.clean(message));
 }
 
 function contextFor(state: StepState, session: ClientSession | undefined, log: (message: string) => void): BaseContext {

@@ -4,7 +4,7 @@
 // failed transaction probe. Each title says where it runs.
 import assert from 'node:assert/strict';
 import { describe, type TestContext } from 'node:test';
-import type { CliResult } from '../support/cli.ts';
+import { parseJson, type CliResult } from '../support/cli.ts';
 import { states, withCliProject } from '../support/cli-project.ts';
 import { venueIt, type Gateway } from '../support/transaction-venue.ts';
 
@@ -74,6 +74,21 @@ void describe('mongrate up in transactions', () => {
       onlyLine(result.stdout, /^✔ applied +001-bump /);
       assert.deepEqual(await versions(db), [2]);
       assert.deepEqual(await states(db), { '001-bump': 'applied' });
+    }),
+  );
+
+  venueIt('auto --json: the rerun outside a transaction is in the document\'s warnings', {}, (gateway, t) =>
+    withCliProject('cli_txn_auto_json', { config: config('auto') }, async ({ project, db, run }) => {
+      await seed(db, 30);
+      await project.write('001-bump.ts', BUMP);
+      const result = await run(['--json', 'up'], env(gateway));
+      const text = show(t, 'mongrate --json up', result);
+      assert.equal(result.code, 0, text);
+      const document = parseJson(result);
+      assert.equal(document.ok, true);
+      const warnings = document.warnings as string[];
+      assert.equal(warnings.length, 1, text);
+      assert.match(warnings[0] ?? '', /^001-bump: bumpSchemaVersion\(users\) cannot run inside a transaction: .*transactionDocumentLimit \(10\); rolled back, running it again outside a transaction/);
     }),
   );
 

@@ -148,7 +148,7 @@ function readOpMsg(message: Buffer): OpMsg {
 }
 
 /** An OP_MSG body without a checksum: it is optional, and the content changed. */
-function writeOpMsg(flags: number, command: Document, sequences = Buffer.alloc(0)): Buffer {
+function writeOpMsg(flags: number, command: Document, sequences: Buffer = Buffer.alloc(0)): Buffer {
   const head = Buffer.alloc(5); // flagBits, then the kind byte 0
   head.writeUInt32LE(flags & ~CHECKSUM_PRESENT, 0);
   return Buffer.concat([head, BSON.serialize(command), sequences]);
