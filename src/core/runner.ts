@@ -17,7 +17,7 @@ import type { RunIdentity } from '../util/identity.ts';
 import { isConnectionLoss } from './driver-errors.ts';
 import { guardClient, guardDb } from './guarded.ts';
 import type { Claimed, Recorder } from './recorder.ts';
-import { TRANSACTION_ATTEMPTS, commitWithRetry, isTransientTransactionError, type TransactionPolicy } from './transactions.ts';
+import { TRANSACTION_ATTEMPTS, commitWithRetry, isTransientTransactionError, isUnknownCommitResult, type TransactionPolicy } from './transactions.ts';
 
 export interface Step {
   migration: LoadedMigration;
@@ -299,6 +299,16 @@ async function failInTransaction(state: StepState, error: unknown): Promise<RunE
       state,
       'UNREACHABLE',
       `lost the connection to the server during the transaction of ${id} (${message}); it was rolled back unless its commit reached the server: \`status\` shows which`,
+      message,
+    );
+  }
+  if (isUnknownCommitResult(error)) {
+    // no history entry either: it would claim an outcome nobody knows
+    const done = step.direction === 'up' ? 'applied' : 'reverted';
+    return failed(
+      state,
+      'MIGRATION_FAILED',
+      `the commit of ${id} was sent but never confirmed (${message}); it may or may not have been ${done}: \`mongrate status\` shows which`,
       message,
     );
   }

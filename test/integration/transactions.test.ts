@@ -168,6 +168,22 @@ export default defineMigration({
       assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-mark', 'applied']]);
     }),
   );
+
+  venueIt('a commit whose result stays unknown is reported as unknown, never as rolled back or failed', { commands: true }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_commit_unknown', {}, async (env) => {
+      const shim = shimOf(gateway);
+      await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
+      shim.inject('unknown-commit-result', (c) => c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'marks'), Infinity);
+
+      const result = await env.migrator.up();
+      assert.equal(result.error?.code, 'MIGRATION_FAILED', JSON.stringify(result.error));
+      assert.doesNotMatch(result.error.message, /rolled back/);
+      assert.match(result.error.message, /001-mark/);
+      assert.match(result.error.message, /may or may not have been applied/);
+      assert.match(result.error.message, /status/);
+      assert.deepEqual((await history(env)).map((h) => h.event), [], 'no history entry claims an outcome nobody knows');
+    }),
+  );
 });
 
 void describe('the transaction probe', () => {
