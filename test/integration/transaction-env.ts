@@ -3,7 +3,7 @@
 // it emits, and readers for the commands the shim saw.
 import assert from 'node:assert/strict';
 import type { Db } from 'mongodb';
-import { createMigrator, type Migrator, type MongrateConfig } from '../../src/index.ts';
+import { createMigrator, type ChangelogRecord, type HistoryRecord, type Migrator, type MongrateConfig } from '../../src/index.ts';
 import { withTestDb } from '../support/db.ts';
 import { createProject, type TestProject } from '../support/project.ts';
 import type { SeenCommand, TransactionShim } from '../support/transaction-shim.ts';
@@ -51,9 +51,9 @@ export function shimOf(gateway: Gateway): TransactionShim {
 /** Connection upkeep the driver sends on its own: not part of what a command did. */
 const UPKEEP = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'buildInfo', 'endSessions', 'saslStart', 'saslContinue']);
 
-/** The commands mongrate and the migrations sent, without the driver's connection upkeep. */
-export function sent(shim: TransactionShim): SeenCommand[] {
-  return shim.commands.filter((c) => !UPKEEP.has(c.name));
+/** The commands mongrate and the migrations sent (from the `from`th seen on), without the driver's connection upkeep. */
+export function sent(shim: TransactionShim, from = 0): SeenCommand[] {
+  return shim.commands.slice(from).filter((c) => !UPKEEP.has(c.name));
 }
 
 /** `insert marks`, `commitTransaction`...: a command as a short word pair. */
@@ -84,3 +84,37 @@ export async function versions(db: Db): Promise<Record<string, number>> {
   }
   return counts;
 }
+
+/** Counts its attempts (outside the transaction, so they survive a rollback), inserts a mark inside it, logs. */
+export const MARK_IN_TRANSACTION = `import { defineMigration } from 'mongrate';
+export default defineMigration({
+  description: 'a mark, in the transaction',
+  async up({ db, session, log }) {
+    await db.collection('attempts').insertOne({ at: new Date() });
+    await db.collection('marks').insertOne({ mark: 'a' }, { session });
+    log('marked a');
+  },
+  async down({ db, session, log }) {
+    await db.collection('marks').deleteOne({ mark: 'a' }, { session });
+    log('unmarked a');
+  },
+});
+`;
+
+type WithDb = Pick<TransactionEnv, 'db'>;
+
+export const changelog = (env: WithDb): Promise<ChangelogRecord[]> => env.db.collection<ChangelogRecord>('mongrate_changelog').find({}).sort({ _id: 1 }).toArray();
+
+/** `[id, state]` of every changelog record. */
+export const states = async (env: WithDb): Promise<string[][]> => (await changelog(env)).map((r) => [r._id, r.state]);
+
+export const history = (env: WithDb): Promise<HistoryRecord[]> =>
+  env.db.collection<HistoryRecord>('mongrate_history').find({}, { projection: { _id: 0 } }).sort({ at: 1 }).toArray();
+
+/** `[migrationId, event]` of every history entry, in order. */
+export const events = async (env: WithDb): Promise<string[][]> => (await history(env)).map((h) => [h.migrationId, h.event]);
+
+export const marks = async (env: WithDb): Promise<string[]> => (await env.db.collection<{ mark: string }>('marks').find({}).toArray()).map((m) => m.mark).sort();
+
+/** How many times MARK_IN_TRANSACTION ran. */
+export const attempts = (env: WithDb): Promise<number> => env.db.collection('attempts').countDocuments();

@@ -4,9 +4,8 @@
 // `always` the migration fails naming the limit. Each title says where it runs.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import type { ChangelogRecord } from '../../src/index.ts';
 import { venueIt } from '../support/transaction-venue.ts';
-import { named, seedUsers, sent, shimOf, versions, withTransactionEnv, writesTo } from './transaction-env.ts';
+import { named, seedUsers, sent, shimOf, states, versions, withTransactionEnv, writesTo } from './transaction-env.ts';
 
 const BUMP = `import { defineMigration } from 'mongrate';
 export default defineMigration({
@@ -27,9 +26,6 @@ export default defineMigration({
 `;
 
 const LIMIT = { transactionDocumentLimit: 10 };
-
-const states = async (env: { db: import('mongodb').Db }): Promise<string[][]> =>
-  (await env.db.collection<ChangelogRecord>('mongrate_changelog').find({}).sort({ _id: 1 }).toArray()).map((r) => [r._id, r.state]);
 
 const indexNames = async (env: { db: import('mongodb').Db }): Promise<string[]> =>
   (await env.db.collection('users').indexes()).map((index) => String(index.name)).sort();
@@ -63,6 +59,24 @@ void describe('transactionDocumentLimit', () => {
       assert.equal(shim.transactionOf(counted).map(named).at(-1), 'abortTransaction');
       assert.ok(writesTo(commands, 'mongrate_changelog').every((c) => !c.inTransaction), 'recorded by the run outside: claimed, then applied');
     }),
+  );
+
+  venueIt(
+    "auto: the rerun outside starts from nothing: the first attempt's own writes were rolled back",
+    { realServer: "that the write made in the transaction before the helper refused was rolled back" },
+    (gateway) =>
+      withTransactionEnv(gateway, 'txn_limit_rollback', { ...LIMIT, transactions: 'auto' }, async (env) => {
+        await seedUsers(env.db, 30);
+        await env.project.write('001-bump.ts', `export async function up({ db, session, helpers }) {
+  await db.collection('marks').insertOne({ mark: 'before the helper' }, { session });
+  await helpers.bumpSchemaVersion('users', { to: 2 });
+}
+`);
+        const result = await env.migrator.up();
+        assert.equal(result.error, undefined, JSON.stringify(result.error));
+        assert.equal(await env.db.collection('marks').countDocuments(), 1, 'written once: by the rerun');
+        assert.deepEqual(await versions(env.db), { 2: 30 });
+      }),
   );
 
   venueIt("always: a helper over the limit fails the migration naming the limit, and writes nothing", {}, (gateway) =>

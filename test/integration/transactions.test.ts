@@ -4,28 +4,8 @@
 // FerretDB (commands only), or on a real replica set when MONGRATE_TEST_URI points at one.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import type { ChangelogRecord, HistoryRecord } from '../../src/index.ts';
-import { first, named, sent, shimOf, withTransactionEnv, writesTo } from './transaction-env.ts';
 import { venueIt } from '../support/transaction-venue.ts';
-
-/** Inserts a mark inside the migration's transaction and logs it. */
-const MARK_IN_TRANSACTION = `import { defineMigration } from 'mongrate';
-export default defineMigration({
-  description: 'a mark, in the transaction',
-  async up({ db, session, log }) {
-    // outside the transaction: counts attempts even where the server rolls the others back
-    await db.collection('attempts').insertOne({ at: new Date() });
-    await db.collection('marks').insertOne({ mark: 'a' }, { session });
-    log('marked a');
-  },
-});
-`;
-
-const changelog = (env: { db: import('mongodb').Db }): Promise<ChangelogRecord[]> => env.db.collection<ChangelogRecord>('mongrate_changelog').find({}).sort({ _id: 1 }).toArray();
-const history = (env: { db: import('mongodb').Db }): Promise<HistoryRecord[]> =>
-  env.db.collection<HistoryRecord>('mongrate_history').find({}, { projection: { _id: 0 } }).sort({ at: 1 }).toArray();
-const marks = async (env: { db: import('mongodb').Db }): Promise<string[]> => (await env.db.collection<{ mark: string }>('marks').find({}).toArray()).map((m) => m.mark).sort();
-const attempts = (env: { db: import('mongodb').Db }): Promise<number> => env.db.collection('attempts').countDocuments();
+import { MARK_IN_TRANSACTION, attempts, changelog, events, first, marks, named, sent, shimOf, states, withTransactionEnv, writesTo } from './transaction-env.ts';
 
 void describe('a transactional up', () => {
   venueIt('touches the lock, runs the migration, inserts its record and commits, in that order; history after; collections first', { commands: true }, (gateway) =>
@@ -77,8 +57,8 @@ void describe('a transactional up', () => {
       assert.ok(commands.indexOf(release) > commands.indexOf(historyWrite), 'the lock is released last');
 
       assert.deepEqual(await marks(env), ['a']);
-      assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-mark', 'applied']]);
-      assert.deepEqual((await history(env)).map((h) => [h.migrationId, h.event]), [['001-mark', 'up']]);
+      assert.deepEqual((await states(env)), [['001-mark', 'applied']]);
+      assert.deepEqual((await events(env)), [['001-mark', 'up']]);
     }),
   );
 
@@ -105,7 +85,7 @@ export default defineMigration({
       );
       assert.deepEqual(result.steps.map((s) => s.status), ['failed']);
       assert.deepEqual(await changelog(env), [{ _id: '001-self', state: 'applied', checksum: 'sha256:written-outside', marker: 'outside' }], 'untouched');
-      assert.deepEqual((await history(env)).map((h) => [h.migrationId, h.event]), [['001-self', 'failed']]);
+      assert.deepEqual((await events(env)), [['001-self', 'failed']]);
       if (gateway.shim !== undefined) {
         const writes = writesTo(sent(gateway.shim), 'mongrate_changelog');
         assert.deepEqual(writes.map((c) => [named(c), c.inTransaction]), [['insert mongrate_changelog', false], ['insert mongrate_changelog', true]], 'one insert each, no update');
@@ -113,75 +93,33 @@ export default defineMigration({
     }),
   );
 
-  venueIt('retried after a write conflict inside it: the migration runs twice, its log line and events appear once', { commands: true }, (gateway) =>
-    withTransactionEnv(gateway, 'txn_retry_conflict', {}, async (env) => {
+});
+
+void describe('a transactional down', () => {
+  venueIt('touches the lock, reverts, deletes the record and commits, in that order; no running claim; history after', { commands: true }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_down', {}, async (env) => {
       const shim = shimOf(gateway);
       await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
-      shim.inject('transient', (c) => c.inTransaction && c.name === 'insert' && c.collection === 'marks');
+      assert.equal((await env.migrator.up()).error, undefined);
+      const downStarts = shim.commands.length;
 
-      const result = await env.migrator.up();
+      const result = await env.migrator.down();
       assert.equal(result.error, undefined, JSON.stringify(result.error));
-      assert.equal(result.steps[0]?.transaction, true);
-      assert.equal(await attempts(env), 2, 'the migration ran twice');
-      assert.deepEqual(env.events, ['migrating 001-mark up', 'log 001-mark: marked a', 'migrated 001-mark up']);
+      assert.deepEqual(result.steps.map((s) => [s.id, s.direction, s.status, s.transaction]), [['001-mark', 'down', 'success', true]]);
+      const commands = sent(shim, downStarts);
+      const unmark = first(commands, 'delete of the mark', (c) => c.name === 'delete' && c.collection === 'marks');
+      const transaction = shim.transactionOf(unmark);
+      assert.deepEqual(transaction.map(named), ['update mongrate_lock', 'delete marks', 'delete mongrate_changelog', 'commitTransaction']);
+      assert.deepEqual(writesTo(commands, 'mongrate_changelog').map((c) => [named(c), c.inTransaction]), [['delete mongrate_changelog', true]], 'no running claim outside the transaction');
+      const historyWrites = writesTo(commands, 'mongrate_history');
+      assert.deepEqual(historyWrites.map((c) => [named(c), c.inTransaction]), [['insert mongrate_history', false]]);
+      const commit = transaction.at(-1);
+      assert.ok(commit !== undefined && commands.indexOf(historyWrites[0] ?? commit) > commands.indexOf(commit), 'history after the commit');
 
-      const markInserts = sent(shim).filter((c) => c.collection === 'marks');
-      assert.deepEqual(markInserts.map((c) => c.answeredBy), ['injected failure', 'server']);
-      const [failedAttempt, retried] = markInserts.map((c) => shim.transactionOf(c).map(named));
-      assert.deepEqual(failedAttempt, ['update mongrate_lock', 'insert marks', 'abortTransaction']);
-      assert.deepEqual(retried, ['update mongrate_lock', 'insert marks', 'insert mongrate_changelog', 'commitTransaction']);
-      assert.deepEqual(await marks(env), ['a'], 'the conflicting insert never reached the server');
-      assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-mark', 'applied']]);
-    }),
-  );
-
-  venueIt(
-    'retried after its commit failed with a TransientTransactionError: the first attempt left nothing, events once',
-    { commands: true, realServer: "that the first attempt's writes (its changelog record among them) were rolled back" },
-    (gateway) =>
-      withTransactionEnv(gateway, 'txn_retry_commit', {}, async (env) => {
-        const shim = shimOf(gateway);
-        await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
-        shim.inject('transient', (c) => c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'marks'));
-
-        const result = await env.migrator.up();
-        assert.equal(result.error, undefined, JSON.stringify(result.error));
-        assert.equal(await attempts(env), 2);
-        assert.deepEqual(env.events, ['migrating 001-mark up', 'log 001-mark: marked a', 'migrated 001-mark up']);
-        assert.deepEqual(await marks(env), ['a'], 'the first attempt was rolled back');
-        assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-mark', 'applied']]);
-      }),
-  );
-
-  venueIt('a commit whose result is unknown is committed again, and the migration runs once', { commands: true }, (gateway) =>
-    withTransactionEnv(gateway, 'txn_unknown_commit', {}, async (env) => {
-      const shim = shimOf(gateway);
-      await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
-      shim.inject('unknown-commit-result', (c) => c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'marks'));
-
-      const result = await env.migrator.up();
-      assert.equal(result.error, undefined, JSON.stringify(result.error));
-      assert.equal(await attempts(env), 1);
-      const commits = sent(shim).filter((c) => c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'marks'));
-      assert.deepEqual(commits.map((c) => c.answeredBy), ['injected failure', gateway.real ? 'server' : 'shim']);
-      assert.equal(commits[0]?.transaction, commits[1]?.transaction, 'the same transaction, committed again');
-      assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-mark', 'applied']]);
-    }),
-  );
-
-  venueIt('a commit whose result stays unknown is reported as unknown, never as rolled back or failed', { commands: true }, (gateway) =>
-    withTransactionEnv(gateway, 'txn_commit_unknown', {}, async (env) => {
-      const shim = shimOf(gateway);
-      await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
-      shim.inject('unknown-commit-result', (c) => c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'marks'), Infinity);
-
-      const result = await env.migrator.up();
-      assert.equal(result.error?.code, 'MIGRATION_FAILED', JSON.stringify(result.error));
-      assert.doesNotMatch(result.error.message, /rolled back/);
-      assert.match(result.error.message, /001-mark/);
-      assert.match(result.error.message, /may or may not have been applied/);
-      assert.match(result.error.message, /status/);
-      assert.deepEqual((await history(env)).map((h) => h.event), [], 'no history entry claims an outcome nobody knows');
+      assert.deepEqual(await marks(env), []);
+      assert.deepEqual(await states(env), []);
+      assert.deepEqual(await events(env), [['001-mark', 'up'], ['001-mark', 'down']]);
+      assert.deepEqual(env.events.filter((e) => e.includes('unmarked')), ['log 001-mark: unmarked a']);
     }),
   );
 });
@@ -218,7 +156,7 @@ void describe('what only a real server shows', () => {
       assert.match(result.error.message, /boom after a write.*rolled back/);
       assert.deepEqual(await marks(env), []);
       assert.deepEqual(await changelog(env), []);
-      assert.deepEqual((await history(env)).map((h) => [h.migrationId, h.event]), [['001-fails', 'failed']]);
+      assert.deepEqual((await events(env)), [['001-fails', 'failed']]);
     }),
   );
 
@@ -241,7 +179,7 @@ void describe('what only a real server shows', () => {
         assert.equal(result.error, undefined, JSON.stringify(result.error));
         assert.ok(env.events.includes('log 001-steal: takeover: MaxTimeMSExpired'), env.events.join('\n'));
         assert.deepEqual(await marks(env), ['before the takeover']);
-        assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-steal', 'applied']]);
+        assert.deepEqual((await states(env)), [['001-steal', 'applied']]);
       }),
   );
 });
@@ -261,7 +199,7 @@ export async function up({ db }) {
       assert.match(result.error.message, /002-after/);
       assert.deepEqual(result.steps.map((s) => s.status), ['success', 'failed']);
       assert.equal(await attempts(env), 0, '002-after never ran');
-      assert.deepEqual((await changelog(env)).map((r) => [r._id, r.state]), [['001-takeover', 'applied']]);
+      assert.deepEqual((await states(env)), [['001-takeover', 'applied']]);
       const shim = shimOf(gateway);
       const touch = first(sent(shim), "002-after's touch of the lock", (c) => c.inTransaction && c.collection === 'mongrate_lock');
       assert.deepEqual(shim.transactionOf(touch).map(named), ['update mongrate_lock', 'find mongrate_lock', 'abortTransaction'], 'the touch found the lock taken, and read by whom');
