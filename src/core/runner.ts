@@ -315,10 +315,12 @@ async function failInTransaction(state: StepState, error: unknown): Promise<RunE
   const interrupted = run.signal.aborted;
   await run.recorder.history(id, 'failed', { direction: step.direction, durationMs: elapsed(state), error: { message } });
   if (error instanceof TransactionLimitError) {
+    // raising the limit helps only when the document count was the reason (not for index or collection changes)
+    const raise = error.reason.includes('transactionDocumentLimit') ? 'Raise transactionDocumentLimit, set' : 'Set';
     return failed(
       state,
       'TRANSACTION_LIMIT',
-      `${id} failed: ${message}; nothing was written (rolled back). Raise transactionDocumentLimit, set \`transaction: false\` on this migration, or use transactions: 'auto'`,
+      `${id} failed: ${message}; nothing was written (rolled back). ${raise} \`transaction: false\` on this migration, or use transactions: 'auto'`,
       message,
     );
   }

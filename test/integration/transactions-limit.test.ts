@@ -88,6 +88,7 @@ void describe('transactionDocumentLimit', () => {
       assert.equal(result.error?.code, 'TRANSACTION_LIMIT', JSON.stringify(result.error));
       assert.match(result.error.message, /bumpSchemaVersion\(users\)/);
       assert.match(result.error.message, /transactionDocumentLimit \(10\)/);
+      assert.match(result.error.message, /Raise transactionDocumentLimit, set `transaction: false` on this migration, or use transactions: 'auto'$/);
       assert.deepEqual(result.steps.map((s) => s.status), ['failed']);
       assert.deepEqual(await versions(env.db), { 1: 30 }, 'nothing written by the helper');
       assert.deepEqual(await states(env), []);
@@ -140,7 +141,9 @@ void describe('collection and index changes inside a transaction', () => {
 
       const result = await env.migrator.up();
       assert.equal(result.error?.code, 'TRANSACTION_LIMIT', JSON.stringify(result.error));
-      assert.match(result.error.message, /ensureIndexes\(users\)/);
+      assert.match(result.error.message, /ensureIndexes\(users\) cannot run inside a transaction/);
+      assert.match(result.error.message, /Set `transaction: false` on this migration, or use transactions: 'auto'$/);
+      assert.doesNotMatch(result.error.message, /Raise transactionDocumentLimit/, 'a larger limit would not help');
       assert.deepEqual(await indexNames(env), ['_id_']);
       assert.deepEqual(await states(env), []);
     }),
