@@ -4,8 +4,24 @@
 // FerretDB (commands only), or on a real replica set when MONGRATE_TEST_URI points at one.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
+import { MongrateError } from '../../src/index.ts';
+import type { SeenCommand, TransactionShim } from '../support/transaction-shim.ts';
 import { venueIt } from '../support/transaction-venue.ts';
-import { MARK_IN_TRANSACTION, attempts, changelog, events, first, marks, named, sent, shimOf, states, withTransactionEnv, writesTo } from './transaction-env.ts';
+import {
+  MARK_IN_TRANSACTION,
+  attempts,
+  changelog,
+  events,
+  first,
+  marks,
+  named,
+  sent,
+  shimOf,
+  states,
+  withTransactionEnv,
+  writesTo,
+  type TransactionEnv,
+} from './transaction-env.ts';
 
 void describe('a transactional up', () => {
   venueIt('touches the lock, runs the migration, inserts its record and commits, in that order; history after; collections first', { commands: true }, (gateway) =>
@@ -125,20 +141,37 @@ void describe('a transactional down', () => {
 });
 
 void describe('the transaction probe', () => {
-  venueIt('a probe whose commit fails (network error) stops the command: it never runs without transactions instead', { commands: true }, (gateway) =>
-    withTransactionEnv(gateway, 'txn_probe_fails', {}, async (env) => {
+  const probeCommit = (shim: TransactionShim) => (c: SeenCommand): boolean =>
+    c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'mongrate_transaction_probe');
+
+  /** `up` rejects with one of `codes` naming the probe, before the migration ran or anything was recorded. */
+  async function refusesToRun(env: TransactionEnv, codes: string[]): Promise<void> {
+    await assert.rejects(env.migrator.up(), (error: unknown) => {
+      assert.ok(error instanceof MongrateError, String(error));
+      assert.ok(codes.includes(error.code), `${error.code}: ${error.message}`);
+      assert.equal(error.exitCode, 5);
+      assert.match(error.message, /transactions/);
+      return true;
+    });
+    assert.equal(await attempts(env), 0, 'the migration never ran');
+    assert.deepEqual(await changelog(env), []);
+  }
+
+  venueIt('a probe whose commit loses the connection stops the command: it never runs without transactions instead', { commands: true }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_probe_network', {}, async (env) => {
       const shim = shimOf(gateway);
       await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
-      shim.inject('network', (c) => c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'mongrate_transaction_probe'), Infinity);
+      shim.inject('network', probeCommit(shim), Infinity);
+      await refusesToRun(env, ['UNREACHABLE', 'SERVER_PROBE_FAILED']);
+    }),
+  );
 
-      await assert.rejects(env.migrator.up(), (error: unknown) => {
-        assert.ok(error instanceof Error);
-        assert.equal((error as { code?: unknown }).code, 'SERVER_PROBE_FAILED', error.message);
-        assert.match(error.message, /transaction/i);
-        return true;
-      });
-      assert.equal(await attempts(env), 0, 'the migration never ran');
-      assert.deepEqual(await changelog(env), []);
+  venueIt('a probe whose commit fails with a server error that is not "no transactions here" stops the command (SERVER_PROBE_FAILED)', { commands: true }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_probe_error', {}, async (env) => {
+      const shim = shimOf(gateway);
+      await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
+      shim.inject('unknown-commit-result', probeCommit(shim), Infinity);
+      await refusesToRun(env, ['SERVER_PROBE_FAILED']);
     }),
   );
 });
