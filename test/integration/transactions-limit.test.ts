@@ -47,7 +47,9 @@ void describe('transactionDocumentLimit', () => {
       assert.match(warnings[0] ?? '', /transactionDocumentLimit \(10\)/);
       assert.match(warnings[0] ?? '', /again outside a transaction/);
       assert.deepEqual(result.warnings, [warnings[0]?.replace(/^warning 001-bump: /, '')]);
-      assert.deepEqual(env.events.filter((e) => !e.startsWith('warning')), ['migrating 001-bump up', 'migrated 001-bump up'], 'one step, once');
+      assert.deepEqual(env.events.filter((e) => /^migrat/.test(e)), ['migrating 001-bump up', 'migrated 001-bump up'], 'one step, once');
+      const logs = env.events.filter((e) => e.startsWith('log'));
+      assert.ok(logs.length <= 1, `the refused attempt's log lines are dropped; the rerun's appear once: ${logs.join('; ')}`);
       assert.deepEqual(await versions(env.db), { 2: 30 });
       assert.deepEqual(await states(env), [['001-bump', 'applied']]);
 
