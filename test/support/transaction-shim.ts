@@ -19,7 +19,8 @@
  * `record` mode, in front of a real replica-set member: forwards every byte unchanged and only
  * records, except for a command a test injected a failure into (answered here, never forwarded).
  *
- * Every command seen lands in `commands`, in arrival order across connections.
+ * Every command seen lands in `commands`, in arrival order across connections. Not handled: TLS,
+ * and OP_COMPRESSED (forwarded untouched and unrecorded: configure no `compressors` through it).
  */
 import net from 'node:net';
 import { once } from 'node:events';
@@ -29,6 +30,7 @@ const OP_REPLY = 1;
 const OP_QUERY = 2004;
 const OP_MSG = 2013;
 const CHECKSUM_PRESENT = 1;
+const MORE_TO_COME = 2;
 /** Keeps Int32/Long/Double as they came, so a command written back has its original types. */
 const EXACT = { promoteValues: false } as const;
 const TRANSACTION_FIELDS = ['txnNumber', 'startTransaction', 'autocommit'];
@@ -268,7 +270,15 @@ export async function startTransactionShim(upstream: string, mode: 'shim' | 'rec
 
     const fromServer = framer();
     remote.on('data', (chunk: Buffer) => {
-      for (const reply of fromServer(chunk)) client.write(helloRequests.delete(responseToOf(reply)) ? rewriteHelloReply(reply, me) : reply);
+      for (const reply of fromServer(chunk)) {
+        if (!helloRequests.delete(responseToOf(reply))) {
+          client.write(reply);
+          continue;
+        }
+        // a streamed hello (a server reporting topologyVersion): the next reply answers this one
+        if (opCodeOf(reply) === OP_MSG && (reply.readUInt32LE(16) & MORE_TO_COME) !== 0) helloRequests.add(requestIdOf(reply));
+        client.write(rewriteHelloReply(reply, me));
+      }
     });
   });
 
