@@ -282,7 +282,8 @@ export class Lease {
     // a new value, so the write really changes the document (an unchanged one conflicts with nothing)
     const expiresAt = new Date(Math.max(clock.serverMsAt(sent) + this.ttlMs, (this.expiresAt?.getTime() ?? 0) + 1));
     if (!(await store.extendLease(identity.runId, expiresAt, session))) {
-      this.markLost('the lock is no longer held by this run (taken over or removed)');
+      const holder = await store.readLease(session).catch(() => null);
+      this.markLost(holder === null ? 'the lock was removed (mongrate unlock --force?)' : `the lock was taken over by ${describeHolder(holder)}`);
       this.assertHeld();
     }
   }

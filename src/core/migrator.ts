@@ -64,7 +64,8 @@ interface Locked {
   lease: RunLease;
   recorder: Recorder;
   connection: Connection;
-  warnings: string[];
+  /** Emits a warning and lists it in the command's result. */
+  warn: (id: string | undefined, message: string) => void;
 }
 
 export class Migrator extends EventEmitter<MigratorEvents> {
@@ -209,7 +210,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const recorder = new Recorder({ store: connection.store, identity, now: () => clock.now(), warn, clean: this.clean });
       let result: T;
       try {
-        result = await work({ identity, signal: abort.signal, lease, recorder, connection, warnings });
+        result = await work({ identity, signal: abort.signal, lease, recorder, connection, warn });
       } finally {
         const released = await lease.release();
         if (released.warning !== undefined) warn(undefined, this.clean(released.warning));
@@ -347,6 +348,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         transactions: transactionPolicy(this.config.transactions, transactionSupportOf(server), this.config.transactionDocumentLimit),
         ttlSeconds: this.config.lock.ttlSeconds,
         emit: this.emit.bind(this),
+        warn: locked.warn,
         clean: this.clean,
         invoke: (base, fn, hooks) => this.invoke(base, fn, hooks, { db, server, dryRun: false }),
       },

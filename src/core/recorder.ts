@@ -166,9 +166,11 @@ export class Recorder {
       const record: ChangelogRecord = { ...this.newRecord(file, 'applied', startedAt), finishedAt: this.options.now(), durationMs };
       done = planned === undefined ? await store.insertRecord(record, session) : await store.replaceRecord(matchOf(planned), record, session);
     }
-    if (!done) {
-      throw new MongrateError('LOCK_HELD', `the changelog record of ${file.id} was changed by another runner during this transaction; rolled back`);
+    // the runner adds that the transaction was rolled back
+    if (!done && direction === 'up' && planned === undefined) {
+      throw new MongrateError('LOCK_HELD', `${file.id} already has a changelog record, written outside this run's transaction (by another runner, or by the migration itself); it was left as it was`);
     }
+    if (!done) throw new MongrateError('LOCK_HELD', `the changelog record of ${file.id} was changed by another runner during this transaction`);
   }
 
   /** The history entry of an operation that committed in a transaction (written after the commit). */

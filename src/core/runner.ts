@@ -17,7 +17,7 @@ import type { RunIdentity } from '../util/identity.ts';
 import { isConnectionLoss } from './driver-errors.ts';
 import { guardClient, guardDb } from './guarded.ts';
 import type { Claimed, Recorder } from './recorder.ts';
-import { TRANSACTION_ATTEMPTS, commitWithRetry, isTransientTransactionError, type TransactionPolicy } from './transactions.ts';
+import { TRANSACTION_ATTEMPTS, commitWithRetry, isTransientTransactionError, isUnknownCommitResult, type TransactionPolicy } from './transactions.ts';
 
 export interface Step {
   migration: LoadedMigration;
@@ -57,6 +57,8 @@ export interface Run {
   /** Lease length, for messages about what a dead runner leaves behind. */
   ttlSeconds: number;
   emit: EventEmitter<MigratorEvents>['emit'];
+  /** Emits a warning and lists it in the result's `warnings` (it never changes the outcome). */
+  warn: (id: string | undefined, message: string) => void;
   /** Masks secrets in a message bound for output or a document. */
   clean: (text: string) => string;
   /** Completes the context (helpers, server) and calls the migration function with it. */
@@ -124,7 +126,7 @@ async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunEr
 }
 
 function warn(run: Run, id: string | undefined, message: string): void {
-  run.emit('warning', { id, message: run.clean(message) });
+  run.warn(id, run.clean(message));
 }
 
 function contextFor(state: StepState, session: ClientSession | undefined, log: (message: string) => void): BaseContext {
@@ -300,13 +302,25 @@ async function failInTransaction(state: StepState, error: unknown): Promise<RunE
       message,
     );
   }
+  if (isUnknownCommitResult(error)) {
+    // no history entry either: it would claim an outcome nobody knows
+    const done = step.direction === 'up' ? 'applied' : 'reverted';
+    return failed(
+      state,
+      'MIGRATION_FAILED',
+      `the commit of ${id} was sent but never confirmed (${message}); it may or may not have been ${done}: \`mongrate status\` shows which`,
+      message,
+    );
+  }
   const interrupted = run.signal.aborted;
   await run.recorder.history(id, 'failed', { direction: step.direction, durationMs: elapsed(state), error: { message } });
   if (error instanceof TransactionLimitError) {
+    // raising the limit helps only when the document count was the reason (not for index or collection changes)
+    const raise = error.reason.includes('transactionDocumentLimit') ? 'Raise transactionDocumentLimit, set' : 'Set';
     return failed(
       state,
       'TRANSACTION_LIMIT',
-      `${id} failed: ${message}; nothing was written (rolled back). Raise transactionDocumentLimit, set \`transaction: false\` on this migration, or use transactions: 'auto'`,
+      `${id} failed: ${message}; nothing was written (rolled back). ${raise} \`transaction: false\` on this migration, or use transactions: 'auto'`,
       message,
     );
   }

@@ -64,6 +64,11 @@ export function isTransientTransactionError(error: unknown): boolean {
   return hasLabel(error, 'TransientTransactionError');
 }
 
+/** The commit was sent but the server could not confirm it (e.g. replication timed out): it may have taken effect. */
+export function isUnknownCommitResult(error: unknown): boolean {
+  return hasLabel(error, 'UnknownTransactionCommitResult');
+}
+
 /**
  * Commits, retrying the commit alone while the server cannot say whether it took effect
  * (MongoDB documents commitTransaction as safe to retry for UnknownTransactionCommitResult).
@@ -74,7 +79,7 @@ export async function commitWithRetry(session: ClientSession): Promise<void> {
       await session.commitTransaction();
       return;
     } catch (error) {
-      if (attempt >= COMMIT_ATTEMPTS || !hasLabel(error, 'UnknownTransactionCommitResult')) throw error;
+      if (attempt >= COMMIT_ATTEMPTS || !isUnknownCommitResult(error)) throw error;
     }
   }
 }

@@ -17,7 +17,7 @@ export interface LockStore {
   /** Creates the lock; false when a lock already exists. */
   insertLease(lease: LockInfo): Promise<boolean>;
   /** The lock, or null. */
-  readLease(): Promise<LockInfo | null>;
+  readLease(session?: ClientSession): Promise<LockInfo | null>;
   /**
    * Sets the lock's `expiresAt` while `owner` holds it; false when it does not. With a session,
    * inside its transaction: the lock document is then part of that transaction.

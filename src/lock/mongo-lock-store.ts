@@ -58,8 +58,8 @@ export class MongoLockStore implements LockStore {
     return this.insertUnique(documentOf(LOCK_ID, lease));
   }
 
-  async readLease(): Promise<LockInfo | null> {
-    return infoOf(await this.locks.findOne({ _id: LOCK_ID }));
+  async readLease(session?: ClientSession): Promise<LockInfo | null> {
+    return infoOf(await this.locks.findOne({ _id: LOCK_ID }, session === undefined ? {} : { session }));
   }
 
   async extendLease(owner: string, expiresAt: Date, session?: ClientSession): Promise<boolean> {

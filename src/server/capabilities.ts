@@ -154,13 +154,17 @@ function mongodbFeatures(v: Version, topology: ServerTopology): FeatureTable {
   };
 }
 
-/** Measured on FerretDB 1.24.2 (SQLite): none of these work; aggregation stages it lists itself. */
-function ferretDbFeatures(buildInfo: Document): FeatureTable {
+/**
+ * Measured on FerretDB 1.24.2 (SQLite): none of these work; aggregation stages it lists itself.
+ * Transactions are judged as on any server: by topology, then a real commit (`probeTransactions`).
+ * FerretDB 1.24 answers as a standalone, so it is never probed; one reporting a replica set is.
+ */
+function ferretDbFeatures(buildInfo: Document, topology: ServerTopology): FeatureTable {
   const features: unknown = buildInfo.ferretdbFeatures;
   const stagesValue: unknown = typeof features === 'object' && features !== null ? (features as Document).aggregationStages : undefined;
   const stages = Array.isArray(stagesValue) ? (stagesValue as unknown[]) : [];
   return {
-    transactions: false,
+    transactions: topology !== 'standalone',
     partialIndexes: false,
     ttlIndexes: false,
     textIndexes: false,
@@ -227,7 +231,7 @@ export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: {
   const version = flavour === 'ferretdb' ? (ferretDbVersion(buildInfo) ?? 'unknown') : mongodbVersion;
   const parsed = parseVersion(mongodbVersion) ?? [0, 0, 0];
   const table =
-    flavour === 'ferretdb' ? ferretDbFeatures(buildInfo)
+    flavour === 'ferretdb' ? ferretDbFeatures(buildInfo, topology)
     : flavour === 'documentdb' ? documentDbFeatures(parsed, topology)
     : flavour === 'cosmosdb' ? cosmosDbFeatures(parsed, topology)
     : mongodbFeatures(parsed, topology);

@@ -1,10 +1,11 @@
 // Unit tests of the transaction decisions: topology from recorded `hello` replies, the probe's
-// logic against stand-in sessions, and the run's transaction policy. No server.
+// logic against stand-in sessions, the run's transaction policy, which errors mean 'run the
+// transaction again'. No server.
 import { FERRETDB_BUILD_INFO, FERRETDB_HELLO } from '../support/recorded-replies.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Binary, Long, ObjectId, Timestamp, type Document } from 'mongodb';
-import { transactionPolicy, transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
+import { Binary, Long, MongoNetworkError, MongoServerError, ObjectId, Timestamp, type Document } from 'mongodb';
+import { isTransientTransactionError, transactionPolicy, transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
 import { capabilitiesFrom } from '../../src/server/capabilities.ts';
 import { MongrateError } from '../../src/errors.ts';
 import type { TransactionMode } from '../../src/types.ts';
@@ -123,6 +124,15 @@ void describe('transaction support from recorded hello replies', () => {
     assert.equal(support.supported, false);
     assert.match(support.reason, /FerretDB 1\.24\.2/);
   });
+
+  void it('a FerretDB that reports a replica set (as through the transaction shim) is judged by a real commit, like any server', () => {
+    const asSet = { ...FERRETDB_HELLO, setName: 'rs0', hosts: ['127.0.0.1:27017'] };
+    assert.equal(capabilitiesFrom(FERRETDB_BUILD_INFO, asSet).supports('transactions'), true, 'worth probing');
+    assert.equal(supportFrom(FERRETDB_BUILD_INFO, asSet, true).supported, true);
+    const refused = supportFrom(FERRETDB_BUILD_INFO, asSet, false);
+    assert.equal(refused.supported, false);
+    assert.match(refused.reason, /FerretDB 1\.24\.2 .*refused to commit a transaction/);
+  });
 });
 
 const SUPPORTED: TransactionSupport = { supported: true, reason: 'supported' };
@@ -175,4 +185,25 @@ void describe('transactionPolicy', () => {
       assert.equal(policy.documentLimit, 1000);
     });
   }
+});
+
+void describe('isTransientTransactionError', () => {
+  const conflict = { message: 'WriteConflict error', code: 112, codeName: 'WriteConflict' };
+  void it('is true for a server error labelled TransientTransactionError', () => {
+    assert.equal(isTransientTransactionError(new MongoServerError({ ...conflict, errorLabels: ['TransientTransactionError'] })), true);
+  });
+  void it('is true for a network error the driver labelled (inside a transaction, before the commit)', () => {
+    const lost = new MongoNetworkError('connection closed');
+    lost.addErrorLabel('TransientTransactionError');
+    assert.equal(isTransientTransactionError(lost), true);
+  });
+  void it('is false without the label: a write conflict outside a transaction, a commit whose result is unknown', () => {
+    assert.equal(isTransientTransactionError(new MongoServerError(conflict)), false);
+    assert.equal(isTransientTransactionError(new MongoServerError({ ...conflict, errorLabels: ['UnknownTransactionCommitResult'] })), false);
+  });
+  void it('is false for anything that is not a driver error', () => {
+    assert.equal(isTransientTransactionError(new MongrateError('MIGRATION_FAILED', 'TransientTransactionError')), false);
+    assert.equal(isTransientTransactionError(new Error('TransientTransactionError')), false);
+    assert.equal(isTransientTransactionError(undefined), false);
+  });
 });

@@ -1,0 +1,141 @@
+// The transactional path as a user sees it: the built CLI run against the transaction shim over
+// FerretDB (commands only) or a real replica set, where the output is what matters: the warning
+// of a rerun outside a transaction, the `always` failure, a retried transaction's lines, a
+// failed transaction probe. Each title says where it runs.
+import assert from 'node:assert/strict';
+import { describe, type TestContext } from 'node:test';
+import { parseJson, type CliResult } from '../support/cli.ts';
+import { states, withCliProject } from '../support/cli-project.ts';
+import { venueIt, type Gateway } from '../support/transaction-venue.ts';
+
+const config = (transactions: 'auto' | 'always'): string => `import { defineConfig } from 'mongrate';
+export default defineConfig({ transactions: '${transactions}', transactionDocumentLimit: 10 });
+`;
+
+const BUMP = `import { defineMigration } from 'mongrate';
+export default defineMigration({
+  description: 'users to schema version 2',
+  async up({ helpers }) {
+    await helpers.bumpSchemaVersion('users', { to: 2 });
+  },
+});
+`;
+
+const MARK = `import { defineMigration } from 'mongrate';
+export default defineMigration({
+  async up({ db, session, log }) {
+    await db.collection('attempts').insertOne({ at: new Date() });
+    await db.collection('marks').insertOne({ mark: 'a' }, { session });
+    log('marked a');
+  },
+});
+`;
+
+/** The output, with durations (which vary) as `<n> ms`, for assertions and the test log. */
+function output(result: CliResult): string {
+  const normal = (text: string): string => text.replace(/\(\d+(?:\.\d+)? m?s\)/g, '(<n> ms)');
+  return `exit ${String(result.code)}\n--- stdout\n${normal(result.stdout)}--- stderr\n${normal(result.stderr)}`;
+}
+
+function show(t: TestContext, command: string, result: CliResult): string {
+  const text = output(result);
+  t.diagnostic(`$ ${command}\n${text}`);
+  return text;
+}
+
+const onlyLine = (text: string, pattern: RegExp): string => {
+  const lines = text.split('\n').filter((line) => pattern.test(line));
+  assert.equal(lines.length, 1, `expected one line matching ${String(pattern)} in:\n${text}`);
+  return lines[0] ?? '';
+};
+
+const seed = async (db: import('mongodb').Db, n: number): Promise<void> => {
+  await db.collection<{ _id: number; schema_version: number }>('users').insertMany(Array.from({ length: n }, (_, i) => ({ _id: i, schema_version: 1 })));
+};
+
+const versions = async (db: import('mongodb').Db): Promise<number[]> =>
+  [...new Set((await db.collection<{ schema_version: number }>('users').find({}).toArray()).map((u) => u.schema_version))].sort();
+
+const env = (gateway: Gateway): Record<string, string> => ({ MONGODB_URI: gateway.uri });
+
+void describe('mongrate up in transactions', () => {
+  venueIt('auto: a helper over transactionDocumentLimit is rolled back and run outside a transaction, and the output says so', {}, (gateway, t) =>
+    withCliProject('cli_txn_auto', { config: config('auto') }, async ({ project, db, run }) => {
+      await seed(db, 30);
+      await project.write('001-bump.ts', BUMP);
+      const result = await run(['up'], env(gateway));
+      const text = show(t, 'mongrate up', result);
+      assert.equal(result.code, 0, text);
+      const warning = onlyLine(result.stderr, /^warning: /);
+      assert.equal(
+        warning,
+        'warning: 001-bump: bumpSchemaVersion(users) cannot run inside a transaction: it would touch 30 documents, more than transactionDocumentLimit (10); rolled back, running it again outside a transaction (batched and resumable)',
+      );
+      onlyLine(result.stdout, /^✔ applied +001-bump /);
+      assert.deepEqual(await versions(db), [2]);
+      assert.deepEqual(await states(db), { '001-bump': 'applied' });
+    }),
+  );
+
+  venueIt('auto --json: the rerun outside a transaction is in the document\'s warnings', {}, (gateway, t) =>
+    withCliProject('cli_txn_auto_json', { config: config('auto') }, async ({ project, db, run }) => {
+      await seed(db, 30);
+      await project.write('001-bump.ts', BUMP);
+      const result = await run(['--json', 'up'], env(gateway));
+      const text = show(t, 'mongrate --json up', result);
+      assert.equal(result.code, 0, text);
+      const document = parseJson(result);
+      assert.equal(document.ok, true);
+      const warnings = document.warnings as string[];
+      assert.equal(warnings.length, 1, text);
+      assert.match(warnings[0] ?? '', /^001-bump: bumpSchemaVersion\(users\) cannot run inside a transaction: .*transactionDocumentLimit \(10\); rolled back, running it again outside a transaction/);
+    }),
+  );
+
+  venueIt('always: a helper over transactionDocumentLimit fails the migration naming the limit (exit 1), nothing written', {}, (gateway, t) =>
+    withCliProject('cli_txn_always', { config: config('always') }, async ({ project, db, run }) => {
+      await seed(db, 30);
+      await project.write('001-bump.ts', BUMP);
+      const result = await run(['up'], env(gateway));
+      const text = show(t, 'mongrate up', result);
+      assert.equal(result.code, 1, text);
+      const error = onlyLine(result.stderr, /^error: /);
+      assert.match(error, /bumpSchemaVersion\(users\) cannot run inside a transaction: it would touch 30 documents, more than transactionDocumentLimit \(10\)/);
+      assert.match(error, /nothing was written/);
+      assert.deepEqual(await versions(db), [1], 'the helper wrote nothing');
+      assert.deepEqual(await states(db), {});
+    }),
+  );
+
+  venueIt('a transaction retried after a write conflict prints its log line and its result once', { commands: true }, (gateway, t) =>
+    withCliProject('cli_txn_retry', async ({ project, db, run }) => {
+      const shim = gateway.shim;
+      assert.ok(shim !== undefined);
+      shim.inject('transient', (c) => c.inTransaction && c.name === 'insert' && c.collection === 'marks');
+      await project.write('001-mark.ts', MARK);
+      const result = await run(['-v', 'up'], env(gateway));
+      const text = show(t, 'mongrate -v up', result);
+      assert.equal(result.code, 0, text);
+      assert.equal(await db.collection('attempts').countDocuments(), 2, 'it ran twice');
+      onlyLine(text, /applying 001-mark/);
+      onlyLine(text, /001-mark: marked a$/);
+      onlyLine(text, /^✔ applied +001-mark /);
+      assert.deepEqual(await states(db), { '001-mark': 'applied' });
+    }),
+  );
+
+  venueIt('a transaction probe whose commit fails (network error) is an error (exit 5), not a run without transactions', { commands: true }, (gateway, t) =>
+    withCliProject('cli_txn_probe', async ({ project, db, run }) => {
+      const shim = gateway.shim;
+      assert.ok(shim !== undefined);
+      shim.inject('network', (c) => c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'mongrate_transaction_probe'), Infinity);
+      await project.write('001-mark.ts', MARK);
+      const result = await run(['up'], env(gateway));
+      const text = show(t, 'mongrate up', result);
+      assert.equal(result.code, 5, text);
+      assert.match(onlyLine(result.stderr, /^error: /), /transaction/i);
+      assert.equal(await db.collection('attempts').countDocuments(), 0, 'the migration never ran');
+      assert.deepEqual(await states(db), {});
+    }),
+  );
+});
