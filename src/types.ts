@@ -1,9 +1,21 @@
 /** Every public type of mongrate lives here, so users and the CLI import from one place. */
 import type { ClientSession, Db, MongoClient, MongoClientOptions } from 'mongodb';
+import type { ErrorCode } from './errors.ts';
 import type { HelperPlan, HelperProgress, MigrationHelpers } from './helpers/types.ts';
 import type { ServerInfo } from './server/capabilities.ts';
 
 export type TransactionMode = 'auto' | 'always' | 'never';
+
+/** Which databases a command runs on, one after another or a few at once (one database per tenant). */
+export type DatabaseSelection =
+  | string[]
+  /** A glob over `listDatabases` (e.g. `'tenant_*'`); `admin`, `local` and `config` never match. */
+  | { match: string }
+  /** Called once per command with the connected client. */
+  | ((context: { client: MongoClient }) => string[] | Promise<string[]>);
+
+/** How files written for another tool are called: `'migrate-mongo'` calls `up(db, client)` / `down(db, client)`. */
+export type CompatMode = 'migrate-mongo';
 
 /** What a user writes in `migrate.config.ts` (every key optional). */
 export interface MongrateConfig {
@@ -31,6 +43,14 @@ export interface MongrateConfig {
   transactionDocumentLimit?: number;
   /** Passed to `MongoClient` (pool sizes, TLS, timeouts...). */
   clientOptions?: MongoClientOptions;
+  /** Instead of `database`: several databases, each with its own changelog, history and lock. */
+  databases?: DatabaseSelection;
+  /** Databases processed at once when there are several (default 1); `--concurrency` wins. */
+  concurrency?: number;
+  /** Run migration files written for another tool unchanged (`'migrate-mongo'`). */
+  compat?: CompatMode;
+  /** Instead of `migrationsDir`: migrations given in code, a list or a provider (bundled apps, tests). */
+  migrations?: InlineMigration[] | InlineMigrationProvider;
 }
 
 /** The configuration after flags, environment, file and defaults are merged. */
@@ -47,6 +67,12 @@ export interface ResolvedConfig {
   transactions: TransactionMode;
   transactionDocumentLimit: number;
   clientOptions: MongoClientOptions;
+  /** Set when the command runs on several databases (then `database` is ''). */
+  databases: DatabaseSelection | undefined;
+  concurrency: number;
+  compat: CompatMode | undefined;
+  /** Set when migrations come from code rather than `migrationsDir`. */
+  migrations: InlineMigration[] | InlineMigrationProvider | undefined;
   /** The config file used, if any. */
   configFile: string | undefined;
 }
@@ -94,13 +120,37 @@ export interface MigrationDefinition {
   down?: MigrationFn;
 }
 
-/** A migration file found on disk; nothing imported yet. */
-export interface MigrationFile {
+/** A migration given in code (`createMigrator({ migrations: [...] })`), for bundles with no files at run time. */
+export interface InlineMigration extends MigrationDefinition {
+  /** Orders like a file id: by code unit. */
   id: string;
+  /**
+   * The migration's source text (e.g. its file imported raw), checksummed so an edit after it ran
+   * shows as `changed`. Without it the migration's edits cannot be detected: `status` says `unchecked`.
+   */
+  source?: string;
+}
+
+/** Gives the in-code migrations when asked (Kysely's `MigrationProvider`). */
+export interface InlineMigrationProvider {
+  list(): Promise<InlineMigration[]>;
+}
+
+/** A migration as its provider lists it: nothing imported yet. */
+export interface ListedMigration {
+  id: string;
+  /** `sha256:<hex>` of its source; undefined when it has none (its edits cannot be detected). */
+  checksum: string | undefined;
+  /** Read statically from a file, so `status` needs no import. */
+  description: string | undefined;
+  /** Its file, when it has one. */
+  path: string | undefined;
+}
+
+/** A migration file found on disk; nothing imported yet. */
+export interface MigrationFile extends ListedMigration {
   path: string;
   checksum: string;
-  /** Read statically from the source, so `status` needs no import. */
-  description: string | undefined;
 }
 
 export type ChangelogState = 'applied' | 'failed' | 'running' | 'baseline';
@@ -109,7 +159,8 @@ export type ChangelogState = 'applied' | 'failed' | 'running' | 'baseline';
 export interface ChangelogRecord {
   _id: string;
   state: ChangelogState;
-  checksum: string;
+  /** Absent for an in-code migration given without `source`. */
+  checksum: string | undefined;
   description: string | undefined;
   startedAt: Date;
   finishedAt: Date | undefined;
@@ -125,6 +176,8 @@ export interface ChangelogRecord {
    */
   claim?: RecordClaim;
   error?: { message: string; direction?: Direction; interrupted?: boolean };
+  /** Recorded by `mongrate import` from another tool's changelog, not run by mongrate. */
+  importedFrom?: 'migrate-mongo';
 }
 
 /** Who is applying or reverting a migration, since when. */
@@ -140,7 +193,7 @@ export interface RecordClaim {
   durationMs?: number;
 }
 
-export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'unlock';
+export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'unlock' | 'import';
 
 /** Appended for every event; never updated. */
 export interface HistoryRecord {
@@ -168,7 +221,9 @@ export type MigrationState =
   | 'changed'
   | 'missing'
   | 'baseline'
-  | 'out-of-order';
+  | 'out-of-order'
+  /** Applied, but with no checksum to compare (an in-code migration without `source`). */
+  | 'unchecked';
 
 export interface MigrationStatus {
   id: string;
@@ -190,6 +245,11 @@ export interface StatusResult {
   counts: Partial<Record<MigrationState, number>>;
   /** Anything pending, failed, changed, missing or running: what `status --check` fails on. */
   problems: number;
+  /**
+   * Why no migrations could be listed (no migrations folder here): the changelog is shown as
+   * recorded, and nothing counts as missing.
+   */
+  migrationsUnavailable?: string;
 }
 
 export type StepStatus = 'success' | 'failed' | 'not-run';
@@ -314,3 +374,60 @@ export interface MigratorEvents {
   progress: [HelperProgress & { id: string }];
   plan: [HelperPlan & { id: string }];
 }
+
+/** One entry of another tool's changelog, as `Migrator.importApplied` records it. */
+export interface ImportedMigration {
+  id: string;
+  /** When the other tool applied it: the record's startedAt and finishedAt. */
+  appliedAt: Date;
+  /** Entries the other tool applied in one go (migrate-mongo's `migrationBlock`): one run, so `down --last-run` reverts them together. */
+  run: string;
+}
+
+export interface ImportResult {
+  dryRun: boolean;
+  /** Recorded as applied (or, in a dry run, would be), oldest first. */
+  imported: { id: string; appliedAt: Date; run: string; state: 'applied' | 'missing' }[];
+  /** Left alone: already in mongrate's changelog, or imported once before (even if reverted since). */
+  skipped: { id: string; reason: 'recorded' | 'imported-before' }[];
+  warnings?: string[];
+}
+
+/** How one database of a command across databases ended. */
+export type DatabaseOutcome = 'ok' | 'failed' | 'interrupted' | 'not started' | 'locked' | 'problems' | 'unreachable';
+
+export interface DatabaseResult<R> {
+  database: string;
+  outcome: DatabaseOutcome;
+  /** What the command returned there; undefined when it did not start or stopped with an error. */
+  result: R | undefined;
+  /** Why it did not end `ok` (the run's error, or what stopped the command). */
+  error: { code: ErrorCode; message: string } | undefined;
+  durationMs: number | undefined;
+}
+
+/** What a command across databases returns: one entry per database, in the order they were selected. */
+export interface FanOutResult<R> {
+  ok: boolean;
+  command: string;
+  databases: DatabaseResult<R>[];
+}
+
+/** How a command runs across databases. */
+export interface FanOutOptions {
+  /** Databases processed at once (default: config `concurrency`, else 1). */
+  concurrency?: number;
+  /** This database runs first, alone; the others start only if it ended `ok`. */
+  canary?: string;
+  /** Start the remaining databases even after one failed, was locked or unreachable. */
+  keepGoing?: boolean;
+}
+
+/** A migrator event, with the database it happened in. */
+export type WithDatabase<T> = T & { database: string };
+
+/** Every migrator event tagged with its database, plus when each database starts and ends. */
+export type FanOutEvents = { [K in keyof MigratorEvents]: [WithDatabase<MigratorEvents[K][0]>] } & {
+  'database-start': [{ database: string }];
+  'database-end': [{ database: string; outcome: DatabaseOutcome; durationMs: number; error: { code: ErrorCode; message: string } | undefined }];
+};

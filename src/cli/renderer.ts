@@ -36,6 +36,7 @@ const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance>
   running: (c) => c.blue,
   changed: (c) => c.red,
   missing: (c) => c.red,
+  unchecked: (c) => c.gray,
 };
 
 function colourLevel(options: RendererOptions): 0 | 1 | 2 | 3 {

@@ -4,7 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { configError, usageError } from '../errors.ts';
-import type { MongrateConfig, ResolvedConfig } from '../types.ts';
+import type { DatabaseSelection, MongrateConfig, ResolvedConfig } from '../types.ts';
 import { redactText, secretsOf, splitConnectionString } from '../util/redact.ts';
 import { validateConfig } from './schema.ts';
 import { loadConfigFile } from './load.ts';
@@ -21,6 +21,7 @@ export const DEFAULTS = {
   // MongoDB advises at most ~1,000 documents modified per transaction
   transactionDocumentLimit: 1000,
   serverSelectionTimeoutMS: 5000,
+  concurrency: 1,
 } as const;
 
 /** What the CLI's global options can override. */
@@ -29,6 +30,11 @@ export interface ConfigOverrides {
   uri?: string | undefined;
   db?: string | undefined;
   migrationsDir?: string | undefined;
+  /** `--databases a,b,c`. */
+  databases?: string | undefined;
+  /** `--databases-match <glob>`. */
+  databasesMatch?: string | undefined;
+  concurrency?: number | undefined;
 }
 
 /**
@@ -68,6 +74,35 @@ function emptyToUndefined(value: string | undefined): string | undefined {
 }
 
 /**
+ * One database or several. Flags first: `--db` means exactly one, `--databases`/`--databases-match`
+ * several (they exclude each other); then MONGODB_DATABASE (one); then the config's `database` or
+ * `databases`; then the URI's path.
+ */
+function selectDatabases(
+  config: MongrateConfig,
+  overrides: ConfigOverrides,
+  env: NodeJS.ProcessEnv,
+  uri: string,
+): { database: string | undefined; databases: DatabaseSelection | undefined } {
+  const db = emptyToUndefined(overrides.db);
+  const list = emptyToUndefined(overrides.databases);
+  const match = emptyToUndefined(overrides.databasesMatch);
+  const given = [db === undefined ? undefined : '--db', list === undefined ? undefined : '--databases', match === undefined ? undefined : '--databases-match'].filter(Boolean);
+  if (given.length > 1) throw usageError(`use only one of ${given.join(' and ')}`);
+  if (db !== undefined) return { database: db, databases: undefined };
+  if (list !== undefined) {
+    const names = [...new Set(list.split(',').map((name) => name.trim()).filter((name) => name !== ''))];
+    if (names.length === 0) throw usageError('--databases takes a comma-separated list of database names');
+    return { database: undefined, databases: names };
+  }
+  if (match !== undefined) return { database: undefined, databases: { match } };
+  const one = emptyToUndefined(env.MONGODB_DATABASE) ?? config.database;
+  if (one !== undefined) return { database: one, databases: undefined };
+  if (config.databases !== undefined) return { database: undefined, databases: config.databases };
+  return { database: databaseFromUri(uri), databases: undefined };
+}
+
+/**
  * Merges a config object (already loaded) with overrides and the environment. `baseDir` is where
  * relative `migrationsDir` paths start: the config file's folder, else the cwd.
  */
@@ -86,16 +121,14 @@ export function mergeConfig(
   const overrides = options.overrides ?? {};
   const env = options.env ?? {};
   const uri = emptyToUndefined(overrides.uri) ?? emptyToUndefined(env.MONGODB_URI) ?? config.uri ?? DEFAULT_URI;
-  const database =
-    emptyToUndefined(overrides.db) ??
-    emptyToUndefined(env.MONGODB_DATABASE) ??
-    config.database ??
-    databaseFromUri(uri);
-  if (database === undefined && options.requireDatabase !== false) {
+  const { database, databases } = selectDatabases(config, overrides, env, uri);
+  if (database === undefined && databases === undefined && options.requireDatabase !== false) {
     throw usageError(
-      'no database given: pass --db <name>, set MONGODB_DATABASE, set `database` in the config, or put it in the URI path (mongodb://host/<db>)',
+      'no database given: pass --db <name> (or --databases / --databases-match), set MONGODB_DATABASE, set `database` or `databases` in the config, or put it in the URI path (mongodb://host/<db>)',
     );
   }
+  const concurrency = overrides.concurrency ?? config.concurrency ?? DEFAULTS.concurrency;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency must be a whole number >= 1, got ${concurrency}`);
   const migrationsDir = overrides.migrationsDir ?? config.migrationsDir ?? DEFAULTS.migrationsDir;
   const collections = {
     changelogCollection: config.changelogCollection ?? DEFAULTS.changelogCollection,
@@ -121,6 +154,10 @@ export function mergeConfig(
     transactions: config.transactions ?? DEFAULTS.transactions,
     transactionDocumentLimit: config.transactionDocumentLimit ?? DEFAULTS.transactionDocumentLimit,
     clientOptions: { serverSelectionTimeoutMS: DEFAULTS.serverSelectionTimeoutMS, ...config.clientOptions },
+    databases: Array.isArray(databases) ? databases.map((name) => checkDatabaseName(name, uri)) : databases,
+    concurrency,
+    compat: config.compat,
+    migrations: config.migrations,
     configFile: options.configFile,
   };
 }
@@ -142,6 +179,6 @@ export async function resolveConfig(
 }
 
 /** For the programmatic API: a config object from code, validated the same way. */
-export function resolveProgrammaticConfig(config: MongrateConfig, baseDir = process.cwd()): ResolvedConfig {
-  return mergeConfig(validateConfig(config, 'createMigrator(config)'), { baseDir });
+export function resolveProgrammaticConfig(config: MongrateConfig, baseDir = process.cwd(), source = 'createMigrator(config)'): ResolvedConfig {
+  return mergeConfig(validateConfig(config, source), { baseDir });
 }

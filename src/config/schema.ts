@@ -21,6 +21,19 @@ const oneOf =
 const atLeastOne: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 1 ? undefined : 'a number >= 1');
 const LOCK_KEYS: Record<string, Check> = { ttlSeconds: atLeastOne, waitSeconds: nonNegativeNumber };
 
+const wholeAtLeastOne: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? undefined : 'a whole number >= 1');
+
+const DATABASES_SHAPE = "a list of database names, { match: '<glob>' }, or a function ({ client }) => names";
+const databaseSelection: Check = (v) => {
+  if (typeof v === 'function') return undefined;
+  if (Array.isArray(v)) return v.every((name) => typeof name === 'string' && name.trim() !== '') ? undefined : DATABASES_SHAPE;
+  if (isPlainObject(v) && Object.keys(v).length === 1 && typeof v.match === 'string' && v.match.trim() !== '') return undefined;
+  return DATABASES_SHAPE;
+};
+
+const inlineMigrations: Check = (v) =>
+  Array.isArray(v) || (isPlainObject(v) && typeof v.list === 'function') ? undefined : 'a list of migrations, or a provider { list() }';
+
 const TOP_LEVEL_KEYS: Record<keyof MongrateConfig, Check> = {
   uri: nonEmptyString,
   database: nonEmptyString,
@@ -32,7 +45,17 @@ const TOP_LEVEL_KEYS: Record<keyof MongrateConfig, Check> = {
   transactions: oneOf('auto', 'always', 'never'),
   transactionDocumentLimit: atLeastOne,
   clientOptions: plainObject,
+  databases: databaseSelection,
+  concurrency: wholeAtLeastOne,
+  compat: oneOf('migrate-mongo'),
+  migrations: inlineMigrations,
 };
+
+/** Keys that each say where the same thing comes from: one of them at most. */
+const EXCLUSIVE_KEYS: [keyof MongrateConfig, keyof MongrateConfig][] = [
+  ['database', 'databases'],
+  ['migrationsDir', 'migrations'],
+];
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -63,5 +86,8 @@ export function validateConfig(raw: unknown, source: string): MongrateConfig {
   if (!isPlainObject(raw)) throw configError(`${source}: the config must be an object, got ${describe(raw)}`);
   checkKeys(raw, TOP_LEVEL_KEYS, '', source);
   if (isPlainObject(raw.lock)) checkKeys(raw.lock, LOCK_KEYS, 'lock.', source);
+  for (const [a, b] of EXCLUSIVE_KEYS) {
+    if (raw[a] !== undefined && raw[b] !== undefined) throw configError(`${source}: config keys '${a}' and '${b}' exclude each other; use one`);
+  }
   return raw;
 }

@@ -1,15 +1,17 @@
 /**
- * Pure planning: from files on disk and changelog records to states, and to what each command
- * will do (apply, revert, refuse, repair, baseline, redo). No I/O here, so every rule is
- * unit-tested without a server.
+ * Pure planning: from the migrations a provider lists and changelog records to states, and to
+ * what each command will do (apply, revert, refuse, repair, baseline, redo, import). No I/O
+ * here, so every rule is unit-tested without a server.
  */
-import { compareIds } from '../discovery/discover.ts';
 import { MongrateError, usageError } from '../errors.ts';
+import { compareIds, type LoadedMigration } from '../providers/contract.ts';
 import type {
   ChangelogRecord,
   DownOptions,
   Finding,
-  MigrationFile,
+  ImportedMigration,
+  ImportResult,
+  ListedMigration,
   MigrationState,
   MigrationStatus,
   RepairAction,
@@ -38,17 +40,25 @@ export function isBrokenDown(record: ChangelogRecord, liveOwner: string | undefi
   return isBroken(record, liveOwner) && directionOf(record) === 'down';
 }
 
+/** Both sides have a checksum, and they differ. Without one (an in-code migration without `source`) nothing can be compared. */
+function checksumDiffers(file: ListedMigration, record: ChangelogRecord): boolean {
+  return file.checksum !== undefined && record.checksum !== undefined && file.checksum !== record.checksum;
+}
+
 function stateOf(
-  file: MigrationFile | undefined,
+  file: ListedMigration | undefined,
   record: ChangelogRecord | undefined,
   newestApplied: string,
   liveOwner: string | undefined,
+  listed: boolean,
 ): MigrationState {
   if (record === undefined) return newestApplied !== '' && compareIds(file?.id ?? '', newestApplied) < 0 ? 'out-of-order' : 'pending';
   if (isDeadRunning(record, liveOwner)) return 'failed';
   if (record.state === 'failed' || record.state === 'running') return record.state;
-  if (file === undefined) return 'missing';
-  if (file.checksum !== record.checksum) return 'changed';
+  // no migrations could be listed at all (no folder here): the record says what it says
+  if (file === undefined) return listed ? 'missing' : record.state;
+  if (checksumDiffers(file, record)) return 'changed';
+  if (record.state === 'applied' && (file.checksum === undefined || record.checksum === undefined)) return 'unchecked';
   return record.state;
 }
 
@@ -66,13 +76,15 @@ function durationOf(record: ChangelogRecord | undefined): number | undefined {
 
 /**
  * `liveOwner` is the run id holding an unexpired lock (judged on the server's clock), if any:
- * only its `running` records are really running.
+ * only its `running` records are really running. `migrationsUnavailable` says why no
+ * migrations could be listed (no migrations folder): the changelog is then shown as recorded.
  */
 export function computeStatus(
   database: string,
-  files: MigrationFile[],
+  files: ListedMigration[],
   records: ChangelogRecord[],
   liveOwner?: string,
+  migrationsUnavailable?: string,
 ): StatusResult {
   const filesById = new Map(files.map((f) => [f.id, f]));
   const recordsById = new Map(records.map((r) => [r._id, r]));
@@ -85,7 +97,7 @@ export function computeStatus(
     const file = filesById.get(id);
     const record = recordsById.get(id);
     const dead = record !== undefined && isDeadRunning(record, liveOwner);
-    const state = stateOf(file, record, newestApplied, liveOwner);
+    const state = stateOf(file, record, newestApplied, liveOwner, migrationsUnavailable === undefined);
     const host = record?.claim?.host ?? record?.host;
     const pid = record?.claim?.pid ?? record?.pid;
     return {
@@ -103,7 +115,7 @@ export function computeStatus(
   const counts: StatusResult['counts'] = {};
   for (const m of migrations) counts[m.state] = (counts[m.state] ?? 0) + 1;
   const problems = migrations.filter((m) => PROBLEM_STATES.has(m.state)).length;
-  return { database, migrations, counts, problems };
+  return { database, migrations, counts, problems, ...(migrationsUnavailable === undefined ? {} : { migrationsUnavailable }) };
 }
 
 function describeRecord(record: ChangelogRecord): string {
@@ -121,12 +133,12 @@ function halfRevertedError(ids: string[]): MongrateError {
 }
 
 /** The files `up` will apply, in id order. Throws when something blocks the run. */
-export function planUp(
-  files: MigrationFile[],
+export function planUp<M extends ListedMigration>(
+  files: M[],
   records: ChangelogRecord[],
   options: UpOptions,
   liveOwner?: string,
-): MigrationFile[] {
+): M[] {
   const status = computeStatus('', files, records, liveOwner);
   const recordsById = new Map(records.map((r) => [r._id, r]));
   for (const m of status.migrations) {
@@ -208,8 +220,31 @@ export function planDown(records: ChangelogRecord[], options: DownOptions, liveO
   return newestFirst(applied).slice(0, step);
 }
 
-/** The applied record `redo` reverts and applies again (default: the newest applied). */
-export function planRedo(records: ChangelogRecord[], id: string | undefined): ChangelogRecord {
+/**
+ * The migrations to revert, as listed, for the records `down` (or `redo`) planned; refuses the
+ * whole plan when one has no migration any more.
+ */
+export function planRevert<M extends ListedMigration>(migrations: M[], targets: ChangelogRecord[], origin: string): M[] {
+  const byId = new Map(migrations.map((m) => [m.id, m]));
+  const missing = targets.filter((r) => !byId.has(r._id)).map((r) => r._id);
+  if (missing.length > 0) throw usageError(`cannot revert ${missing.join(', ')}: the migration file is missing from ${origin}`);
+  return targets.map((r) => byId.get(r._id) as M);
+}
+
+/** Refuses a plan with a migration that exports no `down`, before anything is reverted. */
+export function refuseIrreversible(migrations: LoadedMigration[]): void {
+  const irreversible = migrations.filter((m) => m.definition.down === undefined).map((m) => m.id);
+  if (irreversible.length > 0) {
+    throw usageError(`cannot revert ${irreversible.join(', ')}: irreversible (it exports no \`down\`); nothing was reverted`);
+  }
+}
+
+/**
+ * The applied record `redo` reverts and applies again (default: the newest applied). A `down`
+ * that failed or died blocks it as it blocks `down`.
+ */
+export function planRedo(records: ChangelogRecord[], id: string | undefined, liveOwner?: string): ChangelogRecord {
+  if (records.some((r) => isBrokenDown(r, liveOwner))) planDown(records, {}, liveOwner); // throws, naming the ways out
   const applied = appliedInOrder(records);
   const target = id === undefined ? applied.at(-1) : applied.find((r) => r._id === id);
   if (target === undefined) throw usageError(id === undefined ? 'nothing to redo: no migration is applied' : `cannot redo ${id}: it is not applied`);
@@ -217,7 +252,7 @@ export function planRedo(records: ChangelogRecord[], id: string | undefined): Ch
 }
 
 /** `baseline <id>`: the files up to and including `id` that have no record yet, and those that have one. */
-export function planBaseline(files: MigrationFile[], records: ChangelogRecord[], id: string): { toRecord: MigrationFile[]; skipped: string[] } {
+export function planBaseline<M extends ListedMigration>(files: M[], records: ChangelogRecord[], id: string): { toRecord: M[]; skipped: string[] } {
   if (!files.some((f) => f.id === id)) throw usageError(`cannot baseline to ${id}: no migration file has that id`);
   const recorded = new Set(records.map((r) => r._id));
   const upTo = files.filter((f) => compareIds(f.id, id) <= 0);
@@ -234,7 +269,7 @@ export interface PlannedRepair extends RepairAction {
  * `down` gets its applied record back so `down` can run it again; an applied record whose file
  * is gone is forgotten; one whose file changed takes the new checksum. Live runs are left alone.
  */
-export function planRepair(files: MigrationFile[], records: ChangelogRecord[], liveOwner: string | undefined): PlannedRepair[] {
+export function planRepair(files: ListedMigration[], records: ChangelogRecord[], liveOwner: string | undefined): PlannedRepair[] {
   const filesById = new Map(files.map((f) => [f.id, f]));
   const actions: PlannedRepair[] = [];
   for (const record of [...records].sort((a, b) => compareIds(a._id, b._id))) {
@@ -248,28 +283,55 @@ export function planRepair(files: MigrationFile[], records: ChangelogRecord[], l
       continue;
     } else if (file === undefined) {
       actions.push({ id: record._id, action: 'forget-missing', detail: 'remove the record of a migration whose file is gone', record });
-    } else if (file.checksum !== record.checksum) {
-      actions.push({ id: record._id, action: 'rechecksum', detail: `accept the edited file (${file.checksum.slice(0, 19)}…)`, record });
+    } else if (file.checksum !== undefined && file.checksum !== record.checksum) {
+      const detail = record.checksum === undefined ? `record the checksum of its source (${file.checksum.slice(0, 19)}…)` : `accept the edited file (${file.checksum.slice(0, 19)}…)`;
+      actions.push({ id: record._id, action: 'rechecksum', detail, record });
     }
   }
   return actions;
 }
 
 /** Applied migrations whose file changed or vanished: what `validate` reports and `up` refuses. */
-export function integrityFindings(files: MigrationFile[], records: ChangelogRecord[]): Finding[] {
+export function integrityFindings(files: ListedMigration[], records: ChangelogRecord[]): Finding[] {
   const filesById = new Map(files.map((f) => [f.id, f]));
   const findings: Finding[] = [];
   for (const record of records.filter((r) => IN_DATABASE.has(r.state)).sort((a, b) => compareIds(a._id, b._id))) {
     const file = filesById.get(record._id);
     if (file === undefined) {
       findings.push({ id: record._id, kind: 'missing', message: `applied migration ${record._id} has no file any more` });
-    } else if (file.checksum !== record.checksum) {
+    } else if (checksumDiffers(file, record)) {
       findings.push({
         id: record._id,
         kind: 'changed',
-        message: `applied migration ${record._id} changed since it ran (${record.checksum.slice(0, 19)}… -> ${file.checksum.slice(0, 19)}…)`,
+        message: `applied migration ${record._id} changed since it ran (${record.checksum?.slice(0, 19) ?? ''}… -> ${file.checksum?.slice(0, 19) ?? ''}…)`,
       });
     }
   }
   return findings;
+}
+
+/**
+ * Which entries of another tool's changelog `import` records: not those mongrate already has a
+ * record of, and never one imported before, even if mongrate reverted it since (the other
+ * tool's changelog still lists it; importing it again would mark reverted work as applied).
+ * Entries whose migration is gone are imported too, and show as `missing`.
+ */
+export function planImport(
+  entries: ImportedMigration[],
+  migrations: ListedMigration[],
+  records: ChangelogRecord[],
+  importedBefore: Set<string>,
+): Pick<ImportResult, 'imported' | 'skipped'> & { toRecord: { entry: ImportedMigration; migration: ListedMigration | undefined }[] } {
+  const listed = new Map(migrations.map((m) => [m.id, m]));
+  const recorded = new Set(records.map((r) => r._id));
+  const ordered = [...entries].sort((a, b) => a.appliedAt.getTime() - b.appliedAt.getTime() || compareIds(a.id, b.id));
+  const skipped: ImportResult['skipped'] = [];
+  const toRecord: { entry: ImportedMigration; migration: ListedMigration | undefined }[] = [];
+  for (const entry of ordered) {
+    if (recorded.has(entry.id)) skipped.push({ id: entry.id, reason: 'recorded' });
+    else if (importedBefore.has(entry.id)) skipped.push({ id: entry.id, reason: 'imported-before' });
+    else toRecord.push({ entry, migration: listed.get(entry.id) });
+  }
+  const imported = toRecord.map(({ entry, migration }) => ({ ...entry, state: migration === undefined ? ('missing' as const) : ('applied' as const) }));
+  return { imported, skipped, toRecord };
 }

@@ -8,7 +8,7 @@
 import type { ClientSession } from 'mongodb';
 import type { ChangelogStore, RecordMatch } from '../changelog/contract.ts';
 import { MongrateError } from '../errors.ts';
-import type { ChangelogRecord, Direction, HistoryEvent, HistoryRecord, MigrationFile, RecordClaim } from '../types.ts';
+import type { ChangelogRecord, Direction, HistoryEvent, HistoryRecord, ImportedMigration, ListedMigration, RecordClaim } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 
 /** What a record looked like when the plan was made: `match` for the next conditional write. */
@@ -61,7 +61,7 @@ export class Recorder {
     return { direction, runId, host, pid, startedAt: this.options.now(), ...(previousState === undefined ? {} : { previousState }) };
   }
 
-  private newRecord(file: MigrationFile, state: ChangelogRecord['state'], startedAt: Date): ChangelogRecord {
+  private newRecord(file: ListedMigration, state: ChangelogRecord['state'], startedAt: Date): ChangelogRecord {
     const { runId, host, pid, toolVersion } = this.options.identity;
     return {
       _id: file.id,
@@ -89,7 +89,7 @@ export class Recorder {
    * Claims a migration before applying it: a new `running` record, or (a retry) the failed or
    * dead record as planned, replaced only if it is still exactly that.
    */
-  async claimUp(file: MigrationFile, planned: ChangelogRecord | undefined): Promise<Claimed> {
+  async claimUp(file: ListedMigration, planned: ChangelogRecord | undefined): Promise<Claimed> {
     const claim = this.newClaim('up');
     const record: ChangelogRecord = { ...this.newRecord(file, 'running', claim.startedAt), claim };
     const taken = planned === undefined ? await this.options.store.insertRecord(record) : await this.options.store.replaceRecord(matchOf(planned), record);
@@ -99,7 +99,7 @@ export class Recorder {
     return { id: file.id, direction: 'up', startedAt: claim.startedAt, match: { state: 'running', claimRunId: claim.runId }, claim };
   }
 
-  async finishUp(file: MigrationFile, claimed: Claimed, durationMs: number): Promise<void> {
+  async finishUp(file: ListedMigration, claimed: Claimed, durationMs: number): Promise<void> {
     const finishedAt = this.options.now();
     const done = await this.options.store.updateRecord(file.id, claimed.match, {
       set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description },
@@ -152,7 +152,7 @@ export class Recorder {
    * the record it planned from. No history here: a failed history write must not abort the commit.
    */
   async recordInTransaction(
-    step: { file: MigrationFile; direction: Direction; planned: ChangelogRecord | undefined },
+    step: { file: ListedMigration; direction: Direction; planned: ChangelogRecord | undefined },
     startedAt: Date,
     durationMs: number,
     session: ClientSession,
@@ -174,12 +174,12 @@ export class Recorder {
   }
 
   /** The history entry of an operation that committed in a transaction (written after the commit). */
-  async historyAfterCommit(file: MigrationFile, direction: Direction, durationMs: number): Promise<void> {
+  async historyAfterCommit(file: ListedMigration, direction: Direction, durationMs: number): Promise<void> {
     await this.history(file.id, direction, { direction, durationMs, checksum: file.checksum });
   }
 
   /** Records migrations as applied without running them (`baseline`); those already recorded are skipped. */
-  async baseline(files: MigrationFile[]): Promise<string[]> {
+  async baseline(files: ListedMigration[]): Promise<string[]> {
     const recorded: string[] = [];
     for (const file of files) {
       const now = this.options.now();
@@ -189,6 +189,22 @@ export class Recorder {
       }
     }
     return recorded;
+  }
+
+  /**
+   * `import`: records what another tool applied as applied, at the time and in the run it says
+   * (the checksum is of the migration as it is now); false when a record appeared meanwhile.
+   */
+  async imported(entry: ImportedMigration, migration: ListedMigration | undefined, from: 'migrate-mongo'): Promise<boolean> {
+    const record: ChangelogRecord = {
+      ...this.newRecord(migration ?? { id: entry.id, checksum: undefined, description: undefined, path: undefined }, 'applied', entry.appliedAt),
+      finishedAt: entry.appliedAt,
+      runId: entry.run,
+      importedFrom: from,
+    };
+    if (!(await this.options.store.insertRecord(record))) return false;
+    await this.history(entry.id, 'import', { checksum: record.checksum, note: `imported from ${from} (applied ${entry.appliedAt.toISOString()}, ${entry.run})` });
+    return true;
   }
 
   /** `repair`: forgets a record (a failed `up`, a dead one, or one whose file is gone). */
@@ -207,7 +223,7 @@ export class Recorder {
   }
 
   /** `repair`: accepts the current file of an applied migration. */
-  async rechecksum(file: MigrationFile, record: ChangelogRecord): Promise<boolean> {
+  async rechecksum(file: ListedMigration, record: ChangelogRecord): Promise<boolean> {
     const done = await this.options.store.updateRecord(file.id, matchOf(record), { set: { checksum: file.checksum, description: file.description } });
     if (done) await this.history(file.id, 'repair', { checksum: file.checksum, note: `checksum ${record.checksum} -> ${file.checksum}` });
     return done;

@@ -9,7 +9,7 @@
 import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { ClientSession, Db, MongoClient } from 'mongodb';
-import type { LoadedMigration } from '../discovery/load-migration.ts';
+import type { LoadedMigration } from '../providers/contract.ts';
 import { MongrateError, TransactionLimitError } from '../errors.ts';
 import type { HelperProgress } from '../helpers/types.ts';
 import type { ChangelogRecord, Direction, MigrationContext, MigrationFn, MigratorEvents, RunErrorCode, RunResult, StepResult } from '../types.ts';

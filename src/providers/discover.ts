@@ -10,6 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import { MongrateError, usageError } from '../errors.ts';
 import type { MigrationFile } from '../types.ts';
+import { compareIds } from './contract.ts';
 
 export const MIGRATION_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
 
@@ -30,10 +31,7 @@ export function checksumOf(content: Buffer | string): string {
   return `sha256:${createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex')}`;
 }
 
-/** Ids sort by code unit, not locale, so every machine agrees on the order. */
-export function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export { compareIds };
 
 const QUOTED = String.raw`(['"\`])((?:\\.|(?!\1)[^\\\n])*)\1`;
 const NAMED_EXPORT = new RegExp(String.raw`export\s+const\s+description\s*(?::\s*string\s*)?=\s*` + QUOTED);
@@ -59,9 +57,14 @@ export interface Discovery {
   duplicates: { id: string; names: string[] }[];
 }
 
+/** Which files of the folder count beyond the contract's rules (migrate-mongo's `sample-migration.*` does not). */
+export interface DiscoveryOptions {
+  skip?: (name: string) => boolean;
+}
+
 /** Throws DUPLICATE_ID on the first duplicate id: what every command but `validate` wants. */
-export async function discoverMigrations(dir: string): Promise<MigrationFile[]> {
-  const { files, duplicates } = await discoverMigrationsAndDuplicates(dir);
+export async function discoverMigrations(dir: string, options: DiscoveryOptions = {}): Promise<MigrationFile[]> {
+  const { files, duplicates } = await discoverMigrationsAndDuplicates(dir, options);
   const [first] = duplicates;
   if (first !== undefined) {
     throw new MongrateError(
@@ -100,17 +103,27 @@ function isLinkedFile(dir: string, entry: Dirent): boolean {
   }
 }
 
-export async function discoverMigrationsAndDuplicates(dir: string): Promise<Discovery> {
+export function missingFolderMessage(dir: string): string {
+  return `migrations folder not found: ${dir} (run \`mongrate init\`, or set migrationsDir / --migrations-dir)`;
+}
+
+export async function discoverMigrationsAndDuplicates(dir: string, options: DiscoveryOptions = {}): Promise<Discovery> {
+  const discovery = await scanMigrationsFolder(dir, options);
+  if (discovery === undefined) throw usageError(missingFolderMessage(dir));
+  return discovery;
+}
+
+/** The folder's migrations; undefined when there is no such folder. */
+export async function scanMigrationsFolder(dir: string, options: DiscoveryOptions = {}): Promise<Discovery | undefined> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw usageError(`migrations folder not found: ${dir} (run \`mongrate init\`, or set migrationsDir / --migrations-dir)`);
-    }
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const names = entries.filter((e) => isMigrationFileName(e.name) && (e.isFile() || isLinkedFile(dir, e))).map((e) => e.name);
+  const counts = (name: string): boolean => isMigrationFileName(name) && options.skip?.(name) !== true;
+  const names = entries.filter((e) => counts(e.name) && (e.isFile() || isLinkedFile(dir, e))).map((e) => e.name);
   const namesById = new Map<string, string[]>();
   for (const name of names.sort()) {
     const id = migrationIdOf(name);

@@ -3,25 +3,34 @@ import { relative } from 'node:path';
 import { messageOf, usageError } from '../errors.ts';
 import type { MigrationDefinition, MigrationFile, MigrationFn } from '../types.ts';
 import { importModule } from '../util/import-module.ts';
+import type { LoadedMigration } from './contract.ts';
 
-export interface LoadedMigration extends MigrationFile {
-  definition: MigrationDefinition;
-}
+/** What a migration module exports, before its shape is checked. */
+export type ExportedMigration = Partial<Record<keyof MigrationDefinition, unknown>>;
 
-function asDefinition(candidate: unknown): Partial<Record<keyof MigrationDefinition, unknown>> | undefined {
+function asExported(candidate: unknown): ExportedMigration | undefined {
   if (typeof candidate !== 'object' || candidate === null) return undefined;
-  return 'up' in candidate || 'down' in candidate ? (candidate) : undefined;
+  return 'up' in candidate || 'down' in candidate ? candidate : undefined;
 }
 
-export async function loadMigration(file: MigrationFile): Promise<LoadedMigration> {
-  const shown = relative(process.cwd(), file.path) || file.path;
+/** The path as messages show it: relative to the cwd when it is below it. */
+export function shownPath(path: string): string {
+  return relative(process.cwd(), path) || path;
+}
+
+/** The object a migration module exports (its default export, or its named exports). */
+export async function importMigrationExports(path: string): Promise<ExportedMigration> {
   let namespace: Record<string, unknown>;
   try {
-    namespace = await importModule(file.path);
+    namespace = await importModule(path);
   } catch (error) {
-    throw usageError(`cannot load migration ${shown}: ${messageOf(error).replace(/\s*\n\s*/g, ' at ')}`);
+    throw usageError(`cannot load migration ${shownPath(path)}: ${messageOf(error).replace(/\s*\n\s*/g, ' at ')}`);
   }
-  const exported = asDefinition(namespace.default) ?? asDefinition(namespace) ?? {};
+  return asExported(namespace.default) ?? asExported(namespace) ?? {};
+}
+
+/** Checks an exported migration (from a file or given in code); `shown` names it in messages. */
+export function checkDefinition(exported: ExportedMigration, shown: string): MigrationDefinition {
   const { up, down, description, transaction } = exported;
   if (typeof up !== 'function') throw usageError(`migration ${shown} does not export an \`up\` function`);
   if (down !== undefined && typeof down !== 'function') throw usageError(`migration ${shown}: \`down\` must be a function`);
@@ -29,13 +38,14 @@ export async function loadMigration(file: MigrationFile): Promise<LoadedMigratio
     throw usageError(`migration ${shown}: \`transaction\` must be true or false`);
   }
   return {
-    ...file,
-    description: typeof description === 'string' ? description : file.description,
-    definition: {
-      up: up as MigrationFn,
-      ...(down === undefined ? {} : { down: down as MigrationFn }),
-      ...(typeof description === 'string' ? { description } : {}),
-      ...(transaction === undefined ? {} : { transaction }),
-    },
+    up: up as MigrationFn,
+    ...(down === undefined ? {} : { down: down as MigrationFn }),
+    ...(typeof description === 'string' ? { description } : {}),
+    ...(transaction === undefined ? {} : { transaction }),
   };
+}
+
+export async function loadMigration(file: MigrationFile): Promise<LoadedMigration> {
+  const definition = checkDefinition(await importMigrationExports(file.path), shownPath(file.path));
+  return { id: file.id, path: file.path, checksum: file.checksum, description: definition.description ?? file.description, definition };
 }

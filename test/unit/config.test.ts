@@ -152,6 +152,10 @@ void describe('mergeConfig', () => {
       transactions: 'auto',
       transactionDocumentLimit: 1000,
       clientOptions: { serverSelectionTimeoutMS: 5000 },
+      databases: undefined,
+      concurrency: 1,
+      compat: undefined,
+      migrations: undefined,
       configFile: undefined,
     });
     assert.equal(DEFAULT_URI, 'mongodb://127.0.0.1:27017');

@@ -13,8 +13,8 @@ import {
   isMigrationFileName,
   migrationIdOf,
   staticDescription,
-} from '../../src/discovery/discover.ts';
-import { loadMigration } from '../../src/discovery/load-migration.ts';
+} from '../../src/providers/discover.ts';
+import { loadMigration } from '../../src/providers/load-file.ts';
 import { MongrateError } from '../../src/errors.ts';
 import type { MigrationContext, MigrationFile } from '../../src/types.ts';
 import { isError } from '../support/assertions.ts';

@@ -1,0 +1,89 @@
+/**
+ * The one database a migrator works on: its connection (its own client, or one shared by the
+ * migrators of a command across databases), its changelog and lock stores, and what is measured
+ * once per migrator (the server's clock, the server probe).
+ */
+import type { Db, MongoClient } from 'mongodb';
+import type { ChangelogStore } from '../changelog/contract.ts';
+import { MongoChangelogStore } from '../changelog/mongo-changelog-store.ts';
+import { MongoLockStore } from '../lock/mongo-lock-store.ts';
+import { measureServerClock, type ServerClock } from '../server/clock.ts';
+import { probeServer, type ServerInfo } from '../server/capabilities.ts';
+import type { ResolvedConfig } from '../types.ts';
+import { connect } from './connection.ts';
+import { readLockState } from './lease.ts';
+
+export interface Connection {
+  client: MongoClient;
+  db: Db;
+  store: ChangelogStore;
+}
+
+/** Caches a promise, forgetting it when it fails so a later call may retry. */
+function retryable<T>(make: () => Promise<T>): () => Promise<T> {
+  let cached: Promise<T> | undefined;
+  return () => {
+    cached ??= make();
+    cached.catch(() => (cached = undefined));
+    return cached;
+  };
+}
+
+export class TargetDatabase {
+  private connection: Promise<Connection> | undefined;
+  private prepared = false;
+  readonly server: () => Promise<ServerInfo>;
+  private readonly measuredClock: () => Promise<ServerClock>;
+
+  /** With `sharedClient`, the caller owns the client: `close()` leaves it open. */
+  constructor(
+    private readonly config: ResolvedConfig,
+    private readonly sharedClient?: MongoClient,
+  ) {
+    // what the server is and supports: probed once per migrator, when first needed
+    this.server = retryable(async () => probeServer((await this.open()).db));
+    this.measuredClock = retryable(async () => measureServerClock((await this.open()).db));
+  }
+
+  open(): Promise<Connection> {
+    this.connection ??= (this.sharedClient === undefined ? connect(this.config) : Promise.resolve(this.sharedClient)).then((client) => {
+      const db = client.db(this.config.database);
+      return { client, db, store: new MongoChangelogStore(db, this.config) };
+    });
+    // a failed connection may be retried by a later call
+    this.connection.catch(() => (this.connection = undefined));
+    return this.connection;
+  }
+
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection === undefined || this.sharedClient !== undefined) return;
+    await (await connection.catch(() => undefined))?.client.close();
+  }
+
+  /** The changelog and history collections exist before the first lock is taken (so never first inside a transaction). */
+  async prepare(connection: Connection): Promise<void> {
+    if (this.prepared) return;
+    await connection.store.prepare();
+    this.prepared = true;
+  }
+
+  lockStore(db: Db): MongoLockStore {
+    return new MongoLockStore(db, this.config.lockCollection);
+  }
+
+  /**
+   * The server's clock, measured once per migrator and refreshed when its sample is a minute old.
+   * Lease expiry and every date mongrate writes use it, never this machine's clock.
+   */
+  async clock(): Promise<ServerClock> {
+    return (await this.measuredClock()).refreshIfOlderThan(60_000);
+  }
+
+  /** The run id holding a lock whose lease is live on the server's clock, if any. */
+  async liveOwner(db: Db): Promise<string | undefined> {
+    const { lock, live } = await readLockState(this.lockStore(db), await this.clock());
+    return live ? lock?.owner : undefined;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Where migrations come from. The core asks a provider, never the file system: for the list
+ * (ids, checksums, descriptions; nothing imported, so `status` never runs user code) and, for a
+ * migration about to run, for its code. A migrations folder is one provider (`files.ts`), a list
+ * given in code another (`inline.ts`), like Kysely's `MigrationProvider`.
+ */
+import { MongrateError, usageError } from '../errors.ts';
+import type { ListedMigration, MigrationDefinition } from '../types.ts';
+
+/** A listed migration that can be asked for its code. */
+export interface ProvidedMigration extends ListedMigration {
+  /** Imports the file (or returns the in-code definition), checked: `up` a function, and so on. */
+  load(): Promise<MigrationDefinition>;
+}
+
+/** A migration with its code, ready to run. */
+export interface LoadedMigration extends ListedMigration {
+  definition: MigrationDefinition;
+}
+
+export interface MigrationSurvey {
+  /** Migrations with a unique id, in id order. */
+  migrations: ProvidedMigration[];
+  /** Ids held by more than one migration, with what holds them (file names). */
+  duplicates: { id: string; names: string[] }[];
+  /**
+   * Why nothing could be listed at all (no migrations folder): `status` then shows the changelog
+   * as recorded; every other command refuses with this message.
+   */
+  unavailable?: string;
+}
+
+export interface MigrationProvider {
+  /** Where the migrations come from, for messages: "migrations folder /app/migrations". */
+  readonly origin: string;
+  survey(): Promise<MigrationSurvey>;
+}
+
+/** Ids sort by code unit, not locale, so every machine agrees on the order. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The migrations every command but `status` and `validate` works from: refuses duplicates and an unavailable provider. */
+export async function listMigrations(provider: MigrationProvider): Promise<ProvidedMigration[]> {
+  return checkedMigrations(await provider.survey(), provider.origin);
+}
+
+/** A survey's migrations, once nothing stands in the way: the first duplicate id is DUPLICATE_ID. */
+export function checkedMigrations(survey: MigrationSurvey, origin: string): ProvidedMigration[] {
+  if (survey.unavailable !== undefined) throw usageError(survey.unavailable);
+  const [first] = survey.duplicates;
+  if (first !== undefined) {
+    throw new MongrateError('DUPLICATE_ID', `duplicate migration id '${first.id}': ${first.names.join(' and ')} in ${origin}; rename or remove one`);
+  }
+  return survey.migrations;
+}
+
+/** Asks for a migration's code; its description, when the code names one, wins over the listed one. */
+export async function loadMigration(migration: ProvidedMigration): Promise<LoadedMigration> {
+  const definition = await migration.load();
+  return {
+    id: migration.id,
+    checksum: migration.checksum,
+    description: definition.description ?? migration.description,
+    path: migration.path,
+    definition,
+  };
+}
