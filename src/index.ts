@@ -1,6 +1,8 @@
 /** The public API: what `import ... from 'mongrate'` gives. The CLI uses nothing else. */
 export { defineConfig, defineMigration } from './define.ts';
-export { createMigrator, Migrator } from './core/migrator.ts';
+export { createMigrator, Migrator, type MigratorOptions } from './core/migrator.ts';
+export { createFanOut, FanOut, type FanOutRunOptions } from './core/fan-out.ts';
+export { matchDatabases } from './core/select-databases.ts';
 export { resolveConfig as loadConfig, type ConfigOverrides } from './config/resolve.ts';
 export { MongrateError, exitCodeFor, type ErrorCode } from './errors.ts';
 export { redactUri } from './util/redact.ts';

@@ -60,7 +60,7 @@ export function databaseFromUri(uri: string): string | undefined {
 
 const BAD_DB_CHARS = /[/\\. "$\0]/;
 
-function checkDatabaseName(name: string, uri: string): string {
+export function checkDatabaseName(name: string, uri: string): string {
   if (BAD_DB_CHARS.test(name) || Buffer.byteLength(name) > 63) {
     // the name may come from a mistyped URI: whatever it holds, no secret of it is echoed
     const shown = redactText(name, secretsOf(uri));

@@ -21,7 +21,7 @@ export function migrateMongoDefinition(exported: ExportedMigration, shown: strin
   const { up, down, description, transaction } = exported;
   if (typeof up !== 'function') throw usageError(`migration ${shown} does not export an \`up(db, client)\` function`);
   if (down !== undefined && typeof down !== 'function') throw usageError(`migration ${shown}: \`down\` must be a function`);
-  const call = (fn: MigrateMongoFn) => async (ctx: MigrationContext) => fn(ctx.db, ctx.client);
+  const call = (fn: MigrateMongoFn) => async (ctx: MigrationContext): Promise<unknown> => await fn(ctx.db, ctx.client);
   return checkDefinition(
     {
       up: call(up as MigrateMongoFn),

@@ -1,0 +1,227 @@
+/**
+ * A command across databases (one database per tenant): a migrator per database, all on one
+ * shared client, each with its own changelog, history and lock, a few at a time. It returns one
+ * result per database and emits every migrator event tagged with its database.
+ *
+ * - `canary` runs first, alone; the others start only if it ended `ok`.
+ * - A database that ends failed, locked or unreachable stops further databases from starting
+ *   (`keepGoing` starts them anyway); those already running finish their current migration.
+ * - `interrupt()` stops every running database at its next safe point and starts no other.
+ */
+import { EventEmitter } from 'node:events';
+import type { MongoClient } from 'mongodb';
+import { checkDatabaseName, resolveProgrammaticConfig } from '../config/resolve.ts';
+import { MongrateError, messageOf, usageError, type ErrorCode } from '../errors.ts';
+import type {
+  BaselineResult,
+  DatabaseOutcome,
+  DatabaseResult,
+  DownOptions,
+  FanOutEvents,
+  FanOutOptions,
+  FanOutResult,
+  MigratorEvents,
+  MongrateConfig,
+  RepairResult,
+  ResolvedConfig,
+  RunResult,
+  StatusResult,
+  UnlockResult,
+  UpOptions,
+  ValidateResult,
+} from '../types.ts';
+import { connect } from './connection.ts';
+import { Migrator } from './migrator.ts';
+import { selectDatabases } from './select-databases.ts';
+
+/** Every migrator event, forwarded with its database. Listed so that a new event fails the type check until it is forwarded. */
+const FORWARDED_EVENTS = {
+  migrating: true,
+  migrated: true,
+  failed: true,
+  log: true,
+  warning: true,
+  progress: true,
+  plan: true,
+} satisfies Record<keyof MigratorEvents, true>;
+
+/** Outcomes after which no further database starts (unless `keepGoing`). */
+const STOPPING: ReadonlySet<DatabaseOutcome> = new Set(['failed', 'locked', 'unreachable']);
+
+export function outcomeOfCode(code: ErrorCode): DatabaseOutcome {
+  switch (code) {
+    case 'INTERRUPTED':
+      return 'interrupted';
+    case 'LOCK_HELD':
+    case 'LOCK_LOST':
+      return 'locked';
+    case 'UNREACHABLE':
+    case 'SERVER_PROBE_FAILED':
+      return 'unreachable';
+    case 'CHECK_FAILED':
+      return 'problems';
+    default:
+      return 'failed';
+  }
+}
+
+/** How a command's own result reads: a run's error, a validation's findings, else ok. */
+function defaultOutcome(result: unknown): { outcome: DatabaseOutcome; error: DatabaseResult<unknown>['error'] } {
+  if (typeof result === 'object' && result !== null) {
+    const { error, ok } = result as { error?: { code: ErrorCode; message: string }; ok?: unknown };
+    if (error !== undefined) return { outcome: outcomeOfCode(error.code), error: { code: error.code, message: error.message } };
+    if (ok === false) return { outcome: 'problems', error: undefined };
+  }
+  return { outcome: 'ok', error: undefined };
+}
+
+export interface FanOutRunOptions<R> extends FanOutOptions {
+  /** The databases to run on, when already selected (see `databases()`). */
+  databases?: string[];
+  /** Reads a database's result; by default a run's error, or `ok: false`, decides. */
+  outcomeOf?: (result: R) => { outcome: DatabaseOutcome; error: DatabaseResult<R>['error'] };
+}
+
+export class FanOut extends EventEmitter<FanOutEvents> {
+  readonly config: ResolvedConfig;
+  private client: Promise<MongoClient> | undefined;
+  private readonly running = new Set<Migrator>();
+  private interrupted = false;
+
+  constructor(config: ResolvedConfig) {
+    super();
+    this.config = config;
+  }
+
+  private connect(): Promise<MongoClient> {
+    this.client ??= connect(this.config);
+    this.client.catch(() => (this.client = undefined));
+    return this.client;
+  }
+
+  /** The databases the config (or the flags) select: the list, the glob's matches, or the function's answer. */
+  async databases(): Promise<string[]> {
+    const { databases, database, uri } = this.config;
+    if (databases === undefined) return database === '' ? [] : [database];
+    const names = await selectDatabases(databases, await this.connect());
+    return names.map((name) => checkDatabaseName(name, uri));
+  }
+
+  /** Stops every running database at its next safe point; no other starts. */
+  interrupt(): void {
+    this.interrupted = true;
+    for (const migrator of this.running) migrator.interrupt();
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) await (await client.catch(() => undefined))?.close();
+  }
+
+  /** Runs `work` with each database's migrator, as the options say; never throws for one database's failure. */
+  async run<R>(command: string, work: (migrator: Migrator, database: string) => Promise<R>, options: FanOutRunOptions<R> = {}): Promise<FanOutResult<R>> {
+    const names = options.databases ?? (await this.databases());
+    const { canary } = options;
+    if (canary !== undefined && !names.includes(canary)) {
+      throw usageError(`--canary ${canary}: not one of the selected databases (${names.join(', ') || 'none'})`);
+    }
+    const concurrency = options.concurrency ?? this.config.concurrency;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`concurrency must be a whole number >= 1, got ${concurrency}`);
+    const client = await this.connect();
+    const results = new Map<string, DatabaseResult<R>>(
+      names.map((database) => [database, { database, outcome: 'not started', result: undefined, error: undefined, durationMs: undefined }]),
+    );
+    const outcomeOf = options.outcomeOf ?? defaultOutcome;
+    const runOne = async (database: string): Promise<DatabaseOutcome> => {
+      const entry = await this.runOne(client, database, work, outcomeOf);
+      results.set(database, entry);
+      return entry.outcome;
+    };
+    let queue = names.filter((name) => name !== canary);
+    if (canary !== undefined && (await runOne(canary)) !== 'ok') queue = [];
+    let stopped = false;
+    const worker = async (): Promise<void> => {
+      for (let next = queue.shift(); next !== undefined && !stopped && !this.interrupted; next = queue.shift()) {
+        const outcome = await runOne(next);
+        if (STOPPING.has(outcome) && options.keepGoing !== true) stopped = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+    const databases = names.map((name) => results.get(name) as DatabaseResult<R>);
+    return { ok: databases.every((d) => d.outcome === 'ok'), command, databases };
+  }
+
+  private async runOne<R>(
+    client: MongoClient,
+    database: string,
+    work: (migrator: Migrator, database: string) => Promise<R>,
+    outcomeOf: NonNullable<FanOutRunOptions<R>['outcomeOf']>,
+  ): Promise<DatabaseResult<R>> {
+    const migrator = new Migrator({ ...this.config, database, databases: undefined }, { client });
+    this.running.add(migrator);
+    if (this.interrupted) migrator.interrupt();
+    for (const name of Object.keys(FORWARDED_EVENTS) as (keyof MigratorEvents)[]) this.forward(migrator, name, database);
+    this.emit('database-start', { database });
+    const started = performance.now();
+    let entry: DatabaseResult<R>;
+    try {
+      const result = await work(migrator, database);
+      entry = { database, result, ...outcomeOf(result), durationMs: 0 };
+    } catch (error) {
+      const code: ErrorCode = error instanceof MongrateError ? error.code : 'MIGRATION_FAILED';
+      entry = { database, result: undefined, outcome: outcomeOfCode(code), error: { code, message: messageOf(error) }, durationMs: 0 };
+    } finally {
+      this.running.delete(migrator);
+      await migrator.close();
+    }
+    entry.durationMs = Math.round(performance.now() - started);
+    this.emit('database-end', { database, outcome: entry.outcome, durationMs: entry.durationMs, error: entry.error });
+    return entry;
+  }
+
+  /** Re-emits one migrator event with the database added (the event's payload type follows its name). */
+  private forward(migrator: Migrator, name: keyof MigratorEvents, database: string): void {
+    const emit = this.emit.bind(this) as (event: string, payload: object) => boolean;
+    const on = migrator.on.bind(migrator) as (event: string, listener: (payload: object) => void) => Migrator;
+    on(name, (payload) => emit(name, { ...payload, database }));
+  }
+
+  status(options: FanOutRunOptions<StatusResult> = {}): Promise<FanOutResult<StatusResult>> {
+    return this.run('status', (m) => m.status(), options);
+  }
+
+  up(options: UpOptions & FanOutRunOptions<RunResult> = {}): Promise<FanOutResult<RunResult>> {
+    return this.run('up', (m) => m.up(options), options);
+  }
+
+  down(options: DownOptions & FanOutRunOptions<RunResult> = {}): Promise<FanOutResult<RunResult>> {
+    return this.run('down', (m) => m.down(options), options);
+  }
+
+  redo(id?: string, options: { dryRun?: boolean; lockWait?: number } & FanOutRunOptions<RunResult> = {}): Promise<FanOutResult<RunResult>> {
+    return this.run('redo', (m) => m.redo(id, options), options);
+  }
+
+  validate(options: FanOutRunOptions<ValidateResult> = {}): Promise<FanOutResult<ValidateResult>> {
+    return this.run('validate', (m) => m.validate(), options);
+  }
+
+  baseline(id: string, options: { lockWait?: number } & FanOutRunOptions<BaselineResult> = {}): Promise<FanOutResult<BaselineResult>> {
+    return this.run('baseline', (m) => m.baseline(id, options), options);
+  }
+
+  repair(options: { dryRun?: boolean; lockWait?: number } & FanOutRunOptions<RepairResult> = {}): Promise<FanOutResult<RepairResult>> {
+    return this.run('repair', (m) => m.repair(options), options);
+  }
+
+  unlock(options: { force?: boolean } & FanOutRunOptions<UnlockResult> = {}): Promise<FanOutResult<UnlockResult>> {
+    return this.run('unlock', (m) => m.unlock(options), options);
+  }
+}
+
+/** The programmatic entry point for several databases: config `databases` (or one `database`). */
+export function createFanOut(config: MongrateConfig | ResolvedConfig): FanOut {
+  const resolved = 'resolved' in config ? config : resolveProgrammaticConfig(config, process.cwd(), 'createFanOut(config)');
+  return new FanOut(resolved);
+}
