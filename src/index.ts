@@ -3,6 +3,8 @@ export { defineConfig, defineMigration } from './define.ts';
 export { createMigrator, Migrator, type MigratorOptions } from './core/migrator.ts';
 export { createFanOut, FanOut, type FanOutRunOptions } from './core/fan-out.ts';
 export { matchDatabases } from './core/select-databases.ts';
+export { adoptMigrateMongo, type AdoptOptions, type Adoption } from './compat/migrate-mongo/adopt.ts';
+export { migrateMongoConfigTemplate } from './compat/migrate-mongo/config-template.ts';
 export { resolveConfig as loadConfig, type ConfigOverrides } from './config/resolve.ts';
 export { MongrateError, exitCodeFor, type ErrorCode } from './errors.ts';
 export { redactUri } from './util/redact.ts';

@@ -8,6 +8,11 @@ export interface GlobalOptions {
   uri?: string;
   db?: string;
   migrationsDir?: string;
+  databases?: string;
+  databasesMatch?: string;
+  concurrency?: number;
+  canary?: string;
+  keepGoing?: boolean;
   json: boolean;
   color: boolean;
   verbose: boolean;
@@ -30,22 +35,39 @@ export function api(): Promise<typeof import('../index.ts')> {
   return import('../index.ts');
 }
 
+/** One database of a command across databases: its migrator, made by the fan-out. */
+export interface FanOutMember {
+  database: string;
+  migrator: Migrator;
+}
+
 export class CommandContext {
   private migrator: Migrator | undefined;
+  private resolved: Promise<ResolvedConfig> | undefined;
 
   constructor(
     readonly globals: GlobalOptions,
     readonly renderer: Renderer,
     readonly io: CliIo,
+    /** Set when this context is one database of a command across databases. */
+    readonly member?: FanOutMember,
   ) {
     // a password given by flag or env is masked even before the config is read (and if it fails)
     renderer.addSecrets([...secretsOf(globals.uri), ...secretsOf(io.env.MONGODB_URI)]);
   }
 
-  async config(options: { requireDatabase?: boolean } = {}): Promise<ResolvedConfig> {
-    const { config, uri, db, migrationsDir } = this.globals;
+  /** The resolved config; read once per command when a database is required (the common case). */
+  config(options: { requireDatabase?: boolean } = {}): Promise<ResolvedConfig> {
+    if (options.requireDatabase === false) return this.loadConfig(options);
+    this.resolved ??= this.loadConfig(options);
+    return this.resolved;
+  }
+
+  private async loadConfig(options: { requireDatabase?: boolean }): Promise<ResolvedConfig> {
+    const { config, uri, db, migrationsDir, databases, databasesMatch, concurrency } = this.globals;
     const { loadConfig } = await api();
-    const resolved = await loadConfig({ config, uri, db, migrationsDir }, { cwd: this.io.cwd, env: this.io.env, ...options });
+    const overrides = { config, uri, db, migrationsDir, databases, databasesMatch, concurrency };
+    const resolved = await loadConfig(overrides, { cwd: this.io.cwd, env: this.io.env, ...options });
     // the config file's uri, once known; redactUri masks by position, whatever the URI's typos
     this.renderer.addSecrets(secretsOf(resolved.uri));
     this.renderer.verbose(
@@ -55,6 +77,7 @@ export class CommandContext {
   }
 
   async openMigrator(): Promise<Migrator> {
+    if (this.member !== undefined) return this.member.migrator;
     if (this.migrator === undefined) {
       const config = await this.config();
       this.migrator ??= (await api()).createMigrator(config);

@@ -6,12 +6,15 @@ import { Command, CommanderError, Option } from 'commander';
 import { usageError } from '../errors.ts';
 import { TOOL_VERSION } from '../util/identity.ts';
 import { defineCreate } from './commands/create.ts';
+import { defineImport } from './commands/import.ts';
 import { defineDown, defineRedo } from './commands/down.ts';
 import { defineInit } from './commands/init.ts';
 import { defineBaseline, defineRepair, defineUnlock, defineValidate } from './commands/maintenance.ts';
 import { defineStatus } from './commands/status.ts';
 import { defineUp } from './commands/up.ts';
 import { CommandContext, type CliIo, type GlobalOptions } from './context.ts';
+import { dispatch } from './fan-out/across.ts';
+import { defineFanOutOptions } from './fan-out/options.ts';
 import { Renderer } from './renderer.ts';
 
 /** A command handler returns its exit code; throwing a MongrateError maps to that error's code. */
@@ -50,7 +53,9 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--json', 'print one JSON document; no colour, no spinner', false)
     .option('--no-color', 'no colour (NO_COLOR and FORCE_COLOR are honoured too)')
     .addOption(new Option('-v, --verbose', 'more output, stack traces on errors').default(false).conflicts('quiet'))
-    .addOption(new Option('-q, --quiet', 'only results and errors').default(false))
+    .addOption(new Option('-q, --quiet', 'only results and errors').default(false));
+  defineFanOutOptions(program);
+  program
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined })
     .exitOverride();
 
@@ -62,7 +67,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       const globals = self.optsWithGlobals<GlobalOptions>();
       const ctx = new CommandContext(globals, rendererFor(self.name(), globals, io), io);
       try {
-        setExitCode(await handler(ctx, options, args));
+        setExitCode(await dispatch(ctx, self.name(), options as object, (one) => handler(one, options, args)));
       } catch (error) {
         setExitCode(ctx.renderer.fail(error));
       } finally {
@@ -70,7 +75,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       }
     });
 
-  const commands = [defineInit, defineCreate, defineStatus, defineUp, defineDown, defineRedo];
+  const commands = [defineInit, defineCreate, defineStatus, defineUp, defineDown, defineRedo, defineImport];
   for (const define of [...commands, defineValidate, defineBaseline, defineRepair, defineUnlock]) define(program, register);
   for (const command of program.commands) {
     command.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });

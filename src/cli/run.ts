@@ -23,8 +23,12 @@ export async function runInterruptibly(
     ctx.renderer.warn(`${signal}: stopping at the next safe point (press Ctrl-C again to quit at once)`);
     migrator.interrupt();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // one database of several: the fan-out owns the signals and interrupts every database
+  const ownsSignals = ctx.member === undefined;
+  if (ownsSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   await ctx.renderer.prepareSpinners();
   ctx.renderer.followRun(migrator, options);
   migrator.on('warning', ({ message }) => ctx.renderer.warn(message));

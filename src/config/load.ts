@@ -29,7 +29,8 @@ export const CONFIG_SEARCH_PLACES = [
 
 const loadCode: Loader = async (filepath) => {
   const namespace = await importModule(filepath);
-  const exported = 'default' in namespace ? namespace.default : namespace;
+  // a config may export a promise of itself (it reads another tool's config, or a secret store)
+  const exported: unknown = await ('default' in namespace ? namespace.default : namespace);
   // `export default defineConfig(...)` compiled to CommonJS nests one more level
   if (typeof exported === 'object' && exported !== null && 'default' in exported && Object.keys(exported).length === 1) {
     return (exported).default;

@@ -1,0 +1,72 @@
+/** `import migrate-mongo`: adopt a project that used migrate-mongo, without running anything again. */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { Command } from 'commander';
+import { usageError } from '../../errors.ts';
+import { redactUri, secretsOf } from '../../util/redact.ts';
+import { api } from '../context.ts';
+import type { Register } from '../main.ts';
+import { wholeNumber } from '../main.ts';
+
+interface ImportFlags {
+  from?: string;
+  dryRun?: boolean;
+  lockWait?: number;
+}
+
+const CONFIG_FILE = 'migrate.config.ts';
+
+export function defineImport(program: Command, register: Register): void {
+  const command = program
+    .command('import')
+    .argument('<tool>', 'the tool the project used: migrate-mongo')
+    .description("record what another tool applied as applied (from its changelog, left untouched) and write a migrate.config.ts that runs its files unchanged")
+    .option('--from <config>', "that tool's config file (default: migrate-mongo-config.js)")
+    .option('--dry-run', 'print what would be recorded; change nothing')
+    .option('--lock-wait <seconds>', 'wait this long for a lock held by another runner', wholeNumber('--lock-wait'));
+  register<ImportFlags>(command, async (ctx, flags, [tool = '']) => {
+    if (tool !== 'migrate-mongo') throw usageError(`cannot import from '${tool}': mongrate imports from migrate-mongo`);
+    const { renderer, io, globals } = ctx;
+    const dryRun = flags.dryRun === true;
+    const { adoptMigrateMongo, migrateMongoConfigTemplate } = await api();
+    const adoption = await adoptMigrateMongo({ from: flags.from, cwd: io.cwd, uri: globals.uri, database: globals.db, dryRun, lockWait: flags.lockWait });
+    const { settings, result } = adoption;
+    renderer.addSecrets([...secretsOf(settings.url), ...secretsOf(adoption.uri)]);
+    const configPath = join(io.cwd, CONFIG_FILE);
+    const configExists = existsSync(configPath);
+    if (!dryRun && !configExists) await writeFile(configPath, migrateMongoConfigTemplate(settings, io.cwd), { flag: 'wx' });
+
+    const { chalk } = renderer;
+    const source = `${settings.changelogCollectionName} in ${adoption.database} at ${redactUri(adoption.uri)}`;
+    renderer.info(`${dryRun ? 'Would import' : 'Importing'} migrate-mongo's changelog (${source}):`);
+    for (const entry of result.imported) {
+      const when = entry.appliedAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+      const gone = entry.state === 'missing' ? chalk.red(' (its file is gone: shows as missing)') : '';
+      renderer.out(`  ${chalk.green(dryRun ? '→' : '✔')} ${entry.id} ${chalk.dim(`applied ${when}, ${entry.run}`)}${gone}`);
+    }
+    for (const skipped of result.skipped) {
+      renderer.info(`  ${chalk.dim(`- ${skipped.id}: ${skipped.reason === 'recorded' ? 'already in mongrate\'s changelog' : 'imported before (and reverted since): left alone'}`)}`);
+    }
+    for (const note of adoption.notes) renderer.warn(note);
+    const runs = new Set(result.imported.map((i) => i.run)).size;
+    const counted = `${result.imported.length} migration${result.imported.length === 1 ? '' : 's'} in ${runs} run${runs === 1 ? '' : 's'}`;
+    renderer.out(
+      result.imported.length === 0 ? 'Nothing to import: every entry is already in mongrate\'s changelog.'
+      : `${dryRun ? 'Would import' : 'Imported'} ${counted}${result.skipped.length > 0 ? `; ${result.skipped.length} left alone` : ''}.`,
+    );
+    const shownConfig = relative(io.cwd, configPath);
+    if (configExists) renderer.info(`Kept the existing ${shownConfig}: it should set compat: 'migrate-mongo' to run migrate-mongo's files unchanged.`);
+    else renderer.info(`${dryRun ? 'Would write' : 'Wrote'} ${shownConfig} (compat: 'migrate-mongo'; it reads the connection from ${relative(io.cwd, settings.file)}).`);
+    if (dryRun) renderer.out('Nothing was changed.');
+    renderer.emitJson({
+      ok: true,
+      from: 'migrate-mongo',
+      database: adoption.database,
+      ...result,
+      notes: adoption.notes,
+      config: { path: configPath, written: !dryRun && !configExists },
+    });
+    return 0;
+  });
+}

@@ -1,0 +1,167 @@
+/**
+ * Commands across databases (config `databases`, `--databases`, `--databases-match`): every
+ * command that works on a database runs once per database, through the same handler as for one
+ * database, with its lines prefixed by the database; a summary table (or one JSON document)
+ * follows. The fan-out owns Ctrl-C: the first stops every database at its next safe point and
+ * starts no other, the second leaves at once.
+ */
+import { MongrateError, exitCodeFor, messageOf, usageError } from '../../errors.ts';
+import type { DatabaseResult, FanOut, ResolvedConfig, StatusResult } from '../../index.ts';
+import { api, CommandContext } from '../context.ts';
+import { databaseRenderer, type DatabaseRenderer } from './database-renderer.ts';
+import { combinedExitCode, outcomeOfExitCode, runSummaryTable, statusSummaryTable } from './summary.ts';
+
+/** The commands that run per database; `init`, `create` and `import` do not. */
+const PER_DATABASE = new Set(['status', 'up', 'down', 'redo', 'validate', 'baseline', 'repair', 'unlock']);
+
+/**
+ * Runs `runOne` for one database, or across the selected databases when the config or the flags
+ * select several. `flags` are the command's own options.
+ */
+export async function dispatch(ctx: CommandContext, command: string, flags: object, runOne: (ctx: CommandContext) => Promise<number>): Promise<number> {
+  const { canary, keepGoing } = ctx.globals;
+  if (!PER_DATABASE.has(command)) return runOne(ctx);
+  const config = await ctx.config();
+  if (config.databases === undefined) {
+    if (canary !== undefined || keepGoing === true) {
+      throw usageError('--canary and --keep-going are for several databases: select them with --databases, --databases-match or config `databases`');
+    }
+    return runOne(ctx);
+  }
+  const { createFanOut } = await api();
+  const fanOut = createFanOut(config);
+  const stopSignals = interruptOnSignals(ctx, fanOut);
+  try {
+    const names = await fanOut.databases();
+    if (names.length === 0) {
+      ctx.renderer.warn(`no database is selected (${describeSelection(config)}): nothing to do`);
+      ctx.renderer.emitJson({ ok: true, databases: [] });
+      return 0;
+    }
+    if (command === 'status') return await statusAcross(ctx, fanOut, names, 'check' in flags && flags.check === true);
+    if (command === 'repair' && !('yes' in flags && flags.yes === true)) {
+      throw usageError('repair across databases does not ask per database: check each with `mongrate repair --db <name>`, or pass --yes');
+    }
+    const code = await runAcross(ctx, fanOut, config, command, names, runOne);
+    return stopSignals.interrupted() ? 130 : code;
+  } finally {
+    stopSignals.dispose();
+    await fanOut.close();
+  }
+}
+
+function describeSelection(config: ResolvedConfig): string {
+  const { databases } = config;
+  if (Array.isArray(databases)) return databases.join(', ');
+  if (typeof databases === 'function') return 'the config\'s `databases` function returned none';
+  return `no database matches '${databases?.match ?? ''}'`;
+}
+
+function prefixFor(ctx: CommandContext, names: string[]): (database: string) => string {
+  const width = Math.max(...names.map((n) => n.length));
+  return (database) => `${ctx.renderer.chalk.cyan(database.padEnd(width))} ${ctx.renderer.chalk.dim('│')} `;
+}
+
+async function runAcross(
+  ctx: CommandContext,
+  fanOut: FanOut,
+  config: ResolvedConfig,
+  command: string,
+  names: string[],
+  runOne: (ctx: CommandContext) => Promise<number>,
+): Promise<number> {
+  const prefix = prefixFor(ctx, names);
+  const result = await fanOut.run(
+    command,
+    async (migrator, database) => {
+      const renderer = databaseRenderer(ctx, command, prefix(database), config.uri);
+      const member = new CommandContext(ctx.globals, renderer, ctx.io, { database, migrator });
+      let exitCode: number;
+      try {
+        exitCode = await runOne(member);
+      } catch (error) {
+        exitCode = renderer.fail(error);
+      }
+      return { exitCode, renderer };
+    },
+    {
+      databases: names,
+      ...(ctx.globals.canary === undefined ? {} : { canary: ctx.globals.canary }),
+      keepGoing: ctx.globals.keepGoing === true,
+      outcomeOf: ({ exitCode, renderer }) => ({ outcome: outcomeOfExitCode(exitCode), error: errorOf(renderer.failure) }),
+    },
+  );
+  const { renderer } = ctx;
+  if (renderer.json) {
+    renderer.emitJson({ ok: result.ok, databases: result.databases.map(databaseDocument) });
+  } else {
+    renderer.out(runSummaryTable(renderer.chalk, command, result.databases));
+  }
+  return combinedExitCode(result.databases.map((d) => d.result?.exitCode ?? 0));
+}
+
+function errorOf(failure: unknown): DatabaseResult<unknown>['error'] {
+  if (failure === undefined) return undefined;
+  if (failure instanceof MongrateError) return { code: failure.code, message: failure.message };
+  return { code: 'MIGRATION_FAILED', message: messageOf(failure) };
+}
+
+/** One database in the `--json` document: its result, and what the command printed for it with `--json`. */
+function databaseDocument(d: DatabaseResult<{ exitCode: number; renderer: DatabaseRenderer }>): Record<string, unknown> {
+  const { command: _command, ok: _ok, ...document } = d.result?.renderer.document ?? {};
+  return {
+    database: d.database,
+    ok: d.outcome === 'ok',
+    outcome: d.outcome,
+    durationMs: d.durationMs,
+    ...document,
+    ...(d.error === undefined || 'error' in document ? {} : { error: d.error }),
+  };
+}
+
+async function statusAcross(ctx: CommandContext, fanOut: FanOut, names: string[], check: boolean): Promise<number> {
+  const result = await fanOut.status({ databases: names });
+  const { renderer } = ctx;
+  const failing = (d: DatabaseResult<StatusResult>): boolean => check && (d.result?.problems ?? 0) > 0;
+  const codes = result.databases.map((d) => (d.error !== undefined ? exitCodeFor(d.error.code) : failing(d) ? 4 : 0));
+  if (renderer.json) {
+    renderer.emitJson({
+      ok: codes.every((c) => c === 0),
+      databases: result.databases.map((d) => ({
+        database: d.database,
+        ok: d.outcome === 'ok' && !failing(d),
+        outcome: failing(d) ? 'problems' : d.outcome,
+        ...d.result,
+        ...(d.error === undefined ? {} : { error: d.error }),
+      })),
+    });
+  } else {
+    renderer.out(statusSummaryTable(renderer.chalk, result.databases));
+    const problems = result.databases.filter(failing).map((d) => d.database);
+    if (problems.length > 0) renderer.out(renderer.chalk.red(`check failed: ${problems.join(', ')} need${problems.length === 1 ? 's' : ''} attention (mongrate status --db <name> shows which migrations)`));
+  }
+  return combinedExitCode(codes);
+}
+
+/** First SIGINT/SIGTERM: stop every database at its next safe point. Second: leave at once. */
+function interruptOnSignals(ctx: CommandContext, fanOut: FanOut): { interrupted: () => boolean; dispose: () => void } {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      ctx.renderer.warn(`second ${signal}: exiting now; the locks and running records are left to expire`);
+      process.exit(130);
+    }
+    ctx.renderer.warn(`${signal}: stopping every database at its next safe point; no other database starts (press Ctrl-C again to quit at once)`);
+    fanOut.interrupt();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    interrupted: () => signals > 0,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

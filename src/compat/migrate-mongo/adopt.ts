@@ -1,0 +1,66 @@
+/**
+ * `mongrate import migrate-mongo`: reads migrate-mongo's config and changelog and records every
+ * entry as applied in mongrate's changelog of the same database (`Migrator.importApplied`:
+ * applied-at and blocks as migrate-mongo recorded them, checksums of the files as they are now,
+ * history appended, never an entry twice). migrate-mongo's changelog is left as it was.
+ */
+import { extname } from 'node:path';
+import { mergeConfig, databaseFromUri } from '../../config/resolve.ts';
+import { connect } from '../../core/connection.ts';
+import { Migrator } from '../../core/migrator.ts';
+import type { ImportResult } from '../../types.ts';
+import { readMigrateMongoChangelog, refuseWhileLocked } from './changelog.ts';
+import { readMigrateMongoConfig, type MigrateMongoSettings } from './config.ts';
+
+export interface AdoptOptions {
+  /** migrate-mongo's config file (default `migrate-mongo-config.js` in `cwd`). */
+  from?: string | undefined;
+  cwd: string;
+  /** Overrides of the connection migrate-mongo's config names (`--uri`, `--db`). */
+  uri?: string | undefined;
+  database?: string | undefined;
+  dryRun?: boolean;
+  lockWait?: number | undefined;
+}
+
+export interface Adoption {
+  settings: MigrateMongoSettings;
+  uri: string;
+  database: string;
+  result: ImportResult;
+  /** Things to know that change nothing (files migrate-mongo ignored, edited files under useFileHash...). */
+  notes: string[];
+}
+
+export async function adoptMigrateMongo(options: AdoptOptions): Promise<Adoption> {
+  const settings = await readMigrateMongoConfig(options.from, options.cwd);
+  const uri = options.uri ?? settings.url;
+  // as migrate-mongo opens it: its databaseName, else the URL's path (the driver's default)
+  const database = options.database ?? settings.databaseName ?? databaseFromUri(uri) ?? 'test';
+  const config = mergeConfig(
+    { uri, database, migrationsDir: settings.migrationsDir, compat: 'migrate-mongo', ...(settings.options === undefined ? {} : { clientOptions: settings.options }) },
+    { baseDir: options.cwd },
+  );
+  const client = await connect(config);
+  const migrator = new Migrator(config, { client });
+  try {
+    const db = client.db(database);
+    await refuseWhileLocked(db, settings);
+    const changelog = await readMigrateMongoChangelog(db, settings);
+    const result = await migrator.importApplied('migrate-mongo', changelog.entries, {
+      dryRun: options.dryRun === true,
+      ...(options.lockWait === undefined ? {} : { lockWait: options.lockWait }),
+    });
+    const ignored = (await migrator.files()).filter((m) => m.path !== undefined && extname(m.path) !== settings.migrationFileExtension);
+    const notes = [...changelog.warnings];
+    if (ignored.length > 0) {
+      notes.push(
+        `mongrate also counts ${ignored.map((m) => m.id).join(', ')}, which migrate-mongo ignored (its migrationFileExtension is ${settings.migrationFileExtension}): move ${ignored.length === 1 ? 'it' : 'them'} out of ${settings.migrationsDir} if ${ignored.length === 1 ? 'it is' : 'they are'} not migrations`,
+      );
+    }
+    return { settings, uri, database, result, notes };
+  } finally {
+    await migrator.close();
+    await client.close();
+  }
+}
