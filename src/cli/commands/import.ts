@@ -52,7 +52,7 @@ export function defineImport(program: Command, register: Register): void {
     const runs = new Set(result.imported.map((i) => i.run)).size;
     const counted = `${result.imported.length} migration${result.imported.length === 1 ? '' : 's'} in ${runs} run${runs === 1 ? '' : 's'}`;
     renderer.out(
-      result.imported.length === 0 ? 'Nothing to import: every entry is already in mongrate\'s changelog.'
+      result.imported.length === 0 ? 'Nothing to import: every entry is in mongrate\'s changelog, or was imported before.'
       : `${dryRun ? 'Would import' : 'Imported'} ${counted}${result.skipped.length > 0 ? `; ${result.skipped.length} left alone` : ''}.`,
     );
     const shownConfig = relative(io.cwd, configPath);
