@@ -13,6 +13,7 @@ export function defineStatus(program: Command, register: Register): void {
     const problemIds = status.migrations.filter((m) => !['applied', 'baseline'].includes(m.state)).map((m) => `${m.id} (${m.state})`);
     const message = `${status.problems} migration${status.problems === 1 ? ' needs' : 's need'} attention: ${problemIds.join(', ')}`;
     ctx.renderer.statusTable(status);
+    if (status.migrationsUnavailable !== undefined) ctx.renderer.warn(`showing the changelog as recorded, with nothing to compare it to: ${status.migrationsUnavailable}`);
     ctx.renderer.emitJson({
       ok: !failing,
       ...status,

@@ -1,0 +1,89 @@
+// Migrations without files, as a bundled application uses them: a program, spawned in a folder
+// with no migrations folder at all, applies and lists migrations given as a list (and through a
+// provider); then `mongrate status` in such a folder shows the database's changelog.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseJson, runCli, runNode } from '../support/cli.ts';
+import { exits } from '../support/cli-checks.ts';
+import { withTestDb } from '../support/db.ts';
+
+const DIST = new URL('../../dist/index.js', import.meta.url).href;
+
+/** A program that gives mongrate its migrations in code; `second` is the source text of 002. */
+function program(uri: string, database: string, options: { second: string; provider?: boolean }): string {
+  return `import { createMigrator } from ${JSON.stringify(DIST)};
+
+const migrations = [
+  {
+    id: '002-second',
+    description: 'second, with its source',
+    source: ${JSON.stringify(options.second)},
+    async up({ db }) { await db.collection('marks').insertOne({ mark: 'second' }); },
+    async down({ db }) { await db.collection('marks').deleteOne({ mark: 'second' }); },
+  },
+  {
+    id: '001-first',
+    description: 'first, without a source',
+    async up({ db }) { await db.collection('marks').insertOne({ mark: 'first' }); },
+  },
+];
+
+const migrator = createMigrator({
+  uri: ${JSON.stringify(uri)},
+  database: ${JSON.stringify(database)},
+  migrations: ${options.provider === true ? '{ list: async () => migrations }' : 'migrations'},
+});
+try {
+  // up refuses an applied migration whose source changed (a MongrateError, before anything runs)
+  const up = await migrator.up().catch((error) => ({ steps: [], error: { code: error.code, message: error.message } }));
+  const status = await migrator.status();
+  console.log(JSON.stringify({ up: up.steps.map((s) => s.id + ':' + s.status), error: up.error, states: status.migrations.map((m) => m.id + ':' + m.state) }));
+} finally {
+  await migrator.close();
+}
+`;
+}
+
+void describe('migrations given in code', () => {
+  void it('a program with no migrations folder applies and lists them; status says unchecked without a source, changed when the source changed', () =>
+    withTestDb('inline', async ({ db, dbName, uri }) => {
+      const dir = await mkdtemp(join(tmpdir(), 'mongrate-bundle-'));
+      try {
+        const file = join(dir, 'server.mjs');
+        await writeFile(file, program(uri, dbName, { second: 'export const up = 1; // v1' }));
+        const first = await runNode([file], { cwd: dir });
+        exits(first, 0, 'the program');
+        const out = JSON.parse(first.stdout) as { up: string[]; states: string[] };
+        assert.deepEqual(out.up, ['001-first:success', '002-second:success'], 'applied in id order');
+        assert.deepEqual(out.states, ['001-first:unchecked', '002-second:applied']);
+        assert.equal(existsSync(join(dir, 'migrations')), false, 'no migrations folder was needed or made');
+        assert.deepEqual((await db.collection<{ mark: string }>('marks').find({}).toArray()).map((m) => m.mark).sort(), ['first', 'second']);
+
+        await writeFile(file, program(uri, dbName, { second: 'export const up = 2; // v2', provider: true }));
+        const second = await runNode([file], { cwd: dir });
+        exits(second, 0, 'the program with a provider, after 002 changed');
+        const after = JSON.parse(second.stdout) as { up: string[]; error: { code: string; message: string } | undefined; states: string[] };
+        assert.deepEqual(after.states, ['001-first:unchecked', '002-second:changed'], 'an edited source shows as changed');
+        assert.equal(after.error?.code, 'CHECK_FAILED', 'up refuses to run on top of an edited migration');
+        assert.deepEqual(after.up, []);
+
+        // the `npx mongrate status --uri ...` one-off, in a folder without migrations/
+        const status = await runCli(['status', '--uri', `${uri.replace(/\/?$/, '/')}${dbName}`], { cwd: dir });
+        exits(status, 0, 'status in a folder without migrations/');
+        assert.match(status.stdout, /001-first[^\n]*applied/, status.stdout);
+        assert.match(status.stdout, /002-second[^\n]*applied/);
+        assert.doesNotMatch(status.stdout, /missing/, 'nothing is missing when there is nothing to compare with');
+        assert.match(status.stdout + status.stderr, /migrations folder not found/, 'it says why it shows the changelog only');
+        const json = parseJson(await runCli(['status', '--json', '--db', dbName], { cwd: dir, env: { MONGODB_URI: uri } }));
+        assert.deepEqual((json.migrations as { id: string; state: string }[]).map((m) => `${m.id}:${m.state}`), ['001-first:applied', '002-second:applied']);
+        assert.match(String(json.migrationsUnavailable), /migrations folder not found/);
+        exits(await runCli(['up', '--db', dbName], { cwd: dir, env: { MONGODB_URI: uri } }), 2, 'up still needs migrations');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }));
+});
