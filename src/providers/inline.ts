@@ -52,6 +52,6 @@ function provide(migration: InlineMigration): ProvidedMigration {
     description: typeof description === 'string' ? description : undefined,
     path: undefined,
     // checked when it is about to run, like a file: `validate` reports a bad one among the rest
-    load: () => Promise.resolve(checkDefinition(migration, `'${id}'`)),
+    load: () => Promise.resolve().then(() => checkDefinition(migration, `'${id}'`)),
   };
 }
