@@ -244,8 +244,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         const { imported, skipped } = await plan();
         return { dryRun: true, imported, skipped };
       }
-      const { target } = this;
-      await target.prepare(await target.open());
       return withLock(this.scope, 'import', options.lockWait, async ({ identity, recorder }): Promise<ImportResult> => {
         const { imported, skipped, toRecord } = await plan(identity.runId);
         const recorded = new Set<string>();
@@ -293,11 +291,11 @@ function checkCount(value: number | undefined, flag: string): void {
  * `loadConfig()`; `createFanOut` drives several.
  */
 export function createMigrator(config: MongrateConfig | ResolvedConfig, options: MigratorOptions = {}): Migrator {
-  const resolved = isResolved(config) ? config : resolveProgrammaticConfig(config);
-  if (resolved.database === '' && resolved.databases !== undefined) {
+  // a resolved config may leave the database out on purpose (`create` needs none); a config from code names one
+  if (!isResolved(config) && config.databases !== undefined && config.database === undefined) {
     throw usageError('this config names several databases (`databases`): use createFanOut(config) to run across them, or set `database` for one');
   }
-  return new Migrator(resolved, options);
+  return new Migrator(isResolved(config) ? config : resolveProgrammaticConfig(config), options);
 }
 
 function isResolved(config: MongrateConfig | ResolvedConfig): config is ResolvedConfig {

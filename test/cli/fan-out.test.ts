@@ -84,6 +84,9 @@ void describe('commands across databases', { concurrency: 2 }, () => {
       applied = await appliedByDatabase(ctx);
       assert.deepEqual(applied[b], ALL);
       exits(await ctx.run(['down', '--db', a, '--databases', b]), 2, '--db with --databases');
+      const created = await ctx.run(['create', 'add-plans']);
+      exits(created, 0, 'create in a project of several databases');
+      assert.match(created.stdout, /migrations\/\d{14}-add-plans\.ts/);
     }));
 
   void it('status shows one row per database, --check exits 4 if any needs attention; --json has one entry per database', () =>
