@@ -2,7 +2,7 @@
 export { defineConfig, defineMigration } from './define.ts';
 export { createMigrator, Migrator } from './core/migrator.ts';
 export { resolveConfig as loadConfig, type ConfigOverrides } from './config/resolve.ts';
-export { MongrateError, exitCodeFor, type ErrorCode } from './errors.ts';
+export { MongrateError, type ErrorCode, type Hint, type HintCommand, type HintOptions } from './errors.ts';
 export { redactUri } from './util/redact.ts';
 export {
   reshape,

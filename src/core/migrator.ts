@@ -39,7 +39,7 @@ import { connect } from './connection.ts';
 import { isConnectionLoss, isDriverError } from './driver-errors.ts';
 import { Lease, readLockState, unlockLease } from './lease.ts';
 import { simulateSteps } from './dry-run.ts';
-import { computeStatus, integrityFindings, isBrokenDown, planBaseline, planDown, planRedo, planRepair, planUp } from './plan.ts';
+import { checkCount, checkRunOptions, computeStatus, integrityFindings, isBrokenDown, planBaseline, planDown, planRedo, planRepair, planUp } from './plan.ts';
 import { Recorder } from './recorder.ts';
 import { runSteps, type BaseContext, type RunLease, type Step, type StepHooks } from './runner.ts';
 import { transactionPolicy, transactionSupportOf } from './transactions.ts';
@@ -203,6 +203,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       ttlSeconds: this.config.lock.ttlSeconds,
       waitSeconds: lockWait ?? this.config.lock.waitSeconds,
       signal: abort.signal,
+      onWait: (holder) => this.emit('lockWait', { holder, waitSeconds: lockWait ?? this.config.lock.waitSeconds }),
+      onTakeover: (previous) => this.emit('lockTakeover', { previous }),
       onLost: (reason) => abort.abort(new MongrateError('LOCK_LOST', reason)),
     });
     try {
@@ -259,7 +261,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** The scaffold `up`, `down` and `redo` share: plan from a fresh view, then simulate or run locked. */
   private async command(kind: RunResult['direction'], options: { dryRun?: boolean; lockWait?: number }, plan: (view: PlanView) => Promise<Step[]>): Promise<RunResult> {
-    checkCount(options.lockWait, '--lock-wait');
     return this.api(async () => {
       if (options.dryRun === true) return this.simulate(kind, await plan(await this.view()));
       return this.locked(kind, options.lockWait, async (locked) => {
@@ -270,7 +271,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   async up(options: UpOptions = {}): Promise<RunResult> {
-    checkCount(options.step, '--step');
+    checkRunOptions(options, 'up');
     return this.command('up', options, async ({ files, records, liveOwner }) => {
       if (options.validate !== false) refuseIntegrityProblems(integrityFindings(files, records));
       const recordsById = new Map(records.map((r) => [r._id, r]));
@@ -280,7 +281,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   async down(options: DownOptions = {}): Promise<RunResult> {
-    checkCount(options.step, '--step');
+    checkRunOptions(options, 'down');
     return this.command('down', options, async ({ files, records, liveOwner }) => {
       const targets = planDown(records, options, liveOwner);
       const migrations = await this.loadForDown(files, targets);
@@ -290,6 +291,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Reverts and re-applies one applied migration (default: the newest applied). */
   async redo(id?: string, options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RunResult> {
+    checkCount(options.lockWait, 'lockWait');
     return this.command('redo', options, async ({ files, records, liveOwner }) => {
       const broken = records.filter((r) => isBrokenDown(r, liveOwner));
       if (broken.length > 0) planDown(records, {}, liveOwner); // throws, naming the ways out
@@ -304,7 +306,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   private async simulate(kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
-    const result = emptyResult(kind, true, steps, '');
+    const result = emptyResult(kind, true, steps, undefined);
     if (steps.length === 0) return result;
     const { client, db } = await this.open();
     const server = await this.server(db);
@@ -407,7 +409,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** What `repair` would do, or does: forget failed and missing records, restore failed downs, re-record changed checksums. */
   async repair(options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RepairResult> {
-    checkCount(options.lockWait, '--lock-wait');
+    checkCount(options.lockWait, 'lockWait');
     return this.api(async () => {
       if (options.dryRun === true) {
         const { files, records, liveOwner } = await this.view();
@@ -432,7 +434,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Records every migration up to and including `id` as applied without running it. */
   async baseline(id: string, options: { lockWait?: number } = {}): Promise<BaselineResult> {
-    checkCount(options.lockWait, '--lock-wait');
+    checkCount(options.lockWait, 'lockWait');
     return this.api(() =>
       this.locked('baseline', options.lockWait, async ({ recorder, connection }): Promise<BaselineResult> => {
         const [files, records] = await Promise.all([this.files(), connection.store.listRecords()]);
@@ -460,11 +462,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 }
 
-function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[], runId: string): RunResult {
+function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[], runId: string | undefined): RunResult {
   return {
     direction: kind,
     dryRun,
-    runId,
+    ...(runId === undefined ? {} : { runId }),
     steps: steps.map((s) => ({ id: s.migration.id, direction: s.direction, status: 'not-run', durationMs: undefined, error: undefined })),
     error: undefined,
     warnings: [],
@@ -473,15 +475,12 @@ function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[
 
 function refuseIntegrityProblems(findings: Finding[]): void {
   if (findings.length === 0) return;
-  throw new MongrateError(
-    'CHECK_FAILED',
-    `${findings.map((f) => f.message).join('; ')}. Restore the file${findings.length > 1 ? 's' : ''}, ` +
-      'or run `mongrate repair` to accept the change; `mongrate up --no-validate` skips this check',
-  );
-}
-
-function checkCount(value: number | undefined, flag: string): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 0)) throw usageError(`${flag} must be a whole number >= 0`);
+  throw new MongrateError('CHECK_FAILED', `${findings.map((f) => f.message).join('; ')}; restore the file${findings.length > 1 ? 's' : ''}`, {
+    hints: [
+      { command: 'repair', purpose: 'accept the change' },
+      { options: { validate: false }, purpose: 'skip this check' },
+    ],
+  });
 }
 
 /** The programmatic entry point. Accepts a config object, or one returned by `loadConfig()`. */
