@@ -70,8 +70,11 @@ export function followRun(renderer: Renderer, migrator: Migrator): void {
   migrator.on('progress', (progress) => {
     if (current === undefined) return;
     current.latest = progress;
+    const finished = progress.done >= progress.total;
     if (renderer.spinning) renderer.updateSpinner(progressWords(progress));
-    else if (progress.done >= progress.total || Date.now() - current.lastLineAt >= PROGRESS_EVERY_MS) line(Date.now());
+    else if (finished || Date.now() - current.lastLineAt >= PROGRESS_EVERY_MS) line(Date.now());
+    // what the migration does after a finished helper is its own: later lines say it still runs
+    if (finished) current.latest = undefined;
   });
   migrator.on('log', ({ id, message }) => {
     // a dry run's lines are printed under its step in the summary

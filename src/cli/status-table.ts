@@ -31,17 +31,18 @@ type Column = (typeof COLUMNS)[number];
 
 /**
  * Which column gives up width first, and down to what: the description, then the time (it wraps
- * into date and time), then the id, then all of them further. A table needs 3 characters per
- * column and 1 for its borders besides the cells.
+ * into date and time), then the id, then those two further. State and Duration keep their width
+ * (their words are short, and a state label cut mid-word misleads). A table needs 3 characters
+ * per column and 1 for its borders besides the cells.
  */
 const SHRINK_ORDER: [Column, number][] = [
   ['Description', 24],
   ['Applied at', 10],
   ['Migration', 20],
-  ['Description', 12],
-  ['Migration', 12],
-  ['State', 8],
-  ['Duration', 6],
+  ['Description', 16],
+  ['Migration', 14],
+  ['Description', 10],
+  ['Migration', 10],
 ];
 
 /** Cell widths that fit `width`, or as close as the minimums allow. */

@@ -1,15 +1,15 @@
 /**
  * Fitting plain text into a width. The table library wraps cells at spaces; what it cannot do,
- * and what these do, is break a word wider than its column (an id at its '-', a URL anywhere)
+ * and what these do, is break a word wider than its column (an id at its '-', a path at its '/')
  * and wrap a free-standing line with an indent.
  */
 
-/** The pieces of a word no wider than `width`: cut after a '-' where one fits, else at `width`. */
+/** The pieces of a word no wider than `width`: cut after a '-' or '/' where one fits, else at `width`. */
 function pieces(word: string, width: number): string[] {
   const out: string[] = [];
   let rest = word;
   while (rest.length > width) {
-    const dash = rest.lastIndexOf('-', width - 1);
+    const dash = Math.max(rest.lastIndexOf('-', width - 1), rest.lastIndexOf('/', width - 1));
     const cut = dash > 0 ? dash + 1 : width;
     out.push(rest.slice(0, cut));
     rest = rest.slice(cut);

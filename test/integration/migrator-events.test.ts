@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
-import { LOCK_ID, MongoLockStore } from '../../src/lock/mongo-lock-store.ts';
-import { readHelloLocalTime } from '../../src/server/clock.ts';
 import type { LockInfo, Migrator } from '../../src/index.ts';
+import { insertForeignLock, releaseForeignLock } from '../support/lock-cli.ts';
 import { failingMigration } from '../support/project.ts';
 import { withEnv } from './migrator-helpers.ts';
 
@@ -34,11 +33,9 @@ function record(migrator: Migrator): string[] {
   return seen;
 }
 
-/** A lock of another runner, dated in server time, expiring `inMs` from now (negative: expired). */
+/** The lock as its holder wrote it, without the document's `_id`: what the events carry. */
 async function foreignLock(db: Db, inMs: number): Promise<LockInfo> {
-  const now = (await readHelloLocalTime(db)).getTime();
-  const lock: LockInfo = { owner: 'other-run', host: 'deploy-box-3', pid: 4242, command: 'up', acquiredAt: new Date(now - 60_000), expiresAt: new Date(now + inMs) };
-  assert.ok(await new MongoLockStore(db, 'mongrate_lock').insertLease(lock));
+  const { _id: _key, ...lock } = await insertForeignLock(db, inMs);
   return lock;
 }
 
@@ -94,7 +91,7 @@ void describe('migrator events', { concurrency: 2 }, () => {
 
       // a live lock, released by its holder a moment later: the command waits, then runs
       const live = await foreignLock(env.db, 30_000);
-      const releasing = sleep(700).then(() => env.db.collection<{ _id: string }>('mongrate_lock').deleteOne({ _id: LOCK_ID }));
+      const releasing = sleep(700).then(() => releaseForeignLock(env.db));
       const result = await env.migrator.up({ lockWait: 20 });
       await releasing;
       assert.equal(result.error, undefined);
