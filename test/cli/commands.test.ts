@@ -206,6 +206,8 @@ void describe('init and create', { concurrency: 4 }, () => {
       ok(status, 'status');
       const doc = parseJson(status) as unknown as StatusDoc;
       assert.deepEqual(doc.migrations.map((m) => [m.id, m.state]), [[id, 'pending']]);
+      assert.equal(doc.migrations[0]?.description, 'Add user profile', 'the description is the name in words, not the slug');
+      assert.match(source, /description: "Add user profile",/);
 
       const up = await run(['up']);
       ok(up, 'up of the generated migration');
