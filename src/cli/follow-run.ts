@@ -9,7 +9,7 @@ import type { Renderer } from './renderer.ts';
 import { formatDuration, progressWords } from './words.ts';
 
 /** Plain output gets a progress line this often while a migration runs (and one when a helper finishes). */
-export const PROGRESS_EVERY_MS = 10_000;
+const PROGRESS_EVERY_MS = 10_000;
 /** How often the clock behind those lines looks. */
 const TICK_MS = 1000;
 

@@ -88,10 +88,6 @@ export class Renderer {
     return this.options.json;
   }
 
-  get quiet(): boolean {
-    return this.options.quiet;
-  }
-
   /**
    * The width stdout's lines should fit: COLUMNS when set (an explicit choice), else the
    * terminal's, else a wide default for logs and pipes.

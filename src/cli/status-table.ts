@@ -21,7 +21,7 @@ const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance>
 };
 
 /** `failed (down, interrupted)`: the state with what a user must know before acting on it. */
-export function stateLabel(m: Pick<MigrationStatus, 'state' | 'direction' | 'interrupted'>): string {
+function stateLabel(m: Pick<MigrationStatus, 'state' | 'direction' | 'interrupted'>): string {
   const notes = [m.direction === 'down' ? 'down' : undefined, m.state === 'failed' && m.interrupted ? 'interrupted' : undefined].filter(Boolean);
   return notes.length === 0 ? m.state : `${m.state} (${notes.join(', ')})`;
 }

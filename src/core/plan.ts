@@ -22,7 +22,7 @@ import { directionOf, operationOwner } from './recorder.ts';
 const IN_DATABASE = new Set<ChangelogRecord['state']>(['applied', 'baseline']);
 
 /** Every state `status` reports, in the order its summary lists them. */
-export const MIGRATION_STATES: readonly MigrationState[] = ['applied', 'baseline', 'pending', 'out-of-order', 'running', 'failed', 'changed', 'missing'];
+const MIGRATION_STATES: readonly MigrationState[] = ['applied', 'baseline', 'pending', 'out-of-order', 'running', 'failed', 'changed', 'missing'];
 
 export const PROBLEM_STATES = new Set<MigrationState>(['pending', 'out-of-order', 'failed', 'running', 'changed', 'missing']);
 

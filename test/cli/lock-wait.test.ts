@@ -1,5 +1,5 @@
-// `--lock-wait` on every command that takes the lock (down, redo, baseline, repair; up has its own
-// tests in concurrency.test.ts), run as a user would against the test server: while another
+// `--lock-wait` on every command that takes the lock (up, down, redo, baseline, repair; up's races
+// are in concurrency.test.ts), run as a user would against the test server: while another
 // runner's lock is live the command says it waits and names the holder, then runs once the lock
 // is released; without the flag it exits 3 with the ways out; an expired lock is taken over, and
 // the output says so.
@@ -65,6 +65,13 @@ void describe('--lock-wait on every command that takes the lock', { concurrency:
       const result = await waitsThenRuns(ctx, ['repair', '--yes']);
       assert.match(result.stdout, /Repaired 1 record/);
       assert.deepEqual(await states(ctx.db), {});
+    }));
+
+  void it('up --lock-wait says it waits too, naming the holder (it used to wait in silence)', () =>
+    withCliProject('lw_up', async (ctx) => {
+      await ctx.project.write('001-a.ts', markerMigration('a'));
+      const result = await waitsThenRuns(ctx, ['up']);
+      assert.match(result.stdout, /applied\s+001-a/);
     }));
 
   void it('without --lock-wait each exits 3 at once, naming the holder and the ways out', () =>
