@@ -30,7 +30,7 @@ function toNested(user: Document, now: Date): Document {
 /** Servers without renameCollection dropTarget need a brief gap; say so where it happens. */
 function briefGap({ server, log }: MigrationContext): boolean {
   const allowed = !server.supports('renameDropTarget');
-  if (allowed) log(`${server.describe()} has no renameCollection dropTarget: 'users' is missing for a moment between two renames`);
+  if (allowed) log(`this server has no renameCollection dropTarget: 'users' is missing for a moment between two renames`);
   return allowed;
 }
 

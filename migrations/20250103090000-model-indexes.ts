@@ -40,7 +40,7 @@ export default defineMigration({
       const buildable: IndexDescription[] = [];
       for (const { needs, ...spec } of indexes) {
         if (needs === undefined || server.supports(needs)) buildable.push(spec);
-        else log(`not built: ${collection}.${spec.name}: ${server.describe()} lacks ${FEATURE_NAMES[needs]}`);
+        else log(`not built: ${collection}.${spec.name} (this server has no ${FEATURE_NAMES[needs]})`);
       }
       await helpers.ensureIndexes(collection, buildable);
     }

@@ -19,7 +19,7 @@ const PRODUCT_SCHEMA = {
 /** Whether the server has validators; logs why not when it has none. */
 function canValidate({ server, log }: MigrationContext, what: string): boolean {
   if (server.supports('validators')) return true;
-  log(`${what}: ${server.describe()} lacks ${FEATURE_NAMES.validators}`);
+  log(`${what}: this server has no ${FEATURE_NAMES.validators}`);
   return false;
 }
 

@@ -1,11 +1,15 @@
 /**
- * Typed errors. Every error the core raises on purpose carries a stable `code`; the CLI maps
- * the code to an exit code in one place (see `exitCodeFor`).
+ * Typed errors. Every error the core raises on purpose carries a stable `code` and, where there is
+ * a way out, `hints`: what to do next in API terms (`down({ retryFailed: true })`), never CLI
+ * flags. The CLI maps codes to exit codes and words hints as commands and flags, in one table
+ * (src/cli/errors.ts).
  */
 export type ErrorCode =
   | 'MIGRATION_FAILED'
   | 'USAGE'
   | 'CONFIG'
+  /** The server refused the connection string's credentials. */
+  | 'AUTH_FAILED'
   | 'LOCK_HELD'
   | 'CHECK_FAILED'
   | 'UNREACHABLE'
@@ -21,37 +25,43 @@ export type ErrorCode =
   /** The server refused a command mongrate itself sent (not a migration's). */
   | 'SERVER_ERROR';
 
-const EXIT_CODES: Record<ErrorCode, number> = {
-  MIGRATION_FAILED: 1,
-  USAGE: 2,
-  CONFIG: 2,
-  LOCK_HELD: 3,
-  CHECK_FAILED: 4,
-  UNREACHABLE: 5,
-  INTERRUPTED: 130,
-  LOCK_LOST: 3,
-  DUPLICATE_ID: 2,
-  SERVER_PROBE_FAILED: 5,
-  TRANSACTION_LIMIT: 1,
-  SERVER_ERROR: 1,
-};
+/** A Migrator method, and the CLI command of the same name. */
+export type HintCommand = 'up' | 'down' | 'redo' | 'status' | 'validate' | 'repair' | 'unlock';
+
+/** Options a hint may name, spelled as the API spells them. */
+export interface HintOptions {
+  retryFailed?: true;
+  allowOutOfOrder?: true;
+  /** `false`: skip the check of applied files. */
+  validate?: false;
+  /** A number of seconds, chosen by the reader. */
+  lockWait?: 'seconds';
+  force?: true;
+}
+
+/**
+ * One way out of an error, in API terms: call `command` with `options`
+ * (`{ command: 'down', options: { retryFailed: true } }` is `migrator.down({ retryFailed: true })`),
+ * or, without a command, call the one that failed again with `options`.
+ */
+export interface Hint {
+  command?: HintCommand;
+  options?: HintOptions;
+  /** What it achieves, e.g. 'finish reverting it'. */
+  purpose: string;
+}
 
 export class MongrateError extends Error {
   readonly code: ErrorCode;
+  /** Ways out, most likely first; empty when there is nothing to suggest. */
+  readonly hints: readonly Hint[];
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; hints?: readonly Hint[] }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'MongrateError';
     this.code = code;
+    this.hints = options?.hints ?? [];
   }
-
-  get exitCode(): number {
-    return EXIT_CODES[this.code];
-  }
-}
-
-export function exitCodeFor(code: ErrorCode): number {
-  return EXIT_CODES[code];
 }
 
 /**
@@ -72,7 +82,8 @@ export class TransactionLimitError extends MongrateError {
   }
 }
 
-export const usageError = (message: string): MongrateError => new MongrateError('USAGE', message);
+export const usageError = (message: string, hints?: readonly Hint[]): MongrateError =>
+  new MongrateError('USAGE', message, hints === undefined ? undefined : { hints });
 export const configError = (message: string, cause?: unknown): MongrateError =>
   new MongrateError('CONFIG', message, cause === undefined ? undefined : { cause });
 

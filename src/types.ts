@@ -1,6 +1,6 @@
 /** Every public type of mongrate lives here, so users and the CLI import from one place. */
 import type { ClientSession, Db, MongoClient, MongoClientOptions } from 'mongodb';
-import type { ErrorCode } from './errors.ts';
+import type { ErrorCode, Hint } from './errors.ts';
 import type { HelperPlan, HelperProgress, MigrationHelpers } from './helpers/types.ts';
 import type { ServerInfo } from './server/capabilities.ts';
 
@@ -242,7 +242,8 @@ export interface MigrationStatus {
 export interface StatusResult {
   database: string;
   migrations: MigrationStatus[];
-  counts: Partial<Record<MigrationState, number>>;
+  /** How many migrations are in each state; every state is there, 0 when none is in it. */
+  counts: Record<MigrationState, number>;
   /** Anything pending, failed, changed, missing or running: what `status --check` fails on. */
   problems: number;
   /**
@@ -264,7 +265,12 @@ export interface StepResult {
   plan?: HelperPlan[];
   /** Dry run: why the simulation of this step stopped early, if it did. */
   note?: string;
-  /** Dry run: what the migration logged (shown under its step rather than as it ran). */
+  /**
+   * Dry run: why its counts may not be what the real run meets (earlier steps of the run would
+   * change the database first, e.g. the `down` before the `up` of a redo).
+   */
+  caveat?: string;
+  /** What the migration logged (`ctx.log` and the helpers' summaries), in order; a dry run's too. */
   logs?: string[];
   /** It ran and committed in a transaction (with its changelog record). */
   transaction?: boolean;
@@ -274,16 +280,32 @@ export interface StepResult {
 export interface RunResult {
   direction: Direction | 'redo';
   dryRun: boolean;
-  runId: string;
+  /** The run's id, as recorded in the changelog and history; absent for a dry run (nothing is recorded). */
+  runId?: string;
   /** Every migration of the plan, in plan order. */
   steps: StepResult[];
-  /** Set when a migration failed, the run was interrupted or lost its lock or its server. */
-  error: { code: RunErrorCode; message: string; id: string | undefined } | undefined;
+  /**
+   * Set when a migration failed, the run was interrupted or lost its lock or its server; in a dry
+   * run, when the simulation already knows the real run would fail.
+   */
+  error: RunError | undefined;
   /** Things that did not change the outcome but deserve a look (a history entry not written...). */
   warnings: string[];
 }
 
 /** Why a run stopped early. */
+export interface RunError {
+  code: RunErrorCode;
+  /** What happened; what to do about it is in `hints`. */
+  message: string;
+  /** The migration the run stopped at, if any. */
+  id: string | undefined;
+  /** Ways out, in API terms (`{ command: 'up', options: { retryFailed: true } }`). */
+  hints?: Hint[];
+  /** What was thrown (by the migration, a helper or the driver), with its own class, stack and `cause`. */
+  cause?: unknown;
+}
+
 export type RunErrorCode = 'MIGRATION_FAILED' | 'INTERRUPTED' | 'LOCK_HELD' | 'LOCK_LOST' | 'UNREACHABLE' | 'TRANSACTION_LIMIT';
 
 export interface UpOptions {
@@ -364,10 +386,20 @@ export interface UnlockResult {
   released: boolean;
 }
 
+/**
+ * Events of a Migrator (umzug's names): `migrating`/`migrated` around each `up` step,
+ * `reverting`/`reverted` around each `down` step, `failed` for either direction.
+ */
 export interface MigratorEvents {
-  migrating: [{ id: string; direction: Direction }];
-  migrated: [{ id: string; direction: Direction; durationMs: number }];
+  migrating: [{ id: string; direction: 'up' }];
+  migrated: [{ id: string; direction: 'up'; durationMs: number }];
+  reverting: [{ id: string; direction: 'down' }];
+  reverted: [{ id: string; direction: 'down'; durationMs: number }];
   failed: [{ id: string; direction: Direction; error: string; durationMs: number }];
+  /** The lock is held by another live runner and this command waits (up to `lockWait` seconds) for it. */
+  lockWait: [{ holder: LockInfo; waitSeconds: number }];
+  /** This command took over the lock from a runner whose lease had expired (it died or stalled). */
+  lockTakeover: [{ previous: LockInfo }];
   log: [{ id: string; message: string }];
   /** Did not change the outcome: a history entry not written, a migration rerun outside a transaction... */
   warning: [{ id: string | undefined; message: string }];

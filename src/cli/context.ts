@@ -1,4 +1,5 @@
 /** What every command handler gets: parsed global options, the renderer and a migrator factory. */
+import type { Command } from 'commander';
 import type { Migrator, ResolvedConfig } from '../index.ts';
 import { redactUri, secretsOf } from '../util/redact.ts';
 import type { Renderer } from './renderer.ts';
@@ -13,11 +14,17 @@ export interface GlobalOptions {
   concurrency?: number;
   canary?: string;
   keepGoing?: boolean;
-  json: boolean;
-  color: boolean;
-  verbose: boolean;
-  quiet: boolean;
+  json?: boolean;
+  /** `--no-color` sets it false. */
+  color?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
 }
+
+/** A command handler returns its exit code; throwing maps the error to its exit code (cli/errors.ts). */
+export type Handler<O> = (ctx: CommandContext, options: O, args: string[]) => Promise<number>;
+/** Attaches a handler to a command, with the context every handler gets. */
+export type Register = <O>(command: Command, handler: Handler<O>) => Command;
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };

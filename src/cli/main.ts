@@ -12,16 +12,12 @@ import { defineInit } from './commands/init.ts';
 import { defineBaseline, defineRepair, defineUnlock, defineValidate } from './commands/maintenance.ts';
 import { defineStatus } from './commands/status.ts';
 import { defineUp } from './commands/up.ts';
-import { CommandContext, type CliIo, type GlobalOptions } from './context.ts';
+import { CommandContext, type CliIo, type GlobalOptions, type Handler, type Register } from './context.ts';
 import { dispatch } from './fan-out/across.ts';
 import { defineFanOutOptions } from './fan-out/options.ts';
 import { Renderer } from './renderer.ts';
 
-/** A command handler returns its exit code; throwing a MongrateError maps to that error's code. */
-export type Handler<O> = (ctx: CommandContext, options: O, args: string[]) => Promise<number>;
-export type Register = <O>(command: Command, handler: Handler<O>) => Command;
-
-function rendererFor(command: string, globals: Partial<GlobalOptions>, io: CliIo): Renderer {
+function rendererFor(command: string, globals: GlobalOptions, io: CliIo): Renderer {
   return new Renderer({
     command,
     json: globals.json === true,
@@ -34,30 +30,45 @@ function rendererFor(command: string, globals: Partial<GlobalOptions>, io: CliIo
   });
 }
 
-/** Parses a whole number option; commander calls this while parsing. */
-export function wholeNumber(flag: string) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw usageError(`${flag} takes a whole number >= 0, got '${value}'`);
-    return Number(value);
-  };
-}
+/** After the top-level help: what the options table cannot say. */
+const MORE_HELP = `
+Environment:
+  MONGODB_URI         connection string, when --uri is not given (it beats the config's uri)
+  MONGODB_DATABASE    database, when --db is not given (it beats the config's database)
+  NO_COLOR, FORCE_COLOR  colour; CI (or no terminal): plain lines instead of spinners
+
+Exit codes:
+  0    success
+  1    a migration failed (with --dry-run: the plan already shows it would)
+  2    usage or configuration error: a bad flag or config key, no database, a bad URI,
+       refused credentials, a migration that does not load, two migrations with one id
+  3    the lock is held by another live runner (or this run lost it)
+  4    status --check or validate found problems; up refused changed or out-of-order files
+  5    cannot reach the server
+  130  interrupted (Ctrl-C, SIGTERM)
+
+Run 'mongrate <command> --help' for a command's options.
+`;
 
 export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('mongrate')
     .description('MongoDB migrations: ordered, checksummed, locked, batched.')
     .version(TOOL_VERSION, '-V, --version')
     .option('-c, --config <path>', 'config file (default: search the cwd for migrate.config.ts and friends)')
-    .option('--uri <uri>', 'connection string (overrides MONGODB_URI and the config)')
-    .option('--db <name>', 'database (overrides MONGODB_DATABASE and the config)')
-    .option('--migrations-dir <dir>', 'migrations folder (overrides the config)')
-    .option('--json', 'print one JSON document; no colour, no spinner', false)
+    .option('--uri <uri>', 'connection string (beats MONGODB_URI and the config)')
+    .option('--db <name>', 'database (beats MONGODB_DATABASE and the config)')
+    .option('--migrations-dir <dir>', 'migrations folder (beats the config)')
+    .option('--json', 'print one JSON document on stdout; no colour, no spinner')
     .option('--no-color', 'no colour (NO_COLOR and FORCE_COLOR are honoured too)')
-    .addOption(new Option('-v, --verbose', 'more output, stack traces on errors').default(false).conflicts('quiet'))
-    .addOption(new Option('-q, --quiet', 'only results and errors').default(false));
+    .addOption(new Option('-v, --verbose', "more output: the config used, stack traces (a failed migration's own)").conflicts('quiet'))
+    .addOption(new Option('-q, --quiet', 'only results and errors'));
   defineFanOutOptions(program);
   program
+    // every command's --help lists these too: they are valid with every command
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined })
-    .exitOverride();
+    .exitOverride()
+    .addHelpText('after', MORE_HELP);
 
   const register: Register = <O,>(command: Command, handler: Handler<O>): Command =>
     command.action(async (...params: unknown[]) => {
@@ -75,12 +86,10 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       }
     });
 
+  // the commands inherit the output, exit and help settings above (commander copies them)
   const commands = [defineInit, defineCreate, defineStatus, defineUp, defineDown, defineRedo, defineImport];
   for (const define of [...commands, defineValidate, defineBaseline, defineRepair, defineUnlock]) define(program, register);
-  for (const command of program.commands) {
-    command.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });
-    command.exitOverride();
-  }
+  for (const command of program.commands) command.addHelpText('after', '\nExit codes and environment variables: mongrate --help\n');
   return program;
 }
 
@@ -95,9 +104,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
       if (error.code === 'commander.help') return 2; // no command given: help went to stderr
       const globals = program.opts<GlobalOptions>();
-      const renderer = rendererFor(program.args[0] ?? 'mongrate', globals, io);
+      const command = program.commands.find((c) => c.name() === program.args[0]);
+      const renderer = rendererFor(command?.name() ?? 'mongrate', globals, io);
       const code = renderer.fail(usageError(error.message.replace(/^error: /, '')));
-      renderer.hint('run `mongrate --help` for usage');
+      renderer.hint(`run \`mongrate${command === undefined ? '' : ` ${command.name()}`} --help\` for usage`);
       return code;
     }
     const renderer = rendererFor(program.args[0] ?? 'mongrate', program.opts<GlobalOptions>(), io);

@@ -1,14 +1,15 @@
 /**
- * The one place that writes to the terminal: colours (chalk), spinners (ora), tables
- * (console-table-printer), `--json` documents, secrets scrubbing and the mapping of errors to exit codes.
- * Every line passes `redactText`, and JSON documents `redactValue` before they are serialised.
+ * The one place that writes to the terminal: colours (chalk), spinners (ora), `--json` documents,
+ * secrets scrubbing and the mapping of errors to exit codes (through cli/errors.ts). Every line
+ * passes `redactText`, and JSON documents `redactValue` before they are serialised. What a run,
+ * and the status table print is worded in follow-run.ts and status-table.ts.
  */
+import { inspect } from 'node:util';
 import { Chalk, type ChalkInstance } from 'chalk';
-import { Table } from 'console-table-printer';
 import type { Ora } from 'ora';
-import { MongrateError } from '../errors.ts';
-import type { Migrator, MigrationState, MigrationStatus, RunResult, StatusResult } from '../index.ts';
+import { MongrateError, type Hint, type LockInfo, type Migrator, type RunResult } from '../index.ts';
 import { redactText, redactValue, secretsOf } from '../util/redact.ts';
+import { exitCodeFor, withAdvice } from './errors.ts';
 
 export interface RendererOptions {
   json: boolean;
@@ -17,8 +18,19 @@ export interface RendererOptions {
   quiet: boolean;
   command: string;
   env: NodeJS.ProcessEnv;
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+}
+
+/** What an error report holds, whether it was thrown or is a run result's error. */
+export interface Failure {
+  code: string;
+  message: string;
+  hints?: readonly Hint[] | undefined;
+  /** The migration it is about, if any (`error.id` in `--json`). */
+  id?: string | undefined;
+  /** Shown with `-v`: the error's stack, or what the migration threw, and their causes. */
+  trace?: unknown;
 }
 
 /**
@@ -26,18 +38,15 @@ export interface RendererOptions {
  * zero, loops forever clearing lines and starves the heartbeat and the signal handlers.
  */
 export const MIN_SPINNER_COLUMNS = 20;
+/** The width of output that goes to no terminal and has no COLUMNS: wide, but not unbounded. */
+const DEFAULT_WIDTH = 120;
+/** `cause` chains printed with -v stop here (a cycle, or a library that nests deeply). */
+const MAX_CAUSES = 5;
 
-const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance> = {
-  applied: (c) => c.green,
-  baseline: (c) => c.cyan,
-  pending: (c) => c.yellow,
-  'out-of-order': (c) => c.magenta,
-  failed: (c) => c.red,
-  running: (c) => c.blue,
-  changed: (c) => c.red,
-  missing: (c) => c.red,
-  unchecked: (c) => c.gray,
-};
+/** Who holds (or held) a lock: `host pid 123 (up) since 2026-01-01T10:42:00.000Z`. */
+export function holderWords(lock: LockInfo): string {
+  return `${lock.host} pid ${lock.pid} (${lock.command}) since ${lock.acquiredAt.toISOString()}`;
+}
 
 function colourLevel(options: RendererOptions): 0 | 1 | 2 | 3 {
   if (options.json || !options.color) return 0;
@@ -48,15 +57,17 @@ function colourLevel(options: RendererOptions): 0 | 1 | 2 | 3 {
   return options.stdout.isTTY === true ? 1 : 0;
 }
 
-/** `failed (down, interrupted)`: the state with what a user must know before acting on it. */
-export function stateLabel(m: Pick<MigrationStatus, 'state' | 'direction' | 'interrupted'>): string {
-  const notes = [m.direction === 'down' ? 'down' : undefined, m.state === 'failed' && m.interrupted ? 'interrupted' : undefined].filter(Boolean);
-  return notes.length === 0 ? m.state : `${m.state} (${notes.join(', ')})`;
-}
-
-export function formatDuration(ms: number | undefined): string {
-  if (ms === undefined) return '';
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+/** The stack of an error (or its message), then each `cause` under it. */
+function traceLines(error: unknown): string[] {
+  const lines: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && depth <= MAX_CAUSES; depth++) {
+    // a thrown non-Error (a string, an object) is shown as Node shows values
+    const text = current instanceof Error ? (current.stack ?? `${current.name}: ${current.message}`) : inspect(current);
+    lines.push(depth === 0 ? text : `caused by: ${text}`);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return lines;
 }
 
 export class Renderer {
@@ -66,8 +77,6 @@ export class Renderer {
   /** ora, imported only when spinners will be shown (a TTY, not CI): it is the CLI's slowest import. */
   private ora: typeof import('ora').default | undefined;
   private spinnerText = '';
-  /** When the last plain progress line was printed, so non-TTY output gets one every few seconds. */
-  private lastProgressLine = 0;
 
   constructor(private readonly options: RendererOptions) {
     this.chalk = new Chalk({ level: colourLevel(options) });
@@ -77,6 +86,17 @@ export class Renderer {
 
   get json(): boolean {
     return this.options.json;
+  }
+
+  /**
+   * The width stdout's lines should fit: COLUMNS when set (an explicit choice), else the
+   * terminal's, else a wide default for logs and pipes.
+   */
+  width(): number {
+    const fromEnv = Number(this.options.env.COLUMNS);
+    if (Number.isInteger(fromEnv) && fromEnv >= MIN_SPINNER_COLUMNS) return fromEnv;
+    const columns = this.options.stdout.isTTY === true ? this.options.stdout.columns : undefined;
+    return typeof columns === 'number' && columns >= MIN_SPINNER_COLUMNS ? columns : DEFAULT_WIDTH;
   }
 
   /** Values (passwords) to mask in everything written from now on. */
@@ -94,15 +114,15 @@ export class Renderer {
 
   /** Primary output (tables, created paths): shown even with --quiet. */
   out(text: string): void {
-    if (!this.options.json) this.write(this.options.stdout, text);
+    if (!this.options.json) this.aboveSpinner(() => this.write(this.options.stdout, text));
   }
 
   info(text: string): void {
-    if (!this.options.json && !this.options.quiet) this.write(this.options.stdout, text);
+    if (!this.options.json && !this.options.quiet) this.aboveSpinner(() => this.write(this.options.stdout, text));
   }
 
   verbose(text: string): void {
-    if (!this.options.json && this.options.verbose) this.write(this.options.stderr, this.chalk.dim(text));
+    if (!this.options.json && this.options.verbose) this.aboveSpinner(() => this.write(this.options.stderr, this.chalk.dim(text)));
   }
 
   /** A dim line on stderr after an error, suggesting what to do. */
@@ -110,8 +130,13 @@ export class Renderer {
     if (!this.options.json) this.write(this.options.stderr, this.chalk.dim(text));
   }
 
+  /** What a run is waiting for or did on its way (the lock): stderr, not with --quiet. */
+  notice(text: string): void {
+    if (!this.options.json && !this.options.quiet) this.aboveSpinner(() => this.write(this.options.stderr, this.chalk.cyan(text)));
+  }
+
   warn(text: string): void {
-    if (!this.options.json) this.write(this.options.stderr, this.chalk.yellow(`warning: ${text}`));
+    if (!this.options.json) this.aboveSpinner(() => this.write(this.options.stderr, this.chalk.yellow(`warning: ${text}`)));
   }
 
   /** The single JSON document of a `--json` run. */
@@ -122,20 +147,34 @@ export class Renderer {
     this.options.stdout.write(JSON.stringify(masked) + '\n');
   }
 
-  /** Prints an error the way the contract says and returns its exit code. */
+  /** A run came to its end (before its summary): a hook for renderers that keep the result (a fan-out's, per database). */
+  runEnded(_result: RunResult): void {
+    // the terminal's renderer keeps nothing
+  }
+
+  /** Prints something thrown the way the contract says and returns its exit code. */
   fail(error: unknown): number {
-    this.stopSpinner();
-    const code = error instanceof MongrateError ? error.code : 'MIGRATION_FAILED';
+    if (error instanceof MongrateError) return this.report({ code: error.code, message: error.message, hints: error.hints, trace: error });
     const message = error instanceof Error ? error.message : String(error);
+    return this.report({ code: 'MIGRATION_FAILED', message, trace: error });
+  }
+
+  /**
+   * Prints one failure, once: `error: <message>; <what to do>` on stderr (with -v the trace under
+   * it), or the `--json` document with `extra` (a run's steps). Returns the exit code.
+   */
+  report(failure: Failure, extra: Record<string, unknown> = {}): number {
+    this.stopSpinner();
+    const message = withAdvice(failure.message, failure.hints);
     if (this.options.json) {
-      this.emitJson({ ok: false, error: { code, message } });
+      this.emitJson({ ok: false, ...extra, error: { code: failure.code, message, ...(failure.id === undefined ? {} : { id: failure.id }) } });
     } else {
       this.write(this.options.stderr, this.chalk.red(`error: ${message.split('\n').join(' ')}`));
-      if (this.options.verbose && error instanceof Error && error.stack !== undefined) {
-        this.write(this.options.stderr, this.chalk.dim(error.stack));
+      if (this.options.verbose && failure.trace !== undefined) {
+        for (const line of traceLines(failure.trace)) this.write(this.options.stderr, this.chalk.dim(line));
       }
     }
-    return error instanceof MongrateError ? error.exitCode : 1;
+    return exitCodeFor(failure.code);
   }
 
   /** A terminal that reports no width, or too little (a pty of 0 columns), gets plain lines. */
@@ -165,135 +204,53 @@ export class Renderer {
     this.verbose(`${this.spinnerText} ...`);
   };
 
-  private startSpinner(text: string): void {
-    if (this.ora === undefined) return;
-    this.spinner = this.ora({ text: this.clean(text), stream: this.options.stderr, discardStdin: false, color: 'cyan' }).start();
-    this.options.stderr.on('resize', this.onResize);
+  /** Loads the spinner library when spinners will be shown. */
+  async prepareSpinners(): Promise<void> {
+    if (this.spinnersEnabled()) this.ora ??= (await import('ora')).default;
   }
 
-  private stopSpinner(): void {
+  /** Whether a spinner is on screen (progress then goes into its text, not into lines). */
+  get spinning(): boolean {
+    return this.spinner !== undefined;
+  }
+
+  /** Starts a spinner when spinners are enabled and loaded; returns whether it did. */
+  startSpinner(text: string): boolean {
+    this.stopSpinner();
+    this.spinnerText = text;
+    if (this.ora === undefined || !this.spinnersEnabled()) return false;
+    this.spinner = this.ora({ text: this.clean(text), stream: this.options.stderr, discardStdin: false, color: 'cyan' }).start();
+    this.options.stderr.on('resize', this.onResize);
+    return true;
+  }
+
+  /** The spinner's text: its start text and `detail` (progress). */
+  updateSpinner(detail: string): void {
+    if (this.spinner !== undefined) this.spinner.text = this.clean(`${this.spinnerText} — ${detail}`);
+  }
+
+  stopSpinner(): void {
     if (this.spinner === undefined) return;
     this.options.stderr.off('resize', this.onResize);
     this.spinner.stop();
     this.spinner = undefined;
   }
 
-  /** Loads the spinner library when spinners will be shown. */
-  async prepareSpinners(): Promise<void> {
-    if (this.spinnersEnabled()) this.ora ??= (await import('ora')).default;
+  /** Writes a line without tearing the spinner: cleared, the line, drawn again. */
+  private aboveSpinner(write: () => void): void {
+    if (this.spinner === undefined) return write();
+    this.spinner.clear();
+    write();
+    this.spinner.render();
   }
 
-  /** Shows each migration as it runs: a spinner on a TTY, plain lines elsewhere. */
-  followRun(migrator: Migrator, options: { dryRun?: boolean } = {}): void {
-    const arrow = (direction: string): string => (direction === 'up' ? '↑' : '↓');
-    migrator.on('migrating', ({ id, direction }) => {
-      const text = `${direction === 'up' ? 'applying' : 'reverting'} ${id}`;
-      this.spinnerText = text;
-      this.lastProgressLine = Date.now();
-      if (this.spinnersEnabled() && this.ora !== undefined) {
-        this.startSpinner(text);
-      } else {
-        this.verbose(`${arrow(direction)} ${text} ...`);
-      }
-    });
-    migrator.on('migrated', ({ id, direction, durationMs }) => {
-      this.stopSpinner();
-      const verb = direction === 'up' ? 'applied ' : 'reverted';
-      this.info(`${this.chalk.green('✔')} ${verb} ${id} ${this.chalk.dim(`(${formatDuration(durationMs)})`)}`);
-    });
-    migrator.on('failed', ({ id, direction, error, durationMs }) => {
-      this.stopSpinner();
-      const verb = direction === 'up' ? 'failed  ' : 'failed reverting';
-      this.out(`${this.chalk.red('✖')} ${verb} ${id} ${this.chalk.dim(`(${formatDuration(durationMs)})`)}: ${error}`);
-    });
-    migrator.on('progress', ({ id, helper, collection, done, total, docsPerSecond }) => {
-      const percent = total > 0 ? ` ${Math.floor((done / total) * 100)}%` : '';
-      const detail = `${helper} ${collection}: ${done}/${total}${percent}, ${Math.round(docsPerSecond)} docs/s`;
-      if (this.spinner !== undefined) {
-        this.spinner.text = this.clean(`${this.spinnerText} — ${detail}`);
-      } else if (Date.now() - this.lastProgressLine >= 3000 || done === total) {
-        this.lastProgressLine = Date.now();
-        this.info(`  ${this.chalk.dim(id + ':')} ${detail}`);
-      }
-    });
-    migrator.on('log', ({ id, message }) => {
-      if (options.dryRun === true) return; // printed under its step in the dry-run summary
-      const line = `  ${this.chalk.dim(id + ':')} ${message}`;
-      if (this.spinner !== undefined) {
-        this.spinner.clear();
-        this.info(line);
-        this.spinner.render();
-      } else {
-        this.info(line);
-      }
-    });
-  }
-
-  statusTable(status: StatusResult): void {
-    if (this.options.json) return;
-    // console-table-printer: linear in rows (cli-table3 compared every cell with every other and
-    // took ~100 ms for 500 rows). Its own colours are off; cells carry chalk's, which honour
-    // --no-color/NO_COLOR, and their escape codes do not count towards the column widths.
-    const columns = ['Migration', 'State', 'Applied at', 'Duration', 'Description'];
-    const table = new Table({
-      shouldDisableColors: true,
-      columns: columns.map((name) => ({ name, title: this.chalk.bold(name), alignment: 'left' as const })),
-    });
-    for (const m of status.migrations) {
-      const colour = STATE_COLOURS[m.state](this.chalk);
-      const detail = m.error !== undefined && (m.state === 'failed' || m.state === 'running') ? `(${m.error})` : '';
-      const cells = [
-        m.id,
-        colour(stateLabel(m)),
-        m.appliedAt?.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') ?? '',
-        formatDuration(m.durationMs),
-        // one line per migration: a multi-line error message would break the row apart
-        [m.description, detail].filter(Boolean).join(' ').replace(/\s*\n\s*/g, ' '),
-      ];
-      table.addRow(Object.fromEntries(columns.map((name, i) => [name, cells[i]])));
-    }
-    if (status.migrations.length === 0) this.out(`No migrations yet in database ${status.database}.`);
-    else this.out(table.render());
-    const summary = Object.entries(status.counts)
-      .map(([state, count]) => `${count} ${state}`)
-      .join(', ');
-    this.info(this.chalk.dim(`database ${status.database}: ${summary || 'nothing to show'}`));
-  }
-
-  runSummary(result: RunResult): void {
-    const done = result.steps.filter((s) => s.status === 'success');
-    const notRun = result.steps.filter((s) => s.status === 'not-run');
-    const verb = result.direction === 'down' ? 'reverted' : result.direction === 'redo' ? 'redone' : 'applied';
-    if (result.dryRun) {
-      if (result.steps.length === 0) this.out('Dry run: nothing to do.');
-      else {
-        this.out(`Dry run: would run ${result.steps.length} step${result.steps.length === 1 ? '' : 's'}, in this order:`);
-        for (const s of result.steps) {
-          this.out(`  ${s.direction === 'up' ? '↑ up  ' : '↓ down'} ${s.id}`);
-          for (const p of s.plan ?? []) {
-            this.out(`      ${p.helper} ${p.collection}: ${p.documents} document${p.documents === 1 ? '' : 's'}${p.note === undefined ? '' : ` (${p.note})`}`);
-          }
-          for (const line of s.logs ?? []) this.out(`      ${this.chalk.dim(line)}`);
-          if (s.note !== undefined) this.out(`      ${this.chalk.yellow(s.note)}`);
-        }
-        this.out('Nothing was changed.');
-      }
-      return;
-    }
-    if (result.steps.length === 0) {
-      this.info(result.direction === 'down' ? 'Nothing to revert.' : 'Nothing to apply: the database is up to date.');
-      return;
-    }
-    if (result.error === undefined) {
-      const count = result.direction === 'redo' ? 1 : done.length;
-      this.info(this.chalk.green(`Done: ${verb} ${count} migration${count === 1 ? '' : 's'}.`));
-      return;
-    }
-    const before = done.map((s) => s.id);
-    this.out(
-      `${result.direction === 'down' ? 'Reverted' : 'Applied'} before the ${result.error.code === 'INTERRUPTED' ? 'interruption' : 'failure'}: ${before.length === 0 ? 'none' : before.join(', ')}` +
-        (notRun.length > 0 ? `; not run: ${notRun.map((s) => s.id).join(', ')}` : ''),
+  /** Says when a command waits for the lock, naming its holder, and when it takes over an expired one. */
+  followLock(migrator: Migrator): void {
+    migrator.on('lockWait', ({ holder, waitSeconds }) =>
+      this.notice(`waiting up to ${waitSeconds} s for the lock held by ${holderWords(holder)} ...`),
+    );
+    migrator.on('lockTakeover', ({ previous }) =>
+      this.notice(`took over the lock of ${holderWords(previous)}: its lease expired at ${previous.expiresAt.toISOString()} (that runner died or stalled)`),
     );
   }
 }
-

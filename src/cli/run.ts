@@ -1,18 +1,13 @@
 /** What `up`, `down` and `redo` share: Ctrl-C handling and turning a run result into output and an exit code. */
-import { MongrateError } from '../errors.ts';
 import type { Migrator, RunResult } from '../index.ts';
 import type { CommandContext } from './context.ts';
+import { followRun, runSummary } from './follow-run.ts';
 
 /**
  * First SIGINT/SIGTERM: ask the migrator to stop at the next safe point (it records the
  * interrupted migration and the command exits 130). Second: leave at once.
  */
-export async function runInterruptibly(
-  ctx: CommandContext,
-  migrator: Migrator,
-  run: () => Promise<RunResult>,
-  options: { dryRun?: boolean } = {},
-): Promise<number> {
+export async function runInterruptibly(ctx: CommandContext, migrator: Migrator, run: () => Promise<RunResult>): Promise<number> {
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals += 1;
@@ -30,7 +25,8 @@ export async function runInterruptibly(
     process.on('SIGTERM', onSignal);
   }
   await ctx.renderer.prepareSpinners();
-  ctx.renderer.followRun(migrator, options);
+  ctx.renderer.followLock(migrator);
+  followRun(ctx.renderer, migrator);
   migrator.on('warning', ({ message }) => ctx.renderer.warn(message));
   try {
     return finishRun(ctx, await run());
@@ -40,18 +36,15 @@ export async function runInterruptibly(
   }
 }
 
+/** The summary, then the one JSON document or the one error line; the exit code of the outcome. */
 function finishRun(ctx: CommandContext, result: RunResult): number {
   const { renderer } = ctx;
-  renderer.runSummary(result);
+  renderer.runEnded(result);
+  runSummary(renderer, result);
   const { error, ...rest } = result;
   if (error === undefined) {
     renderer.emitJson({ ok: true, ...rest });
     return 0;
   }
-  const failure = new MongrateError(error.code, error.message);
-  if (renderer.json) {
-    renderer.emitJson({ ok: false, ...rest, error: { code: error.code, message: error.message, migration: error.id } });
-    return failure.exitCode;
-  }
-  return renderer.fail(failure);
+  return renderer.report({ code: error.code, message: error.message, hints: error.hints, id: error.id, trace: error.cause }, rest);
 }

@@ -63,6 +63,8 @@ export async function withLock<T extends { warnings?: string[] }>(
       ttlSeconds: config.lock.ttlSeconds,
       waitSeconds: lockWait ?? config.lock.waitSeconds,
       signal: abort.signal,
+      onWait: (holder) => scope.emit('lockWait', { holder, waitSeconds: lockWait ?? config.lock.waitSeconds }),
+      onTakeover: (previous) => scope.emit('lockTakeover', { previous }),
       onLost: (reason) => abort.abort(new MongrateError('LOCK_LOST', reason)),
     });
     await lease.acquire();

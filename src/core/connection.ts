@@ -1,7 +1,8 @@
 /**
  * Opens the driver connection and turns the driver's failures into typed errors: a malformed URI
- * is a usage error (2), a server that does not answer in time is UNREACHABLE (5). Messages carry
- * the URI with its password masked.
+ * is a usage error, found before any server is contacted; a server that does not answer in time
+ * is UNREACHABLE; refused credentials are AUTH_FAILED. Messages carry the URI with its password
+ * masked.
  */
 import { MongoClient, MongoInvalidArgumentError, MongoParseError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import { MongrateError, messageOf as errorMessage } from '../errors.ts';
@@ -23,6 +24,13 @@ export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOption
     // the constructor only parses: whatever it throws is about the URI or the client options
     throw new MongrateError('USAGE', `invalid connection string ${shown}: ${messageOf(error)}`);
   }
+  // The parser lets an empty host through (`mongodb://h:1,/`): the driver would fail on it only
+  // while connecting, after the server selection timeout, and with an unhandled error besides.
+  const empty = client.options.hosts.findIndex((host) => host.socketPath === undefined && (host.host ?? '') === '');
+  if (empty !== -1) {
+    await client.close().catch(() => undefined);
+    throw new MongrateError('USAGE', `invalid connection string ${shown}: host ${empty + 1} of ${client.options.hosts.length} is empty (a stray ',')`);
+  }
   try {
     await client.connect();
     // connect() alone can succeed lazily with some topologies; a ping proves the server answers
@@ -38,7 +46,7 @@ export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOption
       );
     }
     if (error instanceof MongoServerError && error.code === AUTH_FAILED) {
-      throw new MongrateError('CONFIG', `authentication failed for ${shown}: check the user name and password`);
+      throw new MongrateError('AUTH_FAILED', `authentication failed for ${shown}: check the user name and password (and authSource)`);
     }
     if (error instanceof MongoParseError || error instanceof MongoInvalidArgumentError) {
       throw new MongrateError('USAGE', `invalid connection string ${shown}: ${messageOf(error)}`);

@@ -46,11 +46,11 @@ function invoke(scope: CommandScope, base: BaseContext, fn: (ctx: MigrationConte
   return runWithHelperContext(helperContext, () => fn(ctx));
 }
 
-export function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[], runId: string): RunResult {
+export function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[], runId: string | undefined): RunResult {
   return {
     direction: kind,
     dryRun,
-    runId,
+    ...(runId === undefined ? {} : { runId }),
     steps: steps.map((s) => ({ id: s.migration.id, direction: s.direction, status: 'not-run', durationMs: undefined, error: undefined })),
     error: undefined,
     warnings: [],
@@ -58,7 +58,7 @@ export function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps
 }
 
 export async function simulate(scope: CommandScope, kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
-  const result = emptyResult(kind, true, steps, '');
+  const result = emptyResult(kind, true, steps, undefined);
   if (steps.length === 0) return result;
   const { client, db } = await scope.target.open();
   const server = await scope.target.server();

@@ -38,7 +38,11 @@ import { selectDatabases } from './select-databases.ts';
 const FORWARDED_EVENTS = {
   migrating: true,
   migrated: true,
+  reverting: true,
+  reverted: true,
   failed: true,
+  lockWait: true,
+  lockTakeover: true,
   log: true,
   warning: true,
   progress: true,

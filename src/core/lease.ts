@@ -54,6 +54,8 @@ export interface ReleaseOutcome {
 const MAX_CLAIM_ROUNDS = 20;
 /** Claims whose own lease ended this many ttls ago are removed at release (no runner can still act on them). */
 const CLAIM_CLEANUP_TTLS = 10;
+/** Why a lease is lost when its document is gone: only a forced unlock removes a live lease. */
+const REMOVED = 'the lock was removed (a forced unlock?)';
 /** The sample of the server's clock is refreshed by the heartbeat once it is this old. */
 const CLOCK_REFRESH_MS = 60_000;
 
@@ -166,10 +168,13 @@ export class Lease {
         blocked = `lock held by ${describeHolder(holder)}, lease until ${holder.expiresAt.toISOString()}`;
       }
       if (clock.steadyNowMs() >= giveUpAt) {
-        throw new MongrateError(
-          'LOCK_HELD',
-          `${blocked}; wait and retry (or pass --lock-wait <seconds>), or run \`mongrate unlock\` if that runner is dead`,
-        );
+        const waited = this.options.waitSeconds > 0 ? ` (after waiting ${this.options.waitSeconds} s)` : '';
+        throw new MongrateError('LOCK_HELD', `${blocked}${waited}`, {
+          hints: [
+            { options: { lockWait: 'seconds' }, purpose: this.options.waitSeconds > 0 ? 'wait longer' : 'wait for it' },
+            { command: 'unlock', purpose: 'release it if that runner is dead' },
+          ],
+        });
       }
       if (!waiting) {
         waiting = true;
@@ -256,7 +261,7 @@ export class Lease {
       const expiresAt = new Date(clock.serverMsAt(sent) + this.ttlMs);
       if (!(await store.extendLease(identity.runId, expiresAt))) {
         const holder = await store.readLease().catch(() => null);
-        this.markLost(holder === null ? 'the lock was removed (mongrate unlock --force?)' : `the lock was taken over by ${describeHolder(holder)}`);
+        this.markLost(holder === null ? REMOVED : `the lock was taken over by ${describeHolder(holder)}`);
         return;
       }
       // an answer after the deadline does not revive the lease: it was lost in between
@@ -283,7 +288,7 @@ export class Lease {
     const expiresAt = new Date(Math.max(clock.serverMsAt(sent) + this.ttlMs, (this.expiresAt?.getTime() ?? 0) + 1));
     if (!(await store.extendLease(identity.runId, expiresAt, session))) {
       const holder = await store.readLease(session).catch(() => null);
-      this.markLost(holder === null ? 'the lock was removed (mongrate unlock --force?)' : `the lock was taken over by ${describeHolder(holder)}`);
+      this.markLost(holder === null ? REMOVED : `the lock was taken over by ${describeHolder(holder)}`);
       this.assertHeld();
     }
   }
@@ -306,7 +311,7 @@ export class Lease {
     }
     try {
       if (!(await store.removeLease(identity.runId))) {
-        return { released: false, warning: 'the lock was no longer held by this run when it was released (unlock --force?)' };
+        return { released: false, warning: 'the lock was no longer held by this run when it was released (a forced unlock?)' };
       }
     } catch (error) {
       return { released: false, warning: `could not release the lock (${messageOf(error)}); it expires by itself at ${until}` };

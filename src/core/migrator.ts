@@ -35,7 +35,7 @@ import { isConnectionLoss, isDriverError } from './driver-errors.ts';
 import { execute, simulate } from './execute.ts';
 import { Interrupts } from './interrupts.ts';
 import { unlockLease } from './lease.ts';
-import { computeStatus, integrityFindings, planBaseline, planDown, planImport, planRedo, planRepair, planRevert, planUp, refuseIrreversible } from './plan.ts';
+import { checkCount, checkRunOptions, computeStatus, integrityFindings, planBaseline, planDown, planImport, planRedo, planRepair, planRevert, planUp, refuseIrreversible } from './plan.ts';
 import { Recorder } from './recorder.ts';
 import type { Step } from './runner.ts';
 import { TargetDatabase } from './target-database.ts';
@@ -127,7 +127,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** The scaffold `up`, `down` and `redo` share: plan from a fresh view, then simulate, or run holding the lock. */
   private async command(kind: RunResult['direction'], options: { dryRun?: boolean; lockWait?: number }, plan: (view: PlanView) => Promise<Step[]>): Promise<RunResult> {
-    checkCount(options.lockWait, '--lock-wait');
     return this.api(async () => {
       if (options.dryRun === true) return simulate(this.scope, kind, await plan(await this.view()));
       return withLock(this.scope, kind, options.lockWait, async (locked) => execute(this.scope, locked, kind, await plan(await this.view(locked.identity.runId))));
@@ -135,7 +134,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   async up(options: UpOptions = {}): Promise<RunResult> {
-    checkCount(options.step, '--step');
+    checkRunOptions(options, 'up');
     return this.command('up', options, async ({ migrations, records, liveOwner }) => {
       if (options.validate !== false) refuseIntegrityProblems(integrityFindings(migrations, records));
       const recordsById = new Map(records.map((r) => [r._id, r]));
@@ -145,7 +144,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   async down(options: DownOptions = {}): Promise<RunResult> {
-    checkCount(options.step, '--step');
+    checkRunOptions(options, 'down');
     return this.command('down', options, async ({ migrations, records, liveOwner }) => {
       const targets = planDown(records, options, liveOwner);
       const loaded = await this.loadForRevert(migrations, targets);
@@ -155,6 +154,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Reverts and re-applies one applied migration (default: the newest applied). */
   async redo(id?: string, options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RunResult> {
+    checkCount(options.lockWait, 'lockWait');
     return this.command('redo', options, async ({ migrations, records, liveOwner }) => {
       const target = planRedo(records, id, liveOwner);
       const [migration] = await this.loadForRevert(migrations, [target]);
@@ -190,7 +190,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** What `repair` would do, or does: forget failed and missing records, restore failed downs, re-record changed checksums. */
   async repair(options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RepairResult> {
-    checkCount(options.lockWait, '--lock-wait');
+    checkCount(options.lockWait, 'lockWait');
     return this.api(async () => {
       if (options.dryRun === true) {
         const { migrations, records, liveOwner } = await this.view();
@@ -215,7 +215,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Records every migration up to and including `id` as applied without running it. */
   async baseline(id: string, options: { lockWait?: number } = {}): Promise<BaselineResult> {
-    checkCount(options.lockWait, '--lock-wait');
+    checkCount(options.lockWait, 'lockWait');
     return this.api(() =>
       withLock(this.scope, 'baseline', options.lockWait, async ({ identity, recorder }): Promise<BaselineResult> => {
         const { migrations, records } = await this.view(identity.runId);
@@ -233,7 +233,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * migrations as they are now. Never imports an entry twice, even one reverted since.
    */
   async importApplied(from: 'migrate-mongo', entries: ImportedMigration[], options: { dryRun?: boolean; lockWait?: number } = {}): Promise<ImportResult> {
-    checkCount(options.lockWait, '--lock-wait');
+    checkCount(options.lockWait, 'lockWait');
     return this.api(async () => {
       const plan = async (liveOwner?: string): Promise<ReturnType<typeof planImport>> => {
         const { migrations, records } = await this.view(liveOwner);
@@ -275,15 +275,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
 function refuseIntegrityProblems(findings: ReturnType<typeof integrityFindings>): void {
   if (findings.length === 0) return;
-  throw new MongrateError(
-    'CHECK_FAILED',
-    `${findings.map((f) => f.message).join('; ')}. Restore the file${findings.length > 1 ? 's' : ''}, ` +
-      'or run `mongrate repair` to accept the change; `mongrate up --no-validate` skips this check',
-  );
-}
-
-function checkCount(value: number | undefined, flag: string): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 0)) throw usageError(`${flag} must be a whole number >= 0`);
+  throw new MongrateError('CHECK_FAILED', `${findings.map((f) => f.message).join('; ')}; restore the file${findings.length > 1 ? 's' : ''}`, {
+    hints: [
+      { command: 'repair', purpose: 'accept the change' },
+      { options: { validate: false }, purpose: 'skip this check' },
+    ],
+  });
 }
 
 /**

@@ -23,6 +23,20 @@ import { directionOf, operationOwner } from './recorder.ts';
 /** States that mean "this migration's changes are in the database". */
 const IN_DATABASE = new Set<ChangelogRecord['state']>(['applied', 'baseline']);
 
+/** Every state `status` reports, in the order its summary lists them. */
+/** Every state, checked by the compiler to be all of them (a new state fails the type check until it is here). */
+const MIGRATION_STATES = Object.keys({
+  applied: true,
+  baseline: true,
+  pending: true,
+  'out-of-order': true,
+  running: true,
+  failed: true,
+  changed: true,
+  missing: true,
+  unchecked: true,
+} satisfies Record<MigrationState, true>) as MigrationState[];
+
 export const PROBLEM_STATES = new Set<MigrationState>(['pending', 'out-of-order', 'failed', 'running', 'changed', 'missing']);
 
 /** A `running` record whose runner no longer holds the lock died mid-run: it counts as failed. */
@@ -112,8 +126,9 @@ export function computeStatus(
       direction: record !== undefined && (state === 'failed' || state === 'running') ? directionOf(record) : undefined,
     };
   });
-  const counts: StatusResult['counts'] = {};
-  for (const m of migrations) counts[m.state] = (counts[m.state] ?? 0) + 1;
+  // every state, zeros included, so `counts.pending` is a number whatever the database holds
+  const counts = Object.fromEntries(MIGRATION_STATES.map((state) => [state, 0])) as StatusResult['counts'];
+  for (const m of migrations) counts[m.state] += 1;
   const problems = migrations.filter((m) => PROBLEM_STATES.has(m.state)).length;
   return { database, migrations, counts, problems, ...(migrationsUnavailable === undefined ? {} : { migrationsUnavailable }) };
 }
@@ -125,11 +140,12 @@ function describeRecord(record: ChangelogRecord): string {
 
 function halfRevertedError(ids: string[]): MongrateError {
   const which = ids.join(', ');
-  return new MongrateError(
-    'MIGRATION_FAILED',
-    `the down of ${which} failed or was interrupted; its data may be half reverted. ` +
-      'Run `mongrate down --retry-failed` to finish reverting it, or `mongrate up --retry-failed` to apply it again',
-  );
+  return new MongrateError('MIGRATION_FAILED', `the down of ${which} failed or was interrupted; its data may be half reverted`, {
+    hints: [
+      { command: 'down', options: { retryFailed: true }, purpose: 'finish reverting it' },
+      { command: 'up', options: { retryFailed: true }, purpose: 'apply it again' },
+    ],
+  });
 }
 
 /** The files `up` will apply, in id order. Throws when something blocks the run. */
@@ -144,10 +160,9 @@ export function planUp<M extends ListedMigration>(
   for (const m of status.migrations) {
     const record = recordsById.get(m.id);
     if (m.state === 'running' && record !== undefined) {
-      throw new MongrateError(
-        'LOCK_HELD',
-        `migration ${m.id} is marked running by ${describeRecord(record)}; wait for that runner to finish`,
-      );
+      throw new MongrateError('LOCK_HELD', `migration ${m.id} is marked running by ${describeRecord(record)}; wait for that runner to finish`, {
+        hints: [{ options: { lockWait: 'seconds' }, purpose: 'wait for it' }],
+      });
     }
   }
   if (options.retryFailed !== true) {
@@ -155,19 +170,20 @@ export function planUp<M extends ListedMigration>(
     if (brokenDowns.length > 0) throw halfRevertedError(brokenDowns);
     const failed = status.migrations.find((m) => m.state === 'failed');
     if (failed !== undefined) {
-      throw new MongrateError(
-        'MIGRATION_FAILED',
-        `migration ${failed.id} failed earlier (${failed.error ?? 'no message'}); its writes may be half done. ` +
-          'Fix it, then run `mongrate up --retry-failed` to run it again, or `mongrate repair` to clear the failure',
-      );
+      throw new MongrateError('MIGRATION_FAILED', `migration ${failed.id} failed earlier (${failed.error ?? 'no message'}); its writes may be half done`, {
+        hints: [
+          { command: 'up', options: { retryFailed: true }, purpose: 'run it again once it is fixed' },
+          { command: 'repair', purpose: 'clear the failure' },
+        ],
+      });
     }
   }
   const outOfOrder = status.migrations.filter((m) => m.state === 'out-of-order');
   if (outOfOrder.length > 0 && options.allowOutOfOrder !== true) {
     throw new MongrateError(
       'CHECK_FAILED',
-      `pending migration${outOfOrder.length > 1 ? 's' : ''} ${outOfOrder.map((m) => m.id).join(', ')} sort${outOfOrder.length > 1 ? '' : 's'} before the newest applied one; ` +
-        'run `mongrate up --allow-out-of-order` to apply them anyway',
+      `pending migration${outOfOrder.length > 1 ? 's' : ''} ${outOfOrder.map((m) => m.id).join(', ')} sort${outOfOrder.length > 1 ? '' : 's'} before the newest applied one`,
+      { hints: [{ command: 'up', options: { allowOutOfOrder: true }, purpose: `apply ${outOfOrder.length > 1 ? 'them' : 'it'} anyway` }] },
     );
   }
   const runnable = new Set<MigrationState>(['pending', 'out-of-order', 'failed']);
@@ -180,7 +196,7 @@ export function planUp<M extends ListedMigration>(
     .sort((a, b) => compareIds(a.id, b.id));
   if (options.to !== undefined) {
     const target = options.to;
-    if (!files.some((f) => f.id === target) && !recordsById.has(target)) throw usageError(`unknown migration id '${target}' for --to`);
+    if (!files.some((f) => f.id === target) && !recordsById.has(target)) throw usageError(`unknown migration id '${target}' (given as \`to\`)`);
     plan = plan.filter((f) => compareIds(f.id, target) <= 0);
   }
   if (options.step !== undefined) plan = plan.slice(0, options.step);
@@ -195,13 +211,30 @@ export function appliedInOrder(records: ChangelogRecord[]): ChangelogRecord[] {
 }
 
 /**
+ * The checks of `up`/`down` options that need no server: run before connecting, so a mistake is
+ * reported at once, even when the server is down.
+ */
+export function checkRunOptions(options: UpOptions & DownOptions, direction: 'up' | 'down'): void {
+  checkCount(options.step, 'step');
+  checkCount(options.lockWait, 'lockWait');
+  if (direction === 'down') {
+    const chosen = (['to', 'step', 'lastRun', 'all'] as const).filter((name) => options[name] !== undefined && options[name] !== false);
+    if (chosen.length > 1) throw usageError(`use only one of \`to\`, \`step\`, \`lastRun\` and \`all\` (got ${chosen.map((c) => `\`${c}\``).join(' and ')})`);
+  }
+}
+
+/** A count option (`step`, `lockWait`): a whole number >= 0. */
+export function checkCount(value: number | undefined, option: string): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 0)) throw usageError(`\`${option}\` must be a whole number >= 0, got ${String(value)}`);
+}
+
+/**
  * The records `down` will revert, newest application first. A `down` that failed or died blocks
  * plain `down` (reverting below it would leave it half reverted); with `retryFailed` it comes
  * first and counts as the first step.
  */
 export function planDown(records: ChangelogRecord[], options: DownOptions, liveOwner?: string): ChangelogRecord[] {
-  const chosen = [options.to !== undefined, options.step !== undefined, options.lastRun === true, options.all === true];
-  if (chosen.filter(Boolean).length > 1) throw usageError('use only one of --to, --step, --last-run and --all');
+  checkRunOptions(options, 'down');
   const broken = records.filter((r) => isBrokenDown(r, liveOwner)).sort((a, b) => appliedTime(b) - appliedTime(a));
   if (broken.length > 0 && options.retryFailed !== true) throw halfRevertedError(broken.map((r) => r._id));
   const applied = appliedInOrder(records);
@@ -213,7 +246,7 @@ export function planDown(records: ChangelogRecord[], options: DownOptions, liveO
   }
   if (options.to !== undefined) {
     const index = applied.findIndex((r) => r._id === options.to);
-    if (index === -1) throw usageError(`--to ${options.to}: that migration is not applied`);
+    if (index === -1) throw usageError(`cannot revert down to ${options.to} (given as \`to\`): that migration is not applied`);
     return newestFirst(applied.slice(index + 1));
   }
   const step = options.step ?? 1;

@@ -10,7 +10,7 @@ import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { ClientSession, Db, MongoClient } from 'mongodb';
 import type { LoadedMigration } from '../providers/contract.ts';
-import { MongrateError, TransactionLimitError } from '../errors.ts';
+import { MongrateError, TransactionLimitError, type Hint } from '../errors.ts';
 import type { HelperProgress } from '../helpers/types.ts';
 import type { ChangelogRecord, Direction, MigrationContext, MigrationFn, MigratorEvents, RunErrorCode, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
@@ -113,7 +113,8 @@ async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunEr
   const { migration, direction } = step;
   const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
   if (fn === undefined) return { code: 'MIGRATION_FAILED', message: `${migration.id} has no ${direction}`, id: migration.id };
-  run.emit('migrating', { id: migration.id, direction });
+  if (direction === 'up') run.emit('migrating', { id: migration.id, direction });
+  else run.emit('reverting', { id: migration.id, direction });
   const state: StepState = { run, step, fn, outcome, started: performance.now() };
   if (run.transactions.use(migration)) {
     const attempt = await runInTransaction(state);
@@ -158,18 +159,49 @@ function hooksFor(state: StepState, session: ClientSession | undefined, log: (me
 function succeeded(state: StepState, extra: Partial<StepResult> = {}): undefined {
   const durationMs = elapsed(state);
   Object.assign(state.outcome, { status: 'success', durationMs, ...extra });
-  state.run.emit('migrated', { id: state.step.migration.id, direction: state.step.direction, durationMs });
+  const { id } = state.step.migration;
+  if (state.step.direction === 'up') state.run.emit('migrated', { id, direction: 'up', durationMs });
+  else state.run.emit('reverted', { id, direction: 'down', durationMs });
   return undefined;
 }
 
-/** `stepError` is the step's own error (what the migration threw); `message` says what it means for the run. */
-function failed(state: StepState, code: RunErrorCode, message: string, stepError = message): RunError {
+/** What a failure carries besides its message: what was thrown, and the ways out. */
+interface FailureDetails {
+  /** The step's own error message (what the migration threw); defaults to the run's message. */
+  stepError?: string;
+  cause?: unknown;
+  hints?: Hint[];
+}
+
+/** `message` says what the failure means for the run; `details.stepError` is the step's own error. */
+function failed(state: StepState, code: RunErrorCode, message: string, details: FailureDetails = {}): RunError {
   const durationMs = elapsed(state);
   const { id } = state.step.migration;
+  const stepError = details.stepError ?? message;
   Object.assign(state.outcome, { status: 'failed', durationMs, error: stepError });
   state.run.emit('failed', { id, direction: state.step.direction, error: stepError, durationMs });
-  return { code, message, id };
+  return {
+    code,
+    message,
+    id,
+    ...(details.hints === undefined || details.hints.length === 0 ? {} : { hints: details.hints }),
+    ...(details.cause === undefined ? {} : { cause: details.cause }),
+  };
 }
+
+/** The ways out of a migration recorded as failed (or left running), `once` it is fixed or its data checked. */
+function retryHints(direction: Direction, once = ''): Hint[] {
+  const when = once === '' ? '' : ` ${once}`;
+  if (direction === 'up') return [{ command: 'up', options: { retryFailed: true }, purpose: `run it again${when}` }];
+  return [
+    { command: 'down', options: { retryFailed: true }, purpose: `finish reverting it${when}` },
+    { command: 'up', options: { retryFailed: true }, purpose: 'apply it again instead' },
+  ];
+}
+
+const CHECKED = 'once its data is checked';
+
+const STATUS_HINT: Hint = { command: 'status', purpose: 'see which' };
 
 /** Where a step was when something went wrong: decides what the message says was left behind. */
 type Phase = 'claim' | 'run' | 'record';
@@ -177,7 +209,10 @@ type Phase = 'claim' | 'run' | 'record';
 async function runOutside(state: StepState): Promise<RunError | undefined> {
   const { run, step, fn } = state;
   const { migration, direction } = step;
-  const emitLog = (message: string): void => void run.emit('log', { id: migration.id, message });
+  const emitLog = (message: string): void => {
+    (state.outcome.logs ??= []).push(message);
+    run.emit('log', { id: migration.id, message });
+  };
   const emitProgress = (progress: HelperProgress): void => void run.emit('progress', { id: migration.id, ...progress });
   let phase: Phase = 'claim';
   let claimed: Claimed | undefined;
@@ -210,35 +245,41 @@ async function failOutside(state: StepState, error: unknown, phase: Phase, claim
   const lost = run.lease.lost ?? (error instanceof MongrateError && error.code === 'LOCK_LOST' ? message : undefined);
   if (lost !== undefined) {
     const left = claimed === undefined ? 'nothing of it ran' : `its record is left 'running' for whoever holds the lock next`;
-    return failed(state, 'LOCK_LOST', `stopped ${verb} ${id}: lost the lock (${lost}); ${left}`, message);
+    return failed(state, 'LOCK_LOST', `stopped ${verb} ${id}: lost the lock (${lost}); ${left}`, { stepError: message, cause: error });
   }
-  if (isConnectionLoss(error)) return failed(state, 'UNREACHABLE', serverLostMessage(state, phase, message), message);
+  if (isConnectionLoss(error)) {
+    const hints = phase === 'claim' ? [] : retryHints(step.direction, CHECKED);
+    return failed(state, 'UNREACHABLE', serverLostMessage(state, phase, message), { stepError: message, cause: error, hints });
+  }
   if (claimed === undefined) {
     // nothing ran: the claim itself was refused or failed
     const code: RunErrorCode = error instanceof MongrateError && error.code === 'LOCK_HELD' ? 'LOCK_HELD' : 'MIGRATION_FAILED';
-    return failed(state, code, `${verb} ${id} did not start: ${message}`, message);
+    return failed(state, code, `${verb} ${id} did not start: ${message}`, { stepError: message, cause: error });
   }
   const interrupted = run.signal.aborted;
   try {
     await run.recorder.recordFailure(claimed, { message, interrupted }, elapsed(state));
   } catch (recordError) {
-    if (isConnectionLoss(recordError)) return failed(state, 'UNREACHABLE', serverLostMessage(state, 'run', `${message}; then the server was lost`), message);
+    if (isConnectionLoss(recordError)) {
+      const hints = retryHints(step.direction, CHECKED);
+      return failed(state, 'UNREACHABLE', serverLostMessage(state, 'run', `${message}; then the server was lost`), { stepError: message, cause: error, hints });
+    }
     warn(run, id, `could not record the failure of ${id} (${messageOf(run, recordError)})`);
   }
   const what = step.direction === 'up' ? 'migration' : 'reverting';
-  return failed(state, interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED', `${what} ${id} ${interrupted ? 'was interrupted' : 'failed'}: ${message}`, message);
+  const hints = retryHints(step.direction, interrupted ? '' : 'once it is fixed');
+  return failed(state, interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED', `${what} ${id} ${interrupted ? 'was interrupted' : 'failed'}: ${message}`, { stepError: message, cause: error, hints });
 }
 
 function serverLostMessage(state: StepState, phase: Phase, message: string): string {
   const { id } = state.step.migration;
   const down = state.step.direction === 'down';
   const expiry = `once the lock's lease expires (within ${state.run.ttlSeconds} s)`;
-  const retry = down ? 'down --retry-failed (finish reverting) or up --retry-failed (re-apply)' : 'up --retry-failed';
   if (phase === 'claim') return `lost the connection to the server before ${id} started (${message}); nothing of ${id} ran`;
   if (phase === 'record') {
-    return `${id} was ${down ? 'reverted' : 'applied'} to the end, but the server was lost before the outcome was recorded (${message}); its record stays 'running' and shows as failed${down ? ' (down)' : ''} ${expiry}: check its data, then ${retry}`;
+    return `${id} was ${down ? 'reverted' : 'applied'} to the end, but the server was lost before the outcome was recorded (${message}); its record stays 'running' and shows as failed${down ? ' (down)' : ''} ${expiry}`;
   }
-  return `lost the connection to the server while ${down ? 'reverting' : 'applying'} ${id} (${message}); it may be partly ${down ? 'reverted' : 'applied'}: its record stays 'running' and shows as failed${down ? ' (down)' : ''} ${expiry}; check its data, then ${retry}`;
+  return `lost the connection to the server while ${down ? 'reverting' : 'applying'} ${id} (${message}); it may be partly ${down ? 'reverted' : 'applied'}: its record stays 'running' and shows as failed${down ? ' (down)' : ''} ${expiry}`;
 }
 
 /**
@@ -253,7 +294,10 @@ async function runInTransaction(state: StepState): Promise<RunError | undefined 
   const session = run.client.startSession();
   let logs: string[] = [];
   const flush = (): void => {
-    for (const message of logs) run.emit('log', { id: migration.id, message });
+    for (const message of logs) {
+      (state.outcome.logs ??= []).push(message);
+      run.emit('log', { id: migration.id, message });
+    }
     logs = [];
   };
   try {
@@ -293,13 +337,13 @@ async function failInTransaction(state: StepState, error: unknown): Promise<RunE
   const { id } = step.migration;
   const message = messageOf(run, error);
   const lost = run.lease.lost ?? (error instanceof MongrateError && error.code === 'LOCK_LOST' ? message : undefined);
-  if (lost !== undefined) return failed(state, 'LOCK_LOST', `stopped ${id}: lost the lock (${lost}); its transaction was rolled back`, message);
+  if (lost !== undefined) return failed(state, 'LOCK_LOST', `stopped ${id}: lost the lock (${lost}); its transaction was rolled back`, { stepError: message, cause: error });
   if (isConnectionLoss(error)) {
     return failed(
       state,
       'UNREACHABLE',
-      `lost the connection to the server during the transaction of ${id} (${message}); it was rolled back unless its commit reached the server: \`status\` shows which`,
-      message,
+      `lost the connection to the server during the transaction of ${id} (${message}); it was rolled back unless its commit reached the server`,
+      { stepError: message, cause: error, hints: [STATUS_HINT] },
     );
   }
   if (isUnknownCommitResult(error)) {
@@ -308,8 +352,8 @@ async function failInTransaction(state: StepState, error: unknown): Promise<RunE
     return failed(
       state,
       'MIGRATION_FAILED',
-      `the commit of ${id} was sent but never confirmed (${message}); it may or may not have been ${done}: \`mongrate status\` shows which`,
-      message,
+      `the commit of ${id} was sent but never confirmed (${message}); it may or may not have been ${done}`,
+      { stepError: message, cause: error, hints: [STATUS_HINT] },
     );
   }
   const interrupted = run.signal.aborted;
@@ -321,9 +365,9 @@ async function failInTransaction(state: StepState, error: unknown): Promise<RunE
       state,
       'TRANSACTION_LIMIT',
       `${id} failed: ${message}; nothing was written (rolled back). ${raise} \`transaction: false\` on this migration, or use transactions: 'auto'`,
-      message,
+      { stepError: message, cause: error },
     );
   }
   const what = step.direction === 'up' ? 'migration' : 'reverting';
-  return failed(state, interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED', `${what} ${id} ${interrupted ? 'was interrupted' : 'failed'}: ${message} (rolled back)`, message);
+  return failed(state, interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED', `${what} ${id} ${interrupted ? 'was interrupted' : 'failed'}: ${message} (rolled back)`, { stepError: message, cause: error });
 }

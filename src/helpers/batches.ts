@@ -192,8 +192,15 @@ export interface WriteCounts {
  * a delete command), and the fence is checked right before each: a lost lease stops the next one.
  * (Only a call over the server's message size, 48 MB on MongoDB, is still split by the driver.)
  */
-export async function writeChunked(ctx: HelperContext, collection: Collection, operations: AnyBulkWriteOperation[]): Promise<WriteCounts> {
+export async function writeChunked(
+  ctx: HelperContext,
+  collection: Collection,
+  operations: AnyBulkWriteOperation[],
+  /** After each call but the last: how many of the operations went out, for progress within a batch. */
+  onChunk?: (sent: number, total: number) => Promise<void>,
+): Promise<WriteCounts> {
   const counts: WriteCounts = { matched: 0, modified: 0, deleted: 0 };
+  let sent = 0;
   const size = Math.max(1, ctx.server.maxUpdatesPerCommand);
   const kinds = new Map<string, AnyBulkWriteOperation[]>();
   for (const operation of operations) {
@@ -209,6 +216,8 @@ export async function writeChunked(ctx: HelperContext, collection: Collection, o
       counts.matched += result.matchedCount;
       counts.modified += result.modifiedCount;
       counts.deleted += result.deletedCount;
+      sent += Math.min(size, group.length - start);
+      if (sent < operations.length) await onChunk?.(sent, operations.length);
     }
   }
   return counts;

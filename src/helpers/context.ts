@@ -105,15 +105,24 @@ export class ProgressMeter {
 
   async add(count: number): Promise<void> {
     this.done += count;
+    await this.report(this.done);
+  }
+
+  /** Part of the batch under way (`fraction` of its `count` documents) is done; `done` moves on with `add`. */
+  async within(count: number, fraction: number): Promise<void> {
+    await this.report(this.done + Math.floor(count * Math.min(1, Math.max(0, fraction))));
+  }
+
+  private async report(done: number): Promise<void> {
     if (this.total === undefined) await this.counting;
     const seconds = (performance.now() - this.started) / 1000;
     const progress: HelperProgress = {
       helper: this.helper,
       collection: this.collection,
-      done: this.done,
+      done,
       // a failed count leaves no total: the documents done so far stand in
-      total: Math.max(this.total ?? 0, this.done),
-      docsPerSecond: seconds > 0 ? Math.round(this.done / seconds) : 0,
+      total: Math.max(this.total ?? 0, done),
+      docsPerSecond: seconds > 0 ? Math.round(done / seconds) : 0,
     };
     this.ctx.onProgress?.(progress);
   }

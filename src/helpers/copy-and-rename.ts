@@ -23,6 +23,7 @@ import { checkResult } from './page-writes.ts';
 import { applySpec, checkSpec, isReshapeSpec } from './spec.ts';
 import { collectionType, dropIfExists, isSharded, shardedError, swap, type Names } from './swap.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
+import { countOf } from '../util/words.ts';
 import type { CollectionRef, CopyAndRenameOptions, CopyAndRenameResult, DocumentTransform, HelperContext, ReshapeSpec } from './types.ts';
 
 export async function copyAndRenameWith<T extends Document>(
@@ -79,10 +80,11 @@ export async function copyAndRenameWith<T extends Document>(
   const { counting, settled } = await countBeside(ctx, () => (ctx.dryRun ? source.countDocuments({}, withSession(ctx)) : metadataCount(ctx, source)));
   if (ctx.dryRun) {
     const total = await counting;
-    const kept = keep === undefined ? '' : `, original kept as '${keep}'`;
-    const gap = atomic ? '' : '; a brief gap: no renameCollection dropTarget';
-    ctx.onPlan?.({ helper: 'copyAndRename', collection: names.source, documents: total, note: `copy into '${to}'${kept}${gap}` });
-    return { copied: 0 };
+    const into = to === names.source ? `and rename the copy over '${to}'` : `into '${to}'`;
+    const kept = keep === undefined ? '' : `, keep the original as '${keep}'`;
+    const gap = atomic ? {} : { note: `'${to}' is missing for a moment: no renameCollection dropTarget` };
+    ctx.onPlan?.({ helper: 'copyAndRename', collection: names.source, action: `copy ${countOf(total, 'document')} ${into}${kept}`, ...gap, documents: total });
+    return { matched: total, copied: 0, dryRun: true };
   }
 
   const temporary = [names.temp, names.keepTemp, atomic ? undefined : ASIDE_PREFIX + to].filter((n): n is string => n !== undefined);
@@ -106,7 +108,7 @@ export async function copyAndRenameWith<T extends Document>(
     }
     await swap(ctx, db, names, atomic, what);
     ctx.log?.(`${what}: ${copied} documents copied${keep === undefined ? '' : `, original kept as '${keep}'`}`);
-    return { copied };
+    return { matched: copied + leftOut, copied };
   } catch (error) {
     // only our temporary names: after a successful rename they no longer exist
     if (!keepCopies) for (const name of [names.temp, names.keepTemp]) if (name !== undefined) await dropIfExists(ctx, db, name).catch(() => undefined);

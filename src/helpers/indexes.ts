@@ -8,6 +8,7 @@ import { MongrateError, usageError } from '../errors.ts';
 import type { Feature } from '../server/capabilities.ts';
 import { resolveCollection, withSession } from './context.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
+import { countOf } from '../util/words.ts';
 import type { CollectionRef, DropIndexesResult, EnsureIndexesResult, HelperContext } from './types.ts';
 
 const NAMESPACE_NOT_FOUND = 26;
@@ -169,9 +170,10 @@ export async function ensureIndexesWith<T extends Document>(
   if (ctx.dryRun) {
     if (names.length > 0) {
       const documents = await collection.countDocuments({}, withSession(ctx));
-      ctx.onPlan?.({ helper: 'ensureIndexes', collection: collection.collectionName, documents, note: `build ${names.join(', ')}` });
+      const action = `build ${names.length === 1 ? 'index' : 'indexes'} ${names.join(', ')}`;
+      ctx.onPlan?.({ helper: 'ensureIndexes', collection: collection.collectionName, action, note: `over ${countOf(documents, 'document')}`, documents });
     }
-    return { created: [], unchanged };
+    return { created: names, unchanged, dryRun: true };
   }
   if (toBuild.length > 0) {
     ctx.fence?.();
@@ -189,8 +191,8 @@ export async function dropIndexesWith<T extends Document>(ctx: HelperContext, re
   const present = new Set((await existingIndexes(ctx, collection)).map((index) => String(index.name)));
   const toDrop = [...new Set(names)].filter((name) => present.has(name));
   if (ctx.dryRun) {
-    if (toDrop.length > 0) ctx.onPlan?.({ helper: 'dropIndexes', collection: collection.collectionName, documents: 0, note: `drop ${toDrop.join(', ')}` });
-    return { dropped: [] };
+    if (toDrop.length > 0) ctx.onPlan?.({ helper: 'dropIndexes', collection: collection.collectionName, action: `drop ${toDrop.length === 1 ? 'index' : 'indexes'} ${toDrop.join(', ')}` });
+    return { dropped: toDrop, dryRun: true };
   }
   const dropped: string[] = [];
   for (const name of toDrop) {

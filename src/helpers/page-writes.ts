@@ -121,7 +121,10 @@ function retriesExhausted(what: string, ids: unknown[]): MongrateError {
   );
 }
 
-/** Transforms and writes one page, reading and transforming again what changed meanwhile. */
+/**
+ * Transforms and writes one page, reading and transforming again what changed meanwhile.
+ * `onProgress` hears which part of the page's first writes went out, where they take several commands.
+ */
 export async function writePage(
   ctx: HelperContext,
   collection: Collection,
@@ -129,13 +132,15 @@ export async function writePage(
   documents: Page,
   transform: DocumentTransform,
   what: string,
+  onProgress?: (fraction: number) => Promise<void>,
 ): Promise<PageCounts> {
   const counts: PageCounts = { modified: 0, deleted: 0, vanished: 0 };
   let pending = documents;
   for (let attempt = 1; ; attempt++) {
     const planned = await planWrites(pending, transform, what);
     if (planned.length === 0) return counts;
-    const written = await writeChunked(ctx, collection, planned.map((p) => p.operation));
+    const chunk = attempt === 1 && onProgress !== undefined ? (sent: number, total: number) => onProgress(sent / total) : undefined;
+    const written = await writeChunked(ctx, collection, planned.map((p) => p.operation), chunk);
     counts.modified += written.modified;
     counts.deleted += written.deleted;
     const missed = planned.length - written.matched - written.deleted;

@@ -9,6 +9,7 @@ import { ProgressMeter, countBeside, resolveCollection, throwIfAborted, withSess
 import { checkResult, writePage } from './page-writes.ts';
 import { applySpec, checkSpec, isReshapeSpec, serverPlan, setPath, type ServerPlan } from './spec.ts';
 import { refuseOversizedTransaction } from './transaction-limit.ts';
+import { countOf } from '../util/words.ts';
 import type {
   BumpSchemaVersionOptions,
   CollectionRef,
@@ -21,11 +22,16 @@ import type {
 
 const NOTHING: ReshapeResult = { matched: 0, modified: 0, deleted: 0 };
 
+/** How a dry run's plan words the change: `transform`, or what bumpSchemaVersion brings documents to. */
+type PlanWording = (documents: string) => string;
+const transformWording: PlanWording = (documents) => `transform ${documents}`;
+
 export async function reshapeWith<T extends Document>(
   ctx: HelperContext,
   ref: CollectionRef<T>,
   options: ReshapeOptions<T>,
   helper = 'reshape',
+  wording: PlanWording = transformWording,
 ): Promise<ReshapeResult> {
   const collection = resolveCollection(ctx, ref);
   const what = `${helper}(${collection.collectionName})`;
@@ -44,9 +50,10 @@ export async function reshapeWith<T extends Document>(
   // without an index for the filter it is a pass over the collection). The rest wait.
   const { counting, settled } = await countBeside(ctx, () => collection.countDocuments(filter, withSession(ctx)));
   if (ctx.dryRun) {
+    const documents = await counting;
     const how = plan !== undefined ? 'server-side updateMany' : `in batches of ${batchSize}`;
-    ctx.onPlan?.({ helper, collection: collection.collectionName, documents: await counting, note: how });
-    return { ...NOTHING };
+    ctx.onPlan?.({ helper, collection: collection.collectionName, action: wording(countOf(documents, 'document')), note: how, documents });
+    return { ...NOTHING, matched: documents, dryRun: true };
   }
   await refuseOversizedTransaction(ctx, what, counting);
   if (ctx.signal?.aborted === true) throwIfAborted(ctx, what, 0, await counting);
@@ -79,7 +86,8 @@ async function runBatches(
   const result: ReshapeResult = { ...NOTHING };
   let vanished = 0;
   for await (const batch of keysetBatches(ctx, collection, filter, batchSize, what)) {
-    const written = await writePage(ctx, collection, filter, batch, transform, what);
+    // a page may take minutes where the server takes few updates per command: progress within it too
+    const written = await writePage(ctx, collection, filter, batch, transform, what, (fraction) => meter.within(batch.docs.length, fraction));
     result.matched += batch.docs.length;
     result.modified += written.modified;
     result.deleted += written.deleted;
@@ -148,5 +156,6 @@ export async function bumpSchemaVersionWith<T extends Document>(
       return result;
     };
   }
-  return reshapeWith(ctx, ref as CollectionRef, { filter, transform, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) }, 'bumpSchemaVersion');
+  const wording: PlanWording = (documents) => `bring ${documents} to ${field} ${JSON.stringify(to)}`;
+  return reshapeWith(ctx, ref as CollectionRef, { filter, transform, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) }, 'bumpSchemaVersion', wording);
 }

@@ -34,7 +34,7 @@ export interface ReshapeOptions<T extends Document = Document> {
 }
 
 export interface ReshapeResult {
-  /** Documents that matched the filter and were examined. */
+  /** Documents that matched the filter and were examined (a dry run: that would be examined). */
   matched: number;
   /** Documents written with a change. */
   modified: number;
@@ -44,6 +44,8 @@ export interface ReshapeResult {
    * read and the write of their batch: not written. Present only when there were any.
    */
   vanished?: number;
+  /** Set in a dry run: nothing was written, `matched` counts what the real run would examine. */
+  dryRun?: true;
 }
 
 export interface BumpSchemaVersionOptions<T extends Document = Document> {
@@ -91,7 +93,12 @@ export type CopyIndexes =
     };
 
 export interface CopyAndRenameResult {
+  /** Documents read from the source (a dry run: its count). */
+  matched: number;
+  /** Documents written to the copy (the rest the transform left out); 0 in a dry run. */
   copied: number;
+  /** Set in a dry run: nothing was copied or renamed. */
+  dryRun?: true;
 }
 
 /** A collection copyAndRename left behind when a run stopped part-way (`validate` reports them). */
@@ -105,15 +112,19 @@ export interface LeftoverCollection {
 }
 
 export interface EnsureIndexesResult {
-  /** Names of the indexes built now. */
+  /** Names of the indexes built now (a dry run: that would be built). */
   created: string[];
   /** Names of the indexes that already existed as asked. */
   unchanged: string[];
+  /** Set in a dry run: nothing was built. */
+  dryRun?: true;
 }
 
 export interface DropIndexesResult {
-  /** Names of the indexes dropped now (missing ones are not listed). */
+  /** Names of the indexes dropped now (a dry run: that would be dropped; missing ones are not listed). */
   dropped: string[];
+  /** Set in a dry run: nothing was dropped. */
+  dryRun?: true;
 }
 
 export interface SetValidatorOptions {
@@ -122,16 +133,19 @@ export interface SetValidatorOptions {
 }
 
 export interface SetValidatorResult {
-  /** The collection did not exist and was created with the validator. */
+  /** The collection did not exist and was created with the validator (a dry run: would be). */
   created: boolean;
+  /** Set in a dry run: nothing was changed. */
+  dryRun?: true;
 }
 
-/** Reported after each batch. */
+/** Reported after each write (a batch, or part of one on a server that takes few updates per command). */
 export interface HelperProgress {
   helper: string;
   collection: string;
   done: number;
   total: number;
+  /** Since the helper started. */
   docsPerSecond: number;
 }
 
@@ -139,8 +153,12 @@ export interface HelperProgress {
 export interface HelperPlan {
   helper: string;
   collection: string;
-  documents: number;
+  /** What would happen, in words: `transform 25 documents`, `drop index email_unique`, `set the $jsonSchema validator`. */
+  action: string;
+  /** How, where that is worth knowing: `in batches of 1000`, `server-side updateMany`, `collMod`. */
   note?: string;
+  /** The documents it would work through, where it works through documents (not for an index drop or a validator). */
+  documents?: number;
 }
 
 /** Everything a helper needs from the migration that runs it. */

@@ -31,9 +31,9 @@ export async function setValidatorWith<T extends Document>(
   // removing the validator of a collection that does not exist: already true
   if (!exists && schema === null) return { created: false };
   if (ctx.dryRun) {
-    const documents = exists ? await collection.countDocuments({}, withSession(ctx)) : 0;
-    ctx.onPlan?.({ helper: 'setValidator', collection: name, documents, note: exists ? 'collMod validator' : 'create with validator' });
-    return { created: false };
+    const action = schema === null ? 'remove the validator' : exists ? 'set the $jsonSchema validator' : 'create the collection with the $jsonSchema validator';
+    ctx.onPlan?.({ helper: 'setValidator', collection: name, action, ...(exists ? { note: 'collMod' } : {}) });
+    return { created: !exists, dryRun: true };
   }
   ctx.fence?.();
   if (exists) {

@@ -59,7 +59,7 @@ interface RunDoc {
   direction: string;
   dryRun: boolean;
   steps: { id: string; direction: string; status: string; error?: string }[];
-  error?: { code: string; message: string; migration?: string };
+  error?: { code: string; message: string; id?: string };
 }
 
 const A = '001-alpha';
@@ -206,6 +206,8 @@ void describe('init and create', { concurrency: 4 }, () => {
       ok(status, 'status');
       const doc = parseJson(status) as unknown as StatusDoc;
       assert.deepEqual(doc.migrations.map((m) => [m.id, m.state]), [[id, 'pending']]);
+      assert.equal(doc.migrations[0]?.description, 'Add user profile', 'the description is the name in words, not the slug');
+      assert.match(source, /description: "Add user profile",/);
 
       const up = await run(['up']);
       ok(up, 'up of the generated migration');
@@ -278,7 +280,8 @@ void describe('status', { concurrency: 4 }, () => {
       assert.deepEqual(rows.map((r) => [r[0], r[1]]), expected);
       assert.match(rows[0]?.[4] ?? '', /first alpha, edited/);
       assert.match(rows[1]?.[4] ?? '', /second beta/);
-      assert.match(rows[2]?.[4] ?? '', /boom three on a second line/, 'a multi-line error stays on its row');
+      assert.doesNotMatch(rows[2]?.[4] ?? '', /boom/, 'the error is not in the description column');
+      assert.match(table.stdout, /^003-fails \(failed\): boom three on a second line$/m, 'a multi-line error is one line under the table');
       const widths = new Set(table.stdout.split('\n').filter((line) => /^[│┌├└]/.test(line)).map((line) => line.length));
       assert.equal(widths.size, 1, `every line of the table is as wide as the others:\n${table.stdout}`);
       assert.match(rows[3]?.[4] ?? '', /fourth delta/);
@@ -502,7 +505,7 @@ void describe('up', { concurrency: 4 }, () => {
       assert.equal(doc.ok, false);
       assert.equal(doc.error?.code, 'MIGRATION_FAILED');
       assert.match(doc.error.message, /002-breaks.*kaput/);
-      assert.equal(doc.error.migration, '002-breaks');
+      assert.equal(doc.error.id, '002-breaks');
       assert.deepEqual(doc.steps.map((s) => [s.id, s.status]), [[A, 'success'], ['002-breaks', 'failed'], [C, 'not-run']]);
       assert.deepEqual(await states(db), { [A]: 'applied', '002-breaks': 'failed' });
     });

@@ -90,11 +90,11 @@ void describe('mongrate up --dry-run', () => {
       const expected = [
         'Dry run: would run 3 steps, in this order:',
         '↑ up   001-reshape-items',
-        'reshape items: 25 documents (in batches of 1000)',
-        'bumpSchemaVersion items: 40 documents (server-side updateMany)',
+        'reshape items: transform 25 documents (in batches of 1000)',
+        'bumpSchemaVersion items: bring 40 documents to schema_version 2 (server-side updateMany)',
         '↑ up   002-archive',
-        "copyAndRename archive: 30 documents (copy into 'archive_v2')",
-        'ensureIndexes items: 60 documents (build n_1)',
+        "copyAndRename archive: copy 30 documents into 'archive_v2'",
+        'ensureIndexes items: build index n_1 (over 60 documents)',
         '↑ up   003-direct',
         'dry run: stopped at a direct write (marks.insertOne); direct writes are not simulated',
         'Nothing was changed.',
@@ -125,16 +125,17 @@ void describe('mongrate up --dry-run', () => {
       const json = parseJson(result);
       assert.equal(json.ok, true);
       assert.equal(json.dryRun, true);
-      const steps = json.steps as { id: string; status: string; plan?: { helper: string; collection: string; documents: number; note?: string }[]; note?: string }[];
+      const steps = json.steps as { id: string; status: string; plan?: { helper: string; collection: string; action: string; documents?: number; note?: string }[]; note?: string }[];
       assert.deepEqual(
-        steps.map((s) => [s.id, s.status, (s.plan ?? []).map((p) => `${p.helper} ${p.collection}: ${p.documents}`)]),
+        steps.map((s) => [s.id, s.status, (s.plan ?? []).map((p) => `${p.helper} ${p.collection}: ${String(p.documents)}`)]),
         [
           ['001-reshape-items', 'not-run', ['reshape items: 25', 'bumpSchemaVersion items: 40']],
           ['002-archive', 'not-run', ['copyAndRename archive: 30', 'ensureIndexes items: 60']],
           ['003-direct', 'not-run', []],
         ],
       );
-      assert.match(steps[1]?.plan?.[1]?.note ?? '', /build n_1/);
+      const build = steps[1]?.plan?.[1];
+      assert.deepEqual([build?.action, build?.note], ['build index n_1', 'over 60 documents']);
       assert.equal(steps[0]?.note, undefined);
       assert.match(steps[2]?.note ?? '', /direct writes are not simulated/);
       assert.deepEqual(await snapshotDb(db), before, '--json up --dry-run changed the database');

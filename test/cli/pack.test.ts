@@ -177,7 +177,7 @@ void describe('npm pack: the published package works when installed elsewhere', 
     assert.equal(version, PKG.version);
     const paths = files.map((f) => f.path.replaceAll('\\', '/'));
     const listing = paths.join('\n');
-    for (const required of ['package.json', 'bin/mongrate.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js']) {
+    for (const required of ['package.json', 'LICENSE', 'bin/mongrate.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js']) {
       assert.ok(paths.includes(required), `${required} is missing from the tarball:\n${listing}`);
     }
     // Only if the repo has one: then it must ship.
@@ -226,6 +226,14 @@ void describe('npm pack: the published package works when installed elsewhere', 
     const alias = await npx(consumer, ['migrate', '--help']);
     ok(alias, 'migrate --help');
     assert.match(alias.stdout, /^\s+up\b/m, `migrate --help does not list the up command:\n${alias.stdout}`);
+  });
+
+  void it('npx --package=<tarball> mongrate, the README\'s form for a build not on the registry, in a folder without it', async () => {
+    const elsewhere = join(root, 'npx-tarball');
+    await mkdir(elsewhere);
+    const version = await run('npx', ['--yes', '--prefer-offline', `--package=${tarball}`, 'mongrate', '--version'], { cwd: elsewhere, timeoutMs: INSTALL_TIMEOUT_MS });
+    ok(version, 'npx --package=<tarball> mongrate --version');
+    assert.equal(version.stdout.trim(), PKG.version);
   });
 
   void it('init writes migrate.config.ts and migrations/; create prints the new file path', async () => {

@@ -230,3 +230,24 @@ void describe('a terminal without a usable width', { concurrency: 2 }, () => {
     });
   });
 });
+
+/** One reshape of the 60 items in batches of 10, ~0.3 s each (a slow transform that changes nothing). */
+const BATCHED_RESHAPE = `export async function up({ helpers }) {
+  await helpers.reshape('items', { batchSize: 10, transform: async () => { await new Promise((r) => setTimeout(r, 30)); return null; } });
+}
+export async function down() {}
+`;
+
+void describe('the spinner on a terminal', () => {
+  void it('carries the progress: done/total, docs/s and the same ETA as the plain lines', async () => {
+    await withCliProject('pty_eta', async ({ project, db, dbName }) => {
+      await seedItems(db);
+      await project.write('001-batched.js', BATCHED_RESHAPE);
+      const result = await startInPty(['--db', dbName, 'up'], { cwd: project.dir, cols: 120, timeoutMs: 40_000 }).done;
+      assertHealthy(result, 0, 'up at 120 columns');
+      assert.match(result.output, SPINNER_FRAME, 'a spinner was drawn');
+      assert.match(result.output, /applying 001-batched — reshape items: \d+\/60 \(\d+%\), \d+ docs\/s, ETA \d+ s/, 'the ETA on the spinner');
+      assert.match(result.output, /applied\s+001-batched/);
+    });
+  });
+});

@@ -47,7 +47,7 @@ void describe('copyAndRename() keeps the collection', () => {
       const capped = await optionsOf(db, 'logs');
       assert.deepEqual(capped, { capped: true, size: 100_000, max: 500 });
       const helpers = createHelpers(await contextFor(db));
-      assert.deepEqual(await helpers.copyAndRename('logs', { transform: nest, keepOriginalAs: 'logs_v1', allowBriefGap: true, batchSize: 15 }), { copied: 40 });
+      assert.deepEqual(await helpers.copyAndRename('logs', { transform: nest, keepOriginalAs: 'logs_v1', allowBriefGap: true, batchSize: 15 }), { matched: 40, copied: 40 });
       assert.deepEqual(await optionsOf(db, 'logs'), capped);
       assert.deepEqual(await optionsOf(db, 'logs_v1'), capped);
       await helpers.copyAndRename('logs', { to: 'events' });
@@ -159,7 +159,7 @@ void describe('copyAndRename() checks the copy before the swap', () => {
       ]);
       await db.collection('_mongrate_old_ghosts').drop();
 
-      assert.deepEqual(await createHelpers(await contextFor(db)).copyAndRename('users', { to: 'people', transform: nest }), { copied: 31 });
+      assert.deepEqual(await createHelpers(await contextFor(db)).copyAndRename('users', { to: 'people', transform: nest }), { matched: 31, copied: 31 });
       assert.deepEqual(await collectionNames(db), ['people']);
       assert.deepEqual(await leftoverCollections(db), []);
     }));

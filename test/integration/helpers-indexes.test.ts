@@ -118,8 +118,9 @@ void describe('ensureIndexes()', () => {
       const plans: HelperPlan[] = [];
       const ctx = await contextFor(db, { dryRun: true, onPlan: (p) => plans.push(p) });
       const result = await runWithHelperContext(ctx, () => ensureIndexes('products', PLAIN));
-      assert.deepEqual(result, { created: [], unchanged: ['email_1'] });
-      assert.deepEqual(plans, [{ helper: 'ensureIndexes', collection: 'products', documents: 30, note: 'build created_at_1, is_active_1, category_1_price_1, tags_1' }]);
+      const wouldBuild = ['created_at_1', 'is_active_1', 'category_1_price_1', 'tags_1'];
+      assert.deepEqual(result, { created: wouldBuild, unchanged: ['email_1'], dryRun: true }, 'a dry run returns what it would build');
+      assert.deepEqual(plans, [{ helper: 'ensureIndexes', collection: 'products', action: `build indexes ${wouldBuild.join(', ')}`, note: 'over 30 documents', documents: 30 }]);
       assert.deepEqual(await indexes(db, 'products'), ['_id_ {"_id":1}', 'email_1 {"email":1} unique=true']);
     }));
 
@@ -144,8 +145,8 @@ void describe('dropIndexes()', () => {
 
       const plans: HelperPlan[] = [];
       const dry = createHelpers(await contextFor(db, { dryRun: true, onPlan: (p) => plans.push(p) }));
-      assert.deepEqual(await dry.dropIndexes('products', ['is_active_1']), { dropped: [] });
-      assert.deepEqual(plans, [{ helper: 'dropIndexes', collection: 'products', documents: 0, note: 'drop is_active_1' }]);
+      assert.deepEqual(await dry.dropIndexes('products', ['is_active_1']), { dropped: ['is_active_1'], dryRun: true });
+      assert.deepEqual(plans, [{ helper: 'dropIndexes', collection: 'products', action: 'drop index is_active_1' }], 'an index dropped, not "0 documents"');
       assert.ok((await indexes(db, 'products')).some((i) => i.startsWith('is_active_1')));
     }));
 });
@@ -196,8 +197,8 @@ void describe('setValidator()', () => {
         t.skip(`${ctx.server.describe()} lacks collection validators (collMod / create with validator)`);
         return;
       }
-      assert.deepEqual(await createHelpers(ctx).setValidator('products', PRODUCT_SCHEMA), { created: false });
-      assert.deepEqual(plans, [{ helper: 'setValidator', collection: 'products', documents: 0, note: 'create with validator' }]);
+      assert.deepEqual(await createHelpers(ctx).setValidator('products', PRODUCT_SCHEMA), { created: true, dryRun: true });
+      assert.deepEqual(plans, [{ helper: 'setValidator', collection: 'products', action: 'create the collection with the $jsonSchema validator' }]);
       assert.deepEqual(await db.listCollections().toArray(), []);
     });
   });

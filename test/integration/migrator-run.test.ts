@@ -1,9 +1,9 @@
-// Integration tests of run-time behaviour: events, interrupt(), and connection failures.
+// Integration tests of run-time behaviour: interrupt() and connection failures (events: migrator-events.test.ts).
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { createMigrator } from '../../src/index.ts';
-import { createProject, failingMigration, markerMigration } from '../support/project.ts';
+import { createProject, markerMigration } from '../support/project.ts';
 import { rejectsWithCode, stepSummary, withEnv } from './migrator-helpers.ts';
 
 /** Loops in 5 ms sleeps (bounded at ~5 s) checking ctx.signal; logs 'started' once; throws when aborted. */
@@ -28,38 +28,6 @@ const STUBBORN = `export async function up({ db, log }) {
   await db.collection('marks').insertOne({ mark: 'stubborn' });
 }
 `;
-
-void describe('migrator events', () => {
-  void it("emits 'migrating', 'log', 'migrated' and 'failed' with ids", () =>
-    withEnv('events', async (env) => {
-      await env.project.write('001-a.ts', `import { defineMigration } from 'mongrate';
-export default defineMigration({
-  async up({ db, log, id }) { log('hello from ' + id); await db.collection('marks').insertOne({ mark: 'a' }); },
-  async down({ log }) { log('bye'); },
-});
-`);
-      await env.project.write('002-b.js', failingMigration('boom'));
-      const seen: string[] = [];
-      const durations: number[] = [];
-      env.migrator.on('migrating', (e) => seen.push(`migrating ${e.id} ${e.direction}`));
-      env.migrator.on('log', (e) => seen.push(`log ${e.id} ${e.message}`));
-      env.migrator.on('migrated', (e) => {
-        seen.push(`migrated ${e.id} ${e.direction}`);
-        durations.push(e.durationMs);
-      });
-      env.migrator.on('failed', (e) => {
-        seen.push(`failed ${e.id} ${e.direction} ${e.error}`);
-        durations.push(e.durationMs);
-      });
-
-      await env.migrator.up();
-      assert.deepEqual(seen, ['migrating 001-a up', 'log 001-a hello from 001-a', 'migrated 001-a up', 'migrating 002-b up', 'failed 002-b up boom']);
-      seen.length = 0;
-      await env.migrator.down();
-      assert.deepEqual(seen, ['migrating 001-a down', 'log 001-a bye', 'migrated 001-a down']);
-      for (const d of durations) assert.ok(Number.isFinite(d) && d >= 0);
-    }));
-});
 
 void describe('migrator.interrupt()', () => {
   void it('stops a migration that honours ctx.signal: recorded failed and interrupted, later ones not run', () =>

@@ -30,6 +30,8 @@ export async function withTransactionEnv(
     const events: string[] = [];
     migrator.on('migrating', ({ id, direction }) => events.push(`migrating ${id} ${direction}`));
     migrator.on('migrated', ({ id, direction }) => events.push(`migrated ${id} ${direction}`));
+    migrator.on('reverting', ({ id, direction }) => events.push(`reverting ${id} ${direction}`));
+    migrator.on('reverted', ({ id, direction }) => events.push(`reverted ${id} ${direction}`));
     migrator.on('failed', ({ id, error }) => events.push(`failed ${id}: ${error}`));
     migrator.on('log', ({ id, message }) => events.push(`log ${id}: ${message}`));
     migrator.on('warning', ({ id, message }) => events.push(`warning ${id ?? '-'}: ${message}`));

@@ -4,6 +4,7 @@
 // FerretDB (commands only), or on a real replica set when MONGRATE_TEST_URI points at one.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
+import { exitCodeFor } from '../../src/cli/errors.ts';
 import { MongrateError } from '../../src/index.ts';
 import type { SeenCommand, TransactionShim } from '../support/transaction-shim.ts';
 import { venueIt } from '../support/transaction-venue.ts';
@@ -149,7 +150,7 @@ void describe('the transaction probe', () => {
     await assert.rejects(env.migrator.up(), (error: unknown) => {
       assert.ok(error instanceof MongrateError, String(error));
       assert.ok(codes.includes(error.code), `${error.code}: ${error.message}`);
-      assert.equal(error.exitCode, 5);
+      assert.equal(exitCodeFor(error.code), 5);
       assert.match(error.message, /transactions/);
       return true;
     });

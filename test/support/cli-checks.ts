@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
 import type { CliResult } from './cli.ts';
-import { changelogRecord, type ChangelogDoc } from './cli-project.ts';
+import { changelogRecord, type ChangelogDoc, type StartedCli } from './cli-project.ts';
 
 export function show(result: CliResult): string {
   return `exit ${String(result.code)} (signal ${String(result.signal)})\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
@@ -41,4 +41,29 @@ export async function waitForRecord(
     if (Date.now() > deadline) assert.fail(`${id} did not get there within ${timeoutMs / 1000} s`);
     await sleep(50);
   }
+}
+
+/**
+ * Resolves with the output so far once `stream` of a running CLI has printed something matching
+ * `pattern`; fails if the CLI exits first or `timeoutMs` pass.
+ */
+export function waitForOutput(started: StartedCli, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  const source = started.child[stream];
+  if (source === null) return Promise.reject(new Error(`the CLI has no ${stream} pipe`));
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no ${String(pattern)} on ${stream} within ${timeoutMs / 1000} s:\n${seen}`)), timeoutMs);
+    const onData = (chunk: Buffer | string): void => {
+      seen += chunk.toString();
+      if (!pattern.test(seen)) return;
+      clearTimeout(timer);
+      source.off('data', onData);
+      resolve(seen);
+    };
+    source.on('data', onData);
+    void started.done.then((result) => {
+      clearTimeout(timer);
+      if (!pattern.test(seen)) reject(new Error(`the CLI exited before ${String(pattern)} on ${stream}: ${show(result)}`));
+    });
+  });
 }

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
-import type { LockDocument } from '../../src/lock/mongo-lock-store.ts';
+import { LOCK_ID, type LockDocument } from '../../src/lock/mongo-lock-store.ts';
+import { readHelloLocalTime } from '../../src/server/clock.ts';
 import type { CliResult } from './cli.ts';
 import { changelogRecord } from './cli-project.ts';
 
@@ -57,4 +58,23 @@ export async function waitFor(what: string, check: () => Promise<boolean>, done:
 /** Polls the changelog until `id` is recorded as running; fails if the CLI exits first or 20 s pass. */
 export function waitUntilRunning(db: Db, id: string, done: Promise<CliResult>): Promise<void> {
   return waitFor(`${id} was recorded as running`, async () => (await changelogRecord(db, id))?.state === 'running', done);
+}
+
+/** The host, pid and command of the lock `insertForeignLock` writes, as the CLI names its holder. */
+export const FOREIGN_HOLDER = { host: 'deploy-box-3', pid: 4242, command: 'up' } as const;
+
+/**
+ * A lock as another machine's runner would have left it, dated in the server's time and expiring
+ * `expiresInMs` from now (negative: already expired, its runner died).
+ */
+export async function insertForeignLock(db: Db, expiresInMs: number): Promise<LockDocument> {
+  const now = (await readHelloLocalTime(db)).getTime();
+  const lock: LockDocument = { _id: LOCK_ID, owner: 'run-from-elsewhere', ...FOREIGN_HOLDER, acquiredAt: new Date(now - 60_000), expiresAt: new Date(now + expiresInMs) };
+  await db.collection<LockDocument>('mongrate_lock').insertOne(lock);
+  return lock;
+}
+
+/** The foreign lock's holder removes it (it finished): whoever waits may take the lock. */
+export async function releaseForeignLock(db: Db): Promise<void> {
+  await db.collection<LockDocument>('mongrate_lock').deleteOne({ _id: LOCK_ID, owner: 'run-from-elsewhere' });
 }

@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
+import { exitCodeFor } from '../../src/cli/errors.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { databaseFromUri, DEFAULT_URI, mergeConfig } from '../../src/config/resolve.ts';
 import { validateConfig } from '../../src/config/schema.ts';
@@ -82,7 +83,7 @@ void describe('validateConfig', () => {
   void it('maps CONFIG to exit code 2', () => {
     assert.throws(
       () => validateConfig({ nope: 1 }, 'test'),
-      (error: unknown) => error instanceof MongrateError && error.exitCode === 2,
+      (error: unknown) => error instanceof MongrateError && exitCodeFor(error.code) === 2,
     );
   });
 });
@@ -197,7 +198,7 @@ void describe('mergeConfig', () => {
     assert.throws(() => merge({ uri: 'mongodb://h:27017/?x=1' }), isError('USAGE', /--db/));
     assert.throws(
       () => merge({}),
-      (error: unknown) => error instanceof MongrateError && error.exitCode === 2,
+      (error: unknown) => error instanceof MongrateError && exitCodeFor(error.code) === 2,
     );
   });
 

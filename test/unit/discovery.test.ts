@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { exitCodeFor } from '../../src/cli/errors.ts';
 import { slugify, timestampId } from '../../src/cli/commands/create.ts';
 import {
   checksumOf,
@@ -177,7 +178,7 @@ void describe('discoverMigrations', () => {
     await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /duplicate migration id '001-a'/));
     await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /001-a\.js/));
     await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /001-a\.ts/));
-    await assert.rejects(discoverMigrations(dir), (error: unknown) => error instanceof MongrateError && error.exitCode === 2);
+    await assert.rejects(discoverMigrations(dir), (error: unknown) => error instanceof MongrateError && exitCodeFor(error.code) === 2);
     // validate's path: reported, not thrown
     const { files, duplicates } = await discoverMigrationsAndDuplicates(dir);
     assert.deepEqual([files, duplicates], [[], [{ id: '001-a', names: ['001-a.js', '001-a.ts'] }]]);

@@ -4,6 +4,7 @@ import { FERRETDB_BUILD_INFO, FERRETDB_COMMIT_TRANSACTION_REPLY, FERRETDB_HELLO 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MongoClient, MongoNetworkError, MongoServerError, ObjectId, Timestamp, type Document } from 'mongodb';
+import { exitCodeFor } from '../../src/cli/errors.ts';
 import { MongrateError } from '../../src/errors.ts';
 import {
   capabilitiesFrom,
@@ -294,14 +295,14 @@ void describe('probeFailure()', () => {
   void it('a lost connection is UNREACHABLE (exit 5)', () => {
     const error = probeFailure(new MongoNetworkError('connection 4 to 127.0.0.1:27017 closed'), 'what it supports (buildInfo/hello)');
     assert.equal(error.code, 'UNREACHABLE');
-    assert.equal(error.exitCode, 5);
+    assert.equal(exitCodeFor(error.code), 5);
     assert.match(error.message, /lost the connection .*buildInfo\/hello.*connection 4 to 127\.0\.0\.1:27017 closed/);
   });
 
   void it('a server error answer is SERVER_PROBE_FAILED (exit 5), never MIGRATION_FAILED', () => {
     const error = probeFailure(serverError(UNAUTHORIZED_REPLY), 'what it supports (buildInfo/hello)');
     assert.equal(error.code, 'SERVER_PROBE_FAILED');
-    assert.equal(error.exitCode, 5);
+    assert.equal(exitCodeFor(error.code), 5);
     assert.match(error.message, /could not ask the server what it supports \(buildInfo\/hello\): command find requires authentication/);
   });
 });

@@ -5,6 +5,7 @@ import { FERRETDB_BUILD_INFO, FERRETDB_HELLO } from '../support/recorded-replies
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Binary, Long, MongoNetworkError, MongoServerError, ObjectId, Timestamp, type Document } from 'mongodb';
+import { exitCodeFor } from '../../src/cli/errors.ts';
 import { isTransientTransactionError, transactionPolicy, transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
 import { capabilitiesFrom } from '../../src/server/capabilities.ts';
 import { MongrateError } from '../../src/errors.ts';
@@ -165,7 +166,7 @@ void describe('transactionPolicy', () => {
           (error: unknown) => {
             assert.ok(error instanceof MongrateError);
             assert.equal(error.code, 'CONFIG');
-            assert.equal(error.exitCode, 2);
+            assert.equal(exitCodeFor(error.code), 2);
             assert.match(error.message, /transactions/);
             assert.match(error.message, /always/);
             assert.ok(error.message.includes(support.reason), error.message);

@@ -4,8 +4,7 @@ import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { usageError } from '../../errors.ts';
 import type { Migrator } from '../../index.ts';
-import { api } from '../context.ts';
-import type { Register } from '../main.ts';
+import { api, type Register } from '../context.ts';
 import { migrationTemplate } from '../templates.ts';
 
 /** `add User profile!` -> `add-user-profile`. Path tricks are refused before slugging. */
@@ -22,6 +21,12 @@ export function slugify(name: string): string {
     .slice(0, 80);
   if (slug === '') throw usageError(`invalid migration name '${name}': it has no letters or digits to use`);
   return slug;
+}
+
+/** What `status` shows until the author writes better: the name in words (`add-users-index` -> `Add users index`). */
+export function descriptionFor(name: string): string {
+  const words = name.trim().replace(/[-_\s]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** UTC, so two developers in different zones cannot produce ids that sort against creation order. */
@@ -70,7 +75,7 @@ export function defineCreate(program: Command, register: Register): void {
       await migrator.close();
     }
     if (existsSync(file)) throw usageError(`${file} already exists`);
-    await writeFile(file, migrationTemplate(name.trim(), flags.js === true ? 'js' : 'ts'), { flag: 'wx' });
+    await writeFile(file, migrationTemplate(descriptionFor(name), flags.js === true ? 'js' : 'ts'), { flag: 'wx' });
     const shown = relative(ctx.io.cwd, file) || file;
     ctx.renderer.out(shown);
     ctx.renderer.emitJson({ ok: true, id, path: file });

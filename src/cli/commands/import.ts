@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import { usageError } from '../../errors.ts';
 import { redactUri, secretsOf } from '../../util/redact.ts';
 import { api } from '../context.ts';
-import type { Register } from '../main.ts';
-import { wholeNumber } from '../main.ts';
+import type { Register } from '../context.ts';
+import { wholeNumber } from '../options.ts';
 
 interface ImportFlags {
   from?: string;

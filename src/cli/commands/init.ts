@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { usageError } from '../../errors.ts';
-import type { Register } from '../main.ts';
+import type { Register } from '../context.ts';
 import { configTemplate } from '../templates.ts';
 
 /** A database name derived from the project folder: letters, digits, '_' and '-' only. */

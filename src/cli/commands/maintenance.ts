@@ -2,8 +2,9 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { MongrateError } from '../../errors.ts';
-import type { CommandContext } from '../context.ts';
-import type { Register } from '../main.ts';
+import type { CommandContext, Register } from '../context.ts';
+import { given, lockWaitOption } from '../options.ts';
+import { holderWords } from '../renderer.ts';
 
 export function defineValidate(program: Command, register: Register): void {
   const command = program
@@ -35,9 +36,11 @@ export function defineRepair(program: Command, register: Register): void {
   const command = program
     .command('repair')
     .description('remove failed records so they run again, re-record checksums of changed files, forget missing ones')
-    .option('--yes', 'do it without asking (required when not on a terminal)');
-  register<{ yes?: boolean }>(command, async (ctx, flags) => {
+    .option('--yes', 'do it without asking (required when not on a terminal)')
+    .addOption(lockWaitOption());
+  register<{ yes?: boolean; lockWait?: number }>(command, async (ctx, flags) => {
     const migrator = await ctx.openMigrator();
+    ctx.renderer.followLock(migrator);
     const { renderer } = ctx;
     const plan = await migrator.repair({ dryRun: true });
     if (plan.actions.length === 0) {
@@ -56,7 +59,7 @@ export function defineRepair(program: Command, register: Register): void {
         return 0;
       }
     }
-    const done = await migrator.repair();
+    const done = await migrator.repair(given('lockWait', flags.lockWait));
     renderer.info(renderer.chalk.green(`Repaired ${done.actions.length} record${done.actions.length === 1 ? '' : 's'}.`));
     renderer.emitJson({ ok: true, actions: done.actions });
     return 0;
@@ -67,10 +70,12 @@ export function defineBaseline(program: Command, register: Register): void {
   const command = program
     .command('baseline')
     .argument('<id>', 'the newest migration the database already reflects')
-    .description('record every migration up to and including <id> as applied without running it');
-  register(command, async (ctx, _flags, [id = '']) => {
+    .description('record every migration up to and including <id> as applied without running it')
+    .addOption(lockWaitOption());
+  register<{ lockWait?: number }>(command, async (ctx, flags, [id = '']) => {
     const migrator = await ctx.openMigrator();
-    const result = await migrator.baseline(id);
+    ctx.renderer.followLock(migrator);
+    const result = await migrator.baseline(id, given('lockWait', flags.lockWait));
     for (const baselined of result.baselined) ctx.renderer.info(`${ctx.renderer.chalk.cyan('✔')} baselined ${baselined}`);
     ctx.renderer.out(
       `Baselined ${result.baselined.length} migration${result.baselined.length === 1 ? '' : 's'}` +
@@ -97,12 +102,13 @@ export function defineUnlock(program: Command, register: Register): void {
       renderer.emitJson({ ok: true, ...result });
       return 0;
     }
-    const holder = `${lock.host} pid ${lock.pid} (${lock.command}) since ${lock.acquiredAt.toISOString()}, lease until ${lock.expiresAt.toISOString()}`;
+    const holder = `${holderWords(lock)}, lease until ${lock.expiresAt.toISOString()}`;
     if (!result.released) {
       const why = result.expired
         ? 'its lease expired, but another runner is taking it over'
-        : 'it is live: wait, or pass --force if that runner is dead';
-      throw new MongrateError('LOCK_HELD', `lock held by ${holder}; ${why}`);
+        : 'it is live';
+      const hints = result.expired ? [] : [{ options: { force: true as const }, purpose: 'release it if that runner is dead' }];
+      throw new MongrateError('LOCK_HELD', `lock held by ${holder}; ${why}`, { hints });
     }
     renderer.out(`Released the ${result.expired ? 'expired' : 'live'} lock of ${holder}.`);
     renderer.emitJson({ ok: true, ...result });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { Register } from '../main.ts';
+import type { Register } from '../context.ts';
+import { statusTable } from '../status-table.ts';
 
 export function defineStatus(program: Command, register: Register): void {
   const command = program
@@ -12,7 +13,7 @@ export function defineStatus(program: Command, register: Register): void {
     const failing = flags.check === true && status.problems > 0;
     const problemIds = status.migrations.filter((m) => !['applied', 'baseline'].includes(m.state)).map((m) => `${m.id} (${m.state})`);
     const message = `${status.problems} migration${status.problems === 1 ? ' needs' : 's need'} attention: ${problemIds.join(', ')}`;
-    ctx.renderer.statusTable(status);
+    statusTable(ctx.renderer, status);
     if (status.migrationsUnavailable !== undefined) ctx.renderer.warn(`showing the changelog as recorded, with nothing to compare it to: ${status.migrationsUnavailable}`);
     ctx.renderer.emitJson({
       ok: !failing,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { Register } from '../main.ts';
-import { wholeNumber } from '../main.ts';
+import type { Register } from '../context.ts';
+import { dryRunOption, given, lockWaitOption, wholeNumber } from '../options.ts';
 import { runInterruptibly } from '../run.ts';
 
 interface UpFlags {
@@ -19,24 +19,24 @@ export function defineUp(program: Command, register: Register): void {
     .description('apply pending migrations in id order')
     .option('--to <id>', 'apply up to and including this migration')
     .option('--step <n>', 'apply at most n migrations', wholeNumber('--step'))
-    .option('--dry-run', 'print the plan; change nothing')
+    .addOption(dryRunOption())
     .option('--allow-out-of-order', 'also apply pending migrations older than the newest applied one')
-    .option('--retry-failed', 'run a migration recorded as failed again')
+    .option('--retry-failed', 'run a migration recorded as failed again (fix it first)')
     .option('--no-validate', 'skip the check that applied files are unchanged and present')
-    .option('--lock-wait <seconds>', 'wait this long for a lock held by another runner', wholeNumber('--lock-wait'));
+    .addOption(lockWaitOption());
   register<UpFlags>(command, async (ctx, flags) => {
     const migrator = await ctx.openMigrator();
+    const dryRun = flags.dryRun === true;
     return runInterruptibly(ctx, migrator, () =>
       migrator.up({
-        ...(flags.to === undefined ? {} : { to: flags.to }),
-        ...(flags.step === undefined ? {} : { step: flags.step }),
-        dryRun: flags.dryRun === true,
+        ...given('to', flags.to),
+        ...given('step', flags.step),
+        dryRun,
         allowOutOfOrder: flags.allowOutOfOrder === true,
         retryFailed: flags.retryFailed === true,
         validate: flags.validate !== false,
-        ...(flags.lockWait === undefined ? {} : { lockWait: flags.lockWait }),
+        ...given('lockWait', flags.lockWait),
       }),
-      { dryRun: flags.dryRun === true },
     );
   });
 }

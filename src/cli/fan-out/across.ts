@@ -5,7 +5,9 @@
  * follows. The fan-out owns Ctrl-C: the first stops every database at its next safe point and
  * starts no other, the second leaves at once.
  */
-import { MongrateError, exitCodeFor, messageOf, usageError } from '../../errors.ts';
+import { usageError, type ErrorCode } from '../../errors.ts';
+import { exitCodeFor } from '../errors.ts';
+import type { Failure } from '../renderer.ts';
 import type { DatabaseResult, FanOut, ResolvedConfig, StatusResult } from '../../index.ts';
 import { api, CommandContext } from '../context.ts';
 import { databaseRenderer, type DatabaseRenderer } from './database-renderer.ts';
@@ -100,10 +102,8 @@ async function runAcross(
   return combinedExitCode(result.databases.map((d) => d.result?.exitCode ?? 0));
 }
 
-function errorOf(failure: unknown): DatabaseResult<unknown>['error'] {
-  if (failure === undefined) return undefined;
-  if (failure instanceof MongrateError) return { code: failure.code, message: failure.message };
-  return { code: 'MIGRATION_FAILED', message: messageOf(failure) };
+function errorOf(failure: Failure | undefined): DatabaseResult<unknown>['error'] {
+  return failure === undefined ? undefined : { code: failure.code as ErrorCode, message: failure.message };
 }
 
 /** One database in the `--json` document: its result, and what the command printed for it with `--json`. */

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import type { RunResult } from '../../index.ts';
 import { secretsOf } from '../../util/redact.ts';
 import type { CommandContext } from '../context.ts';
-import { Renderer } from '../renderer.ts';
+import { Renderer, type Failure } from '../renderer.ts';
 
 /** A stream that writes every line to `target` with `prefix` before it. */
 export function prefixedStream(target: NodeJS.WritableStream, prefix: string): Writable {
@@ -34,35 +34,34 @@ export class DatabaseRenderer extends Renderer {
   /** The run's result, for `up`, `down` and `redo`. */
   run: RunResult | undefined;
   /** What the command failed with, if it did. */
-  failure: unknown;
+  failure: Failure | undefined;
 
   override emitJson(document: Record<string, unknown>): void {
     this.document = document;
     super.emitJson(document);
   }
 
-  override fail(error: unknown): number {
-    this.failure = error;
-    return super.fail(error);
+  override report(failure: Failure, extra: Record<string, unknown> = {}): number {
+    this.failure = failure;
+    return super.report(failure, extra);
   }
 
-  override runSummary(result: RunResult): void {
+  override runEnded(result: RunResult): void {
     this.run = result;
-    super.runSummary(result);
   }
 }
 
 export function databaseRenderer(ctx: CommandContext, command: string, prefix: string, uri: string): DatabaseRenderer {
   const { globals, io } = ctx;
-  const json = globals.json;
+  const json = globals.json === true;
   // colour follows the real terminal; the prefixed streams themselves are no TTY, so no spinner
   const stdout = Object.assign(json ? discard() : prefixedStream(io.stdout, prefix), { isTTY: io.stdout.isTTY });
   const renderer = new DatabaseRenderer({
     command,
     json,
-    color: globals.color,
-    verbose: globals.verbose,
-    quiet: globals.quiet,
+    color: globals.color !== false,
+    verbose: globals.verbose === true,
+    quiet: globals.quiet === true,
     env: io.env,
     stdout,
     stderr: json ? discard() : prefixedStream(io.stderr, prefix),

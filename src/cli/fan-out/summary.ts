@@ -6,7 +6,7 @@
 import type { ChalkInstance } from 'chalk';
 import { Table } from 'console-table-printer';
 import type { DatabaseOutcome, DatabaseResult, MigrationState, StatusResult } from '../../index.ts';
-import { formatDuration } from '../renderer.ts';
+import { formatDuration } from '../words.ts';
 import type { DatabaseRenderer } from './database-renderer.ts';
 
 /** The most telling exit code first: interrupted, a migration failed, usage, a held lock, check findings, unreachable. */
@@ -77,7 +77,7 @@ export function runSummaryTable(chalk: ChalkInstance, command: string, results: 
 
 /** `status` across databases: applied (with baselines and unchecked ones), pending (with out-of-order ones), failed, changed, missing. */
 export function statusSummaryTable(chalk: ChalkInstance, results: DatabaseResult<StatusResult>[]): string {
-  const sum = (status: StatusResult, ...states: MigrationState[]): number => states.reduce((n, s) => n + (status.counts[s] ?? 0), 0);
+  const sum = (status: StatusResult, ...states: MigrationState[]): number => states.reduce((n, s) => n + status.counts[s], 0);
   const rows = results.map((d) => {
     const status = d.result;
     if (status === undefined) return [d.database, '', '', '', '', '', OUTCOME_COLOURS[d.outcome](chalk)(`${d.outcome}: ${d.error?.message ?? ''}`)];

@@ -1,0 +1,53 @@
+/**
+ * The one table between the core's errors and the terminal: error codes to exit codes, and hints
+ * (ways out, in API terms) to the commands and flags a CLI user types.
+ */
+import type { ErrorCode, Hint, HintOptions } from '../index.ts';
+
+/** Exit codes, as the README's table lists them. */
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  MIGRATION_FAILED: 1,
+  TRANSACTION_LIMIT: 1,
+  SERVER_ERROR: 1,
+  USAGE: 2,
+  CONFIG: 2,
+  AUTH_FAILED: 2,
+  DUPLICATE_ID: 2,
+  LOCK_HELD: 3,
+  LOCK_LOST: 3,
+  CHECK_FAILED: 4,
+  UNREACHABLE: 5,
+  SERVER_PROBE_FAILED: 5,
+  INTERRUPTED: 130,
+};
+
+/** A code the table does not know (a newer core, a bug) is a failure, never success. */
+export function exitCodeFor(code: string): number {
+  return (EXIT_CODES as Record<string, number | undefined>)[code] ?? 1;
+}
+
+/** Each hint option as a flag. */
+const FLAGS: { [K in keyof Required<HintOptions>]: string } = {
+  retryFailed: '--retry-failed',
+  allowOutOfOrder: '--allow-out-of-order',
+  validate: '--no-validate',
+  lockWait: '--lock-wait <seconds>',
+  force: '--force',
+};
+
+function flagsOf(options: HintOptions | undefined): string[] {
+  return (Object.keys(options ?? {}) as (keyof HintOptions)[]).map((name) => FLAGS[name]);
+}
+
+/** One hint as a clause: "run `mongrate down --retry-failed` to finish reverting it". */
+export function hintWords(hint: Hint): string {
+  const flags = flagsOf(hint.options);
+  if (hint.command === undefined) return `pass \`${flags.join(' ')}\` to ${hint.purpose}`;
+  return `run \`${['mongrate', hint.command, ...flags].join(' ')}\` to ${hint.purpose}`;
+}
+
+/** The message a CLI user reads: what happened, then the ways out as commands and flags. */
+export function withAdvice(message: string, hints: readonly Hint[] | undefined): string {
+  if (hints === undefined || hints.length === 0) return message;
+  return `${message}; ${hints.map(hintWords).join(', or ')}`;
+}

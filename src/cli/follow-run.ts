@@ -1,0 +1,131 @@
+/**
+ * What `up`, `down` and `redo` print while they run and when they end: a spinner per migration on
+ * a terminal (its text carries the helpers' progress and ETA), plain lines elsewhere, with a
+ * progress line at least every PROGRESS_EVERY_MS so a long backfill in CI never looks hung.
+ */
+import type { HelperProgress, Migrator, RunResult, StepResult } from '../index.ts';
+import { countOf } from '../util/words.ts';
+import type { Renderer } from './renderer.ts';
+import { formatDuration, progressWords } from './words.ts';
+
+/** Plain output gets a progress line this often while a migration runs (and one when a helper finishes). */
+const PROGRESS_EVERY_MS = 10_000;
+/** How often the clock behind those lines looks. */
+const TICK_MS = 1000;
+
+/** The migration running now, for the plain progress lines. */
+interface Current {
+  id: string;
+  startedAt: number;
+  latest: HelperProgress | undefined;
+  lastLineAt: number;
+}
+
+export function followRun(renderer: Renderer, migrator: Migrator): void {
+  const { chalk } = renderer;
+  let current: Current | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+
+  const line = (now: number): void => {
+    if (current === undefined) return;
+    current.lastLineAt = now;
+    const detail = current.latest === undefined ? `still running (${formatDuration(now - current.startedAt)})` : progressWords(current.latest);
+    renderer.info(`  ${chalk.dim(current.id + ':')} ${detail}`);
+  };
+  const tick = (): void => {
+    const now = Date.now();
+    if (current !== undefined && !renderer.spinning && now - current.lastLineAt >= PROGRESS_EVERY_MS) line(now);
+  };
+  const start = (id: string, text: string): void => {
+    const now = Date.now();
+    current = { id, startedAt: now, latest: undefined, lastLineAt: now };
+    if (!renderer.startSpinner(text)) renderer.verbose(`${text} ...`);
+    clearInterval(ticker);
+    ticker = setInterval(tick, TICK_MS);
+    // a line clock must never keep the process alive
+    ticker.unref();
+  };
+  const end = (): void => {
+    clearInterval(ticker);
+    ticker = undefined;
+    current = undefined;
+    renderer.stopSpinner();
+  };
+
+  migrator.on('migrating', ({ id }) => start(id, `applying ${id}`));
+  migrator.on('reverting', ({ id }) => start(id, `reverting ${id}`));
+  migrator.on('migrated', ({ id, durationMs }) => {
+    end();
+    renderer.info(`${chalk.green('✔')} applied  ${id} ${chalk.dim(`(${formatDuration(durationMs)})`)}`);
+  });
+  migrator.on('reverted', ({ id, durationMs }) => {
+    end();
+    renderer.info(`${chalk.green('✔')} reverted ${id} ${chalk.dim(`(${formatDuration(durationMs)})`)}`);
+  });
+  // the message is printed once, by the error that ends the run
+  migrator.on('failed', ({ id, direction, durationMs }) => {
+    end();
+    renderer.out(`${chalk.red('✖')} ${direction === 'up' ? 'failed  ' : 'failed reverting'} ${id} ${chalk.dim(`(${formatDuration(durationMs)})`)}`);
+  });
+  migrator.on('progress', (progress) => {
+    if (current === undefined) return;
+    current.latest = progress;
+    const finished = progress.done >= progress.total;
+    if (renderer.spinning) renderer.updateSpinner(progressWords(progress));
+    else if (finished || Date.now() - current.lastLineAt >= PROGRESS_EVERY_MS) line(Date.now());
+    // what the migration does after a finished helper is its own: later lines say it still runs
+    if (finished) current.latest = undefined;
+  });
+  migrator.on('log', ({ id, message }) => {
+    // a dry run's lines are printed under its step in the summary
+    if (current !== undefined) renderer.info(`  ${chalk.dim(id + ':')} ${message}`);
+  });
+}
+
+/** The plan of a dry run, step by step: what each helper would do, what the migration logged. */
+function dryRunSummary(renderer: Renderer, result: RunResult): void {
+  const { chalk } = renderer;
+  if (result.steps.length === 0) {
+    renderer.out('Dry run: nothing to do.');
+    return;
+  }
+  renderer.out(`Dry run: would run ${countOf(result.steps.length, 'step')}, in this order:`);
+  const failedAt = result.steps.findIndex((s) => s.status === 'failed');
+  for (const [index, step] of result.steps.entries()) {
+    const arrow = step.direction === 'up' ? '↑ up  ' : '↓ down';
+    if (failedAt !== -1 && index > failedAt) {
+      renderer.out(chalk.dim(`  ${arrow} ${step.id} (not simulated: the run would stop before it)`));
+      continue;
+    }
+    renderer.out(`  ${arrow} ${step.id}`);
+    for (const p of step.plan ?? []) renderer.out(`      ${p.helper} ${p.collection}: ${p.action}${p.note === undefined ? '' : ` (${p.note})`}`);
+    for (const line of step.logs ?? []) renderer.out(`      ${chalk.dim(line)}`);
+    if (step.caveat !== undefined) renderer.out(`      ${chalk.dim(`(${step.caveat})`)}`);
+    if (step.note !== undefined) renderer.out(`      ${chalk.yellow(step.note)}`);
+    if (index === failedAt) renderer.out(`      ${chalk.red('✖ the real run would fail here (the error is below)')}`);
+  }
+  renderer.out('Nothing was changed.');
+}
+
+export function runSummary(renderer: Renderer, result: RunResult): void {
+  if (result.dryRun) {
+    dryRunSummary(renderer, result);
+    return;
+  }
+  const done = result.steps.filter((s: StepResult) => s.status === 'success');
+  const notRun = result.steps.filter((s) => s.status === 'not-run');
+  if (result.steps.length === 0) {
+    renderer.info(result.direction === 'down' ? 'Nothing to revert.' : 'Nothing to apply: the database is up to date.');
+    return;
+  }
+  if (result.error === undefined) {
+    const verb = result.direction === 'down' ? 'reverted' : result.direction === 'redo' ? 'redone' : 'applied';
+    renderer.info(renderer.chalk.green(`Done: ${verb} ${countOf(result.direction === 'redo' ? 1 : done.length, 'migration')}.`));
+    return;
+  }
+  const before = done.map((s) => s.id);
+  renderer.out(
+    `${result.direction === 'down' ? 'Reverted' : 'Applied'} before the ${result.error.code === 'INTERRUPTED' ? 'interruption' : 'failure'}: ${before.length === 0 ? 'none' : before.join(', ')}` +
+      (notRun.length > 0 ? `; not run: ${notRun.map((s) => s.id).join(', ')}` : ''),
+  );
+}

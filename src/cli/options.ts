@@ -1,0 +1,29 @@
+/** Options and argument parsers several commands share (kept apart from main.ts, which imports the commands). */
+import { Option } from 'commander';
+import { usageError } from '../errors.ts';
+
+/** Parses a whole number option; commander calls this while parsing, before any server is contacted. */
+export function wholeNumber(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw usageError(`${flag} takes a whole number >= 0, got '${value}'`);
+    return Number(value);
+  };
+}
+
+/** `--lock-wait <seconds>`, on every command that takes the lock. */
+export function lockWaitOption(): Option {
+  return new Option(
+    '--lock-wait <seconds>',
+    'wait up to this long for a lock another runner holds, saying who holds it (default: lock.waitSeconds of the config, 0)',
+  ).argParser(wholeNumber('--lock-wait'));
+}
+
+/** `--dry-run`, on the commands that run migrations. */
+export function dryRunOption(): Option {
+  return new Option('--dry-run', 'print the plan (each helper and what it would touch) and change nothing; exit 1 if the plan already shows a failure');
+}
+
+/** The option only when it was given: the API's defaults apply otherwise. */
+export function given<K extends string, V>(name: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [name]: value } as Record<K, V>);
+}

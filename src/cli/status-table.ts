@@ -1,0 +1,115 @@
+/**
+ * `mongrate status` as a table that fits the terminal (console-table-printer wraps cells at the
+ * widths chosen here), with failures' errors listed under it rather than inside a row.
+ */
+import type { ChalkInstance } from 'chalk';
+import { Table } from 'console-table-printer';
+import type { MigrationState, MigrationStatus, StatusResult } from '../index.ts';
+import type { Renderer } from './renderer.ts';
+import { formatDuration } from './words.ts';
+import { breakLongWords, wrapLine } from './wrap.ts';
+
+const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance> = {
+  applied: (c) => c.green,
+  baseline: (c) => c.cyan,
+  pending: (c) => c.yellow,
+  'out-of-order': (c) => c.magenta,
+  failed: (c) => c.red,
+  running: (c) => c.blue,
+  changed: (c) => c.red,
+  missing: (c) => c.red,
+  unchecked: (c) => c.gray,
+};
+
+/** `failed (down, interrupted)`: the state with what a user must know before acting on it. */
+function stateLabel(m: Pick<MigrationStatus, 'state' | 'direction' | 'interrupted'>): string {
+  const notes = [m.direction === 'down' ? 'down' : undefined, m.state === 'failed' && m.interrupted ? 'interrupted' : undefined].filter(Boolean);
+  return notes.length === 0 ? m.state : `${m.state} (${notes.join(', ')})`;
+}
+
+const COLUMNS = ['Migration', 'State', 'Applied at', 'Duration', 'Description'] as const;
+type Column = (typeof COLUMNS)[number];
+
+/**
+ * Which column gives up width first, and down to what: the description, then the time (it wraps
+ * into date and time), then the id, then those two further. State and Duration keep their width
+ * (their words are short, and a state label cut mid-word misleads). A table needs 3 characters
+ * per column and 1 for its borders besides the cells.
+ */
+const SHRINK_ORDER: [Column, number][] = [
+  ['Description', 24],
+  ['Applied at', 10],
+  ['Migration', 20],
+  ['Description', 16],
+  ['Migration', 14],
+  ['Description', 10],
+  ['Migration', 10],
+];
+
+/** Cell widths that fit `width`, or as close as the minimums allow. */
+function fitWidths(natural: Record<Column, number>, width: number): Record<Column, number> {
+  const widths = { ...natural };
+  const overhead = 3 * COLUMNS.length + 1;
+  const total = (): number => COLUMNS.reduce((sum, c) => sum + widths[c], overhead);
+  for (const [column, minimum] of SHRINK_ORDER) {
+    const excess = total() - width;
+    if (excess <= 0) break;
+    widths[column] = Math.max(Math.min(widths[column], minimum), widths[column] - excess);
+  }
+  return widths;
+}
+
+function appliedAtText(date: Date | undefined): string {
+  return date?.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') ?? '';
+}
+
+export function statusTable(renderer: Renderer, status: StatusResult): void {
+  if (renderer.json) return;
+  const { chalk } = renderer;
+  const width = renderer.width();
+  if (status.migrations.length === 0) {
+    renderer.out(`No migrations yet in database ${status.database}.`);
+  } else {
+    const rows = status.migrations.map((m): Record<Column, string> => ({
+      Migration: m.id,
+      State: stateLabel(m),
+      'Applied at': appliedAtText(m.appliedAt),
+      Duration: formatDuration(m.durationMs),
+      // one paragraph: a description written over several lines reads as one
+      Description: (m.description ?? '').replace(/\s*\n\s*/g, ' '),
+    }));
+    const natural = Object.fromEntries(COLUMNS.map((c) => [c, Math.max(c.length, ...rows.map((r) => r[c].length))])) as Record<Column, number>;
+    const widths = fitWidths(natural, width);
+    // console-table-printer: linear in rows (cli-table3 compared every cell with every other and
+    // took ~100 ms for 500 rows). Its own colours are off; cells carry chalk's, which honour
+    // --no-color/NO_COLOR, and their escape codes do not count towards the column widths.
+    const table = new Table({
+      shouldDisableColors: true,
+      columns: COLUMNS.map((name) => ({ name, title: chalk.bold(name), alignment: 'left' as const, maxLen: widths[name] })),
+    });
+    for (const [index, row] of rows.entries()) {
+      const m = status.migrations[index] as MigrationStatus;
+      // it wraps at spaces only: a word wider than its column is broken first (an id at its '-')
+      const cells = Object.fromEntries(COLUMNS.map((c) => [c, breakLongWords(row[c], widths[c])])) as Record<Column, string>;
+      cells.State = STATE_COLOURS[m.state](chalk)(cells.State);
+      table.addRow(cells);
+    }
+    renderer.out(table.render());
+  }
+  printErrors(renderer, status, width);
+  const summary = Object.entries(status.counts)
+    .filter(([, count]) => count > 0)
+    .map(([state, count]) => `${count} ${state}`)
+    .join(', ');
+  renderer.info(chalk.dim(`database ${status.database}: ${summary || 'nothing to show'}`));
+}
+
+/** Why each failed or running migration is in that state, wrapped to the width, under the table. */
+function printErrors(renderer: Renderer, status: StatusResult, width: number): void {
+  const failing = status.migrations.filter((m) => m.error !== undefined && (m.state === 'failed' || m.state === 'running'));
+  for (const m of failing) {
+    const text = `${m.id} (${stateLabel(m)}): ${(m.error ?? '').replace(/\s*\n\s*/g, ' ')}`;
+    const colour = STATE_COLOURS[m.state](renderer.chalk);
+    for (const [index, line] of wrapLine(text, width, '    ').entries()) renderer.out(index === 0 ? colour(line) : line);
+  }
+}

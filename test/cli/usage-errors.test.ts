@@ -1,0 +1,70 @@
+// Usage errors come first: conflicting flags, bad numbers and an unparsable connection string exit
+// 2 before any server is contacted, so with an unreachable URI (and the default 5 s server
+// selection timeout) they still answer in well under a second. Through the built CLI, and the
+// same rules through the API.
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { describe, it } from 'node:test';
+import { createMigrator, MongrateError } from '../../src/index.ts';
+import { parseJson, runCli } from '../support/cli.ts';
+import { exits } from '../support/cli-checks.ts';
+import { createProject, markerMigration } from '../support/project.ts';
+
+/** Nothing listens there: a command that tried to connect would wait the 5 s default, then exit 5. */
+const UNREACHABLE = 'mongodb://127.0.0.1:1';
+/** Process start-up included, on a loaded 2-core machine; the server timeout they must not wait for is 5000 ms. */
+const WELL_UNDER_A_SECOND_MS = 1000;
+
+const CASES: { what: string; args: string[]; message: RegExp }[] = [
+  { what: 'down --all --step 2', args: ['down', '--all', '--step', '2'], message: /'--step <n>' cannot be used with option '--all'/ },
+  { what: 'down --to x --last-run', args: ['down', '--to', 'x', '--last-run'], message: /cannot be used with/ },
+  { what: 'up --step two', args: ['up', '--step', 'two'], message: /--step takes a whole number >= 0, got 'two'/ },
+  { what: 'redo --lock-wait 1.5', args: ['redo', '--lock-wait', '1.5'], message: /--lock-wait takes a whole number/ },
+  { what: 'baseline without an id', args: ['baseline'], message: /missing required argument 'id'/ },
+  { what: 'an unknown option', args: ['status', '--colour'], message: /unknown option '--colour'/ },
+  { what: 'an empty host (mongodb://h:1,/)', args: ['--uri', 'mongodb://h:1,/', 'status'], message: /invalid connection string mongodb:\/\/h:1,\/: host 2 of 2 is empty/ },
+  { what: 'a port that is no number', args: ['--uri', 'mongodb://127.0.0.1:notaport/x', 'up'], message: /invalid connection string/ },
+  { what: 'no scheme', args: ['--uri', 'db.example.com', 'down'], message: /invalid connection string/ },
+];
+
+void describe('usage errors exit 2 before any server is contacted', { concurrency: 1 }, () => {
+  void it('each exits 2 in well under a second with an unreachable URI, one error line naming the mistake', async () => {
+    const project = await createProject();
+    try {
+      await project.write('001-a.ts', markerMigration('a'));
+      for (const { what, args, message } of CASES) {
+        const started = performance.now();
+        const result = await runCli(['--uri', UNREACHABLE, '--db', 'usage_errors', ...args], { cwd: project.dir });
+        const ms = performance.now() - started;
+        exits(result, 2, what);
+        assert.match(result.stderr.split('\n')[0] ?? '', /^error: /, `${what}: the error comes first`);
+        assert.match(result.stderr, message, what);
+        assert.ok(ms < WELL_UNDER_A_SECOND_MS, `${what}: took ${Math.round(ms)} ms`);
+      }
+      const json = await runCli(['--uri', UNREACHABLE, '--db', 'usage_errors', '--json', 'down', '--all', '--step', '2'], { cwd: project.dir });
+      exits(json, 2, '--json down --all --step 2');
+      assert.deepEqual((parseJson(json).error as { code: string }).code, 'USAGE');
+    } finally {
+      await project.remove();
+    }
+  });
+
+  void it('the API checks the same before connecting: down({ all, step }) and bad counts reject USAGE at once', async () => {
+    const migrator = createMigrator({ uri: UNREACHABLE, database: 'usage_errors' });
+    try {
+      const attempts: [string, () => Promise<unknown>][] = [
+        ['down({ all, step: 2 })', () => migrator.down({ all: true, step: 2 })],
+        ['down({ to, lastRun })', () => migrator.down({ to: 'x', lastRun: true })],
+        ['up({ step: -1 })', () => migrator.up({ step: -1 })],
+        ['redo(undefined, { lockWait: 1.5 })', () => migrator.redo(undefined, { lockWait: 1.5 })],
+      ];
+      for (const [what, attempt] of attempts) {
+        const started = performance.now();
+        await assert.rejects(attempt(), (error: unknown) => error instanceof MongrateError && error.code === 'USAGE', what);
+        assert.ok(performance.now() - started < 100, `${what}: answered without waiting for a server`);
+      }
+    } finally {
+      await migrator.close();
+    }
+  });
+});
