@@ -57,7 +57,7 @@ void describe('--help', () => {
         assert.equal(options.includes('--lock-wait <seconds>'), LOCKING.includes(command), `${command} --help: --lock-wait exactly where the lock is taken`);
       }
       assert.match(section(helps.get('redo')?.stdout ?? '', 'Options'), /--dry-run +print the plan/);
-      assert.match(section(helps.get('up')?.stdout ?? '', 'Options'), /--dry-run +print the plan .*exit 1 if the\s+plan already shows a\s+failure/s);
+      assert.match(section(helps.get('up')?.stdout ?? '', 'Options'), /--dry-run +print the plan .*exit 1 if\s+the\s+plan\s+already\s+shows\s+a\s+failure/s);
     } finally {
       await project.remove();
     }

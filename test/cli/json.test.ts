@@ -1,6 +1,7 @@
 // `--json` is complete, run as a user would against the test server: a real run carries each
 // step's log lines (as the dry run does), status counts list every state (0 included), a dry run
 // has no empty run id, and a run's error names its migration `id`, as the API does.
+import { NO_COUNTS } from '../support/counts.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseJson } from '../support/cli.ts';
@@ -29,7 +30,7 @@ interface RunDoc {
   error?: Record<string, unknown>;
 }
 
-const STATES = ['applied', 'baseline', 'pending', 'out-of-order', 'running', 'failed', 'changed', 'missing'];
+const STATES = Object.keys(NO_COUNTS);
 
 void describe('--json is complete', { concurrency: 3 }, () => {
   void it("a real up carries each step's log lines and a run id; the dry run the same lines and no run id", () =>

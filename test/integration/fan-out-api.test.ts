@@ -1,6 +1,7 @@
 // The programmatic side of many databases: createFanOut returns one result per database and
 // emits every migrator event tagged with its database; `databases` as a function; canary and
 // keepGoing; createMigrator refuses a config of several databases.
+import { counts } from '../support/counts.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
@@ -49,7 +50,7 @@ void describe('createFanOut', () => {
           assert.deepEqual(events.filter((e) => e.startsWith(`${name}:`)), [`${name}:001-a`, `${name}:002-b`, `${name}:ok`], `events of ${name}, in order`);
         }
         const status = await fanOut.status();
-        assert.deepEqual(status.databases.map((d) => d.result?.counts), names.map(() => ({ unchecked: 2 })));
+        assert.deepEqual(status.databases.map((d) => d.result?.counts), names.map(() => counts({ unchecked: 2 })));
       } finally {
         await fanOut.close();
       }

@@ -1,4 +1,5 @@
 // Integration tests of `migrator.status()` and of what `up()` refuses based on it.
+import { counts } from '../support/counts.ts';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,7 +45,7 @@ void describe('migrator.status()', () => {
       assert.equal(byId.get('020-gone')?.description, 'mark gone', 'a missing file keeps the recorded description');
       assert.equal(byId.get('050-new')?.description, 'brand new', 'read statically from the source');
       assert.equal(byId.get('050-new')?.appliedAt, undefined);
-      assert.deepEqual(status.counts, { 'out-of-order': 1, changed: 1, missing: 1, applied: 1, failed: 1, pending: 2, baseline: 0, running: 0 }, 'every state, 0 included');
+      assert.deepEqual(status.counts, counts({ 'out-of-order': 1, changed: 1, missing: 1, applied: 1, failed: 1, pending: 2 }), 'every state, 0 included');
       assert.equal(status.problems, 6);
       assert.deepEqual(await env.marks(), ['edit', 'gone', 'half-done', 'kept'], 'status ran nothing');
     }));

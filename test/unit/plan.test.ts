@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appliedInOrder, computeStatus, planDown, planUp, PROBLEM_STATES } from '../../src/core/plan.ts';
+import { NO_COUNTS } from '../support/counts.ts';
 import { MongrateError, type ErrorCode } from '../../src/errors.ts';
 import { waysOut } from '../support/assertions.ts';
 import type { ChangelogRecord, ChangelogState, MigrationFile, MigrationState } from '../../src/types.ts';
@@ -66,8 +67,7 @@ function stateMap(files: MigrationFile[], records: ChangelogRecord[], liveOwner?
 const ids = (list: readonly { id: string }[]): string[] => list.map((m) => m.id);
 const recordIds = (list: readonly ChangelogRecord[]): string[] => list.map((r) => r._id);
 
-/** Counts of nothing: every state, zero. */
-const NONE: Record<MigrationState, number> = { applied: 0, baseline: 0, pending: 0, 'out-of-order': 0, running: 0, failed: 0, changed: 0, missing: 0, unchecked: 0 };
+const NONE = NO_COUNTS;
 
 void describe('computeStatus', () => {
   void it('marks a file with an applied record and the same checksum as applied', () => {
@@ -188,16 +188,7 @@ void describe('computeStatus', () => {
     ];
     // 002 sorts before the newest applied (004): out-of-order; 007, 008 pending
     const status = computeStatus('db', files, records, 'run-1');
-    assert.deepEqual(status.counts, {
-      missing: 1,
-      baseline: 1,
-      'out-of-order': 1,
-      changed: 1,
-      applied: 1,
-      failed: 1,
-      running: 1,
-      pending: 2,
-    });
+    assert.deepEqual(status.counts, { ...NONE, missing: 1, baseline: 1, 'out-of-order': 1, changed: 1, applied: 1, failed: 1, running: 1, pending: 2 });
     // pending 2 + out-of-order 1 + failed 1 + running 1 + changed 1 + missing 1
     assert.equal(status.problems, 7);
   });
