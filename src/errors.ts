@@ -28,6 +28,9 @@ export type ErrorCode =
 /** A Migrator method, and the CLI command of the same name. */
 export type HintCommand = 'up' | 'down' | 'redo' | 'status' | 'validate' | 'repair' | 'unlock';
 
+/** A config setting a hint asks to set (the CLI also has a flag for each). */
+export type HintSetting = 'database' | 'migrationsDir';
+
 /** Options a hint may name, spelled as the API spells them. */
 export interface HintOptions {
   retryFailed?: true;
@@ -47,6 +50,8 @@ export interface HintOptions {
 export interface Hint {
   command?: HintCommand;
   options?: HintOptions;
+  /** Set this config setting (e.g. `database`): with `command`/`options` absent, the whole advice. */
+  setting?: HintSetting;
   /** What it achieves, e.g. 'finish reverting it'. */
   purpose: string;
 }

@@ -6,7 +6,7 @@ export { matchDatabases } from './core/select-databases.ts';
 export { adoptMigrateMongo, type AdoptOptions, type Adoption } from './compat/migrate-mongo/adopt.ts';
 export { migrateMongoConfigTemplate } from './compat/migrate-mongo/config-template.ts';
 export { resolveConfig as loadConfig, type ConfigOverrides } from './config/resolve.ts';
-export { MongrateError, type ErrorCode, type Hint, type HintCommand, type HintOptions } from './errors.ts';
+export { MongrateError, type ErrorCode, type Hint, type HintCommand, type HintOptions, type HintSetting } from './errors.ts';
 export { redactUri } from './util/redact.ts';
 export {
   reshape,

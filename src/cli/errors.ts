@@ -2,7 +2,7 @@
  * The one table between the core's errors and the terminal: error codes to exit codes, and hints
  * (ways out, in API terms) to the commands and flags a CLI user types.
  */
-import type { ErrorCode, Hint, HintOptions } from '../index.ts';
+import type { ErrorCode, Hint, HintOptions, HintSetting } from '../index.ts';
 
 /** Exit codes, as the README's table lists them. */
 export const EXIT_CODES: Record<ErrorCode, number> = {
@@ -39,8 +39,15 @@ function flagsOf(options: HintOptions | undefined): string[] {
   return (Object.keys(options ?? {}) as (keyof HintOptions)[]).map((name) => FLAGS[name]);
 }
 
+/** Each setting as its flag, the config key and, where there is one, the command that creates it. */
+const SETTINGS: Record<HintSetting, (purpose: string) => string> = {
+  database: (purpose) => `pass \`--db <name>\` (or set \`database\` in the config, or MONGODB_DATABASE) to ${purpose}`,
+  migrationsDir: (purpose) => `pass \`--migrations-dir <dir>\` (or set \`migrationsDir\` in the config) to ${purpose}, or run \`mongrate init\` to create it`,
+};
+
 /** One hint as a clause: "run `mongrate down --retry-failed` to finish reverting it". */
 export function hintWords(hint: Hint): string {
+  if (hint.setting !== undefined) return SETTINGS[hint.setting](hint.purpose);
   const flags = flagsOf(hint.options);
   if (hint.command === undefined) return `pass \`${flags.join(' ')}\` to ${hint.purpose}`;
   return `run \`${['mongrate', hint.command, ...flags].join(' ')}\` to ${hint.purpose}`;

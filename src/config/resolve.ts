@@ -123,9 +123,9 @@ export function mergeConfig(
   const uri = emptyToUndefined(overrides.uri) ?? emptyToUndefined(env.MONGODB_URI) ?? config.uri ?? DEFAULT_URI;
   const { database, databases } = selectDatabases(config, overrides, env, uri);
   if (database === undefined && databases === undefined && options.requireDatabase !== false) {
-    throw usageError(
-      'no database given: pass --db <name> (or --databases / --databases-match), set MONGODB_DATABASE, set `database` or `databases` in the config, or put it in the URI path (mongodb://host/<db>)',
-    );
+    throw usageError('no database given: name one (`database`), or several (`databases`), or put it in the URI path (mongodb://host/<db>)', [
+      { setting: 'database', purpose: 'name it' },
+    ]);
   }
   const concurrency = overrides.concurrency ?? config.concurrency ?? DEFAULTS.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency must be a whole number >= 1, got ${concurrency}`);

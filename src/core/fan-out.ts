@@ -128,7 +128,7 @@ export class FanOut extends EventEmitter<FanOutEvents> {
     const names = options.databases ?? (await this.databases());
     const { canary } = options;
     if (canary !== undefined && !names.includes(canary)) {
-      throw usageError(`--canary ${canary}: not one of the selected databases (${names.join(', ') || 'none'})`);
+      throw usageError(`canary ${canary}: not one of the selected databases (${names.join(', ') || 'none'})`);
     }
     const concurrency = options.concurrency ?? this.config.concurrency;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`concurrency must be a whole number >= 1, got ${concurrency}`);

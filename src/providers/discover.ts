@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import { MongrateError, usageError } from '../errors.ts';
+import { MongrateError, usageError, type Hint } from '../errors.ts';
 import type { MigrationFile } from '../types.ts';
 import { compareIds } from './contract.ts';
 
@@ -104,12 +104,15 @@ function isLinkedFile(dir: string, entry: Dirent): boolean {
 }
 
 export function missingFolderMessage(dir: string): string {
-  return `migrations folder not found: ${dir} (run \`mongrate init\`, or set migrationsDir / --migrations-dir)`;
+  return `migrations folder not found: ${dir}`;
 }
+
+/** Where to point instead, in API terms (the CLI adds its flag and `init`). */
+export const MISSING_FOLDER_HINTS = [{ setting: 'migrationsDir', purpose: 'name the folder of migration files' }] as const satisfies readonly Hint[];
 
 export async function discoverMigrationsAndDuplicates(dir: string, options: DiscoveryOptions = {}): Promise<Discovery> {
   const discovery = await scanMigrationsFolder(dir, options);
-  if (discovery === undefined) throw usageError(missingFolderMessage(dir));
+  if (discovery === undefined) throw usageError(missingFolderMessage(dir), MISSING_FOLDER_HINTS);
   return discovery;
 }
 

@@ -16,6 +16,14 @@ void describe('hints as CLI words', () => {
     assert.equal(hintWords({ command: 'up', options: { allowOutOfOrder: true }, purpose: 'apply it anyway' }), 'run `mongrate up --allow-out-of-order` to apply it anyway');
   });
 
+  void it('a setting is its flag, its config key and (for the migrations folder) the command that creates it', () => {
+    assert.equal(hintWords({ setting: 'database', purpose: 'name it' }), 'pass `--db <name>` (or set `database` in the config, or MONGODB_DATABASE) to name it');
+    assert.equal(
+      hintWords({ setting: 'migrationsDir', purpose: 'name the folder of migration files' }),
+      'pass `--migrations-dir <dir>` (or set `migrationsDir` in the config) to name the folder of migration files, or run `mongrate init` to create it',
+    );
+  });
+
   void it('the message, then every way out', () => {
     assert.equal(withAdvice('lock held by x', []), 'lock held by x');
     assert.equal(withAdvice('lock held by x', undefined), 'lock held by x');

@@ -184,9 +184,13 @@ void describe('discoverMigrations', () => {
     assert.deepEqual([files, duplicates], [[], [{ id: '001-a', names: ['001-a.js', '001-a.ts'] }]]);
   });
 
-  void it('refuses a missing folder with USAGE mentioning mongrate init', async () => {
+  void it('refuses a missing folder with USAGE, hinting at migrationsDir', async () => {
     const missing = join(temp.root(), 'no-such-folder');
-    await assert.rejects(discoverMigrations(missing), isError('USAGE', /not found.*mongrate init/));
+    await assert.rejects(discoverMigrations(missing), (error: unknown) => {
+      assert.ok(isError('USAGE', /migrations folder not found/)(error) && error instanceof MongrateError);
+      assert.deepEqual(error.hints.map((h) => h.setting), ['migrationsDir'], 'the way out, in API terms');
+      return true;
+    });
   });
 
   void it('gives the same checksum for a CRLF file as for its LF form', async () => {
