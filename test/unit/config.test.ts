@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { exitCodeFor } from '../../src/cli/errors.ts';
+import { exitCodeFor, withAdvice } from '../../src/cli/errors.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { databaseFromUri, DEFAULT_URI, mergeConfig } from '../../src/config/resolve.ts';
 import { validateConfig } from '../../src/config/schema.ts';
@@ -193,9 +193,13 @@ void describe('mergeConfig', () => {
     assert.equal(merge({ database: 'configdb' }, { env: { MONGODB_DATABASE: '' } }).database, 'configdb');
   });
 
-  void it('refuses no database at all with USAGE mentioning --db', () => {
-    assert.throws(() => merge({}), isError('USAGE', /--db/));
-    assert.throws(() => merge({ uri: 'mongodb://h:27017/?x=1' }), isError('USAGE', /--db/));
+  void it('refuses no database at all with USAGE, hinting at the database setting (the CLI says --db)', () => {
+    assert.throws(() => merge({}), isError('USAGE', /no database given/));
+    assert.throws(() => merge({ uri: 'mongodb://h:27017/?x=1' }), isError('USAGE', /no database given/));
+    assert.throws(
+      () => merge({}),
+      (error: unknown) => error instanceof MongrateError && error.hints.some((h) => h.setting === 'database') && /--db <name>/.test(withAdvice(error.message, error.hints)),
+    );
     assert.throws(
       () => merge({}),
       (error: unknown) => error instanceof MongrateError && exitCodeFor(error.code) === 2,
