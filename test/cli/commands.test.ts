@@ -8,23 +8,12 @@ import { parseJson, runCli, type CliResult } from '../support/cli.ts';
 import { changelog, history, marks, states, withCliProject } from '../support/cli-project.ts';
 import { createProject, failingMigration, markerMigration, type TestProject } from '../support/project.ts';
 import { testUri } from '../support/db.ts';
+import { exits, oneLineError } from '../support/cli-checks.ts';
 
 const PKG_VERSION = (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function ok(result: CliResult, what: string): void {
   assert.equal(result.code, 0, `${what}: expected exit 0, got ${String(result.code)}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-}
-
-function exits(result: CliResult, code: number, what: string): void {
-  assert.equal(result.code, code, `${what}: expected exit ${code}, got ${String(result.code)}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-}
-
-/** Stderr is exactly one `error: ...` line matching `pattern`, with no stack trace. */
-function oneLineError(result: CliResult, pattern: RegExp): void {
-  const lines = result.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected a one-line error on stderr, got:\n${result.stderr}`);
-  assert.match(lines[0] ?? '', /^error: /);
-  assert.match(lines[0] ?? '', pattern);
 }
 
 /** Index of the first line matching `pattern` in `text` (asserting there is one). */

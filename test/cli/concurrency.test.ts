@@ -9,6 +9,7 @@ import { parseJson } from '../support/cli.ts';
 import { changelog, changelogRecord as record, history, marks, withCliProject } from '../support/cli-project.ts';
 import { counterMigration, exits, lockConfig, lockDocument, runCounts, show, waitUntilRunning } from '../support/lock-cli.ts';
 import { markerMigration } from '../support/project.ts';
+import { tableState } from '../support/cli-checks.ts';
 
 interface StatusDoc {
   ok: boolean;
@@ -30,16 +31,6 @@ export default defineMigration({
   async down() {},
 });
 `;
-
-/** The State column of `id` in a status table. */
-function tableState(stdout: string, id: string): string | undefined {
-  const row = stdout
-    .split('\n')
-    .filter((line) => line.startsWith('│'))
-    .map((line) => line.split('│').slice(1, -1).map((cell) => cell.trim()))
-    .find((cells) => cells[0] === id);
-  return row?.[1];
-}
 
 /** One race: 8 `up` processes at once on a fresh database with 5 counter migrations. */
 async function race(label: string, extraArgs: string[]): Promise<void> {

@@ -9,6 +9,7 @@ import { parseJson, runCli, type CliResult } from '../support/cli.ts';
 import { changelog, states, withCliProject } from '../support/cli-project.ts';
 import { createProject, failingMigration, markerMigration } from '../support/project.ts';
 import { testUri, uniqueDbName } from '../support/db.ts';
+import { exits, oneLineError } from '../support/cli-checks.ts';
 
 /** A connection string with its path (the database part) replaced by `db` ('' for none). */
 function uriWithDb(uri: string, db: string): string {
@@ -38,20 +39,7 @@ function ok(result: CliResult, what: string): void {
   assert.equal(result.code, 0, `${what}: expected exit 0, got ${String(result.code)}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
 }
 
-function exits(result: CliResult, code: number, what: string): void {
-  assert.equal(result.code, code, `${what}: expected exit ${code}, got ${String(result.code)}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-}
-
 const STACK_LINE = /^\s+at .+[:(]/m;
-
-/** Stderr is exactly one `error: ...` line matching `pattern`, without a stack trace. */
-function oneLineError(result: CliResult, pattern: RegExp): void {
-  const lines = result.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected a one-line error on stderr, got:\n${result.stderr}`);
-  assert.match(lines[0] ?? '', /^error: /);
-  assert.match(lines[0] ?? '', pattern);
-  assert.doesNotMatch(result.stderr, STACK_LINE);
-}
 
 /** The `--json` failure document: ok false and the error code. */
 function jsonError(result: CliResult, code: string): { code: string; message: string } {

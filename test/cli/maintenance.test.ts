@@ -14,6 +14,7 @@ import { BIN, parseJson, type CliResult } from '../support/cli.ts';
 import { changelog, history, marks, states, withCliProject, type HistoryDoc, type StartedCli } from '../support/cli-project.ts';
 import { failingMigration, markerMigration } from '../support/project.ts';
 import { testUri } from '../support/db.ts';
+import { exits, oneLineError, tableStates } from '../support/cli-checks.ts';
 
 interface StatusDoc {
   ok: boolean;
@@ -49,32 +50,6 @@ async function withPid({ child, done }: StartedCli): Promise<CliResult & { pid: 
   const result = await done;
   assert.ok(child.pid !== undefined);
   return { ...result, pid: child.pid };
-}
-
-function show(result: CliResult): string {
-  return `exit ${String(result.code)}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-}
-
-function exits(result: CliResult, code: number, what: string): void {
-  assert.equal(result.code, code, `${what}: expected exit ${code}, got ${show(result)}`);
-}
-
-/** Stderr is exactly one `error: ...` line matching every pattern, with no stack trace. */
-function oneLineError(result: CliResult, ...patterns: RegExp[]): void {
-  const lines = result.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected a one-line error on stderr, got:\n${result.stderr}`);
-  assert.match(lines[0] ?? '', /^error: /);
-  for (const pattern of patterns) assert.match(lines[0] ?? '', pattern);
-}
-
-/** `[id, state]` rows of a status table. */
-function tableStates(stdout: string): [string, string][] {
-  const rows = stdout
-    .split('\n')
-    .filter((line) => line.startsWith('│'))
-    .map((line) => line.split('│').slice(1, -1).map((cell) => cell.trim()));
-  assert.equal(rows[0]?.[0], 'Migration', `no status table in:\n${stdout}`);
-  return rows.slice(1).map((cells): [string, string] => [cells[0] ?? '', cells[1] ?? '']);
 }
 
 /** Every history document is complete (host, pid, runId, at); returns them in insertion order. */

@@ -3,10 +3,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Db } from 'mongodb';
+
 import { parseJson, type CliResult } from '../support/cli.ts';
 import { changelogRecord as record, marks, withCliProject } from '../support/cli-project.ts';
 import { markerMigration } from '../support/project.ts';
+import { waitUntilRunning } from '../support/cli-checks.ts';
 
 /** Loops for up to 20 s in 50 ms sleeps and stops (throws) once `ctx.signal` is aborted. */
 const COOPERATIVE = `import { defineMigration } from 'mongrate';
@@ -31,21 +32,6 @@ const STUBBORN = `export async function up({ db }) {
 }
 export async function down() {}
 `;
-
-/** Polls the changelog until `id` is recorded as running; fails if the CLI exits first or 15 s pass. */
-async function waitUntilRunning(db: Db, id: string, done: Promise<CliResult>): Promise<void> {
-  let exited: CliResult | undefined;
-  void done.then((result) => (exited = result));
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if ((await record(db, id))?.state === 'running') return;
-    if (exited !== undefined) {
-      assert.fail(`the CLI exited (${String(exited.code)}) before ${id} was running\nstdout:\n${exited.stdout}\nstderr:\n${exited.stderr}`);
-    }
-    if (Date.now() > deadline) assert.fail(`${id} was not recorded as running within 15 s`);
-    await sleep(50);
-  }
-}
 
 function exits130(result: CliResult, what: string): void {
   assert.equal(result.code, 130, `${what}: expected exit 130, got ${String(result.code)} (signal ${String(result.signal)})\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);

@@ -1,5 +1,5 @@
-// Checks the CLI tests share: exit codes with the whole output on failure, the state column of a
-// status table, and waiting until a spawned CLI has reached a given changelog state.
+// Checks the CLI tests share: exit codes with the whole output on failure, the one-line error,
+// the rows of a status table, and waiting until a spawned CLI has got somewhere.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
@@ -14,33 +14,64 @@ export function exits(result: CliResult, code: number, what: string): void {
   assert.equal(result.code, code, `${what}: expected exit ${code}, got ${show(result)}`);
 }
 
-/** The State column of `id` in a status table. */
-export function tableState(stdout: string, id: string): string | undefined {
-  const row = stdout
-    .split('\n')
-    .filter((line) => line.startsWith('│'))
-    .map((line) => line.split('│').slice(1, -1).map((cell) => cell.trim()))
-    .find((cells) => cells[0] === id);
-  return row?.[1];
+const STACK_LINE = /^\s+at .+[:(]/m;
+
+/** Stderr is exactly one `error: ...` line matching every pattern, with no stack trace. */
+export function oneLineError(result: CliResult, ...patterns: RegExp[]): void {
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `expected a one-line error on stderr, got:\n${result.stderr}`);
+  assert.match(lines[0] ?? '', /^error: /);
+  for (const pattern of patterns) assert.match(lines[0] ?? '', pattern);
+  assert.doesNotMatch(result.stderr, STACK_LINE, 'no stack trace');
 }
 
-/** Polls the changelog until `id`'s record satisfies `reached`; fails if the CLI exits first or `timeoutMs` pass. */
-export async function waitForRecord(
+/** The cells of every row of a status table (the header row first). */
+function tableRows(stdout: string): string[][] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('│'))
+    .map((line) => line.split('│').slice(1, -1).map((cell) => cell.trim()));
+}
+
+/** The State column of `id` in a status table. */
+export function tableState(stdout: string, id: string): string | undefined {
+  return tableRows(stdout).find((cells) => cells[0] === id)?.[1];
+}
+
+/** `[id, state]` of every migration row of a status table. */
+export function tableStates(stdout: string): [string, string][] {
+  const rows = tableRows(stdout);
+  assert.equal(rows[0]?.[0], 'Migration', `no status table in:\n${stdout}`);
+  return rows.slice(1).map((cells): [string, string] => [cells[0] ?? '', cells[1] ?? '']);
+}
+
+/** Polls until `check` holds; fails if the CLI run `done` exits first or `timeoutMs` pass. */
+export async function waitFor(what: string, check: () => Promise<boolean>, done: Promise<CliResult>, timeoutMs = 20_000): Promise<void> {
+  let exited: CliResult | undefined;
+  void done.then((result) => (exited = result));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (exited !== undefined) assert.fail(`the CLI exited before ${what}: ${show(exited)}`);
+    if (Date.now() > deadline) assert.fail(`not within ${timeoutMs / 1000} s: ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Polls the changelog until `id`'s record satisfies `reached`. */
+export function waitForRecord(
   db: Db,
   id: string,
   done: Promise<CliResult>,
   reached: (record: ChangelogDoc | null) => boolean,
   timeoutMs = 20_000,
 ): Promise<void> {
-  let exited: CliResult | undefined;
-  void done.then((result) => (exited = result));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (reached(await changelogRecord(db, id))) return;
-    if (exited !== undefined) assert.fail(`the CLI exited before ${id} got there: ${show(exited)}`);
-    if (Date.now() > deadline) assert.fail(`${id} did not get there within ${timeoutMs / 1000} s`);
-    await sleep(50);
-  }
+  return waitFor(`${id} got there`, async () => reached(await changelogRecord(db, id)), done, timeoutMs);
+}
+
+/** Polls the changelog until `id` is recorded as running. */
+export function waitUntilRunning(db: Db, id: string, done: Promise<CliResult>, timeoutMs = 20_000): Promise<void> {
+  return waitFor(`${id} was recorded as running`, async () => (await changelogRecord(db, id))?.state === 'running', done, timeoutMs);
 }
 
 /**

@@ -1,12 +1,10 @@
 // What the CLI tests of the lock share: migrations that count how often they ran, readers of the
-// lock document and the changelog, and assertions that print the whole CLI output on failure.
-import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+// lock document, and a lock left behind by another machine's runner. (The assertions and waits
+// every CLI test uses are in cli-checks.ts, re-exported here for the lock tests.)
 import type { Db } from 'mongodb';
 import { LOCK_ID, type LockDocument } from '../../src/lock/mongo-lock-store.ts';
 import { readHelloLocalTime } from '../../src/server/clock.ts';
-import type { CliResult } from './cli.ts';
-import { changelogRecord } from './cli-project.ts';
+export { exits, show, waitFor, waitUntilRunning } from './cli-checks.ts';
 
 /** The side-effect counter: one field per migration id, bumped by that migration's `up`. */
 export type CounterDoc = { _id: string } & Record<string, unknown>;
@@ -30,34 +28,8 @@ export async function runCounts(db: Db, ids: string[]): Promise<Record<string, u
   return Object.fromEntries(ids.map((id) => [id, counter?.[id]]));
 }
 
-export function show(result: CliResult): string {
-  return `exit ${String(result.code)} (signal ${String(result.signal)})\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-}
-
-export function exits(result: CliResult, code: number, what: string): void {
-  assert.equal(result.code, code, `${what}: expected exit ${code}, got ${show(result)}`);
-}
-
 export async function lockDocument(db: Db): Promise<LockDocument | null> {
   return db.collection<LockDocument>('mongrate_lock').findOne({ _id: 'mongrate' });
-}
-
-/** Polls until `check` holds; fails if the CLI run `done` exits first or `timeoutMs` pass. */
-export async function waitFor(what: string, check: () => Promise<boolean>, done: Promise<CliResult>, timeoutMs = 20_000): Promise<void> {
-  let exited: CliResult | undefined;
-  void done.then((result) => (exited = result));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (exited !== undefined) assert.fail(`the CLI exited before ${what}: ${show(exited)}`);
-    if (Date.now() > deadline) assert.fail(`not within ${timeoutMs / 1000} s: ${what}`);
-    await sleep(50);
-  }
-}
-
-/** Polls the changelog until `id` is recorded as running; fails if the CLI exits first or 20 s pass. */
-export function waitUntilRunning(db: Db, id: string, done: Promise<CliResult>): Promise<void> {
-  return waitFor(`${id} was recorded as running`, async () => (await changelogRecord(db, id))?.state === 'running', done);
 }
 
 /** The host, pid and command of the lock `insertForeignLock` writes, as the CLI names its holder. */
