@@ -68,7 +68,7 @@ void describe('commands across databases', { concurrency: 2 }, () => {
 
       const unknown = await ctx.run(['up', '--databases-match', `${ctx.prefix}_*`, '--canary', 'nope']);
       exits(unknown, 2, 'a canary that is not selected');
-      assert.match(unknown.stderr, /--canary nope: not one of the selected databases/);
+      assert.match(unknown.stderr, /canary nope: not one of the selected databases/);
     }));
 
   void it('--databases a,b and --db one limit the set of config `databases`', () =>
