@@ -6,6 +6,7 @@ import type { Collection, Document, Filter } from 'mongodb';
 import { usageError } from '../errors.ts';
 import { checkBatchSize, keysetBatches } from './batches.ts';
 import { ProgressMeter, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { Pacer, paces, pacingNote } from './pacing.ts';
 import { checkResult, writePage } from './page-writes.ts';
 import { applySpec, checkSpec, isReshapeSpec, serverPlan, setPath, type ServerPlan } from './spec.ts';
 import { refuseOversizedTransaction } from './transaction-limit.ts';
@@ -32,10 +33,12 @@ export async function reshapeWith<T extends Document>(
   const batchSize = checkBatchSize(options.batchSize, what);
   const filter = (options.filter ?? {}) as Filter<Document>;
   const transform = options.transform as DocumentTransform | ReshapeSpec;
+  const throttled = paces(ctx, options, what);
   let plan: ServerPlan | undefined;
   if (isReshapeSpec(transform)) {
     checkSpec(transform, what);
-    plan = serverPlan(transform, filter);
+    // one server-side updateMany could not be paced: a throttled spec runs in batches
+    plan = throttled ? undefined : serverPlan(transform, filter);
   } else if (typeof transform !== 'function') {
     throw usageError(`${what}: transform must be a function or a spec ({ set, setDefaults, rename, unset })`);
   }
@@ -44,24 +47,25 @@ export async function reshapeWith<T extends Document>(
   // without an index for the filter it is a pass over the collection). The rest wait.
   const { counting, settled } = await countBeside(ctx, () => collection.countDocuments(filter, withSession(ctx)));
   if (ctx.dryRun) {
-    const how = plan !== undefined ? 'server-side updateMany' : `in batches of ${batchSize}`;
+    const how = plan !== undefined ? 'server-side updateMany' : `in batches of ${batchSize}${throttled ? ', throttled' : ''}`;
     ctx.onPlan?.({ helper, collection: collection.collectionName, documents: await counting, note: how });
     return { ...NOTHING };
   }
   await refuseOversizedTransaction(ctx, what, counting);
   if (ctx.signal?.aborted === true) throwIfAborted(ctx, what, 0, await counting);
   const started = performance.now();
+  const pacer = throttled && plan === undefined ? new Pacer(ctx, options) : undefined;
   let result: ReshapeResult;
   try {
     result =
       plan !== undefined ? await runServerPlan(ctx, collection, filter, plan, await counting, helper)
-      : await runBatches(ctx, collection, filter, batchSize, isReshapeSpec(transform) ? (doc) => applySpec(transform, doc) : transform, counting, helper);
+      : await runBatches(ctx, collection, filter, batchSize, isReshapeSpec(transform) ? (doc) => applySpec(transform, doc) : transform, counting, helper, pacer);
   } finally {
     await settled();
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const vanished = result.vanished === undefined ? '' : ` (${result.vanished} deleted or changed out of the filter by another writer before their write)`;
-  ctx.log?.(`${what}: ${result.matched} matched, ${result.modified} modified, ${result.deleted} deleted${vanished} in ${seconds} s`);
+  ctx.log?.(`${what}: ${result.matched} matched, ${result.modified} modified, ${result.deleted} deleted${vanished} in ${seconds} s${pacingNote(pacer)}`);
   return result;
 }
 
@@ -73,12 +77,13 @@ async function runBatches(
   transform: DocumentTransform,
   counting: Promise<number>,
   helper: string,
+  pacer: Pacer | undefined,
 ): Promise<ReshapeResult> {
   const what = `${helper}(${collection.collectionName})`;
   const meter = new ProgressMeter(ctx, helper, collection.collectionName, counting);
   const result: ReshapeResult = { ...NOTHING };
   let vanished = 0;
-  for await (const batch of keysetBatches(ctx, collection, filter, batchSize, what)) {
+  for await (const batch of keysetBatches(ctx, collection, filter, batchSize, what, pacer)) {
     const written = await writePage(ctx, collection, filter, batch, transform, what);
     result.matched += batch.docs.length;
     result.modified += written.modified;
@@ -87,6 +92,9 @@ async function runBatches(
     await meter.add(batch.docs.length);
     throwIfAborted(ctx, what, meter.done, meter.total);
   }
+  // the walk also ends early when interrupted during a pause
+  throwIfAborted(ctx, what, meter.done, meter.total);
+  await pacer?.afterLastBatch(meter.done);
   return vanished === 0 ? result : { ...result, vanished };
 }
 
@@ -148,5 +156,7 @@ export async function bumpSchemaVersionWith<T extends Document>(
       return result;
     };
   }
-  return reshapeWith(ctx, ref as CollectionRef, { filter, transform, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) }, 'bumpSchemaVersion');
+  const { batchSize, maxDocsPerSecond, pauseMs } = options;
+  const passed = { ...(batchSize === undefined ? {} : { batchSize }), ...(maxDocsPerSecond === undefined ? {} : { maxDocsPerSecond }), ...(pauseMs === undefined ? {} : { pauseMs }) };
+  return reshapeWith(ctx, ref as CollectionRef, { filter, transform, ...passed }, 'bumpSchemaVersion');
 }
