@@ -37,7 +37,8 @@ function capNote(facts: NoteFacts, key: string): string {
   if (c?.traffic == null || c.sample === null) return '';
   const model = atOneWritePerBatch(c, 1000);
   const modelled = model === undefined ? '' : `; sent as one update command per batch (MongoDB takes 1000 statements in one), the same run is ${fmt(model)} commands, ${num((model * 1000) / c.sample.documents)} per 1000 documents`;
-  return `server: ${facts.server.describe()} takes at most ${cap} statements per update command (FerretDB 1.x never answers one with 100: see src/server/capabilities.ts), so ${key} sent ${commandsText(c)} for its ${fmt(c.sample.documents)} documents, ${fmt(c.traffic.writeStatements)} statements${modelled}`;
+  const perBatch = `a full batch of 1000 changed documents is one find and ${Math.ceil(1000 / cap)} update commands here, one and one at 1000 statements per command; a call adds its progress count and the end of its walk once`;
+  return `server: ${facts.server.describe()} takes at most ${cap} statements per update command (FerretDB 1.x never answers one with 100: see src/server/capabilities.ts), so ${key} sent ${commandsText(c)} for its ${fmt(c.sample.documents)} documents, ${fmt(c.traffic.writeStatements)} statements${modelled} (${perBatch})`;
 }
 
 export function missNote(key: string, facts: NoteFacts): string | null {
@@ -87,12 +88,21 @@ export function missNote(key: string, facts: NoteFacts): string | null {
       const ours = cases.cli_apply;
       const theirs = cases.mm_apply;
       if (ours?.extra == null || theirs?.extra == null) return null;
+      // a command sent once per migration is sent as often as the migrations' own inserts
+      const k = ours.extra.migrationCommands;
+      const split = (c: CaseResult): string => {
+        const entries = Object.entries(c.traffic?.byCommand ?? {});
+        const each = entries.filter(([, v]) => v === k).map(([name]) => name);
+        const once = entries.filter(([, v]) => v !== k).reduce((total, [, v]) => total + v, 0);
+        return `${each.length > 0 ? each.join(' + ') : 'nothing'} per migration, ${once} per run`;
+      };
+      const time = (c: CaseResult): string => `${num(c.extra?.ownCommandsMs ?? Number.NaN)} ms`;
       const cost =
         profile === null ? ''
-        : ` On this server an insert costs about ${num(profile.insertMs)} ms and the conditional update that records an outcome (a filter on _id, state and claim) ${num(profile.conditionalUpdateMs)} ms, against ${num(profile.updateByIdMs)} ms by _id alone.`;
+        : ` On this server an insert costs ${num(profile.insertMs)} ms and an update whose filter names more than _id (the recorded outcome: _id, state and claim) ${num(profile.conditionalUpdateMs)} ms.`;
       return (
-        `mongrate sends ${num(ours.extra.ownCommandsPerMigration ?? Number.NaN)} commands of its own per migration (a claim before running, the conditional outcome, the history entry: ${Object.entries(ours.traffic?.byCommand ?? {}).map(([k, v]) => `${v} ${k}`).join(', ')}) where migrate-mongo sends ${num(theirs.extra.ownCommandsPerMigration ?? Number.NaN)} (its changelog insert, no claim, no lock), ` +
-        `and ${num(ours.extra.ownCommandsPerRun ?? Number.NaN)} per run against ${num(theirs.extra.ownCommandsPerRun ?? Number.NaN)}; client CPU ${num(ours.extra.cpuMs ?? Number.NaN)} ms against ${num(theirs.extra.cpuMs ?? Number.NaN)} ms.${cost}`
+        `mongrate sends ${split(ours)} (the claim before running, the conditional outcome, the history entry; the lock, the clock, the probe) where migrate-mongo sends ${split(theirs)} (its changelog insert; no claim, no lock): ` +
+        `on the counting run those commands of their own took ${time(ours)} against ${time(theirs)} of the ${num(ours.median)} and ${num(theirs.median)} ms; client CPU ${num(ours.extra.cpuMs ?? Number.NaN)} ms against ${num(theirs.extra.cpuMs ?? Number.NaN)} ms.${cost}`
       );
     }
     case 'roundtrips_per_applied_migration':

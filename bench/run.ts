@@ -28,7 +28,7 @@ import { parseOptions, type BenchOptions } from './options.ts';
 import { casesTable, median, num, ratioText, ratiosTable, RATIOS, computeRatios, writeResults, type BenchResults, type CaseResult, type Group, type ServerProfile } from './report.ts';
 
 /** FerretDB 1.24: documents of the update cases (each changed document costs it a pass over the collection). */
-const FERRETDB_UPDATE_DOCS = { quick: 120, full: 400 };
+const FERRETDB_UPDATE_DOCS = { quick: 100, full: 400 };
 /** FerretDB: the copy case's documents (inserts are cheap there; the naive loop's one insert per document is not). */
 const FERRETDB_COPY_DOCS = 20_000;
 /** FerretDB: the memory case's n (10 x n is read in keyset pages, each a pass over 10 x n documents). */

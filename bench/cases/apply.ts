@@ -128,8 +128,11 @@ export async function applyCases(env: ApplyEnv): Promise<Record<string, CaseResu
       }
       // all of the process's commands, the migrations' own inserts included; byCommand: the tool's own (statements not counted here)
       const traffic: Traffic = { commands: many.length, bytesSent: many.reduce((sum, c) => sum + c.bytes, 0), bytesReceived: counted.bytesReceived, byCommand, writeStatements: 0 };
+      const sum = (list: SentCommand[]): number => list.reduce((total, c) => total + c.ms, 0);
       const extra = {
         cpuMs: median(cpu.get(tool.key) ?? []),
+        ownCommandsMs: sum(many.filter(isOwn)),
+        migrationCommandsMs: sum(many.filter((c) => !isOwn(c))),
         ownCommandsPerMigration: perMigration,
         ownCommandsPerRun: ownOne - perMigration,
         ownCommands: ownMany,

@@ -15,6 +15,8 @@ export interface SentCommand {
   collection: string;
   /** BSON bytes of the command as sent. */
   bytes: number;
+  /** From sending it to its reply (the driver's duration): the server's time and the round trip. */
+  ms: number;
 }
 
 export interface NodeRun {

@@ -27,7 +27,7 @@ const COUNTED = [
 ];
 const CASES = [...COUNTED, 'reshape_fn_half', 'floor_nest', 'floor_bump', 'throttle_off', 'throttle_on', 'throttle_unbound', 'rss_n', 'rss_10n', 'cli_bare', 'cli_version', 'cli_status', 'cli_noop_up', 'cli_apply', 'mm_apply'];
 const RESHAPE_EXTRA = ['marginalCpuMicrosPerDoc'];
-const APPLY_EXTRA = ['cpuMs', 'ownCommandsPerMigration', 'ownCommandsPerRun', 'ownCommands', 'migrationCommands'];
+const APPLY_EXTRA = ['cpuMs', 'ownCommandsPerMigration', 'ownCommandsPerRun', 'ownCommands', 'migrationCommands', 'ownCommandsMs', 'migrationCommandsMs'];
 const THROTTLE_EXTRA = ['limitDocsPerSecond', 'waitedMs', 'unthrottledDocsPerSecond'];
 const RATIO_FIELDS = ['value', 'numerator', 'denominator', 'target', 'pass', 'note'];
 const TARGETED = [
