@@ -191,6 +191,7 @@ export const RATIOS: Readonly<Record<string, RatioSpec>> = {
   throttle_unbound_vs_off: { numerator: 'throttle_unbound.median', denominator: 'throttle_off.median', target: at(0.9, '>='), kind: 'ratio' },
   // context
   reshape_decl_split_roundtrips_10n_vs_n: { numerator: 'reshape_decl_split.commands', denominator: 'reshape_decl_split_tenth.commands', target: null, kind: 'ratio' },
+  reshape_work_vs_floor: { numerator: 'reshape_work.median', denominator: 'floor_nest.median', target: null, kind: 'ratio' },
   reshape_cpu_all_in_vs_floor: { numerator: 'reshape_fn.cpuMicrosPerDoc', denominator: 'floor_nest.median', target: null, kind: 'ratio' },
   reshape_bytes_sent_vs_naive: { numerator: 'reshape_fn.bytesSent', denominator: 'reshape_naive.bytesSent', target: null, kind: 'ratio' },
   bump_cpu_vs_floor: { numerator: 'bump_fn.cpuMicrosPerDoc', denominator: 'floor_bump.median', target: null, kind: 'ratio' },

@@ -25,7 +25,7 @@ const COUNTED = [
   'reshape_naive', 'reshape_fn', 'reshape_fn_b100', 'reshape_fn_b10000', 'reshape_decl', 'reshape_decl_split', 'reshape_updatemany', 'reshape_decl_tenth', 'reshape_decl_split_tenth',
   'bump_naive', 'bump_fn', 'bump_spec', 'bump_updatemany', 'copy_naive', 'copy_helper',
 ];
-const CASES = [...COUNTED, 'reshape_fn_half', 'floor_nest', 'floor_bump', 'throttle_off', 'throttle_on', 'throttle_unbound', 'rss_n', 'rss_10n', 'cli_bare', 'cli_version', 'cli_status', 'cli_noop_up', 'cli_apply', 'mm_apply'];
+const CASES = [...COUNTED, 'reshape_fn_half', 'floor_nest', 'floor_bump', 'reshape_work', 'throttle_off', 'throttle_on', 'throttle_unbound', 'rss_n', 'rss_10n', 'cli_bare', 'cli_version', 'cli_status', 'cli_noop_up', 'cli_apply', 'mm_apply'];
 const RESHAPE_EXTRA = ['marginalCpuMicrosPerDoc'];
 const APPLY_EXTRA = ['cpuMs', 'ownCommandsPerMigration', 'ownCommandsPerRun', 'ownCommands', 'migrationCommands', 'ownCommandsMs', 'migrationCommandsMs'];
 const THROTTLE_EXTRA = ['limitDocsPerSecond', 'waitedMs', 'unthrottledDocsPerSecond'];
@@ -36,7 +36,7 @@ const TARGETED = [
   'throttle_on_vs_limit', 'throttle_unbound_vs_off',
 ];
 const CONTEXT = [
-  'reshape_decl_split_roundtrips_10n_vs_n', 'reshape_cpu_all_in_vs_floor', 'reshape_bytes_sent_vs_naive', 'bump_cpu_vs_floor', 'copy_cpu_vs_floor', 'apply50_cpu_vs_migrate_mongo',
+  'reshape_decl_split_roundtrips_10n_vs_n', 'reshape_work_vs_floor', 'reshape_cpu_all_in_vs_floor', 'reshape_bytes_sent_vs_naive', 'bump_cpu_vs_floor', 'copy_cpu_vs_floor', 'apply50_cpu_vs_migrate_mongo',
   'reshape_fn_vs_naive', 'reshape_decl_vs_updatemany', 'reshape_fn_vs_updatemany', 'reshape_decl_split_vs_updatemany', 'bump_vs_naive', 'bump_spec_vs_updatemany', 'bump_fn_vs_updatemany', 'copy_vs_naive',
 ];
 
@@ -103,7 +103,7 @@ void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
         for (const field of ['bytesSent', 'bytesReceived', 'writeStatements']) finite(traffic[field], `cases.${key}.traffic.${field}`);
       }
       for (const key of COUNTED) finite(object(cases[key], key).commandsPer1000, `cases.${key}.commandsPer1000`);
-      for (const key of [...COUNTED.filter((k) => !k.endsWith('_tenth')), 'reshape_fn_half', 'floor_nest', 'floor_bump']) finite(object(cases[key], key).cpuMicrosPerDoc, `cases.${key}.cpuMicrosPerDoc`);
+      for (const key of [...COUNTED.filter((k) => !k.endsWith('_tenth')), 'reshape_fn_half', 'floor_nest', 'floor_bump', 'reshape_work']) finite(object(cases[key], key).cpuMicrosPerDoc, `cases.${key}.cpuMicrosPerDoc`);
       finite(object(object(cases.reshape_fn, 'reshape_fn').extra, 'reshape_fn.extra').marginalCpuMicrosPerDoc, 'cases.reshape_fn.extra.marginalCpuMicrosPerDoc');
       for (const key of ['cli_apply', 'mm_apply']) {
         const extra = hasKeys(object(cases[key], key).extra, APPLY_EXTRA, `cases.${key}.extra`);
