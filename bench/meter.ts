@@ -85,21 +85,21 @@ export async function timed(fn: () => Promise<unknown>): Promise<Timed> {
 
 /**
  * This process's CPU per millisecond of wall time while it only waits (its clients' pool timers
- * and monitors, V8's housekeeping): the median of a few short sleeps. A case's CPU less this rate
- * times its wall time is the CPU of its work, so a slow server's long waits do not count as
- * client work (FerretDB's ~15 ms per changed document would otherwise add ~40 µs per document).
+ * and monitors, V8's housekeeping): the least of a few short sleeps, since anything else the
+ * process does meanwhile (a late GC, compiling) only adds to it. A case's CPU less this rate times
+ * its wall time is the CPU of its work, so a slow server's long waits do not count as client work
+ * (FerretDB's ~15 ms per changed document would otherwise add ~40 µs per document).
  */
-export async function idleCpuMicrosPerMs(samples = 5, ms = 300): Promise<number> {
-  const rates: number[] = [];
+export async function idleCpuMicrosPerMs(samples = 7, ms = 250): Promise<number> {
+  let least = Number.POSITIVE_INFINITY;
   for (let i = 0; i < samples; i++) {
     const cpu = process.cpuUsage();
     const started = performance.now();
     await sleep(ms);
     const used = process.cpuUsage(cpu);
-    rates.push((used.user + used.system) / (performance.now() - started));
+    least = Math.min(least, (used.user + used.system) / (performance.now() - started));
   }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)] ?? 0;
+  return least;
 }
 
 /** Client CPU of a timed run that is its work: less the idle rate over its wall time, never below 0. */

@@ -163,7 +163,9 @@ async function main(): Promise<number> {
     }
     if (run('copy')) {
       const copySample = { documents: sizes.copy, of: sizes.copy, reason: sizes.copy < options.n ? `${fmt(sizes.copy)} instead of N on ${info.describe()}` : 'all documents' };
-      Object.assign(cases, await copyGroup({ db, meter, server: info, n: sizes.copy, sample: copySample, runs: options.runs, idleMicrosPerMs, progress }));
+      // measured again: the copy's waits are long too, and the machine's other load may have changed
+      const copyIdle = await idleCpuMicrosPerMs();
+      Object.assign(cases, await copyGroup({ db, meter, server: info, n: sizes.copy, sample: copySample, runs: options.runs, idleMicrosPerMs: copyIdle, progress }));
       section(`4. Copy-and-rename of ${fmt(sizes.copy)} users into the nested shape (docs/s on this server)`, cases, 'copy');
       if (!info.supports('renameDropTarget')) notes.push(`copyAndRename ran with allowBriefGap: true: ${info.describe()} has no renameCollection dropTarget`);
     }

@@ -36,7 +36,7 @@ const TARGETED = [
   'throttle_on_vs_limit', 'throttle_unbound_vs_off',
 ];
 const CONTEXT = [
-  'reshape_decl_split_roundtrips_10n_vs_n', 'reshape_work_vs_floor', 'reshape_cpu_all_in_vs_floor', 'reshape_bytes_sent_vs_naive', 'bump_cpu_vs_floor', 'copy_cpu_vs_floor', 'apply50_cpu_vs_migrate_mongo',
+  'reshape_decl_split_roundtrips_10n_vs_n', 'reshape_work_vs_floor', 'reshape_marginal_cpu_vs_floor', 'reshape_bytes_sent_vs_naive', 'bump_cpu_vs_floor', 'copy_cpu_vs_floor', 'apply50_cpu_vs_migrate_mongo',
   'reshape_fn_vs_naive', 'reshape_decl_vs_updatemany', 'reshape_fn_vs_updatemany', 'reshape_decl_split_vs_updatemany', 'bump_vs_naive', 'bump_spec_vs_updatemany', 'bump_fn_vs_updatemany', 'copy_vs_naive',
 ];
 
