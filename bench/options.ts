@@ -6,7 +6,7 @@ import { GROUPS, type Group } from './report.ts';
 export interface BenchOptions {
   quick: boolean;
   n: number;
-  /** Sample size M for the update-based cases; undefined: by server (all N on MongoDB). */
+  /** Documents of the update cases (M); undefined: by server (N on MongoDB). */
   sample: number | undefined;
   runs: number;
   /** Smaller size of the memory case; undefined: by server. */
@@ -24,10 +24,11 @@ export const USAGE = `npm run bench -- [options]     (or: node --import tsx benc
 
   --quick            N = ${QUICK_N.toLocaleString('en-US')} instead of ${DEFAULT_N.toLocaleString('en-US')}
   --n <count>        documents in the collections (N)
-  --sample <count>   documents the update-based cases change per run (M); default N, on FerretDB a
-                     slice of 1,000,000 / N documents (50..1000) because its updates cost O(N) each
-  --runs <count>     repetitions of every case (default 3); medians and min-max are reported
-  --rss-n <count>    smaller size of the memory case (the other is 10x); default N, on FerretDB 2,000
+  --sample <count>   documents of the update cases (M); default N, on FerretDB 500 (--quick: 200)
+                     because each document its updates change costs it a pass over the collection
+  --runs <count>     timed repetitions of every case (default 3), after one counted (monitored) run
+  --rss-n <count>    smaller size of the memory case (the other is 10x); default N, on FerretDB
+                     2,000 (--quick: 1,000)
   --cli-files <n>    migration files for the status / no-op up cases (default 500)
   --cli-apply <n>    trivial migrations the apply case runs (default 50)
   --only <groups>    comma-separated subset of ${GROUPS.join(',')}

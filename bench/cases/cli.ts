@@ -1,22 +1,24 @@
-// Group 5: what the CLI costs on top of the work. Wall time of the built CLI (`node bin/mongrate.js`,
-// a fresh process each time, as in a terminal or a CI step) for `status` and a no-op `up` in a
-// project of many migration files, against a bare driver script that connects and reads the
-// changelog (bench/bare-changelog.js); and `up` applying a run of trivial migrations.
+// Group 5: what the CLI costs on top of the work. Wall time (and the process's own CPU time) of the
+// built CLI (`node bin/mongrate.js`, a fresh process each time, as in a terminal or a CI step) for
+// `status` and a no-op `up` in a project of many migration files, against a bare driver script
+// that connects and reads the changelog (bench/bare-changelog.js). `up` applying migrations beside
+// migrate-mongo is in apply.ts.
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Db, MongoClient } from 'mongodb';
-import { BIN, runNode } from '../../test/support/cli.ts';
+import { BIN } from '../../test/support/cli.ts';
 import { createProject, markerMigration, type TestProject } from '../../test/support/project.ts';
 import { caseResult, median, type CaseResult } from '../report.ts';
+import { applyCases } from './apply.ts';
+import { timedNode } from './node-runs.ts';
 
 const BARE = path.join(import.meta.dirname, '..', 'bare-changelog.js');
-const TIMEOUT_MS = 30 * 60 * 1000;
 
 export interface CliEnv {
   client: MongoClient;
   uri: string;
-  /** Database for the status / no-op up project; apply runs use `${database}_a<run>`. */
+  /** Database for the status / no-op up project; apply runs use `${database}_<suffix>`. */
   database: string;
   files: number;
   apply: number;
@@ -24,28 +26,15 @@ export interface CliEnv {
   progress: (line: string) => void;
 }
 
-/** Wall time from spawn to exit of `node <args>` in a clean environment; fails on a non-zero exit. */
-async function timedNode(args: string[], cwd: string, env: Record<string, string>): Promise<{ ms: number; stdout: string }> {
-  const started = performance.now();
-  const { code, stdout, stderr } = await runNode(args, { cwd, env, timeoutMs: TIMEOUT_MS });
-  const ms = performance.now() - started;
-  if (code !== 0) throw new Error(`node ${args.map((a) => path.basename(a)).join(' ')} exited ${String(code)}:\n${stderr.trim() || stdout.trim()}`);
-  return { ms, stdout };
-}
+export const migrationId = (i: number, width: number): string => `20250101${String(i).padStart(6, '0')}-m${String(i).padStart(width, '0')}`;
 
-const migrationId = (i: number, width: number): string => `20250101${String(i).padStart(6, '0')}-m${String(i).padStart(width, '0')}`;
-
-async function writeMigrations(project: TestProject, count: number): Promise<void> {
-  const width = String(count).length;
-  for (let i = 1; i <= count; i++) await project.write(`${migrationId(i, width)}.ts`, markerMigration(`m${i}`));
-}
-
-/** A project as `mongrate init` leaves it: a TypeScript config naming the database. */
-async function createCliProject(database: string, count: number): Promise<TestProject> {
+/** A project as `mongrate init` leaves it (a TypeScript config naming the database), with `count` trivial migrations. */
+export async function createCliProject(database: string, count: number): Promise<TestProject> {
   const project = await createProject({
     config: `import { defineConfig } from 'mongrate';\nexport default defineConfig({ database: ${JSON.stringify(database)}, migrationsDir: 'migrations' });\n`,
   });
-  await writeMigrations(project, count);
+  const width = String(count).length;
+  for (let i = 1; i <= count; i++) await project.write(`${migrationId(i, width)}.ts`, markerMigration(`m${i}`));
   return project;
 }
 
@@ -61,7 +50,6 @@ export async function cliGroup(env: CliEnv): Promise<Record<string, CaseResult>>
   }
   const uriEnv = { MONGODB_URI: env.uri };
   const main = await createCliProject(env.database, env.files);
-  const applyProject = await createCliProject(`${env.database}_a0`, env.apply);
   const db = env.client.db(env.database);
   try {
     const setupStarted = performance.now();
@@ -77,39 +65,24 @@ export async function cliGroup(env: CliEnv): Promise<Record<string, CaseResult>>
       { key: 'cli_noop_up', label: `mongrate up, nothing pending, ${env.files} files`, note: null, args: [BIN, 'up'], env: uriEnv },
     ];
     for (const command of commands) await timedNode(command.args, main.dir, command.env); // warm-up: file cache, compile cache
-    const values = new Map<string, number[]>([...commands.map((c): [string, number[]] => [c.key, []]), ['cli_apply', []]]);
+    const values = new Map<string, number[]>(commands.map((c) => [c.key, []]));
+    const cpu = new Map<string, number[]>(commands.map((c) => [c.key, []]));
     for (let run = 1; run <= env.runs; run++) {
       for (const command of commands) {
-        const { ms, stdout } = await timedNode(command.args, main.dir, command.env);
+        const { ms, cpuMs, stdout } = await timedNode(command.args, main.dir, command.env);
         if (command.key === 'cli_noop_up' && (await changelogCount(db)) !== env.files) throw new Error(`the no-op up changed the changelog: ${stdout}`);
         values.get(command.key)?.push(ms);
-        env.progress(`[cli ${run}/${env.runs}] ${command.label}: ${ms.toFixed(0)} ms`);
-      }
-    }
-    for (let run = 1; run <= env.runs; run++) {
-      const database = `${env.database}_a${run}`;
-      try {
-        const { ms } = await timedNode([BIN, '--db', database, 'up'], applyProject.dir, uriEnv);
-        const recorded = await changelogCount(env.client.db(database));
-        const marks = await env.client.db(database).collection('marks').countDocuments({});
-        if (recorded !== env.apply || marks !== env.apply) throw new Error(`apply run ${run}: ${recorded} recorded, ${marks} marks, expected ${env.apply}`);
-        values.get('cli_apply')?.push(ms);
-        env.progress(`[cli ${run}/${env.runs}] mongrate up applying ${env.apply} migrations: ${ms.toFixed(0)} ms`);
-      } finally {
-        await env.client.db(database).dropDatabase().catch(() => undefined);
+        cpu.get(command.key)?.push(cpuMs);
+        env.progress(`[cli ${run}/${env.runs}] ${command.label}: ${ms.toFixed(0)} ms (CPU ${cpuMs.toFixed(0)} ms)`);
       }
     }
     const results: Record<string, CaseResult> = {};
-    for (const command of commands) results[command.key] = caseResult('cli', command.label, 'ms', values.get(command.key) ?? [], { note: command.note });
-    const apply = values.get('cli_apply') ?? [];
-    const perMigration = median(apply) / env.apply;
-    results.cli_apply = caseResult('cli', `mongrate up applying ${env.apply} trivial migrations`, 'ms', apply, {
-      note: `${perMigration.toFixed(1)} ms per migration all-in: start-up, a fresh database's changelog, history and lock, one insert each`,
-    });
-    return results;
+    for (const command of commands) {
+      results[command.key] = caseResult('cli', command.label, 'ms', values.get(command.key) ?? [], { note: command.note, extra: { cpuMs: median(cpu.get(command.key) ?? []) } });
+    }
+    return { ...results, ...(await applyCases(env)) };
   } finally {
     await db.dropDatabase().catch(() => undefined);
     await main.remove();
-    await applyProject.remove();
   }
 }

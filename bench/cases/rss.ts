@@ -11,6 +11,8 @@ import { caseResult, type CaseResult } from '../report.ts';
 const CHILD = path.join(import.meta.dirname, '..', 'rss-child.ts');
 const REPO = path.join(import.meta.dirname, '..', '..');
 const CHILD_TIMEOUT_MS = 6 * 60 * 60 * 1000;
+/** Reshapes of the small collection each child runs before the measured one (see rss-child.ts). */
+const WARM_PASSES = 3;
 
 export interface RssEnv {
   db: Db;
@@ -25,9 +27,9 @@ export interface RssEnv {
   progress: (line: string) => void;
 }
 
-function runChild(uri: string, database: string, collection: string): Promise<RssChildReport> {
+function runChild(uri: string, database: string, collection: string, warm: string): Promise<RssChildReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, database, collection], {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, database, collection, warm, String(WARM_PASSES)], {
       cwd: REPO,
       env: { ...process.env, BENCH_URI: uri },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,7 +62,7 @@ export async function rssGroup(env: RssEnv): Promise<Record<string, CaseResult>>
   const seconds = new Map<string, number[]>(sizes.map((s) => [s.key, []]));
   for (let run = 1; run <= env.runs; run++) {
     for (const size of sizes) {
-      const report = await runChild(env.uri, env.db.databaseName, size.collection);
+      const report = await runChild(env.uri, env.db.databaseName, size.collection, 'rss_n');
       if (report.matched !== size.documents || report.modified !== 0) {
         throw new Error(`rss-child ${size.collection}: matched ${report.matched} (expected ${size.documents}), modified ${report.modified} (expected 0)`);
       }
@@ -80,7 +82,7 @@ export async function rssGroup(env: RssEnv): Promise<Record<string, CaseResult>>
       const result = caseResult('rss', `peak RSS, reshape over ${size.documents} docs`, 'MB', mbs, {
         sample: { documents: size.documents, of: size.documents, reason: env.reason },
         peakRssMB: Math.max(...mbs),
-        note,
+        note: `${note}, after ${WARM_PASSES} warm-up passes over the ${env.rssN} documents`,
       });
       return [size.key, result];
     }),

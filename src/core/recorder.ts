@@ -3,7 +3,9 @@
  * dumb contract. Every write that finishes an operation is conditional on the claim this run
  * made (compare-and-set on state + claim), so a runner whose lease was taken over and whose
  * record was re-claimed changes nothing. History entries are best effort: they never change the
- * outcome of a migration (a failed history write becomes a warning).
+ * outcome of a migration (a failed history write becomes a warning). The entry of a finished
+ * migration is sent at once but not waited for, so it overlaps the next migration's claim instead
+ * of costing a round trip of its own; the run waits for all of them (`settled()`) before it ends.
  */
 import type { ClientSession } from 'mongodb';
 import type { ChangelogStore, RecordMatch } from '../changelog/contract.ts';
@@ -49,7 +51,21 @@ export interface RecorderOptions {
 }
 
 export class Recorder {
+  /** History entries sent and not answered yet. */
+  private readonly pendingHistory = new Set<Promise<void>>();
+
   constructor(private readonly options: RecorderOptions) {}
+
+  /** Sends a history entry without waiting for it; `settled()` does (a failure is a warning, as ever). */
+  private historySoon(migrationId: string, event: HistoryEvent, details: HistoryDetails): void {
+    const write: Promise<void> = this.history(migrationId, event, details).finally(() => this.pendingHistory.delete(write));
+    this.pendingHistory.add(write);
+  }
+
+  /** Waits for every history entry still being written; never rejects. */
+  async settled(): Promise<void> {
+    while (this.pendingHistory.size > 0) await Promise.all([...this.pendingHistory]);
+  }
 
   /** The time records are stamped with. */
   now(): Date {
@@ -106,7 +122,7 @@ export class Recorder {
       unset: ['claim', 'error'],
     });
     if (!done) throw this.claimLost(file.id, `${file.id} ran to the end`);
-    await this.history(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs });
+    this.historySoon(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs });
   }
 
   /**
@@ -125,7 +141,7 @@ export class Recorder {
 
   async finishDown(planned: ChangelogRecord, claimed: Claimed, durationMs: number): Promise<void> {
     if (!(await this.options.store.deleteRecord(planned._id, claimed.match))) throw this.claimLost(planned._id, `${planned._id} was reverted to the end`);
-    await this.history(planned._id, 'down', { direction: 'down', durationMs, checksum: planned.checksum });
+    this.historySoon(planned._id, 'down', { direction: 'down', durationMs, checksum: planned.checksum });
   }
 
   /** The claimed operation failed (or was interrupted): the record says so, with its direction. */
@@ -173,9 +189,9 @@ export class Recorder {
     if (!done) throw new MongrateError('LOCK_HELD', `the changelog record of ${file.id} was changed by another runner during this transaction`);
   }
 
-  /** The history entry of an operation that committed in a transaction (written after the commit). */
-  async historyAfterCommit(file: ListedMigration, direction: Direction, durationMs: number): Promise<void> {
-    await this.history(file.id, direction, { direction, durationMs, checksum: file.checksum });
+  /** The history entry of an operation that committed in a transaction (sent after the commit, waited for by `settled()`). */
+  historyAfterCommit(file: ListedMigration, direction: Direction, durationMs: number): void {
+    this.historySoon(file.id, direction, { direction, durationMs, checksum: file.checksum });
   }
 
   /** Records migrations as applied without running them (`baseline`); those already recorded are skipped. */

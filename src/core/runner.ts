@@ -79,6 +79,15 @@ function stopReason(run: Run, after: string): RunError | undefined {
 }
 
 export async function runSteps(run: Run, steps: Step[], result: RunResult): Promise<void> {
+  try {
+    await runEach(run, steps, result);
+  } finally {
+    // history entries go out without holding up the next migration; the run ends once they are written
+    await run.recorder.settled();
+  }
+}
+
+async function runEach(run: Run, steps: Step[], result: RunResult): Promise<void> {
   for (const [index, step] of steps.entries()) {
     const stop = stopReason(run, `before ${step.migration.id}`);
     if (stop !== undefined) {
@@ -324,7 +333,7 @@ async function runInTransaction(state: StepState): Promise<RunError | undefined 
         return await failInTransaction(state, error);
       }
       flush();
-      await run.recorder.historyAfterCommit(migration, direction, elapsed(state));
+      run.recorder.historyAfterCommit(migration, direction, elapsed(state));
       return succeeded(state, { transaction: true });
     }
   } finally {

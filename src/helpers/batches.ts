@@ -25,6 +25,7 @@ import {
 import { usageError } from '../errors.ts';
 import type { HelperContext } from './types.ts';
 import { withSession } from './context.ts';
+import type { Pacer } from './pacing.ts';
 
 export const DEFAULT_BATCH_SIZE = 1000;
 
@@ -143,23 +144,35 @@ export async function* cursorBatches(
   }
 }
 
-/** Yields the documents matching filter in `_id` order, batchSize at a time; `what` names the helper in its notice. */
+/**
+ * Yields the documents matching filter in `_id` order, batchSize at a time; `what` names the
+ * helper in its notice. A pacer waits before every page but the first (so a pause never holds
+ * documents already read while others may change them).
+ */
 export async function* keysetBatches(
   ctx: HelperContext,
   collection: Collection,
   filter: Filter<Document>,
   batchSize: number,
   what: string,
+  pacer?: Pacer,
 ): AsyncGenerator<Page> {
   // undefined: from the start; { $gt }: the rest of one type bracket; { $type }: later brackets
   let condition: Document | undefined;
   let warned = false;
+  let yielded = 0;
   for (;;) {
+    if (yielded > 0 && pacer !== undefined) {
+      await pacer.beforeNextBatch(yielded);
+      // interrupted during the pause: read nothing more (the caller reports the interrupt)
+      if (ctx.signal?.aborted === true) return;
+    }
     const query = condition === undefined ? filter : withIdCondition(filter, condition);
     // raw: the driver's decoding would turn a Double 2.0 into 2 (an Int32 when written back)
     const raw = (await collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, limit: batchSize, batchSize, raw: true }).toArray()) as unknown as Uint8Array[];
     const batch = page(raw);
     const last = batch.docs.at(-1);
+    yielded += batch.docs.length;
     if (last !== undefined) yield batch;
     if (last !== undefined && batch.docs.length === batchSize) {
       condition = { $gt: last._id };

@@ -20,6 +20,7 @@ import { keepUntouchedTypes } from './diff.ts';
 import { copyableIndexes, existingIndexes } from './indexes.ts';
 import { ASIDE_PREFIX, TEMP_PREFIX } from './leftovers.ts';
 import { checkResult } from './page-writes.ts';
+import { Pacer, paces, pacingNote } from './pacing.ts';
 import { applySpec, checkSpec, isReshapeSpec } from './spec.ts';
 import { collectionType, dropIfExists, isSharded, shardedError, swap, type Names } from './swap.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
@@ -39,6 +40,7 @@ export async function copyAndRenameWith<T extends Document>(
   checkNames(source.collectionName, to, keep, what);
   refuseInTransaction(ctx, what);
   const batchSize = checkBatchSize(options.batchSize, what);
+  const throttled = paces(ctx, options, what);
   const transform = transformOf(options.transform as DocumentTransform | ReshapeSpec | undefined, what);
 
   const entry = await collectionEntry(ctx, db, source.collectionName);
@@ -97,7 +99,8 @@ export async function copyAndRenameWith<T extends Document>(
       ctx.fence?.();
       await db.createCollection(name, { ...created.options, ...withSession(ctx) });
     }
-    const { copied, leftOut } = await copyDocuments(ctx, source, names, transform, { batchSize, created, counting, what }).finally(settled);
+    const pacer = throttled ? new Pacer(ctx, options) : undefined;
+    const { copied, leftOut } = await copyDocuments(ctx, source, names, transform, { batchSize, created, counting, what, pacer }).finally(settled);
     await buildIndexes(ctx, db.collection(names.temp), copySpecs, what);
     // the kept original is the original: it keeps the source's indexes whatever the copy gets
     if (names.keepTemp !== undefined) await buildIndexes(ctx, db.collection(names.keepTemp), sourceIndexes, what);
@@ -107,7 +110,7 @@ export async function copyAndRenameWith<T extends Document>(
       throw mismatch;
     }
     await swap(ctx, db, names, atomic, what);
-    ctx.log?.(`${what}: ${copied} documents copied${keep === undefined ? '' : `, original kept as '${keep}'`}`);
+    ctx.log?.(`${what}: ${copied} documents copied${keep === undefined ? '' : `, original kept as '${keep}'`}${pacingNote(pacer)}`);
     return { matched: copied + leftOut, copied };
   } catch (error) {
     // only our temporary names: after a successful rename they no longer exist
@@ -168,6 +171,7 @@ interface CopySettings {
   created: CopyOptions;
   counting: Promise<number>;
   what: string;
+  pacer: Pacer | undefined;
 }
 
 /** Copies the documents in batches; returns how many the copy got and how many the transform left out. */
@@ -176,7 +180,7 @@ async function copyDocuments(
   source: Collection,
   names: Names,
   transform: DocumentTransform,
-  { batchSize, created, counting, what }: CopySettings,
+  { batchSize, created, counting, what, pacer }: CopySettings,
 ): Promise<{ copied: number; leftOut: number }> {
   const temp = source.db.collection(names.temp);
   const keepTemp = names.keepTemp === undefined ? undefined : source.db.collection(names.keepTemp);
@@ -191,8 +195,9 @@ async function copyDocuments(
   // batch k's insert has succeeded. A failure is kept as a value, so it is never an unhandled
   // rejection while the loop waits for the cursor.
   let inFlight: { outcome: Promise<{ error: unknown } | undefined>; copies: number; read: number } | undefined;
-  const settle = async (): Promise<void> => {
-    if (inFlight === undefined) return;
+  /** Waits for the batch in flight; false when there was none. */
+  const settle = async (): Promise<boolean> => {
+    if (inFlight === undefined) return false;
     const { outcome, copies, read } = inFlight;
     inFlight = undefined;
     const failure = await outcome;
@@ -200,6 +205,7 @@ async function copyDocuments(
     copied += copies;
     await meter.add(read);
     throwIfAborted(ctx, what, meter.done, meter.total);
+    return true;
   };
   try {
     // the source is only read here, so one cursor: a single pass over it
@@ -214,7 +220,11 @@ async function copyDocuments(
         const read = BSON.deserialize(raw[index] ?? BSON.serialize(original));
         copies.push(keepUntouchedTypes({ _id: (id as unknown) ?? original._id, ...rest }, read, original));
       }
-      await settle();
+      // between two batches: the one before is written, this one is not sent yet
+      if ((await settle()) && pacer !== undefined) {
+        await pacer.beforeNextBatch(meter.done);
+        throwIfAborted(ctx, what, meter.done, meter.total);
+      }
       leftOut += batch.length - copies.length;
       const writes: Promise<unknown>[] = [];
       const insert = (target: Collection, documents: Document[]): void => {
@@ -238,6 +248,7 @@ async function copyDocuments(
       }
     }
     await settle();
+    await pacer?.afterLastBatch(meter.done);
   } finally {
     // on an error, the insert in flight finishes before the caller drops the temporary collection
     if (inFlight !== undefined) await inFlight.outcome;

@@ -6,6 +6,7 @@ import type { Collection, Document, Filter } from 'mongodb';
 import { usageError } from '../errors.ts';
 import { checkBatchSize, keysetBatches } from './batches.ts';
 import { ProgressMeter, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { Pacer, paces, pacingNote } from './pacing.ts';
 import { checkResult, writePage } from './page-writes.ts';
 import { applySpec, checkSpec, isReshapeSpec, serverPlan, setPath, type ServerPlan } from './spec.ts';
 import { refuseOversizedTransaction } from './transaction-limit.ts';
@@ -38,10 +39,12 @@ export async function reshapeWith<T extends Document>(
   const batchSize = checkBatchSize(options.batchSize, what);
   const filter = (options.filter ?? {}) as Filter<Document>;
   const transform = options.transform as DocumentTransform | ReshapeSpec;
+  const throttled = paces(ctx, options, what);
   let plan: ServerPlan | undefined;
   if (isReshapeSpec(transform)) {
     checkSpec(transform, what);
-    plan = serverPlan(transform, filter);
+    // one server-side updateMany could not be paced: a throttled spec runs in batches
+    plan = throttled ? undefined : serverPlan(transform, filter);
   } else if (typeof transform !== 'function') {
     throw usageError(`${what}: transform must be a function or a spec ({ set, setDefaults, rename, unset })`);
   }
@@ -51,24 +54,25 @@ export async function reshapeWith<T extends Document>(
   const { counting, settled } = await countBeside(ctx, () => collection.countDocuments(filter, withSession(ctx)));
   if (ctx.dryRun) {
     const documents = await counting;
-    const how = plan !== undefined ? 'server-side updateMany' : `in batches of ${batchSize}`;
+    const how = plan !== undefined ? 'server-side updateMany' : `in batches of ${batchSize}${throttled ? ', throttled' : ''}`;
     ctx.onPlan?.({ helper, collection: collection.collectionName, action: wording(countOf(documents, 'document')), note: how, documents });
     return { ...NOTHING, matched: documents, dryRun: true };
   }
   await refuseOversizedTransaction(ctx, what, counting);
   if (ctx.signal?.aborted === true) throwIfAborted(ctx, what, 0, await counting);
   const started = performance.now();
+  const pacer = throttled && plan === undefined ? new Pacer(ctx, options) : undefined;
   let result: ReshapeResult;
   try {
     result =
       plan !== undefined ? await runServerPlan(ctx, collection, filter, plan, await counting, helper)
-      : await runBatches(ctx, collection, filter, batchSize, isReshapeSpec(transform) ? (doc) => applySpec(transform, doc) : transform, counting, helper);
+      : await runBatches(ctx, collection, filter, batchSize, isReshapeSpec(transform) ? (doc) => applySpec(transform, doc) : transform, counting, helper, pacer);
   } finally {
     await settled();
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const vanished = result.vanished === undefined ? '' : ` (${result.vanished} deleted or changed out of the filter by another writer before their write)`;
-  ctx.log?.(`${what}: ${result.matched} matched, ${result.modified} modified, ${result.deleted} deleted${vanished} in ${seconds} s`);
+  ctx.log?.(`${what}: ${result.matched} matched, ${result.modified} modified, ${result.deleted} deleted${vanished} in ${seconds} s${pacingNote(pacer)}`);
   return result;
 }
 
@@ -80,12 +84,13 @@ async function runBatches(
   transform: DocumentTransform,
   counting: Promise<number>,
   helper: string,
+  pacer: Pacer | undefined,
 ): Promise<ReshapeResult> {
   const what = `${helper}(${collection.collectionName})`;
   const meter = new ProgressMeter(ctx, helper, collection.collectionName, counting);
   const result: ReshapeResult = { ...NOTHING };
   let vanished = 0;
-  for await (const batch of keysetBatches(ctx, collection, filter, batchSize, what)) {
+  for await (const batch of keysetBatches(ctx, collection, filter, batchSize, what, pacer)) {
     // a page may take minutes where the server takes few updates per command: progress within it too
     const written = await writePage(ctx, collection, filter, batch, transform, what, (fraction) => meter.within(batch.docs.length, fraction));
     result.matched += batch.docs.length;
@@ -95,6 +100,9 @@ async function runBatches(
     await meter.add(batch.docs.length);
     throwIfAborted(ctx, what, meter.done, meter.total);
   }
+  // the walk also ends early when interrupted during a pause
+  throwIfAborted(ctx, what, meter.done, meter.total);
+  await pacer?.afterLastBatch(meter.done);
   return vanished === 0 ? result : { ...result, vanished };
 }
 
@@ -157,5 +165,7 @@ export async function bumpSchemaVersionWith<T extends Document>(
     };
   }
   const wording: PlanWording = (documents) => `bring ${documents} to ${field} ${JSON.stringify(to)}`;
-  return reshapeWith(ctx, ref as CollectionRef, { filter, transform, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) }, 'bumpSchemaVersion', wording);
+  const { batchSize, maxDocsPerSecond, pauseMs } = options;
+  const passed = { ...(batchSize === undefined ? {} : { batchSize }), ...(maxDocsPerSecond === undefined ? {} : { maxDocsPerSecond }), ...(pauseMs === undefined ? {} : { pauseMs }) };
+  return reshapeWith(ctx, ref as CollectionRef, { filter, transform, ...passed }, 'bumpSchemaVersion', wording);
 }

@@ -83,27 +83,41 @@ function andFilter(filter: Filter<Document>, path: string, condition: Document):
 /**
  * The `updateMany` commands equivalent to applying the spec to each document, or undefined when
  * order matters (overlapping paths, or a filter that reads a defaulted field) and JS must apply it.
+ *
+ * One overlap has an exact server-side form, and is what a user writes to nest a field that may be
+ * missing: a default on a rename's target (`rename: { theme: 'settings.theme' }, setDefaults:
+ * { 'settings.theme': 'light' }`). Applied in order, the default lands where neither the source nor
+ * the target was there; so it is set on the source, where both are missing, before the rename
+ * moves it. (The source already there is moved as it is; a target already there without the
+ * source stays.) Only for a top-level source, whose parent cannot be a value the default fails on.
  */
 export function serverPlan(spec: ReshapeSpec, filter: Filter<Document>): ServerPlan | undefined {
   const set = spec.set ?? {};
   const defaults = spec.setDefaults ?? {};
   const rename = spec.rename ?? {};
   const unset = spec.unset ?? [];
-  const paths = [...Object.keys(set), ...Object.keys(defaults), ...Object.entries(rename).flat(), ...unset];
+  // only a top-level source: setting a dotted one could meet a parent that is not a sub-document
+  const sourceOf = new Map(Object.entries(rename).filter(([from]) => !from.includes('.')).map(([from, to]) => [to, from]));
+  const onTargets = Object.keys(defaults).filter((path) => sourceOf.has(path));
+  const plain = Object.keys(defaults).filter((path) => !sourceOf.has(path));
+  // a default on a rename's target is no conflict (see above); every other overlap is
+  const paths = [...Object.keys(set), ...plain, ...Object.entries(rename).flat(), ...unset];
   if (anyConflict(paths)) return undefined;
   const read = filterPaths(filter);
-  const defaulted = Object.keys(defaults);
-  if (defaulted.length > 0 && (read === undefined || read.some((r) => defaulted.some((d) => conflict(r, d))))) return undefined;
+  // what the default steps write (a source, for a default on its target) and test, before the main update runs
+  const touched = [...plain, ...onTargets.flatMap((path) => [path, sourceOf.get(path) ?? path])];
+  if (touched.length > 0 && (read === undefined || read.some((r) => touched.some((d) => conflict(r, d))))) return undefined;
 
   const main: Document = {};
   if (Object.keys(rename).length > 0) main.$rename = { ...rename };
   if (unset.length > 0) main.$unset = Object.fromEntries(unset.map((path) => [path, '']));
   if (Object.keys(set).length > 0) main.$set = { ...set };
   return {
-    defaults: Object.entries(defaults).map(([path, value]) => ({
-      filter: andFilter(filter, path, { $exists: false }),
-      update: { $set: { [path]: value } },
-    })),
+    defaults: Object.entries(defaults).map(([path, value]) => {
+      const source = sourceOf.get(path);
+      if (source === undefined) return { filter: andFilter(filter, path, { $exists: false }), update: { $set: { [path]: value } } };
+      return { filter: andFilter(andFilter(filter, source, { $exists: false }), path, { $exists: false }), update: { $set: { [source]: value } } };
+    }),
     main: Object.keys(main).length > 0 ? main : undefined,
   };
 }

@@ -24,13 +24,22 @@ export interface ReshapeSpec {
   unset?: string[];
 }
 
-export interface ReshapeOptions<T extends Document = Document> {
+/** Slowing a batched helper down to protect a production cluster (ignored inside a transaction). */
+export interface Throttle {
+  /** Most documents per second over the whole call: after each batch the helper waits until it is within the rate. Default: no limit. */
+  maxDocsPerSecond?: number;
+  /** Milliseconds to wait between two batches, before the next one is read. Default 0. */
+  pauseMs?: number;
+}
+
+export interface ReshapeOptions<T extends Document = Document> extends Throttle {
   /** Only documents matching this filter are read. Default: all. */
   filter?: Filter<T>;
   /** A function of each document, or a declarative spec. */
   transform: DocumentTransform<T> | ReshapeSpec;
   /** Documents read and written per round trip (and the most held in memory). Default 1000. */
   batchSize?: number;
+  // A spec with a throttle runs in batches, never as one server-side updateMany the throttle could not pace.
 }
 
 export interface ReshapeResult {
@@ -48,7 +57,7 @@ export interface ReshapeResult {
   dryRun?: true;
 }
 
-export interface BumpSchemaVersionOptions<T extends Document = Document> {
+export interface BumpSchemaVersionOptions<T extends Document = Document> extends Throttle {
   /** The version field (dotted path allowed). Default `schema_version`. */
   field?: string;
   /** The version every document ends with. */
@@ -60,7 +69,7 @@ export interface BumpSchemaVersionOptions<T extends Document = Document> {
   batchSize?: number;
 }
 
-export interface CopyAndRenameOptions<T extends Document = Document> {
+export interface CopyAndRenameOptions<T extends Document = Document> extends Throttle {
   /** The collection the copy ends up as. Default: the source itself. */
   to?: string;
   /** Each document's new shape; `null` or `'delete'` leaves it out of the copy. Default: unchanged. */

@@ -84,7 +84,12 @@ interface Sample {
 }
 
 export interface MeasureOptions {
-  /** `hello`s to send; the one with the shortest round trip is kept. Default 4. */
+  /**
+   * `hello`s to send; the one with the shortest round trip is kept. Default 2: every bound is
+   * computed from the sample kept, so more samples only narrow it (by a part of a round trip,
+   * against a ttl/10 limit), while each costs a round trip on every command; a lease that finds
+   * the clock too uncertain resamples.
+   */
   samples?: number;
   sources?: LocalTimeSources;
 }
@@ -103,7 +108,7 @@ export class ServerClock {
   /** Measures the clock of whatever `readServerTime` asks (a server's `hello.localTime`). */
   static async measure(readServerTime: () => Promise<Date>, options: MeasureOptions = {}): Promise<ServerClock> {
     const steady = new SteadyClock(options.sources);
-    const first = await takeBestSample(readServerTime, steady, options.samples ?? 4);
+    const first = await takeBestSample(readServerTime, steady, options.samples ?? 2);
     return new ServerClock(readServerTime, steady, first);
   }
 

@@ -17,17 +17,28 @@ const TIMEOUT_MS = 240_000;
 // as listed in bench/README.md (the test checks the README names them too)
 const TOP_LEVEL = ['version', 'startedAt', 'finishedAt', 'durationSeconds', 'node', 'platform', 'cpus', 'loadAverage', 'server', 'settings', 'serverProfile', 'cases', 'ratios', 'notes', 'benchPeakRssMB'];
 const SERVER = ['source', 'flavour', 'version', 'mongodbVersion', 'topology', 'description'];
-const SETTINGS = ['n', 'sample', 'runs', 'quick', 'rssN', 'cliFiles', 'cliApply', 'batchSizes', 'groups'];
-const PROFILE = ['documents', 'fullScanMs', 'findByIdMs', 'updateByIdMs'];
-const CASE_FIELDS = ['group', 'label', 'unit', 'better', 'median', 'min', 'max', 'values', 'sample', 'peakRssMB', 'note'];
-const CASES = [
-  'reshape_naive', 'reshape_fn', 'reshape_fn_b100', 'reshape_fn_b10000', 'reshape_decl', 'reshape_decl_split', 'reshape_updatemany',
-  'bump_naive', 'bump_fn', 'bump_spec', 'bump_updatemany', 'copy_naive', 'copy_helper', 'rss_n', 'rss_10n',
-  'cli_bare', 'cli_version', 'cli_status', 'cli_noop_up', 'cli_apply',
+const SETTINGS = ['n', 'updateDocuments', 'copyDocuments', 'throttleDocuments', 'runs', 'idleCpuMicrosPerMs', 'quick', 'rssN', 'cliFiles', 'cliApply', 'batchSizes', 'groups'];
+const PROFILE = ['documents', 'fullScanMs', 'findByIdMs', 'insertMs', 'updateByIdMs', 'conditionalUpdateMs'];
+const CASE_FIELDS = ['group', 'label', 'unit', 'better', 'median', 'min', 'max', 'values', 'sample', 'traffic', 'commandsPer1000', 'cpuMicrosPerDoc', 'cpuMicrosPerDocValues', 'peakRssMB', 'extra', 'note'];
+const TRAFFIC = ['commands', 'bytesSent', 'bytesReceived', 'byCommand', 'writeStatements'];
+const COUNTED = [
+  'reshape_naive', 'reshape_fn', 'reshape_fn_b100', 'reshape_fn_b10000', 'reshape_decl', 'reshape_decl_split', 'reshape_updatemany', 'reshape_decl_tenth', 'reshape_decl_split_tenth',
+  'bump_naive', 'bump_fn', 'bump_spec', 'bump_updatemany', 'copy_naive', 'copy_helper',
 ];
+const CASES = [...COUNTED, 'reshape_fn_half', 'floor_nest', 'floor_bump', 'reshape_work', 'throttle_off', 'throttle_on', 'throttle_unbound', 'rss_n', 'rss_10n', 'cli_bare', 'cli_version', 'cli_status', 'cli_noop_up', 'cli_apply', 'mm_apply'];
+const RESHAPE_EXTRA = ['marginalCpuMicrosPerDoc'];
+const APPLY_EXTRA = ['cpuMs', 'ownCommandsPerMigration', 'ownCommandsPerRun', 'ownCommands', 'migrationCommands', 'ownCommandsMs', 'migrationCommandsMs'];
+const THROTTLE_EXTRA = ['limitDocsPerSecond', 'waitedMs', 'unthrottledDocsPerSecond'];
 const RATIO_FIELDS = ['value', 'numerator', 'denominator', 'target', 'pass', 'note'];
-const TARGETED = ['reshape_fn_vs_naive', 'reshape_decl_vs_updatemany', 'reshape_fn_vs_updatemany', 'bump_vs_naive', 'copy_vs_naive', 'rss_10n_vs_n', 'status_vs_bare', 'noop_up_vs_bare'];
-const CONTEXT = ['reshape_decl_split_vs_updatemany', 'bump_spec_vs_updatemany', 'bump_fn_vs_updatemany'];
+const TARGETED = [
+  'reshape_roundtrips_per_1000', 'reshape_roundtrips_vs_naive', 'bump_roundtrips_vs_naive', 'copy_roundtrips_vs_naive', 'reshape_decl_roundtrips_10n_vs_n',
+  'reshape_cpu_vs_floor', 'rss_10n_vs_n', 'status_vs_bare', 'noop_up_vs_bare', 'apply50_vs_migrate_mongo', 'roundtrips_per_applied_migration',
+  'throttle_on_vs_limit', 'throttle_unbound_vs_off',
+];
+const CONTEXT = [
+  'reshape_decl_split_roundtrips_10n_vs_n', 'reshape_work_vs_floor', 'reshape_marginal_cpu_vs_floor', 'reshape_bytes_sent_vs_naive', 'bump_cpu_vs_floor', 'copy_cpu_vs_floor', 'apply50_cpu_vs_migrate_mongo',
+  'reshape_fn_vs_naive', 'reshape_decl_vs_updatemany', 'reshape_fn_vs_updatemany', 'reshape_decl_split_vs_updatemany', 'bump_vs_naive', 'bump_spec_vs_updatemany', 'bump_fn_vs_updatemany', 'copy_vs_naive',
+];
 
 type Json = Record<string, unknown>;
 
@@ -59,7 +70,8 @@ void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
       const result = await run(['--quick', '--n', '1000', '--sample', '20', '--runs', '1', '--rss-n', '300', '--cli-files', '10', '--cli-apply', '3', '--out-dir', outDir]);
       assert.equal(result.code, 0, `bench exited ${String(result.code)}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
       assert.match(result.stdout, /Targets/);
-      assert.match(result.stdout, /reshape_fn_vs_naive +\S+x +>= 10x +(PASS|MISS)/);
+      assert.match(result.stdout, /reshape_roundtrips_per_1000 +\S+ +<= 3 +(PASS|MISS)/);
+      assert.match(result.stdout, /apply50_vs_migrate_mongo +\S+x +<= 1\.2x +(PASS|MISS)/);
 
       const files = await readdir(outDir);
       assert.ok(files.includes('latest.json'), 'latest.json written');
@@ -71,7 +83,7 @@ void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
       for (const key of SERVER) assert.equal(typeof server[key], 'string', `server.${key}`);
       const settings = hasKeys(results.settings, SETTINGS, 'settings');
       assert.equal(settings.n, 1000);
-      assert.equal(settings.sample, 20);
+      assert.equal(settings.updateDocuments, 20);
       const profile = hasKeys(results.serverProfile, PROFILE, 'serverProfile');
       for (const key of PROFILE) finite(profile[key], `serverProfile.${key}`);
 
@@ -85,9 +97,22 @@ void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
         else hasKeys(c.sample, ['documents', 'of', 'reason'], `cases.${key}.sample`);
         if (c.group === 'rss') finite(c.peakRssMB, `cases.${key}.peakRssMB`);
       }
+      for (const key of [...COUNTED, 'cli_apply', 'mm_apply']) {
+        const traffic = hasKeys(object(cases[key], key).traffic, TRAFFIC, `cases.${key}.traffic`);
+        assert.ok(finite(traffic.commands, `cases.${key}.traffic.commands`) > 0);
+        for (const field of ['bytesSent', 'bytesReceived', 'writeStatements']) finite(traffic[field], `cases.${key}.traffic.${field}`);
+      }
+      for (const key of COUNTED) finite(object(cases[key], key).commandsPer1000, `cases.${key}.commandsPer1000`);
+      for (const key of [...COUNTED.filter((k) => !k.endsWith('_tenth')), 'reshape_fn_half', 'floor_nest', 'floor_bump', 'reshape_work']) finite(object(cases[key], key).cpuMicrosPerDoc, `cases.${key}.cpuMicrosPerDoc`);
+      finite(object(object(cases.reshape_fn, 'reshape_fn').extra, 'reshape_fn.extra').marginalCpuMicrosPerDoc, 'cases.reshape_fn.extra.marginalCpuMicrosPerDoc');
+      for (const key of ['cli_apply', 'mm_apply']) {
+        const extra = hasKeys(object(cases[key], key).extra, APPLY_EXTRA, `cases.${key}.extra`);
+        for (const field of APPLY_EXTRA) finite(extra[field], `cases.${key}.extra.${field}`);
+      }
+      hasKeys(object(cases.throttle_on, 'throttle_on').extra, THROTTLE_EXTRA, 'cases.throttle_on.extra');
       const sample = object(object(cases.reshape_fn, 'cases.reshape_fn').sample, 'cases.reshape_fn.sample');
       assert.equal(sample.documents, 20);
-      assert.equal(sample.of, 1000);
+      assert.equal(sample.of, 20);
 
       const ratios = hasKeys(results.ratios, [...TARGETED, ...CONTEXT], 'ratios');
       for (const key of [...TARGETED, ...CONTEXT]) {
@@ -98,7 +123,7 @@ void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
       }
 
       const readme = await readFile(README, 'utf8');
-      for (const key of [...TOP_LEVEL, ...SERVER, ...SETTINGS, ...PROFILE, ...CASE_FIELDS, ...CASES, ...RATIO_FIELDS, ...TARGETED, ...CONTEXT]) {
+      for (const key of [...TOP_LEVEL, ...SERVER, ...SETTINGS, ...PROFILE, ...CASE_FIELDS, ...TRAFFIC, ...CASES, ...RESHAPE_EXTRA, ...APPLY_EXTRA, ...THROTTLE_EXTRA, ...RATIO_FIELDS, ...TARGETED, ...CONTEXT]) {
         assert.ok(readme.includes(`\`${key}\``), `bench/README.md documents \`${key}\``);
       }
     } finally {
