@@ -113,6 +113,7 @@ export function missNote(key: string, facts: NoteFacts): string | null {
       if (on?.extra == null) return null;
       return `the throttled reshape ran at ${num(on.median)} docs/s (${num(on.min)}-${num(on.max)}) for a limit of ${num(on.extra.limitDocsPerSecond ?? Number.NaN)}, waiting ${num((on.extra.waitedMs ?? 0) / 1000)} s per run; its own rate here was ${num(on.extra.unthrottledDocsPerSecond ?? Number.NaN)} docs/s.`;
     }
+    case 'throttle_unbound_wait_ms':
     case 'throttle_unbound_vs_off': {
       const unbound = cases.throttle_unbound;
       const off = cases.throttle_off;

@@ -33,11 +33,11 @@ const RATIO_FIELDS = ['value', 'numerator', 'denominator', 'target', 'pass', 'no
 const TARGETED = [
   'reshape_roundtrips_per_1000', 'reshape_roundtrips_vs_naive', 'bump_roundtrips_vs_naive', 'copy_roundtrips_vs_naive', 'reshape_decl_roundtrips_10n_vs_n',
   'reshape_cpu_vs_floor', 'rss_10n_vs_n', 'status_vs_bare', 'noop_up_vs_bare', 'apply50_vs_migrate_mongo', 'roundtrips_per_applied_migration',
-  'throttle_on_vs_limit', 'throttle_unbound_vs_off',
+  'throttle_on_vs_limit', 'throttle_unbound_wait_ms',
 ];
 const CONTEXT = [
   'reshape_decl_split_roundtrips_10n_vs_n', 'reshape_work_vs_floor', 'reshape_marginal_cpu_vs_floor', 'reshape_bytes_sent_vs_naive', 'bump_cpu_vs_floor', 'copy_cpu_vs_floor', 'apply50_cpu_vs_migrate_mongo',
-  'reshape_fn_vs_naive', 'reshape_decl_vs_updatemany', 'reshape_fn_vs_updatemany', 'reshape_decl_split_vs_updatemany', 'bump_vs_naive', 'bump_spec_vs_updatemany', 'bump_fn_vs_updatemany', 'copy_vs_naive',
+  'reshape_fn_vs_naive', 'reshape_decl_vs_updatemany', 'reshape_fn_vs_updatemany', 'reshape_decl_split_vs_updatemany', 'bump_vs_naive', 'bump_spec_vs_updatemany', 'bump_fn_vs_updatemany', 'copy_vs_naive', 'throttle_unbound_vs_off',
 ];
 
 type Json = Record<string, unknown>;
