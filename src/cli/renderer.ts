@@ -7,7 +7,8 @@
 import { inspect } from 'node:util';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Ora } from 'ora';
-import { MongrateError, type Hint, type LockInfo, type Migrator, type RunResult } from '../index.ts';
+import type { Hint, LockInfo, Migrator, RunResult } from '../index.ts';
+import { MongrateError } from '../errors.ts';
 import { redactText, redactValue, secretsOf } from '../util/redact.ts';
 import { exitCodeFor, withAdvice } from './errors.ts';
 

@@ -4,7 +4,9 @@
 // no boolean flag ends with "(default: false)". No server is needed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runCli, type CliResult } from '../support/cli.ts';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { BIN, runCli, runNode, type CliResult } from '../support/cli.ts';
 import { exits } from '../support/cli-checks.ts';
 import { createProject } from '../support/project.ts';
 
@@ -21,7 +23,33 @@ function section(help: string, title: string): string {
   return end === -1 ? rest : rest.slice(0, end);
 }
 
+// Prints, when the process exits, the packages it loaded through require (the driver is CommonJS, so
+// an ESM import of it lands there too).
+const PACKAGES_LOADED = `process.on('exit', () => {
+  const names = new Set(Object.keys(require.cache).map((file) => file.split('node_modules/')[1]?.split('/')[0]).filter(Boolean));
+  process.stderr.write('loaded: ' + [...names].sort().join(',') + '\\n');
+});
+`;
+
 void describe('--help', () => {
+  void it('--version and --help load neither the driver nor the config loader (start-up is what every command pays)', async () => {
+    const project = await createProject();
+    try {
+      const preload = path.join(project.dir, 'packages-loaded.cjs');
+      await writeFile(preload, PACKAGES_LOADED);
+      for (const args of [['--version'], ['--help'], ['up', '--help']]) {
+        const result = await runNode(['--require', preload, BIN, ...args], { cwd: project.dir });
+        exits(result, 0, args.join(' '));
+        const loaded = /^loaded: (.*)$/m.exec(result.stderr)?.[1]?.split(',') ?? [];
+        assert.ok(loaded.includes('commander'), `the preload saw the CLI's packages: ${result.stderr}`);
+        for (const heavy of ['mongodb', 'cosmiconfig', 'jiti']) assert.ok(!loaded.includes(heavy), `${args.join(' ')} loaded ${heavy}: ${loaded.join(', ')}`);
+      }
+    } finally {
+      await project.remove();
+    }
+  });
+
+
   void it('the top-level help names every exit code and MONGODB_URI / MONGODB_DATABASE', async () => {
     const project = await createProject();
     try {
