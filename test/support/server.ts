@@ -127,7 +127,7 @@ export async function ensureFerretDbBinary(log: Log = defaultLog): Promise<strin
   if (go === undefined) {
     throw new Error('no test server: set MONGODB_URI to a MongoDB you can use, put `mongod` on PATH, or install Go >= 1.22 so FerretDB 1.24.2 can be built');
   }
-  log(`building FerretDB ${FERRETDB_VERSION.slice(1)} into ${binary} (first run only, ~1 min)`);
+  log(`building FerretDB ${FERRETDB_VERSION.slice(1)} into ${binary} (first run only, a few minutes on 2 cores)`);
   const { stdout } = await execFileAsync(go, ['mod', 'download', '-json', `github.com/FerretDB/FerretDB@${FERRETDB_VERSION}`], { cwd: os.tmpdir() });
   const moduleDir = (JSON.parse(stdout) as { Dir?: unknown }).Dir;
   if (typeof moduleDir !== 'string') throw new Error(`go mod download gave no module directory: ${stdout}`);
