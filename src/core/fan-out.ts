@@ -30,6 +30,7 @@ import type {
   UpOptions,
   ValidateResult,
 } from '../types.ts';
+import { retryable } from '../util/retryable.ts';
 import { connect } from './connection.ts';
 import { Migrator } from './migrator.ts';
 import { selectDatabases } from './select-databases.ts';
@@ -88,7 +89,8 @@ export interface FanOutRunOptions<R> extends FanOutOptions {
 
 export class FanOut extends EventEmitter<FanOutEvents> {
   readonly config: ResolvedConfig;
-  private client: Promise<MongoClient> | undefined;
+  /** One client for every database's migrator, connected when first needed. */
+  private readonly client = retryable(() => connect(this.config));
   private readonly running = new Set<Migrator>();
   private interrupted = false;
 
@@ -97,17 +99,11 @@ export class FanOut extends EventEmitter<FanOutEvents> {
     this.config = config;
   }
 
-  private connect(): Promise<MongoClient> {
-    this.client ??= connect(this.config);
-    this.client.catch(() => (this.client = undefined));
-    return this.client;
-  }
-
   /** The databases the config (or the flags) select: the list, the glob's matches, or the function's answer. */
   async databases(): Promise<string[]> {
     const { databases, database, uri } = this.config;
     if (databases === undefined) return database === '' ? [] : [database];
-    const names = await selectDatabases(databases, await this.connect());
+    const names = await selectDatabases(databases, await this.client());
     return names.map((name) => checkDatabaseName(name, uri));
   }
 
@@ -118,8 +114,7 @@ export class FanOut extends EventEmitter<FanOutEvents> {
   }
 
   async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
+    const client = this.client.take();
     if (client !== undefined) await (await client.catch(() => undefined))?.close();
   }
 
@@ -132,7 +127,7 @@ export class FanOut extends EventEmitter<FanOutEvents> {
     }
     const concurrency = options.concurrency ?? this.config.concurrency;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`concurrency must be a whole number >= 1, got ${concurrency}`);
-    const client = await this.connect();
+    const client = await this.client();
     const results = new Map<string, DatabaseResult<R>>(
       names.map((database) => [database, { database, outcome: 'not started', result: undefined, error: undefined, durationMs: undefined }]),
     );

@@ -10,6 +10,7 @@ import { MongoLockStore } from '../lock/mongo-lock-store.ts';
 import { measureServerClock, type ServerClock } from '../server/clock.ts';
 import { probeServer, type ServerInfo } from '../server/capabilities.ts';
 import type { ResolvedConfig } from '../types.ts';
+import { retryable } from '../util/retryable.ts';
 import { connect } from './connection.ts';
 import { readLockState } from './lease.ts';
 
@@ -19,18 +20,13 @@ export interface Connection {
   store: ChangelogStore;
 }
 
-/** Caches a promise, forgetting it when it fails so a later call may retry. */
-function retryable<T>(make: () => Promise<T>): () => Promise<T> {
-  let cached: Promise<T> | undefined;
-  return () => {
-    cached ??= make();
-    cached.catch(() => (cached = undefined));
-    return cached;
-  };
-}
-
 export class TargetDatabase {
-  private connection: Promise<Connection> | undefined;
+  /** The connection, opened when first needed; a failed one may be retried by a later call. */
+  readonly open = retryable(async (): Promise<Connection> => {
+    const client = this.sharedClient ?? (await connect(this.config));
+    const db = client.db(this.config.database);
+    return { client, db, store: new MongoChangelogStore(db, this.config) };
+  });
   private prepared = false;
   readonly server: () => Promise<ServerInfo>;
   private readonly measuredClock: () => Promise<ServerClock>;
@@ -45,19 +41,8 @@ export class TargetDatabase {
     this.measuredClock = retryable(async () => measureServerClock((await this.open()).db));
   }
 
-  open(): Promise<Connection> {
-    this.connection ??= (this.sharedClient === undefined ? connect(this.config) : Promise.resolve(this.sharedClient)).then((client) => {
-      const db = client.db(this.config.database);
-      return { client, db, store: new MongoChangelogStore(db, this.config) };
-    });
-    // a failed connection may be retried by a later call
-    this.connection.catch(() => (this.connection = undefined));
-    return this.connection;
-  }
-
   async close(): Promise<void> {
-    const connection = this.connection;
-    this.connection = undefined;
+    const connection = this.open.take();
     if (connection === undefined || this.sharedClient !== undefined) return;
     await (await connection.catch(() => undefined))?.client.close();
   }
