@@ -178,6 +178,11 @@ export async function resolveConfig(
   });
 }
 
+/** A config `loadConfig()` (or this module) already resolved, as opposed to one written in code. */
+export function isResolved(config: MongrateConfig | ResolvedConfig): config is ResolvedConfig {
+  return 'resolved' in config;
+}
+
 /** For the programmatic API: a config object from code, validated the same way. */
 export function resolveProgrammaticConfig(config: MongrateConfig, baseDir = process.cwd(), source = 'createMigrator(config)'): ResolvedConfig {
   return mergeConfig(validateConfig(config, source), { baseDir });

@@ -44,6 +44,7 @@ export async function withLock<T extends { warnings?: string[] }>(
   work: (locked: Locked) => Promise<T>,
 ): Promise<T> {
   const { config, target } = scope;
+  const waitSeconds = lockWait ?? config.lock.waitSeconds;
   const connection = await target.open();
   await target.prepare(connection);
   const identity = newRunIdentity();
@@ -61,9 +62,9 @@ export async function withLock<T extends { warnings?: string[] }>(
       identity,
       command,
       ttlSeconds: config.lock.ttlSeconds,
-      waitSeconds: lockWait ?? config.lock.waitSeconds,
+      waitSeconds,
       signal: abort.signal,
-      onWait: (holder) => scope.emit('lockWait', { holder, waitSeconds: lockWait ?? config.lock.waitSeconds }),
+      onWait: (holder) => scope.emit('lockWait', { holder, waitSeconds }),
       onTakeover: (previous) => scope.emit('lockTakeover', { previous }),
       onLost: (reason) => abort.abort(new MongrateError('LOCK_LOST', reason)),
     });

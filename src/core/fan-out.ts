@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { MongoClient } from 'mongodb';
-import { checkDatabaseName, resolveProgrammaticConfig } from '../config/resolve.ts';
+import { checkDatabaseName, isResolved, resolveProgrammaticConfig } from '../config/resolve.ts';
 import { MongrateError, messageOf, usageError, type ErrorCode } from '../errors.ts';
 import type {
   BaselineResult,
@@ -221,6 +221,6 @@ export class FanOut extends EventEmitter<FanOutEvents> {
 
 /** The programmatic entry point for several databases: config `databases` (or one `database`). */
 export function createFanOut(config: MongrateConfig | ResolvedConfig): FanOut {
-  const resolved = 'resolved' in config ? config : resolveProgrammaticConfig(config, process.cwd(), 'createFanOut(config)');
+  const resolved = isResolved(config) ? config : resolveProgrammaticConfig(config, process.cwd(), 'createFanOut(config)');
   return new FanOut(resolved);
 }

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { MongoClient } from 'mongodb';
-import { resolveProgrammaticConfig } from '../config/resolve.ts';
+import { isResolved, resolveProgrammaticConfig } from '../config/resolve.ts';
 import { MongrateError, messageOf, usageError } from '../errors.ts';
 import { leftoverCollections } from '../helpers/index.ts';
 import { checkedMigrations, listMigrations, loadMigration, providerFor, type MigrationProvider, type ProvidedMigration } from '../providers/index.ts';
@@ -293,8 +293,4 @@ export function createMigrator(config: MongrateConfig | ResolvedConfig, options:
     throw usageError('this config names several databases (`databases`): use createFanOut(config) to run across them, or set `database` for one');
   }
   return new Migrator(isResolved(config) ? config : resolveProgrammaticConfig(config), options);
-}
-
-function isResolved(config: MongrateConfig | ResolvedConfig): config is ResolvedConfig {
-  return 'resolved' in config;
 }
