@@ -2,37 +2,26 @@
 import type { Migrator, RunResult } from '../index.ts';
 import type { CommandContext } from './context.ts';
 import { followRun, runSummary } from './follow-run.ts';
+import { onStopSignals } from './stop-signals.ts';
 
 /**
  * First SIGINT/SIGTERM: ask the migrator to stop at the next safe point (it records the
  * interrupted migration and the command exits 130). Second: leave at once.
  */
 export async function runInterruptibly(ctx: CommandContext, migrator: Migrator, run: () => Promise<RunResult>): Promise<number> {
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
-      ctx.renderer.warn(`second ${signal}: exiting now; the lock and the running record are left to expire`);
-      process.exit(130);
-    }
-    ctx.renderer.warn(`${signal}: stopping at the next safe point (press Ctrl-C again to quit at once)`);
-    migrator.interrupt();
-  };
   // one database of several: the fan-out owns the signals and interrupts every database
-  const ownsSignals = ctx.member === undefined;
-  if (ownsSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
-  await ctx.renderer.prepareSpinners();
-  ctx.renderer.followLock(migrator);
-  followRun(ctx.renderer, migrator);
-  migrator.on('warning', ({ message }) => ctx.renderer.warn(message));
+  const signals =
+    ctx.member === undefined
+      ? onStopSignals(ctx, { stopping: 'stopping at the next safe point', leftBehind: 'the lock and the running record are' }, () => migrator.interrupt())
+      : undefined;
   try {
+    await ctx.renderer.prepareSpinners();
+    ctx.renderer.followLock(migrator);
+    followRun(ctx.renderer, migrator);
+    migrator.on('warning', ({ message }) => ctx.renderer.warn(message));
     return finishRun(ctx, await run());
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals?.dispose();
   }
 }
 

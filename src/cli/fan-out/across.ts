@@ -3,13 +3,14 @@
  * command that works on a database runs once per database, through the same handler as for one
  * database, with its lines prefixed by the database; a summary table (or one JSON document)
  * follows. The fan-out owns Ctrl-C: the first stops every database at its next safe point and
- * starts no other, the second leaves at once.
+ * starts no other, the second leaves at once (`stop-signals.ts`).
  */
 import { usageError, type ErrorCode } from '../../errors.ts';
 import { exitCodeFor } from '../errors.ts';
 import type { Failure } from '../renderer.ts';
 import type { DatabaseResult, FanOut, ResolvedConfig, StatusResult } from '../../index.ts';
 import { api, CommandContext } from '../context.ts';
+import { onStopSignals } from '../stop-signals.ts';
 import { databaseRenderer, type DatabaseRenderer } from './database-renderer.ts';
 import { combinedExitCode, outcomeOfExitCode, runSummaryTable, statusSummaryTable } from './summary.ts';
 
@@ -32,7 +33,11 @@ export async function dispatch(ctx: CommandContext, command: string, flags: obje
   }
   const { createFanOut } = await api();
   const fanOut = createFanOut(config);
-  const stopSignals = interruptOnSignals(ctx, fanOut);
+  const stopSignals = onStopSignals(
+    ctx,
+    { stopping: 'stopping every database at its next safe point; no other database starts', leftBehind: 'the locks and running records are' },
+    () => fanOut.interrupt(),
+  );
   try {
     const names = await fanOut.databases();
     if (names.length === 0) {
@@ -141,27 +146,4 @@ async function statusAcross(ctx: CommandContext, fanOut: FanOut, names: string[]
     if (problems.length > 0) renderer.out(renderer.chalk.red(`check failed: ${problems.join(', ')} need${problems.length === 1 ? 's' : ''} attention (mongrate status --db <name> shows which migrations)`));
   }
   return combinedExitCode(codes);
-}
-
-/** First SIGINT/SIGTERM: stop every database at its next safe point. Second: leave at once. */
-function interruptOnSignals(ctx: CommandContext, fanOut: FanOut): { interrupted: () => boolean; dispose: () => void } {
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
-      ctx.renderer.warn(`second ${signal}: exiting now; the locks and running records are left to expire`);
-      process.exit(130);
-    }
-    ctx.renderer.warn(`${signal}: stopping every database at its next safe point; no other database starts (press Ctrl-C again to quit at once)`);
-    fanOut.interrupt();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    interrupted: () => signals > 0,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
 }
