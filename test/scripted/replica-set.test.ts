@@ -3,7 +3,7 @@
 // wire version), and operations in progress ($currentOp, killOp).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BSONRegExp, Binary, Decimal128, Double, Long, MongoClient, MongoServerError, type Document, type TopologyDescription } from 'mongodb';
+import { BSONRegExp, Binary, Decimal128, Double, Long, MongoClient, MongoServerError, MongoWriteConcernError, type Document, type TopologyDescription } from 'mongodb';
 import { scriptedSet, signal } from './fixtures.ts';
 
 void describe('the scripted replica set', () => {
@@ -112,6 +112,58 @@ void describe('the scripted replica set', () => {
 
     const unknown = await client.db('app').command({ frobnicate: 1 }).catch((e: unknown) => e);
     assert.ok(unknown instanceof MongoServerError && unknown.code === 59);
+  });
+
+  void it('acts on scripts in order: nth and times, a delay before a reply, a function, a writeConcernError after normal handling', async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    const items = client.db('app').collection<{ _id: number | string }>('items');
+    rs.script({ name: 'insert', nth: 2, times: 2 }, { code: 2, codeName: 'BadValue', errmsg: 'second and third' });
+    await items.insertOne({ _id: 1 });
+    for (const _id of [2, 3]) {
+      const refused = await items.insertOne({ _id }).catch((e: unknown) => e);
+      assert.ok(refused instanceof MongoServerError && refused.errmsg === 'second and third');
+    }
+    await items.insertOne({ _id: 4 });
+
+    rs.script({ name: 'insert' }, { writeConcernError: { code: 64, codeName: 'WriteConcernFailed', errmsg: 'scripted', errInfo: { wtimeout: true } } });
+    const late = await items.insertOne({ _id: 5 }).catch((e: unknown) => e);
+    assert.ok(late instanceof MongoWriteConcernError && late.code === 64, String(late));
+    assert.deepEqual((await items.find({}).toArray()).map((d) => d._id), [1, 4, 5], 'the write itself was applied');
+
+    rs.script({ name: 'find' }, { delayMs: 20, then: { reply: { cursor: { firstBatch: [{ _id: 'scripted' }], id: Long.fromNumber(0), ns: 'app.items' }, ok: 1 } } });
+    assert.deepEqual(await items.findOne({}), { _id: 'scripted' });
+    const seen: string[] = [];
+    rs.script({ name: 'count', times: Infinity }, (command, member) => {
+      seen.push(member.role);
+      return command.command.query === undefined ? { n: 42, ok: 1 } : undefined;
+    });
+    assert.equal(await items.estimatedDocumentCount(), 42);
+    assert.equal(await items.countDocuments({}), 3, 'countDocuments is an aggregate: not scripted');
+    assert.deepEqual(seen, ['primary']);
+  });
+
+  void it('says what it is: buildInfo, connectionStatus with privileges, serverStatus, getParameter; a standalone flavour', async (t) => {
+    const { rs, client } = await scriptedSet(t, { buildInfo: { version: '6.0.2' } });
+    rs.setBuildInfo({ ferretdbVersion: 'v1.24.2' });
+    const admin = client.db('admin');
+    const info = await admin.command({ buildInfo: 1 });
+    assert.deepEqual([info.version, info.versionArray, info.ferretdbVersion], ['6.0.2', [6, 0, 2, 0], 'v1.24.2']);
+    rs.setConnectionStatus({ users: [{ user: 'app', db: 'admin' }], roles: [{ role: 'readWrite', db: 'app' }], privileges: [{ resource: { db: 'app', collection: '' }, actions: ['find'] }] });
+    const status = await admin.command({ connectionStatus: 1, showPrivileges: true });
+    assert.deepEqual(status.authInfo, {
+      authenticatedUsers: [{ user: 'app', db: 'admin' }],
+      authenticatedUserRoles: [{ role: 'readWrite', db: 'app' }],
+      authenticatedUserPrivileges: [{ resource: { db: 'app', collection: '' }, actions: ['find'] }],
+    });
+    assert.equal((await admin.command({ serverStatus: 1 })).process, 'mongod');
+    assert.equal(Number((await admin.command({ getParameter: 1, transactionLifetimeLimitSeconds: 1 })).transactionLifetimeLimitSeconds), 60);
+
+    const standalone = await scriptedSet(t, { flavour: 'standalone' });
+    const hello = await standalone.client.db('admin').command({ hello: 1 });
+    assert.equal(hello.setName, undefined);
+    assert.equal(hello.isWritablePrimary, true);
+    await standalone.client.db('app').collection<{ _id: number }>('c').insertOne({ _id: 1 });
+    assert.equal(await standalone.client.db('app').collection('c').countDocuments(), 1);
   });
 
   void it('holds a hung command until the client gives up: maxTimeMS on the server, socketTimeoutMS on the client', async (t) => {

@@ -103,6 +103,31 @@ void describe('replication and failover on the scripted replica set', () => {
     assert.deepEqual((await items.find({}).toArray()).map((d) => d._id), [1], 'the acknowledged w:1 write was rolled back');
   });
 
+  void it('kills a member (its reads fall back to the primary) and restarts it as a new process', async (t) => {
+    const { rs, client } = await scriptedSet(t, {}, { heartbeatFrequencyMS: 500 }, (set) => `${set.uri}&readPreference=secondaryPreferred`);
+    const items = client.db('app').collection<Item>('items');
+    const secondary = rs.members[1]?.address;
+    const typeOf = (type: string): Promise<void> =>
+      new Promise((resolve) => client.on('serverDescriptionChanged', (event) => event.address === secondary && event.newDescription.type === type && resolve()));
+    await items.insertOne({ _id: 1 });
+    await items.findOne({ _id: 1 });
+    assert.equal(rs.recorded({ name: 'find' })[0]?.member, secondary);
+
+    const gone = typeOf('Unknown');
+    await rs.kill('secondary');
+    await gone;
+    rs.clearCommands();
+    assert.deepEqual(await items.findOne({ _id: 1 }), { _id: 1 });
+    assert.equal(rs.recorded({ name: 'find' })[0]?.role, 'primary');
+
+    const back = typeOf('RSSecondary');
+    await rs.restart('secondary');
+    await back;
+    rs.clearCommands();
+    await items.findOne({ _id: 1 });
+    assert.equal(rs.recorded({ name: 'find' })[0]?.member, secondary);
+  });
+
   void it('refuses a write sent straight to a secondary with NotWritablePrimary (10107)', async (t) => {
     const { rs } = await scriptedSet(t);
     const direct = new MongoClient(rs.directUri('secondary'), { retryWrites: false });

@@ -12,7 +12,7 @@ import { CommandError, fail } from './errors.ts';
 import { matches, project, resolve, sortBy } from './query.ts';
 import { checkUnique, documentsOf, isView, type CollectionData, type Draft, type State } from './store.ts';
 import { applyUpdate, upsertDocument } from './update.ts';
-import { copy, decode, encode, equal, isDocument, keyOf, toNumber } from './values.ts';
+import { copy, decode, encode, equal, isDocument, isRegex, keyOf, toNumber } from './values.ts';
 
 export interface ReadContext {
   db: string;
@@ -94,10 +94,17 @@ function writable(context: WriteContext, name: string): CollectionData | undefin
   return collection;
 }
 
-/** Stored documents matching `filter`, with their keys, in natural (insertion) order. */
+/** Stored documents matching `filter`, with their keys, in natural (insertion) order; an `_id` equality is a lookup. */
 function matching(collection: CollectionData | undefined, filter: Document): { key: string; document: Document; bytes: Uint8Array }[] {
   if (collection === undefined) return [];
-  return [...collection.documents].map(([key, stored]) => ({ key, document: decode(stored.bytes), bytes: stored.bytes })).filter((d) => matches(d.document, filter));
+  const id: unknown = filter._id;
+  const byId = id !== undefined && !isRegex(id) && !(isDocument(id) && Object.keys(id)[0]?.startsWith('$') === true);
+  const candidates = byId ? [[keyOf(id), collection.documents.get(keyOf(id))] as const] : [...collection.documents];
+  return candidates.flatMap(([key, stored]) => {
+    if (stored === undefined) return [];
+    const document = decode(stored.bytes);
+    return matches(document, filter) ? [{ key, document, bytes: stored.bytes }] : [];
+  });
 }
 
 /** Runs each statement, collecting write errors; `ordered` stops at the first. */
@@ -131,7 +138,7 @@ function insertOne(context: WriteContext, name: string, document: Document): Doc
 /** Writes `updated` over the stored version; whether it changed anything. */
 function replaceStored(context: WriteContext, name: string, target: { key: string; bytes: Uint8Array }, updated: Document): boolean {
   if (Buffer.compare(Buffer.from(encode(updated)), Buffer.from(target.bytes)) === 0) return false;
-  checkUnique(context.db, name, context.draft.edit(context.db, name), target.key, updated, false);
+  checkUnique(context.db, name, context.draft.edit(context.db, name), target.key, updated, false, decode(target.bytes));
   context.draft.write(context.db, name, target.key, updated);
   return true;
 }

@@ -152,9 +152,10 @@ function indexKey(document: Document, key: Document): { values: Document; missin
 
 /**
  * Fails with MongoDB's duplicate key error if `document`, to be stored under `key`, breaks a
- * unique index (`_id_` only for an insert: an update keeps its `_id`).
+ * unique index (`_id_` only for an insert: an update keeps its `_id`). An index whose fields kept
+ * their values since `previous` (the stored version) is not checked again.
  */
-export function checkUnique(db: string, name: string, collection: CollectionData, key: string, document: Document, inserting: boolean): void {
+export function checkUnique(db: string, name: string, collection: CollectionData, key: string, document: Document, inserting: boolean, previous?: Document): void {
   for (const index of collection.indexes) {
     const indexName = String(index.name);
     const pattern = index.key as Document;
@@ -164,6 +165,7 @@ export function checkUnique(db: string, name: string, collection: CollectionData
     if (partial !== undefined && !matches(document, partial)) continue;
     const mine = indexKey(document, pattern);
     if (index.sparse === true && mine.missing) continue;
+    if (previous !== undefined && keyOf(indexKey(previous, pattern).values) === keyOf(mine.values) && (partial === undefined || matches(previous, partial))) continue;
     const clash = isId
       ? collection.documents.has(key)
       : [...collection.documents].some(([otherKey, other]) => {
