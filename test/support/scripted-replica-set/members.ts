@@ -1,6 +1,6 @@
 /**
- * One member: a TCP server on its own 127.0.0.1 port, its connections, its role, its cursors and
- * its topologyVersion. What a command means is the replica set's business (`respond`); the member
+ * One member: a TCP server on its own 127.0.0.1 port, its connections (each serving one request
+ * at a time, in order), its role, its cursors and its topologyVersion. What a command means is the replica set's business (`respond`); the member
  * frames messages, answers in the request's protocol, and keeps the driver's streaming monitor
  * happy: an awaitable hello (`topologyVersion` + `maxAwaitTimeMS`) is answered when the topology
  * changes or after maxAwaitTimeMS, and with `exhaustAllowed` every answer carries moreToCome and
@@ -136,6 +136,8 @@ export class Member {
       closing.abort(new Error('connection closed'));
     });
     const frames = framer();
+    // one request at a time per connection, as mongod: unacknowledged writes keep their order
+    let queue = Promise.resolve();
     let nextReplyId = 1;
     const send = (request: Request, responseTo: number, reply: Document, flags = 0): number => {
       const requestId = nextReplyId++;
@@ -157,7 +159,7 @@ export class Member {
           socket.destroy();
           return;
         }
-        void this.serve(connection, request, send, () => socket.destroy());
+        queue = queue.then(() => this.serve(connection, request, send, () => socket.destroy())).catch(() => void socket.destroy());
       }
     });
   }

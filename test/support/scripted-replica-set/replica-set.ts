@@ -167,15 +167,21 @@ export class ScriptedReplicaSet {
     return this.stepDown({ ...options, newPrimary: options.newPrimary ?? this.server.replication.mostAdvanced(others) ?? old?.address });
   }
 
-  /** Closes the member's connections and stops it accepting new ones (its role is unchanged). */
+  /**
+   * Closes the member's connections and stops it accepting new ones; it applies no writes until
+   * restarted. Its role is unchanged: a killed primary stays primary until stepDown/failover.
+   */
   async kill(member: MemberRef): Promise<void> {
-    await this.member(member).stop();
+    const target = this.member(member);
+    if (target.dataBearing) this.server.replication.pause(target.address);
+    await target.stop();
   }
 
-  /** Starts a killed member again on its port, as a new process. */
+  /** Starts a killed member again on its port, as a new process, replicating again. */
   async restart(member: MemberRef): Promise<void> {
     const target = this.member(member);
     await target.listen(target.port);
+    if (target.dataBearing) this.server.replication.resume(target.address);
     for (const m of this.server.members) m.topologyChanged();
   }
 

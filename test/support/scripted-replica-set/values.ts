@@ -6,6 +6,7 @@
  * string such that equal values have equal keys: the `_id` of the store and of unique indexes.
  */
 import { BSON, Decimal128, Double, Int32, Long, type Document } from 'mongodb';
+import { fail } from './errors.ts';
 
 /** Deserialize options that keep every value's BSON type. */
 export const EXACT = { promoteValues: false, bsonRegExp: true } as const;
@@ -209,7 +210,12 @@ export function toRegExp(pattern: unknown, options = ''): RegExp {
   const { pattern: source, flags } = typeof pattern === 'string' ? { pattern, flags: options } : regexOf(pattern);
   const all = flags + options;
   const text = all.includes('x') ? source.replace(/\\.|#[^\n]*|\s+/g, (m) => (m.startsWith('\\') ? m : '')) : source;
-  return new RegExp(text, [...new Set(all)].filter((f) => 'ims'.includes(f)).join(''));
+  try {
+    return new RegExp(text, [...new Set(all)].filter((f) => 'ims'.includes(f)).join(''));
+  } catch (error) {
+    // MongoDB's PCRE takes some patterns JS does not (inline flags, possessive quantifiers)
+    return fail('BadValue', `Regular expression is invalid (here as a JS RegExp): ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 export const isRegex = (value: unknown): boolean => typeOf(value) === 'regex';
