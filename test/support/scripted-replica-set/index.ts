@@ -17,6 +17,10 @@
  * upserts and write errors; aggregate ($match $sort $skip $limit $project $group $count $unwind
  * $set...); create/drop/rename/collMod; createIndexes with unique enforcement (E11000).
  *
+ * To pose as a managed service's hosts (Cosmos DB, DocumentDB), connect with `rs.directUri(member)`
+ * and `setHello(member, { hosts, me, primary })`: on a direct connection the driver does not
+ * follow the hosts a server reports.
+ *
  * What it does not model (use a real server for these): authentication (connect without
  * credentials) and TLS; compression (clients must not configure compressors); `$clusterTime`,
  * causal consistency and read concern levels (recorded, not honoured: reads see the member's
@@ -24,9 +28,10 @@
  * validation, TTL expiry, text/geo indexes and collations (stored and listed, not applied); the
  * positional `$` update; `$lookup`, `$out`, `$merge`, `$expr`; performance. Unique constraints are
  * checked against what a statement sees, so two transactions inserting the same unique key
- * concurrently both commit. Elections happen only when a test calls stepDown/failover.
+ * concurrently both commit. Elections happen only when a test calls stepDown/failover (or a
+ * client sends replSetStepDown); sessions never expire.
  */
-export { ScriptedReplicaSet, type MemberRef, type ScriptedReplicaSetOptions } from './replica-set.ts';
+export { ScriptedReplicaSet, type ElectionOptions, type MemberRef, type ScriptedReplicaSetOptions } from './replica-set.ts';
 export { UPKEEP_COMMANDS, type CommandMatch, type MemberInfo, type MemberRole, type RecordedCommand, type ScriptAction, type ScriptMatch, type ScriptedError } from './scripts.ts';
 export type { AuthInfo } from './admin.ts';
 import { ScriptedReplicaSet, type ScriptedReplicaSetOptions } from './replica-set.ts';

@@ -6,7 +6,7 @@
 import type { Document } from 'mongodb';
 import type { AuthInfo } from './admin.ts';
 import type { Member } from './members.ts';
-import { UPKEEP_COMMANDS, commandMatches, type CommandMatch, type MemberInfo, type RecordedCommand, type ScriptAction, type ScriptMatch } from './scripts.ts';
+import { commandMatches, type CommandMatch, type MemberInfo, type RecordedCommand, type ScriptAction, type ScriptMatch } from './scripts.ts';
 import { Server, type ServerOptions } from './server.ts';
 
 export type ScriptedReplicaSetOptions = ServerOptions;
@@ -90,9 +90,9 @@ export class ScriptedReplicaSet {
     return found;
   }
 
-  /** The recorded commands `match` selects, without the driver's upkeep (hello, ping, endSessions...) unless `upkeep`. */
+  /** The recorded commands `match` selects; the driver's upkeep (hello, ping, endSessions...) only when named or with `upkeep`. */
   recorded(match: CommandMatch = {}, { upkeep = false } = {}): RecordedCommand[] {
-    return this.server.commands.filter((c) => (upkeep || !UPKEEP_COMMANDS.has(c.name)) && commandMatches(match, c));
+    return this.server.commands.filter((c) => commandMatches(match, c, upkeep));
   }
 
   /** Resolves when the next command `match` selects arrives (before any script acts on it). */

@@ -3,7 +3,8 @@
  * order, across members and connections), and `Scripts` picks the scripted action, if any, for
  * each one. Scripts are tried in the order they were added; the first whose match holds acts and
  * is used up after `times` commands. A scripted reply is sent exactly as given: the server adds
- * no error labels to it.
+ * no error labels to it. Streamed hello replies on an exhaust connection are not requests: they
+ * are neither recorded nor scripted (a script on `hello` acts on the hellos clients send).
  */
 import { Binary, type Document } from 'mongodb';
 import { toNumber } from './values.ts';
@@ -92,8 +93,13 @@ export interface ScriptMatch extends CommandMatch {
   nth?: number;
 }
 
-export function commandMatches(match: CommandMatch, command: RecordedCommand): boolean {
+/**
+ * Whether `match` selects `command`. The driver's upkeep (UPKEEP_COMMANDS) is selected only by
+ * name (or with `upkeep`), so a script on `{ inTransaction: false }` never catches a monitor's hello.
+ */
+export function commandMatches(match: CommandMatch, command: RecordedCommand, upkeep = false): boolean {
   const names = match.name === undefined ? undefined : typeof match.name === 'string' ? [match.name] : match.name;
+  if (names === undefined && !upkeep && UPKEEP_COMMANDS.has(command.name)) return false;
   return (
     (names === undefined || names.includes(command.name)) &&
     (match.collection === undefined || match.collection === command.collection) &&
