@@ -32,6 +32,8 @@ void describe('replication and failover on the scripted replica set', () => {
     await items.insertOne({ _id: 2 }, { writeConcern: { w: 1 } });
     assert.equal(await items.findOne({ _id: 2 }), null, 'the secondary has not applied it yet');
     assert.deepEqual(await items.findOne({ _id: 2 }, { readPreference: 'primary' }), { _id: 2 });
+    rs.lag('secondary', 0);
+    assert.deepEqual(await items.findOne({ _id: 2 }), { _id: 2 }, 'without the lag it catches up at once');
   });
 
   void it("acknowledges w:'majority' only once the secondary has the write: paused, it times out with a writeConcernError (64)", async (t) => {

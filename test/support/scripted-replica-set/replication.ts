@@ -41,7 +41,9 @@ export class Replication {
   }
 
   private follower(address: string): Follower {
-    return this.members.get(address) ?? (() => { throw new Error(`scripted replica set: ${address} bears no data`); })();
+    const member = this.members.get(address);
+    if (member === undefined) throw new Error(`scripted replica set: ${address} bears no data`);
+    return member;
   }
 
   get head(): { opTime: number; state: State; wallMs: number } {
@@ -98,8 +100,10 @@ export class Replication {
     open();
   }
 
+  /** From now on `address` applies each write `ms` after it was made (pending writes too). */
   lag(address: string, ms: number): void {
     this.follower(address).lagMs = ms;
+    this.refollow(address);
   }
 
   pause(address: string): void {
@@ -107,8 +111,12 @@ export class Replication {
   }
 
   resume(address: string): void {
+    this.follower(address).paused = false;
+    this.refollow(address);
+  }
+
+  private refollow(address: string): void {
     const member = this.follower(address);
-    member.paused = false;
     member.scheduled = member.applied;
     this.follow(address);
     this.moved();
