@@ -4,12 +4,11 @@
  * is UNREACHABLE; refused credentials are AUTH_FAILED. Messages carry the URI with its password
  * masked.
  */
-import { MongoClient, MongoInvalidArgumentError, MongoParseError, MongoServerError, MongoServerSelectionError } from 'mongodb';
+import { MongoClient } from 'mongodb';
+import { hasServerCode, isDriverErrorNamed, SERVER_CODES } from '../driver/errors.ts';
 import { MongrateError, messageOf as errorMessage } from '../errors.ts';
 import type { ResolvedConfig } from '../types.ts';
 import { redactText, redactUri, secretsOf } from '../util/redact.ts';
-
-const AUTH_FAILED = 18;
 
 export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOptions'>): Promise<MongoClient> {
   const secrets = secretsOf(config.uri);
@@ -38,17 +37,17 @@ export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOption
     return client;
   } catch (error) {
     await client.close().catch(() => undefined);
-    if (error instanceof MongoServerSelectionError) {
+    if (isDriverErrorNamed(error, 'MongoServerSelectionError')) {
       const timeout = config.clientOptions.serverSelectionTimeoutMS ?? 30000;
       throw new MongrateError(
         'UNREACHABLE',
         `cannot reach MongoDB at ${shown} within ${timeout} ms (${messageOf(error)}); is the server running and the URI right?`,
       );
     }
-    if (error instanceof MongoServerError && error.code === AUTH_FAILED) {
+    if (isDriverErrorNamed(error, 'MongoServerError') && hasServerCode(error, SERVER_CODES.AuthenticationFailed)) {
       throw new MongrateError('AUTH_FAILED', `authentication failed for ${shown}: check the user name and password (and authSource)`);
     }
-    if (error instanceof MongoParseError || error instanceof MongoInvalidArgumentError) {
+    if (isDriverErrorNamed(error, 'MongoParseError') || isDriverErrorNamed(error, 'MongoInvalidArgumentError')) {
       throw new MongrateError('USAGE', `invalid connection string ${shown}: ${messageOf(error)}`);
     }
     throw new MongrateError('UNREACHABLE', `cannot connect to ${shown}: ${messageOf(error)}`, { cause: error });

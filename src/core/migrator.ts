@@ -30,8 +30,8 @@ import type {
 } from '../types.ts';
 import { newRunIdentity } from '../util/identity.ts';
 import { redactText, secretsOf } from '../util/redact.ts';
+import { isConnectionLoss, isDriverError } from '../driver/errors.ts';
 import { withLock, type CommandScope } from './command-scope.ts';
-import { isConnectionLoss, isDriverError } from './driver-errors.ts';
 import { execute, simulate } from './execute.ts';
 import { Interrupts } from './interrupts.ts';
 import { unlockLease } from './lease.ts';

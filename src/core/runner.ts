@@ -14,7 +14,7 @@ import { MongrateError, TransactionLimitError, type Hint } from '../errors.ts';
 import type { HelperProgress } from '../helpers/types.ts';
 import type { ChangelogRecord, Direction, MigrationContext, MigrationFn, MigratorEvents, RunErrorCode, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
-import { isConnectionLoss } from './driver-errors.ts';
+import { isConnectionLoss } from '../driver/errors.ts';
 import { guardClient, guardDb } from './guarded.ts';
 import type { Claimed, Recorder } from './recorder.ts';
 import { TRANSACTION_ATTEMPTS, commitWithRetry, isTransientTransactionError, isUnknownCommitResult, type TransactionPolicy } from './transactions.ts';
