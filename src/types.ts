@@ -75,6 +75,8 @@ export interface ResolvedConfig {
   migrations: InlineMigration[] | InlineMigrationProvider | undefined;
   /** The config file used, if any. */
   configFile: string | undefined;
+  /** Where the project's `mongodb` is resolved from: the config file's folder, else the cwd. */
+  projectRoot: string;
 }
 
 export interface MigrationLogger {

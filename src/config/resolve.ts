@@ -159,6 +159,7 @@ export function mergeConfig(
     compat: config.compat,
     migrations: config.migrations,
     configFile: options.configFile,
+    projectRoot: options.baseDir,
   };
 }
 

@@ -1,24 +1,34 @@
 /**
- * Opens the driver connection and turns the driver's failures into typed errors: a malformed URI
+ * Opens a connection with the driver given (the project's, or the bundled one: see
+ * `src/driver/drivers.ts`) and turns the driver's failures into typed errors: a malformed URI
  * is a usage error, found before any server is contacted; a server that does not answer in time
  * is UNREACHABLE; refused credentials are AUTH_FAILED. Messages carry the URI with its password
  * masked.
  */
-import { MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
+import { clientOptionsFor } from '../driver/client-options.ts';
+import type { Driver } from '../driver/drivers.ts';
 import { hasServerCode, isDriverErrorNamed, SERVER_CODES } from '../driver/errors.ts';
-import { MongrateError, messageOf as errorMessage } from '../errors.ts';
+import { MongrateError, configError, messageOf as errorMessage } from '../errors.ts';
 import type { ResolvedConfig } from '../types.ts';
 import { redactText, redactUri, secretsOf } from '../util/redact.ts';
 
-export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOptions'>): Promise<MongoClient> {
+export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOptions'>, driver: Driver): Promise<MongoClient> {
   const secrets = secretsOf(config.uri);
   // masked by position first: a malformed URI (wrong scheme, unescaped '@' or '/') is shown too
   const shown = redactText(redactUri(config.uri), secrets);
   // driver messages may quote the URI or parts of it
   const messageOf = (error: unknown): string => redactText(errorMessage(error), secrets);
+  let options: ReturnType<typeof clientOptionsFor>;
+  try {
+    options = clientOptionsFor(config.clientOptions, driver.major);
+  } catch (error) {
+    // a certificate file the 4.x-era options name cannot be read
+    throw configError(`client options: ${messageOf(error)}`, error);
+  }
   let client: MongoClient;
   try {
-    client = new MongoClient(config.uri, { appName: 'mongrate', ...config.clientOptions });
+    client = new driver.mongodb.MongoClient(config.uri, { appName: 'mongrate', ...options });
   } catch (error) {
     // the constructor only parses: whatever it throws is about the URI or the client options
     throw new MongrateError('USAGE', `invalid connection string ${shown}: ${messageOf(error)}`);

@@ -3,11 +3,11 @@
  * is left alone; one with the asked name but another definition is an error (never silently kept);
  * an index kind the server lacks fails with the feature's name before anything is built.
  */
-import { BSON, type Collection, type Document, type IndexDescription } from 'mongodb';
+import type { Collection, Document, IndexDescription } from 'mongodb';
 import { hasServerCode, SERVER_CODES } from '../driver/errors.ts';
 import { MongrateError, usageError } from '../errors.ts';
 import type { Feature } from '../server/capabilities.ts';
-import { resolveCollection, withSession } from './context.ts';
+import { bsonOf, resolveCollection, withSession } from './context.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
 import { countOf } from '../util/words.ts';
 import type { CollectionRef, DropIndexesResult, EnsureIndexesResult, HelperContext } from './types.ts';
@@ -82,7 +82,7 @@ function canonicalKey(key: Document, weights: unknown): string {
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
-    return Buffer.compare(BSON.serialize({ v: a }), BSON.serialize({ v: b })) === 0;
+    return Buffer.compare(bsonOf().serialize({ v: a }), bsonOf().serialize({ v: b })) === 0;
   }
   return false;
 }

@@ -1,14 +1,18 @@
 /** The migrations folder as a provider: files listed without importing them, imported when they run. */
 import { relative } from 'node:path';
 import { migrateMongoDefinition, isMigrateMongoSample } from '../compat/migrate-mongo/calls.ts';
+import { legacyProjectDriver } from '../driver/drivers.ts';
 import type { CompatMode } from '../types.ts';
 import type { MigrationProvider } from './contract.ts';
 import { missingFolderMessage, scanMigrationsFolder } from './discover.ts';
 import { checkDefinition, importMigrationExports, shownPath } from './load-file.ts';
 
-export function fileProvider(dir: string, options: { compat?: CompatMode | undefined } = {}): MigrationProvider {
+export function fileProvider(dir: string, options: { compat?: CompatMode | undefined; projectRoot?: string } = {}): MigrationProvider {
   const migrateMongo = options.compat === 'migrate-mongo';
-  const define = migrateMongo ? migrateMongoDefinition : checkDefinition;
+  const { projectRoot } = options;
+  const define: typeof checkDefinition = migrateMongo
+    ? (exported, shown) => migrateMongoDefinition(exported, shown, projectRoot === undefined ? undefined : legacyProjectDriver(projectRoot))
+    : checkDefinition;
   return {
     origin: relative(process.cwd(), dir) || '.',
     async survey() {

@@ -158,6 +158,7 @@ void describe('mergeConfig', () => {
       compat: undefined,
       migrations: undefined,
       configFile: undefined,
+      projectRoot: BASE,
     });
     assert.equal(DEFAULT_URI, 'mongodb://127.0.0.1:27017');
   });

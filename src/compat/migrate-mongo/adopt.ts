@@ -7,6 +7,7 @@
 import { extname } from 'node:path';
 import { mergeConfig, databaseFromUri } from '../../config/resolve.ts';
 import { connect } from '../../core/connection.ts';
+import { driversFor } from '../../driver/drivers.ts';
 import { Migrator } from '../../core/migrator.ts';
 import type { ImportResult } from '../../types.ts';
 import { readMigrateMongoChangelog, refuseWhileLocked } from './changelog.ts';
@@ -41,7 +42,7 @@ export async function adoptMigrateMongo(options: AdoptOptions): Promise<Adoption
     { uri, database, migrationsDir: settings.migrationsDir, compat: 'migrate-mongo', ...(settings.options === undefined ? {} : { clientOptions: settings.options }) },
     { baseDir: options.cwd },
   );
-  const client = await connect(config);
+  const client = await connect(config, driversFor(config).bookkeeping);
   const migrator = new Migrator(config, { client });
   try {
     const db = client.db(database);

@@ -2,11 +2,14 @@
  * `compat: 'migrate-mongo'`: migration files written for migrate-mongo run unchanged. It calls
  * `up(db, client)` and `down(db, client)`; mongrate's context carries both, so each call is
  * passed through. A file written with mongrate's `defineMigration` in the same folder keeps
- * mongrate's context, so a project can move file by file. migrate-mongo's template,
- * `sample-migration.<ext>`, is never a migration.
+ * mongrate's context, so a project can move file by file (where the project's driver is 6.x/7.x:
+ * on its 4.x/5.x only migrate-mongo's files run, on a client of that driver, never in mongrate's
+ * transaction). migrate-mongo's template, `sample-migration.<ext>`, is never a migration.
  */
-import { usageError } from '../../errors.ts';
+import { configError, usageError } from '../../errors.ts';
 import { isDefinedMigration } from '../../define.ts';
+import { nativeOnLegacyDriverMessage } from '../../driver/drivers.ts';
+import type { DriverInfo } from '../../driver/find.ts';
 import { checkDefinition, type ExportedMigration } from '../../providers/load-file.ts';
 import type { MigrationContext, MigrationDefinition } from '../../types.ts';
 
@@ -16,8 +19,12 @@ export function isMigrateMongoSample(name: string): boolean {
   return /^sample-migration\.[^.]+$/.test(name);
 }
 
-export function migrateMongoDefinition(exported: ExportedMigration, shown: string): MigrationDefinition {
-  if (isDefinedMigration(exported)) return checkDefinition(exported, shown);
+/** `legacyDriver`: the project's 4.x/5.x driver, which the file's `(db, client)` belong to. */
+export function migrateMongoDefinition(exported: ExportedMigration, shown: string, legacyDriver?: DriverInfo): MigrationDefinition {
+  if (isDefinedMigration(exported)) {
+    if (legacyDriver !== undefined) throw configError(nativeOnLegacyDriverMessage(legacyDriver, shown));
+    return checkDefinition(exported, shown);
+  }
   const { up, down, description, transaction } = exported;
   if (typeof up !== 'function') throw usageError(`migration ${shown} does not export an \`up(db, client)\` function`);
   if (down !== undefined && typeof down !== 'function') throw usageError(`migration ${shown}: \`down\` must be a function`);
@@ -28,7 +35,8 @@ export function migrateMongoDefinition(exported: ExportedMigration, shown: strin
       ...(down === undefined ? {} : { down: call(down as MigrateMongoFn) }),
       description,
       // its writes take no session: in a transaction they would commit apart from the changelog
-      transaction: transaction ?? false,
+      // (and on the project's 4.x/5.x they go through another client than the changelog's)
+      transaction: legacyDriver === undefined ? (transaction ?? false) : false,
     },
     shown,
   );
