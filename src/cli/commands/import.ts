@@ -30,7 +30,7 @@ export function defineImport(program: Command, register: Register): void {
     const { renderer, io, globals } = ctx;
     const dryRun = flags.dryRun === true;
     const { adoptMigrateMongo, migrateMongoConfigTemplate } = await api();
-    const adoption = await adoptMigrateMongo({ from: flags.from, cwd: io.cwd, uri: globals.uri, database: globals.db, dryRun, lockWait: flags.lockWait });
+    const adoption = await adoptMigrateMongo({ from: flags.from, cwd: io.cwd, uri: globals.uri, database: globals.db, env: io.env, dryRun, lockWait: flags.lockWait });
     const { settings, result } = adoption;
     renderer.addSecrets([...secretsOf(settings.url), ...secretsOf(adoption.uri)]);
     const configPath = join(io.cwd, CONFIG_FILE);
