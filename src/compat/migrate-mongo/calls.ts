@@ -10,10 +10,20 @@ import { configError, usageError } from '../../errors.ts';
 import { isDefinedMigration } from '../../define.ts';
 import { nativeOnLegacyDriverMessage } from '../../driver/drivers.ts';
 import type { DriverInfo } from '../../driver/find.ts';
+import { compareIds } from '../../providers/contract.ts';
 import { checkDefinition, type ExportedMigration } from '../../providers/load-file.ts';
 import type { MigrationContext, MigrationDefinition } from '../../types.ts';
 
 type MigrateMongoFn = (db: MigrationContext['db'], client: MigrationContext['client']) => unknown;
+
+/**
+ * migrate-mongo's order: it sorts file names with their extension, so `X-index.js` runs before
+ * `X.js` ('-' sorts before '.'), where ids alone put `X` first. Ids are compared as those names
+ * (one extension for all: migrate-mongo counts the files of one extension only).
+ */
+export function migrateMongoOrder(a: string, b: string): number {
+  return compareIds(`${a}.js`, `${b}.js`);
+}
 
 export function isMigrateMongoSample(name: string): boolean {
   return /^sample-migration\.[^.]+$/.test(name);
