@@ -12,6 +12,7 @@ import { Migrator } from '../../core/migrator.ts';
 import type { ImportResult } from '../../types.ts';
 import { readMigrateMongoChangelog, refuseWhileLocked } from './changelog.ts';
 import { readMigrateMongoConfig, type MigrateMongoSettings } from './config.ts';
+import { configTargetFor, type ConfigTarget } from './config-template.ts';
 
 export interface AdoptOptions {
   /** migrate-mongo's config file (default `migrate-mongo-config.js` in `cwd`). */
@@ -24,6 +25,8 @@ export interface AdoptOptions {
   env?: NodeJS.ProcessEnv;
   dryRun?: boolean;
   lockWait?: number | undefined;
+  /** The mongrate config to write for it (`--out`); see `configTargetFor`. */
+  out?: string | undefined;
 }
 
 export interface Adoption {
@@ -31,12 +34,15 @@ export interface Adoption {
   uri: string;
   database: string;
   result: ImportResult;
+  /** Where its mongrate config goes (decided before anything is imported: a name clash stops the import). */
+  config: ConfigTarget;
   /** Things to know that change nothing (files migrate-mongo ignored, edited files under useFileHash...). */
   notes: string[];
 }
 
 export async function adoptMigrateMongo(options: AdoptOptions): Promise<Adoption> {
   const settings = await readMigrateMongoConfig(options.from, options.cwd);
+  const target = configTargetFor(settings, options.cwd, options.out);
   // the target as every command of the written config finds it: one rule (see mergeConfig)
   const config = mergeConfig(
     {
@@ -66,7 +72,7 @@ export async function adoptMigrateMongo(options: AdoptOptions): Promise<Adoption
         `mongrate also counts ${ignored.map((m) => m.id).join(', ')}, which migrate-mongo ignored (its migrationFileExtension is ${settings.migrationFileExtension}): move ${ignored.length === 1 ? 'it' : 'them'} out of ${settings.migrationsDir} if ${ignored.length === 1 ? 'it is' : 'they are'} not migrations`,
       );
     }
-    return { settings, uri, database, result, notes };
+    return { settings, uri, database, result, config: target, notes };
   } finally {
     await migrator.close();
     await client.close();
