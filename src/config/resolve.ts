@@ -3,6 +3,7 @@
  * every other module uses. Precedence: flag > env > config file > URI path / default; with
  * `compat: 'migrate-mongo'`, flag > config file > URI path > `test` (see `migrateMongoTarget`).
  */
+import { readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { withoutNoEffectOptions } from '../driver/client-options.ts';
 import { configError, usageError } from '../errors.ts';
@@ -217,12 +218,35 @@ export function mergeConfig(
   };
 }
 
+/** migrate-mongo's config files, one or one per service (`migrate-mongo-config-<service>.js`). */
+const MIGRATE_MONGO_CONFIG = /^migrate-mongo-config.*\.[cm]?js$/;
+
+/**
+ * No mongrate config, but migrate-mongo's: running its files as mongrate's (or against the
+ * changelog mongrate has not got yet) would apply them all again. The way in is the import.
+ */
+function refuseUnimportedMigrateMongo(cwd: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(cwd).filter((name) => MIGRATE_MONGO_CONFIG.test(name)).sort();
+  } catch {
+    return;
+  }
+  const [first] = names;
+  if (first === undefined) return;
+  const how = names.length === 1 ? `\`mongrate import migrate-mongo${first === 'migrate-mongo-config.js' ? '' : ` --from ${first}`}\`` : `\`mongrate import migrate-mongo --from <file>\` for each`;
+  throw configError(
+    `no mongrate config here, but migrate-mongo's (${names.join(', ')}): run ${how} to adopt the project (it records what migrate-mongo applied, changes nothing else, and writes the mongrate config that runs its files unchanged)`,
+  );
+}
+
 /** The CLI's path: find the file, validate it, merge flags and environment. */
 export async function resolveConfig(
   overrides: ConfigOverrides,
   options: { cwd: string; env: NodeJS.ProcessEnv; requireDatabase?: boolean },
 ): Promise<ResolvedConfig> {
   const { config, file } = await loadConfigFile(options.cwd, overrides.config);
+  if (file === undefined && options.requireDatabase !== false) refuseUnimportedMigrateMongo(options.cwd);
   return mergeConfig(config, {
     overrides,
     env: options.env,

@@ -1,6 +1,6 @@
 /** The migrations folder as a provider: files listed without importing them, imported when they run. */
 import { relative } from 'node:path';
-import { isMigrateMongoSample, migrateMongoDefinition, migrateMongoOrder } from '../compat/migrate-mongo/calls.ts';
+import { isMigrateMongoSample, migrateMongoDefinition, migrateMongoOrder, refuseMigrateMongoStyle } from '../compat/migrate-mongo/calls.ts';
 import { legacyProjectDriver } from '../driver/drivers.ts';
 import type { CompatMode } from '../types.ts';
 import type { MigrationProvider } from './contract.ts';
@@ -12,7 +12,10 @@ export function fileProvider(dir: string, options: { compat?: CompatMode | undef
   const { projectRoot } = options;
   const define: typeof checkDefinition = migrateMongo
     ? (exported, shown) => migrateMongoDefinition(exported, shown, projectRoot === undefined ? undefined : legacyProjectDriver(projectRoot))
-    : checkDefinition;
+    : (exported, shown) => {
+        refuseMigrateMongoStyle(exported, shown);
+        return checkDefinition(exported, shown);
+      };
   const order = migrateMongo ? migrateMongoOrder : undefined;
   return {
     origin: relative(process.cwd(), dir) || '.',

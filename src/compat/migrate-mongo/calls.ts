@@ -51,3 +51,25 @@ export function migrateMongoDefinition(exported: ExportedMigration, shown: strin
     shown,
   );
 }
+
+/** The first parameter's name as written (`db` in `up(db, client)`), when it is a plain name. */
+function firstParameter(fn: (...args: never[]) => unknown): string | undefined {
+  const source = Function.prototype.toString.call(fn);
+  const arrow = /^(?:async\s*)?([A-Za-z_$][\w$]*)\s*=>/.exec(source);
+  if (arrow !== null) return arrow[1];
+  return /^[^(]*\(\s*([^),=]*)/.exec(source)?.[1]?.trim();
+}
+
+/**
+ * A file written for migrate-mongo (`up(db, client)`, `up(db)`) in a folder mongrate runs as its
+ * own: called with mongrate's context, it would fail on "db.collection is not a function", or
+ * run part of itself. Checked when the file is loaded, before anything of it runs.
+ */
+export function refuseMigrateMongoStyle(exported: ExportedMigration, shown: string): void {
+  if (isDefinedMigration(exported) || typeof exported.up !== 'function') return;
+  const up = exported.up as (...args: never[]) => unknown;
+  if (up.length < 2 && firstParameter(up) !== 'db') return;
+  throw usageError(
+    `migration ${shown} is written for migrate-mongo (up(db, client)), but this config calls migrations with mongrate's context (up({ db, client, ... })): set compat: 'migrate-mongo' in the config (\`mongrate import migrate-mongo\` adopts a migrate-mongo project and writes it), or take db from the context`,
+  );
+}
