@@ -121,12 +121,14 @@ interface Target {
  * flag > config > the URL's path > `test` (the driver's default, where migrate-mongo wrote). The
  * environment is not used; one that disagrees is named, with the target, in a notice (never
  * used by some commands and not others). A `url` left undefined (its environment variable unset)
- * is a config error, as migrate-mongo refuses it, never a fallback to localhost.
+ * is a config error, as migrate-mongo refuses it, never a fallback to localhost (`create`, which
+ * connects to nothing, works without it).
  */
-function migrateMongoTarget(config: MongrateConfig, overrides: ConfigOverrides, env: NodeJS.ProcessEnv, configFile: string | undefined): Target {
+function migrateMongoTarget(config: MongrateConfig, overrides: ConfigOverrides, env: NodeJS.ProcessEnv, configFile: string | undefined, connects: boolean): Target {
   const flag = emptyToUndefined(overrides.uri);
   const uri = flag ?? config.uri;
   const where = configFile ?? 'the config';
+  if (uri === undefined && !connects) return { uri: DEFAULT_URI, env: {}, fallbackDatabase: undefined, notices: [] };
   if (uri === undefined) {
     throw configError(
       `${where}: \`uri\` is undefined: with compat: 'migrate-mongo' it is migrate-mongo's \`mongodb.url\`, which is undefined (is the environment variable it reads set?); migrate-mongo refuses this config too ("No \`url\` defined in config file!")`,
@@ -144,8 +146,8 @@ function migrateMongoTarget(config: MongrateConfig, overrides: ConfigOverrides, 
   return { uri, env: {}, fallbackDatabase: 'test', notices };
 }
 
-function targetOf(config: MongrateConfig, overrides: ConfigOverrides, env: NodeJS.ProcessEnv, configFile: string | undefined): Target {
-  if (config.compat === 'migrate-mongo') return migrateMongoTarget(config, overrides, env, configFile);
+function targetOf(config: MongrateConfig, overrides: ConfigOverrides, env: NodeJS.ProcessEnv, configFile: string | undefined, connects: boolean): Target {
+  if (config.compat === 'migrate-mongo') return migrateMongoTarget(config, overrides, env, configFile, connects);
   const uri = emptyToUndefined(overrides.uri) ?? emptyToUndefined(env.MONGODB_URI) ?? config.uri ?? DEFAULT_URI;
   return { uri, env, fallbackDatabase: undefined, notices: [] };
 }
@@ -167,7 +169,7 @@ export function mergeConfig(
   },
 ): ResolvedConfig {
   const overrides = options.overrides ?? {};
-  const target = targetOf(config, overrides, options.env ?? {}, options.configFile);
+  const target = targetOf(config, overrides, options.env ?? {}, options.configFile, options.requireDatabase !== false);
   const { uri, notices } = target;
   const selected = selectDatabases(config, overrides, target.env, uri);
   const databases = selected.databases;

@@ -68,6 +68,8 @@ void describe('one target for every command', () => {
     assert.throws(() => merge({ database: 'app', compat: 'migrate-mongo' }), isError('CONFIG', /`uri` is undefined: with compat: 'migrate-mongo' it is migrate-mongo's `mongodb\.url`, which is undefined \(is the environment variable it reads set\?\)/));
     assert.throws(() => merge({ database: 'app', compat: 'migrate-mongo' }, { env: { MONGODB_URI: 'mongodb://env-host' } }), isError('CONFIG', /mongodb\.url/), 'nor the environment');
     assert.equal(merge({ database: 'app', compat: 'migrate-mongo' }, { overrides: { uri: 'mongodb://flag-host' } }).uri, 'mongodb://flag-host');
+    // `create` connects to nothing: it works without one
+    assert.equal(mergeConfig(validateConfig({ compat: 'migrate-mongo' }, 'test'), { baseDir: '/app', requireDatabase: false }).database, '');
   });
 });
 
