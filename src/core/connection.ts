@@ -13,6 +13,7 @@ import { MongrateError, configError, messageOf as errorMessage } from '../errors
 import type { ResolvedConfig } from '../types.ts';
 import { redactText, redactUri, secretsOf } from '../util/redact.ts';
 
+/** Whether the URI alone parses: then what the driver refused with the client options was the options. */
 function parses(driver: Driver, uri: string): boolean {
   try {
     new driver.mongodb.MongoClient(uri);
