@@ -7,12 +7,10 @@
  * filter and the write are one atomic step per document; FerretDB 1.x evaluates the filter apart
  * from the write, which is why the core also holds the lock for every writing command.
  */
-import { MongoServerError, type ClientSession, type Collection, type Db, type Document, type Filter } from 'mongodb';
+import type { ClientSession, Collection, Db, Document, Filter } from 'mongodb';
+import { hasServerCode, isDuplicateKey, SERVER_CODES } from '../driver/errors.ts';
 import type { ChangelogRecord, HistoryRecord } from '../types.ts';
 import type { ChangelogStore, RecordChange, RecordMatch } from './contract.ts';
-
-const DUPLICATE_KEY = 11000;
-const NAMESPACE_EXISTS = 48;
 
 /** The driver stores `undefined` as null; records leave absent fields out instead. */
 function definedOnly<T extends object>(object: T): T {
@@ -53,7 +51,7 @@ export class MongoChangelogStore implements ChangelogStore {
         await this.db.createCollection(name);
       } catch (error) {
         // created by another runner in between: what we wanted
-        if (!(error instanceof MongoServerError && error.code === NAMESPACE_EXISTS)) throw error;
+        if (!hasServerCode(error, SERVER_CODES.NamespaceExists)) throw error;
       }
     }
     // history is read per migration (what was imported, what ran when); createIndex is a no-op when it exists
@@ -71,7 +69,7 @@ export class MongoChangelogStore implements ChangelogStore {
       await this.records.insertOne(definedOnly(record), withSession(session));
       return true;
     } catch (error) {
-      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
+      if (isDuplicateKey(error)) return false;
       throw error;
     }
   }

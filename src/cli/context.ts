@@ -1,5 +1,6 @@
 /** What every command handler gets: parsed global options, the renderer and a migrator factory. */
 import type { Command } from 'commander';
+import { describeDrivers } from '../driver/find.ts';
 import type { Migrator, ResolvedConfig } from '../index.ts';
 import { redactUri, secretsOf } from '../util/redact.ts';
 import type { Renderer } from './renderer.ts';
@@ -78,8 +79,9 @@ export class CommandContext {
     // the config file's uri, once known; redactUri masks by position, whatever the URI's typos
     this.renderer.addSecrets(secretsOf(resolved.uri));
     this.renderer.verbose(
-      `config: ${resolved.configFile ?? '(none found, using defaults)'}; server ${redactUri(resolved.uri)}; database ${resolved.database}; migrations ${resolved.migrationsDir}`,
+      `config: ${resolved.configFile ?? '(none found, using defaults)'}; server ${redactUri(resolved.uri)}; database ${resolved.database}; migrations ${resolved.migrationsDir}; driver ${describeDrivers(resolved.projectRoot)}`,
     );
+    for (const notice of resolved.notices) this.renderer.notice(notice);
     return resolved;
   }
 

@@ -2,7 +2,9 @@
  * Commander wiring. Parses, builds the context, calls one command handler and returns the exit
  * code; the bin is the only place that exits.
  */
+import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { describeDrivers } from '../driver/find.ts';
 import { usageError } from '../errors.ts';
 import { TOOL_VERSION } from '../util/identity.ts';
 import { defineCreate } from './commands/create.ts';
@@ -50,10 +52,22 @@ Exit codes:
 Run 'mongrate <command> --help' for a command's options.
 `;
 
+/**
+ * `--version`: mongrate's version, then the driver the project resolves and where from (found, not
+ * loaded: start-up stays light). The project root is the folder of `--config` when given before
+ * `--version`, else the cwd.
+ */
+function printVersion(program: Command, io: CliIo): never {
+  const { config } = program.opts<GlobalOptions>();
+  const root = config === undefined ? io.cwd : dirname(resolve(io.cwd, config));
+  io.stdout.write(`${TOOL_VERSION}\n${describeDrivers(root)}\n`);
+  throw new CommanderError(0, 'commander.version', TOOL_VERSION);
+}
+
 export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('mongrate')
     .description('MongoDB migrations: ordered, checksummed, locked, batched.')
-    .version(TOOL_VERSION, '-V, --version')
+    .option('-V, --version', 'output the version number and the mongodb driver the project resolves')
     .option('-c, --config <path>', 'config file (default: search the cwd for migrate.config.ts and friends)')
     .option('--uri <uri>', 'connection string (beats MONGODB_URI and the config)')
     .option('--db <name>', 'database (beats MONGODB_DATABASE and the config)')
@@ -63,6 +77,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .addOption(new Option('-v, --verbose', "more output: the config used, stack traces (a failed migration's own)").conflicts('quiet'))
     .addOption(new Option('-q, --quiet', 'only results and errors'));
   defineFanOutOptions(program);
+  program.on('option:version', () => printVersion(program, io));
   program
     // every command's --help lists these too: they are valid with every command
     .configureHelp({ showGlobalOptions: true })

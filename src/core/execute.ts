@@ -4,6 +4,7 @@
  * helpers bound to the migration, the server probe and the dry-run flag.
  */
 import type { Db } from 'mongodb';
+import type { Driver } from '../driver/drivers.ts';
 import { createHelpers, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
 import type { ServerInfo } from '../server/capabilities.ts';
 import type { MigrationContext, RunResult } from '../types.ts';
@@ -13,7 +14,10 @@ import { runSteps, type BaseContext, type Step, type StepHooks } from './runner.
 import { transactionPolicy, transactionSupportOf } from './transactions.ts';
 
 interface InvokeOptions {
+  /** The helpers' database, on mongrate's client. */
   db: Db;
+  /** The driver of that client: the helpers encode and decode BSON with it. */
+  driver: Driver;
   server: ServerInfo;
   dryRun: boolean;
   onPlan?: (plan: HelperPlan) => void;
@@ -28,6 +32,7 @@ function invoke(scope: CommandScope, base: BaseContext, fn: (ctx: MigrationConte
   const { server, dryRun, onPlan } = options;
   const helperContext: HelperContext = {
     db: options.db,
+    bson: options.driver.mongodb.BSON,
     server,
     dryRun,
     signal: base.signal,
@@ -60,21 +65,22 @@ export function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps
 export async function simulate(scope: CommandScope, kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
   const result = emptyResult(kind, true, steps, undefined);
   if (steps.length === 0) return result;
-  const { client, db } = await scope.target.open();
+  const { db, drivers } = await scope.target.open();
+  const given = await scope.target.forMigrations();
   const server = await scope.target.server();
   const abort = scope.interrupts.begin();
   try {
     await simulateSteps(
       {
-        client,
-        db,
+        client: given.client,
+        db: given.db,
         signal: abort.signal,
         emit: scope.emit,
         clean: scope.clean,
         documentLimit: scope.config.transactionDocumentLimit,
         invoke: (base, step, hooks, onPlan) => {
           const fn = step.direction === 'up' ? step.migration.definition.up : step.migration.definition.down;
-          return fn === undefined ? Promise.resolve() : invoke(scope, base, fn, hooks, { db, server, dryRun: true, onPlan });
+          return fn === undefined ? Promise.resolve() : invoke(scope, base, fn, hooks, { db, driver: drivers.bookkeeping, server, dryRun: true, onPlan });
         },
       },
       steps,
@@ -89,7 +95,8 @@ export async function simulate(scope: CommandScope, kind: RunResult['direction']
 export async function execute(scope: CommandScope, locked: Locked, kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
   const result = emptyResult(kind, false, steps, locked.identity.runId);
   if (steps.length === 0) return result;
-  const { client, db } = locked.connection;
+  const { client, db, drivers } = locked.connection;
+  const given = await scope.target.forMigrations();
   const server = await scope.target.server();
   const { config } = scope;
   await runSteps(
@@ -99,13 +106,13 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
       recorder: locked.recorder,
       lease: locked.lease,
       client,
-      db,
+      given,
       transactions: transactionPolicy(config.transactions, transactionSupportOf(server), config.transactionDocumentLimit),
       ttlSeconds: config.lock.ttlSeconds,
       emit: scope.emit,
       warn: locked.warn,
       clean: scope.clean,
-      invoke: (base, fn, hooks) => invoke(scope, base, fn, hooks, { db, server, dryRun: false }),
+      invoke: (base, fn, hooks) => invoke(scope, base, fn, hooks, { db, driver: drivers.bookkeeping, server, dryRun: false }),
     },
     steps,
     result,

@@ -30,6 +30,7 @@ import type {
   UpOptions,
   ValidateResult,
 } from '../types.ts';
+import { driversFor } from '../driver/drivers.ts';
 import { retryable } from '../util/retryable.ts';
 import { connect } from './connection.ts';
 import { Migrator } from './migrator.ts';
@@ -90,7 +91,7 @@ export interface FanOutRunOptions<R> extends FanOutOptions {
 export class FanOut extends EventEmitter<FanOutEvents> {
   readonly config: ResolvedConfig;
   /** One client for every database's migrator, connected when first needed. */
-  private readonly client = retryable(() => connect(this.config));
+  private readonly client = retryable(() => connect(this.config, driversFor(this.config).bookkeeping));
   private readonly running = new Set<Migrator>();
   private interrupted = false;
 

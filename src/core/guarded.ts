@@ -34,6 +34,10 @@ const COLLECTION_WRITES = new Set([
   'createSearchIndexes',
   'dropSearchIndex',
   'updateSearchIndex',
+  // driver 4.x, which migrate-mongo files of a project on it are given
+  'insert',
+  'update',
+  'remove',
 ]);
 
 const DB_WRITES = new Set(['createCollection', 'dropCollection', 'renameCollection', 'dropDatabase', 'createIndex', 'removeUser']);

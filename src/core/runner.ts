@@ -14,7 +14,7 @@ import { MongrateError, TransactionLimitError, type Hint } from '../errors.ts';
 import type { HelperProgress } from '../helpers/types.ts';
 import type { ChangelogRecord, Direction, MigrationContext, MigrationFn, MigratorEvents, RunErrorCode, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
-import { isConnectionLoss } from './driver-errors.ts';
+import { isConnectionLoss } from '../driver/errors.ts';
 import { guardClient, guardDb } from './guarded.ts';
 import type { Claimed, Recorder } from './recorder.ts';
 import { TRANSACTION_ATTEMPTS, commitWithRetry, isTransientTransactionError, isUnknownCommitResult, type TransactionPolicy } from './transactions.ts';
@@ -51,8 +51,14 @@ export interface Run {
   signal: AbortSignal;
   recorder: Recorder;
   lease: RunLease;
+  /** mongrate's client: its sessions hold a migration's transaction and the changelog outcome. */
   client: MongoClient;
-  db: Db;
+  /**
+   * What migration functions are given as `ctx.client`/`ctx.db`: `client` itself, or, for
+   * migrate-mongo files on the project's 4.x/5.x driver, a client of that driver (such files
+   * never run in a transaction).
+   */
+  given: { client: MongoClient; db: Db };
   transactions: TransactionPolicy;
   /** Lease length, for messages about what a dead runner leaves behind. */
   ttlSeconds: number;
@@ -143,8 +149,8 @@ function contextFor(state: StepState, session: ClientSession | undefined, log: (
   const { run, step } = state;
   const fence = (): void => run.lease.assertHeld();
   return {
-    db: guardDb(run.db, fence),
-    client: guardClient(run.client, fence, { sessions: true }),
+    db: guardDb(run.given.db, fence),
+    client: guardClient(run.given.client, fence, { sessions: true }),
     session,
     log,
     signal: run.signal,

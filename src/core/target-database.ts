@@ -1,11 +1,14 @@
 /**
  * The one database a migrator works on: its connection (its own client, or one shared by the
  * migrators of a command across databases), its changelog and lock stores, and what is measured
- * once per migrator (the server's clock, the server probe).
+ * once per migrator (the server's clock, the server probe). Clients are made with the project's
+ * driver (`src/driver/drivers.ts`); where migrate-mongo files run on the project's 4.x/5.x, they
+ * get a second client of that driver, opened when a migration first needs it.
  */
 import type { Db, MongoClient } from 'mongodb';
 import type { ChangelogStore } from '../changelog/contract.ts';
 import { MongoChangelogStore } from '../changelog/mongo-changelog-store.ts';
+import { driversFor, type MigrationDrivers } from '../driver/drivers.ts';
 import { MongoLockStore } from '../lock/mongo-lock-store.ts';
 import { measureServerClock, type ServerClock } from '../server/clock.ts';
 import { probeServer, type ServerInfo } from '../server/capabilities.ts';
@@ -18,14 +21,29 @@ export interface Connection {
   client: MongoClient;
   db: Db;
   store: ChangelogStore;
+  drivers: MigrationDrivers;
+}
+
+/** What migration functions are given as `ctx.client`/`ctx.db` (migrate-mongo's `(db, client)`). */
+export interface MigrationTarget {
+  client: MongoClient;
+  db: Db;
 }
 
 export class TargetDatabase {
   /** The connection, opened when first needed; a failed one may be retried by a later call. */
   readonly open = retryable(async (): Promise<Connection> => {
-    const client = this.sharedClient ?? (await connect(this.config));
+    const drivers = driversFor(this.config);
+    const client = this.sharedClient ?? (await connect(this.config, drivers.bookkeeping));
     const db = client.db(this.config.database);
-    return { client, db, store: new MongoChangelogStore(db, this.config) };
+    return { client, db, store: new MongoChangelogStore(db, this.config), drivers };
+  });
+  /** The connection itself, or a client of the project's 4.x/5.x driver for migrate-mongo files. */
+  readonly forMigrations = retryable(async (): Promise<MigrationTarget> => {
+    const { client, db, drivers } = await this.open();
+    if (drivers.migrations === drivers.bookkeeping) return { client, db };
+    const apart = await connect(this.config, drivers.migrations);
+    return { client: apart, db: apart.db(this.config.database) };
   });
   private prepared = false;
   readonly server: () => Promise<ServerInfo>;
@@ -42,9 +60,11 @@ export class TargetDatabase {
   }
 
   async close(): Promise<void> {
-    const connection = this.open.take();
+    const given = await this.forMigrations.take()?.catch(() => undefined);
+    const connection = await this.open.take()?.catch(() => undefined);
+    if (given !== undefined && given.client !== connection?.client) await given.client.close();
     if (connection === undefined || this.sharedClient !== undefined) return;
-    await (await connection.catch(() => undefined))?.client.close();
+    await connection.client.close();
   }
 
   /** The changelog and history collections exist before the first lock is taken (so never first inside a transaction). */

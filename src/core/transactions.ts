@@ -4,7 +4,7 @@
  * migration's own `transaction: false`, and the size of the work (`transactionDocumentLimit`).
  */
 import type { ClientSession } from 'mongodb';
-import { MongoError } from 'mongodb';
+import { hasErrorLabel } from '../driver/errors.ts';
 import { configError } from '../errors.ts';
 import type { ServerInfo } from '../server/capabilities.ts';
 import type { TransactionMode } from '../types.ts';
@@ -57,16 +57,14 @@ export function transactionPolicy(mode: TransactionMode, support: TransactionSup
 export const TRANSACTION_ATTEMPTS = 3;
 const COMMIT_ATTEMPTS = 3;
 
-const hasLabel = (error: unknown, label: string): boolean => error instanceof MongoError && error.hasErrorLabel(label);
-
 /** MongoDB's answer that the whole transaction may be run again (a write conflict, an election...). */
 export function isTransientTransactionError(error: unknown): boolean {
-  return hasLabel(error, 'TransientTransactionError');
+  return hasErrorLabel(error, 'TransientTransactionError');
 }
 
 /** The commit was sent but the server could not confirm it (e.g. replication timed out): it may have taken effect. */
 export function isUnknownCommitResult(error: unknown): boolean {
-  return hasLabel(error, 'UnknownTransactionCommitResult');
+  return hasErrorLabel(error, 'UnknownTransactionCommitResult');
 }
 
 /**

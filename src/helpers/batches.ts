@@ -5,26 +5,10 @@
  * anything is written, so no cursor stays open across writes (no cursor timeout on a long run, and
  * a rerun resumes from what is left) and memory holds at most one batch.
  */
-import {
-  BSON,
-  Binary,
-  Decimal128,
-  Double,
-  Int32,
-  Long,
-  MaxKey,
-  MinKey,
-  ObjectId,
-  Timestamp,
-  type AnyBulkWriteOperation,
-  type Collection,
-  type Document,
-  type Filter,
-  type WithId,
-} from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Document, Filter, WithId } from 'mongodb';
 import { usageError } from '../errors.ts';
 import type { HelperContext } from './types.ts';
-import { withSession } from './context.ts';
+import { bsonOf, withSession } from './context.ts';
 import type { Pacer } from './pacing.ts';
 
 export const DEFAULT_BATCH_SIZE = 1000;
@@ -55,21 +39,33 @@ const TYPE_BRACKETS: readonly (readonly string[])[] = [
 const RARE_TYPES = new Set(['minKey', 'maxKey', 'decimal', 'symbol']);
 const RARE_TYPE_NAMES = 'decimal, minKey, maxKey or symbol';
 
+/**
+ * Brackets of BSON values by the type each names in `_bsontype`: the same in every copy of the
+ * bson library, where `instanceof` holds only for values of the copy the check was written with.
+ */
+const BRACKET_OF_BSON_TYPE: Readonly<Record<string, number>> = {
+  MinKey: 0,
+  Int32: 2,
+  Long: 2,
+  Double: 2,
+  Decimal128: 2,
+  BSONSymbol: 3,
+  Binary: 5,
+  ObjectId: 6,
+  Timestamp: 9,
+  BSONRegExp: 10,
+  MaxKey: 11,
+};
+
 function bracketOf(value: unknown): number {
-  if (value instanceof MinKey) return 0;
   if (value === null || value === undefined) return 1;
-  if (typeof value === 'number' || typeof value === 'bigint' || value instanceof Int32 || value instanceof Long || value instanceof Double || value instanceof Decimal128) {
-    return 2;
-  }
-  if (typeof value === 'string' || value instanceof BSON.BSONSymbol) return 3;
-  if (value instanceof Binary) return 5;
-  if (value instanceof ObjectId) return 6;
+  if (typeof value === 'number' || typeof value === 'bigint') return 2;
+  if (typeof value === 'string') return 3;
   if (typeof value === 'boolean') return 7;
   if (value instanceof Date) return 8;
-  if (value instanceof Timestamp) return 9;
-  if (value instanceof RegExp || value instanceof BSON.BSONRegExp) return 10;
-  if (value instanceof MaxKey) return 11;
-  return 4;
+  if (value instanceof RegExp) return 10;
+  const type: unknown = typeof value === 'object' ? (value as { _bsontype?: unknown })._bsontype : undefined;
+  return (typeof type === 'string' ? BRACKET_OF_BSON_TYPE[type] : undefined) ?? 4;
 }
 
 /** The `$type`s of the brackets after `bracket`, and whether some the walk needs were left out. */
@@ -109,10 +105,11 @@ export interface Page {
 
 const KEEP_TYPES = { promoteValues: false, promoteLongs: false, promoteBuffers: false } as const;
 
-export function page(raw: Uint8Array[]): Page {
+export function page(raw: Uint8Array[], ctx?: HelperContext): Page {
+  const bson = bsonOf(ctx);
   return {
-    docs: raw.map((bytes) => BSON.deserialize(bytes) as WithId<Document>),
-    originals: raw.map((bytes) => BSON.deserialize(bytes, KEEP_TYPES) as WithId<Document>),
+    docs: raw.map((bytes) => bson.deserialize(bytes) as WithId<Document>),
+    originals: raw.map((bytes) => bson.deserialize(bytes, KEEP_TYPES) as WithId<Document>),
     raw,
   };
 }
@@ -134,11 +131,11 @@ export async function* cursorBatches(
     for await (const bytes of cursor) {
       raw.push(bytes as unknown as Uint8Array);
       if (raw.length >= batchSize) {
-        yield page(raw);
+        yield page(raw, ctx);
         raw = [];
       }
     }
-    if (raw.length > 0) yield page(raw);
+    if (raw.length > 0) yield page(raw, ctx);
   } finally {
     await cursor.close();
   }
@@ -170,7 +167,7 @@ export async function* keysetBatches(
     const query = condition === undefined ? filter : withIdCondition(filter, condition);
     // raw: the driver's decoding would turn a Double 2.0 into 2 (an Int32 when written back)
     const raw = (await collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, limit: batchSize, batchSize, raw: true }).toArray()) as unknown as Uint8Array[];
-    const batch = page(raw);
+    const batch = page(raw, ctx);
     const last = batch.docs.at(-1);
     yielded += batch.docs.length;
     if (last !== undefined) yield batch;

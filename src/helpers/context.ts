@@ -5,9 +5,10 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Collection, Document, MongoClient } from 'mongodb';
+import { defaultDriver } from '../driver/drivers.ts';
 import { MongrateError, usageError } from '../errors.ts';
 import { probeServer, type ServerInfo } from '../server/capabilities.ts';
-import type { CollectionRef, HelperContext, HelperProgress } from './types.ts';
+import type { CollectionRef, HelperBson, HelperContext, HelperProgress } from './types.ts';
 
 /**
  * One store per process, shared by every copy of this module: a migration's `import 'mongrate'`
@@ -26,6 +27,14 @@ export function runWithHelperContext<R>(ctx: HelperContext, fn: () => R): R {
 /** The context stored by `runWithHelperContext`, if any. */
 export function currentHelperContext(): HelperContext | undefined {
   return storage.getStore();
+}
+
+/**
+ * The BSON library helpers encode and decode with: the one of the driver the migration's client
+ * was made with (`ctx`'s, else that of the migration running now), else the cwd's driver's.
+ */
+export function bsonOf(ctx?: HelperContext): HelperBson {
+  return ctx?.bson ?? storage.getStore()?.bson ?? defaultDriver().mongodb.BSON;
 }
 
 const probes = new WeakMap<MongoClient, Promise<ServerInfo>>();

@@ -9,12 +9,12 @@
  * to `keepOriginalAs` when given). A crash, or a copy refused by the count, leaves only
  * `_mongrate_tmp_*` collections behind, which the next run drops before it starts.
  */
-import { BSON, type Collection, type Db, type Document } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import { MongrateError, usageError } from '../errors.ts';
 import { FEATURE_NAMES } from '../server/capabilities.ts';
 import { checkBatchSize, cursorBatches } from './batches.ts';
 import { collectionEntry, copyOptions, type CopyOptions } from './collection-options.ts';
-import { ProgressMeter, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { ProgressMeter, bsonOf, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
 import { buildIndexes, copyIndexSpecs } from './copy-indexes.ts';
 import { keepUntouchedTypes } from './diff.ts';
 import { copyableIndexes, existingIndexes } from './indexes.ts';
@@ -217,7 +217,7 @@ async function copyDocuments(
         if (outcome === null || outcome === 'delete') continue;
         const { _id: id, ...rest } = outcome;
         // compared with a fresh decoding of the bytes as read: the transform may have changed doc in place
-        const read = BSON.deserialize(raw[index] ?? BSON.serialize(original));
+        const read = bsonOf(ctx).deserialize(raw[index] ?? bsonOf(ctx).serialize(original));
         copies.push(keepUntouchedTypes({ _id: (id as unknown) ?? original._id, ...rest }, read, original));
       }
       // between two batches: the one before is written, this one is not sent yet

@@ -3,13 +3,12 @@
  * `indexes` option, checked before any document is copied, and built with a message that says
  * what to do when the new documents no longer fit a unique index.
  */
-import { MongoServerError, type Collection, type IndexDescription } from 'mongodb';
+import type { Collection, IndexDescription } from 'mongodb';
+import { codeNameOf, isDuplicateKey, isServerError, type DriverError } from '../driver/errors.ts';
 import { MongrateError, messageOf, usageError } from '../errors.ts';
 import { withSession } from './context.ts';
 import { defaultIndexName, featuresNeeded, keyOf } from './indexes.ts';
 import type { CopyIndexes, HelperContext } from './types.ts';
-
-const DUPLICATE_KEY = new Set([11000, 11001]);
 
 /** The index specs for the copy, named, checked and with the features they need present. */
 export function copyIndexSpecs(ctx: HelperContext, source: IndexDescription[], option: CopyIndexes | undefined, what: string): IndexDescription[] {
@@ -53,22 +52,25 @@ export async function buildIndexes(ctx: HelperContext, collection: Collection, s
   try {
     await collection.createIndexes(specs, withSession(ctx));
   } catch (error) {
-    if (!isDuplicateKey(error)) throw error;
+    if (!isServerError(error) || !(isDuplicateKey(error) || isFerretDbUniqueBuildFailure(error))) throw error;
     throw duplicateKeyError(specs, error, what);
   }
 }
 
-/** MongoDB's E11000, or FerretDB 1.x's InternalError from SQLite's UNIQUE constraint. */
-function isDuplicateKey(error: unknown): error is MongoServerError {
-  if (!(error instanceof MongoServerError)) return false;
-  return (typeof error.code === 'number' && DUPLICATE_KEY.has(error.code)) || /E11000|duplicate key|UNIQUE constraint failed/i.test(error.message);
+/**
+ * FerretDB 1.x builds a unique index over repeated values into SQLite and answers InternalError
+ * (code 1), not DuplicateKey: only its wrapped SQLite message tells this case from any other
+ * internal failure. A quirk of one server, kept apart from `isDuplicateKey`, which reads codes only.
+ */
+function isFerretDbUniqueBuildFailure(error: DriverError): boolean {
+  return codeNameOf(error) === 'InternalError' && /UNIQUE constraint failed/.test(error.message);
 }
 
 /**
  * The index a duplicate key belongs to: MongoDB names it (`index: email_1 dup key`) and gives its
  * key pattern; FerretDB names its SQLite index `<collection>_<hash>_<index name>`.
  */
-function failingIndex(specs: IndexDescription[], error: MongoServerError): IndexDescription | undefined {
+function failingIndex(specs: IndexDescription[], error: DriverError): IndexDescription | undefined {
   const named = /index: (\S+) dup key/.exec(error.message)?.[1] ?? /index '([^']+)'/.exec(error.message)?.[1];
   if (named !== undefined) {
     const exact = specs.find((spec) => spec.name === named);
@@ -85,7 +87,7 @@ function failingIndex(specs: IndexDescription[], error: MongoServerError): Index
   return unique.length === 1 ? unique[0] : undefined;
 }
 
-function duplicateKeyError(specs: IndexDescription[], error: MongoServerError, what: string): MongrateError {
+function duplicateKeyError(specs: IndexDescription[], error: DriverError, what: string): MongrateError {
   const index = failingIndex(specs, error);
   const name = index?.name ?? 'x';
   const which =

@@ -18,14 +18,15 @@
  * - strings compare under the collection's default collation, if it has one: a change the
  *   collation calls equal ('bob' -> 'Bob' case-insensitively) is not noticed.
  */
-import { BSON, type Document } from 'mongodb';
+import type { Document } from 'mongodb';
+import { bsonOf } from './context.ts';
 import { usageError } from '../errors.ts';
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.compare(a, b) === 0;
 }
 
-const fieldBytes = (value: unknown): Uint8Array => BSON.serialize({ v: value });
+const fieldBytes = (value: unknown): Uint8Array => bsonOf().serialize({ v: value });
 
 const SCALAR = new Set(['string', 'number', 'boolean']);
 

@@ -3,16 +3,16 @@
  * is left alone; one with the asked name but another definition is an error (never silently kept);
  * an index kind the server lacks fails with the feature's name before anything is built.
  */
-import { BSON, MongoServerError, type Collection, type Document, type IndexDescription } from 'mongodb';
+import type { Collection, Document, IndexDescription } from 'mongodb';
+import { hasServerCode, SERVER_CODES } from '../driver/errors.ts';
 import { MongrateError, usageError } from '../errors.ts';
 import type { Feature } from '../server/capabilities.ts';
-import { resolveCollection, withSession } from './context.ts';
+import { bsonOf, resolveCollection, withSession } from './context.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
 import { countOf } from '../util/words.ts';
 import type { CollectionRef, DropIndexesResult, EnsureIndexesResult, HelperContext } from './types.ts';
 
-const NAMESPACE_NOT_FOUND = 26;
-const INDEX_NOT_FOUND = 27;
+const { NamespaceNotFound: NAMESPACE_NOT_FOUND, IndexNotFound: INDEX_NOT_FOUND } = SERVER_CODES;
 /** listIndexes fields that describe an index build, not the index. */
 const NOT_COPIED = new Set(['v', 'ns', 'background']);
 /** Options that make two indexes on one key different indexes. */
@@ -82,7 +82,7 @@ function canonicalKey(key: Document, weights: unknown): string {
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
-    return Buffer.compare(BSON.serialize({ v: a }), BSON.serialize({ v: b })) === 0;
+    return Buffer.compare(bsonOf().serialize({ v: a }), bsonOf().serialize({ v: b })) === 0;
   }
   return false;
 }
@@ -122,7 +122,7 @@ export async function existingIndexes(ctx: HelperContext, collection: Collection
   try {
     return (await collection.listIndexes(withSession(ctx)).toArray()) as Document[];
   } catch (error) {
-    if (error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND) return [];
+    if (hasServerCode(error, NAMESPACE_NOT_FOUND)) return [];
     throw error;
   }
 }
@@ -202,7 +202,7 @@ export async function dropIndexesWith<T extends Document>(ctx: HelperContext, re
       dropped.push(name);
     } catch (error) {
       // dropped meanwhile: the outcome asked for holds
-      if (!(error instanceof MongoServerError && (error.code === INDEX_NOT_FOUND || error.code === NAMESPACE_NOT_FOUND))) throw error;
+      if (!hasServerCode(error, INDEX_NOT_FOUND, NAMESPACE_NOT_FOUND)) throw error;
     }
   }
   if (dropped.length > 0) ctx.log?.(`${what}: dropped ${dropped.join(', ')}`);

@@ -7,10 +7,10 @@
  * our write: one `find` reads those documents again, the ones whose writes did not apply are
  * transformed again from what they hold now and written again, a bounded number of times.
  */
-import { BSON, type AnyBulkWriteOperation, type Collection, type Document, type Filter, type WithId } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Document, Filter, WithId } from 'mongodb';
 import { MongrateError, usageError } from '../errors.ts';
 import { page, writeChunked, type Page } from './batches.ts';
-import { withSession } from './context.ts';
+import { bsonOf, withSession } from './context.ts';
 import { deleteFilter, diffWrite, holdsTarget, sameBytes, type DiffWrite } from './diff.ts';
 import type { DocumentTransform, HelperContext, TransformResult } from './types.ts';
 
@@ -37,7 +37,7 @@ export function replacementFor(result: Document, original: WithId<Document>, wha
   const id: unknown = result._id;
   const rest = { ...result };
   delete rest._id;
-  if (id !== undefined && id !== original._id && !sameBytes(BSON.serialize({ id }), BSON.serialize({ id: original._id }))) {
+  if (id !== undefined && id !== original._id && !sameBytes(bsonOf().serialize({ id }), bsonOf().serialize({ id: original._id }))) {
     throw usageError(`${what}: the transform changed the _id of ${String(original._id)}; a document's _id cannot change (copy the collection instead)`);
   }
   return { _id: original._id, ...rest };
@@ -60,7 +60,7 @@ export function checkResult(result: unknown, original: WithId<Document>, what: s
 export function plannedWrite(doc: WithId<Document>, original: WithId<Document>, raw: Uint8Array | undefined, outcome: TransformResult, what: string): PlannedWrite | undefined {
   if (outcome === null) return undefined;
   if (outcome === 'delete') return { id: original._id, operation: { deleteOne: { filter: deleteFilter(original) } }, diff: undefined };
-  const read = BSON.deserialize(raw ?? BSON.serialize(original));
+  const read = bsonOf().deserialize(raw ?? bsonOf().serialize(original));
   const diff = diffWrite(read, original, replacementFor(outcome, doc, what), what);
   return diff === undefined ? undefined : { id: original._id, operation: { updateOne: { filter: diff.filter, update: diff.update } }, diff };
 }
@@ -83,11 +83,11 @@ async function readAgain(ctx: HelperContext, collection: Collection, filter: Fil
   const byIds: Document = { _id: { $in: ids } };
   const query = Object.keys(filter).length === 0 ? byIds : { $and: [filter, byIds] };
   const raw = (await collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, raw: true }).toArray()) as unknown as Uint8Array[];
-  return page(raw);
+  return page(raw, ctx);
 }
 
 /** Key of an `_id` for lookups: its BSON bytes, so ids of every type compare exactly. */
-const idKey = (id: unknown): string => Buffer.from(BSON.serialize({ id })).toString('hex');
+const idKey = (id: unknown): string => Buffer.from(bsonOf().serialize({ id })).toString('hex');
 
 /**
  * The documents whose writes did not apply, as read again. A document not read again is gone or

@@ -2,13 +2,11 @@
  * The collection-level steps of copyAndRename: the swap of the finished copy over the target, and
  * the drops and look-ups around it. Every rename and drop checks the fence first.
  */
-import { MongoServerError, type Db, type Document } from 'mongodb';
+import type { Db, Document } from 'mongodb';
+import { codeNameOf, hasServerCode, SERVER_CODES } from '../driver/errors.ts';
 import { MongrateError } from '../errors.ts';
 import { withSession } from './context.ts';
 import type { HelperContext } from './types.ts';
-
-const NAMESPACE_NOT_FOUND = 26;
-const ILLEGAL_OPERATION = 20;
 
 export interface Names {
   source: string;
@@ -26,7 +24,7 @@ async function rename(ctx: HelperContext, db: Db, from: string, to: string, drop
   try {
     await db.renameCollection(from, to, { ...withSession(ctx), ...(dropTarget ? { dropTarget: true } : {}) });
   } catch (error) {
-    if (error instanceof MongoServerError && (error.code === ILLEGAL_OPERATION || error.codeName === 'IllegalOperation')) {
+    if (hasServerCode(error, SERVER_CODES.IllegalOperation) || codeNameOf(error) === 'IllegalOperation') {
       throw shardedError(what, from, error);
     }
     throw error;
@@ -76,7 +74,7 @@ export async function dropIfExists(ctx: HelperContext, db: Db, name: string): Pr
   try {
     await db.dropCollection(name, withSession(ctx));
   } catch (error) {
-    if (!(error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND)) throw error;
+    if (!hasServerCode(error, SERVER_CODES.NamespaceNotFound)) throw error;
   }
 }
 

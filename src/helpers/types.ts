@@ -1,5 +1,5 @@
 /** Public types of the migration helpers (re-exported from the package entry). */
-import type { ClientSession, Collection, Db, Document, Filter, IndexDescription, WithId } from 'mongodb';
+import type { BSON, ClientSession, Collection, Db, Document, Filter, IndexDescription, WithId } from 'mongodb';
 import type { ServerInfo } from '../server/capabilities.ts';
 
 /** A driver collection, or the name of a collection in the migration's database. */
@@ -170,9 +170,17 @@ export interface HelperPlan {
   documents?: number;
 }
 
+/** What helpers need of a driver's BSON library. */
+export type HelperBson = Pick<typeof BSON, 'serialize' | 'deserialize'>;
+
 /** Everything a helper needs from the migration that runs it. */
 export interface HelperContext {
   db: Db;
+  /**
+   * The BSON library of the driver `db` belongs to (the project's `mongodb`): another copy's
+   * would refuse the project's values. Default: that of the `mongodb` the cwd resolves.
+   */
+  bson?: HelperBson;
   /** The migration's transaction session; every operation passes it. */
   session?: ClientSession;
   /** Checked after each batch; aborted means stop with an INTERRUPTED error. */

@@ -8,20 +8,18 @@
  * the conditional updates and deletes here only keep a runner from touching what is clearly
  * not its own.
  */
-import { MongoServerError, type ClientSession, type Collection, type Db } from 'mongodb';
+import type { ClientSession, Collection, Db } from 'mongodb';
+import { isDuplicateKey } from '../driver/errors.ts';
 import type { LockInfo } from '../types.ts';
 import type { LeaseKey, LockStore } from './contract.ts';
 
 export const LOCK_ID = 'mongrate';
 const CLAIM_PREFIX = 'takeover:';
-const DUPLICATE_KEY = 11000;
 
 /** The lock document (claims share its shape under another `_id`). */
 export interface LockDocument extends LockInfo {
   _id: string;
 }
-
-const isDuplicateKey = (error: unknown): boolean => error instanceof MongoServerError && error.code === DUPLICATE_KEY;
 
 const claimId = (target: LeaseKey, round: number): string => `${CLAIM_PREFIX}${target.owner}:${target.expiresAt.getTime()}:${round}`;
 

@@ -4,9 +4,9 @@ import type { MigrationProvider } from './contract.ts';
 import { fileProvider } from './files.ts';
 import { inlineProvider } from './inline.ts';
 
-export function providerFor(config: Pick<ResolvedConfig, 'migrations' | 'migrationsDir' | 'compat'>): MigrationProvider {
+export function providerFor(config: Pick<ResolvedConfig, 'migrations' | 'migrationsDir' | 'compat' | 'projectRoot'>): MigrationProvider {
   if (config.migrations !== undefined) return inlineProvider(config.migrations);
-  return fileProvider(config.migrationsDir, { compat: config.compat });
+  return fileProvider(config.migrationsDir, { compat: config.compat, projectRoot: config.projectRoot });
 }
 
 export * from './contract.ts';

@@ -5,19 +5,8 @@
  * markers each one leaves in its `buildInfo`/`hello` replies. Code that needs a feature calls
  * `require()`, which fails with a message naming the feature instead of skipping silently.
  */
-import {
-  MongoClientClosedError,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoServerClosedError,
-  MongoServerError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
-  type ClientSession,
-  type Db,
-  type Document,
-  type MongoClient,
-} from 'mongodb';
+import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
+import { codeNameOf, isConnectionLoss, isServerError, serverCode } from '../driver/errors.ts';
 import { MongrateError, messageOf } from '../errors.ts';
 
 export type ServerFlavour = 'mongodb' | 'ferretdb' | 'documentdb' | 'cosmosdb' | 'unknown';
@@ -266,18 +255,6 @@ export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: {
   };
 }
 
-/** The driver lost (or never had) the connection: the server is unreachable, not unhelpful. */
-function isConnectionLoss(error: unknown): boolean {
-  return (
-    error instanceof MongoNetworkError ||
-    error instanceof MongoServerSelectionError ||
-    error instanceof MongoTopologyClosedError ||
-    error instanceof MongoNotConnectedError ||
-    error instanceof MongoServerClosedError ||
-    error instanceof MongoClientClosedError
-  );
-}
-
 /**
  * A failed probe as a typed error: UNREACHABLE (5) when the connection went, SERVER_PROBE_FAILED
  * (5) when the server answered with an error. Either way the run must not guess what it supports.
@@ -304,9 +281,9 @@ const FAILED_TO_PARSE = 9;
  * - FailedToParse (9) naming a transaction field, e.g. FerretDB's `unknown field "startTransaction"`.
  */
 export function meansNoTransactions(error: unknown): boolean {
-  if (!(error instanceof MongoServerError)) return false;
+  if (!isServerError(error)) return false;
   const message = error.message;
-  switch (error.code) {
+  switch (serverCode(error)) {
     case ILLEGAL_OPERATION:
       return /transaction/i.test(message);
     case COMMAND_NOT_FOUND:
@@ -316,7 +293,7 @@ export function meansNoTransactions(error: unknown): boolean {
     case FAILED_TO_PARSE:
       return /startTransaction|autocommit|txnNumber/.test(message);
     default:
-      return error.codeName === 'NotImplemented' || error.codeName === 'CommandNotFound';
+      return codeNameOf(error) === 'NotImplemented' || codeNameOf(error) === 'CommandNotFound';
   }
 }
 

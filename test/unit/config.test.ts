@@ -158,6 +158,8 @@ void describe('mergeConfig', () => {
       compat: undefined,
       migrations: undefined,
       configFile: undefined,
+      projectRoot: BASE,
+      notices: [],
     });
     assert.equal(DEFAULT_URI, 'mongodb://127.0.0.1:27017');
   });
