@@ -4,8 +4,13 @@
  */
 import type { ErrorCode, Hint, HintOptions, HintSetting } from '../index.ts';
 
-/** Exit codes, as the README's table lists them. */
-export const EXIT_CODES: Record<ErrorCode, number> = {
+/**
+ * Exit codes, as the README's table lists them, most telling first: a command that ends with
+ * several errors (one per database) exits with the one listed first. Every exit code of the CLI
+ * comes from here, through `exitCodeOf`.
+ */
+export const EXIT_CODES = {
+  INTERRUPTED: 130,
   MIGRATION_FAILED: 1,
   TRANSACTION_LIMIT: 1,
   SERVER_ERROR: 1,
@@ -18,12 +23,20 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   CHECK_FAILED: 4,
   UNREACHABLE: 5,
   SERVER_PROBE_FAILED: 5,
-  INTERRUPTED: 130,
-};
+} as const satisfies Record<ErrorCode, number>;
+
+/** Exit codes in the order of the table: interrupted, a migration failed, usage, a held lock, check findings, unreachable. */
+const PRECEDENCE: readonly number[] = [...new Set(Object.values(EXIT_CODES))];
 
 /** A code the table does not know (a newer core, a bug) is a failure, never success. */
 export function exitCodeFor(code: string): number {
   return (EXIT_CODES as Record<string, number | undefined>)[code] ?? 1;
+}
+
+/** The exit code of a command that ended with these errors (none: success); across databases, the most telling. */
+export function exitCodeOf(errors: readonly ({ code: string } | undefined)[]): number {
+  const codes = errors.flatMap((error) => (error === undefined ? [] : [exitCodeFor(error.code)]));
+  return PRECEDENCE.find((code) => codes.includes(code)) ?? 0;
 }
 
 /** Each hint option as a flag. */

@@ -30,8 +30,8 @@ export interface Failure {
   hints?: readonly Hint[] | undefined;
   /** The migration it is about, if any (`error.id` in `--json`). */
   id?: string | undefined;
-  /** Shown with `-v`: the error's stack, or what the migration threw, and their causes. */
-  trace?: unknown;
+  /** Shown with `-v`: what was thrown (a migration's error, or mongrate's own), with its stack and causes. */
+  cause?: unknown;
 }
 
 /**
@@ -155,9 +155,9 @@ export class Renderer {
 
   /** Prints something thrown the way the contract says and returns its exit code. */
   fail(error: unknown): number {
-    if (error instanceof MongrateError) return this.report({ code: error.code, message: error.message, hints: error.hints, trace: error });
+    if (error instanceof MongrateError) return this.report({ code: error.code, message: error.message, hints: error.hints, cause: error });
     const message = error instanceof Error ? error.message : String(error);
-    return this.report({ code: 'MIGRATION_FAILED', message, trace: error });
+    return this.report({ code: 'MIGRATION_FAILED', message, cause: error });
   }
 
   /**
@@ -171,8 +171,8 @@ export class Renderer {
       this.emitJson({ ok: false, ...extra, error: { code: failure.code, message, ...(failure.id === undefined ? {} : { id: failure.id }) } });
     } else {
       this.write(this.options.stderr, this.chalk.red(`error: ${message.split('\n').join(' ')}`));
-      if (this.options.verbose && failure.trace !== undefined) {
-        for (const line of traceLines(failure.trace)) this.write(this.options.stderr, this.chalk.dim(line));
+      if (this.options.verbose && failure.cause !== undefined) {
+        for (const line of traceLines(failure.cause)) this.write(this.options.stderr, this.chalk.dim(line));
       }
     }
     return exitCodeFor(failure.code);

@@ -28,12 +28,16 @@ export async function runInterruptibly(ctx: CommandContext, migrator: Migrator, 
 /** The summary, then the one JSON document or the one error line; the exit code of the outcome. */
 function finishRun(ctx: CommandContext, result: RunResult): number {
   const { renderer } = ctx;
-  renderer.runEnded(result);
-  runSummary(renderer, result);
   const { error, ...rest } = result;
+  // refused before any step (a held lock, a failed check): only the error is shown
+  const refused = error !== undefined && result.steps.length === 0;
+  if (!refused) {
+    renderer.runEnded(result);
+    runSummary(renderer, result);
+  }
   if (error === undefined) {
     renderer.emitJson({ ok: true, ...rest });
     return 0;
   }
-  return renderer.report({ code: error.code, message: error.message, hints: error.hints, id: error.id, trace: error.cause }, rest);
+  return renderer.report(error, refused ? {} : rest);
 }

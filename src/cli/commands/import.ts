@@ -33,6 +33,7 @@ export function defineImport(program: Command, register: Register): void {
     const adoption = await adoptMigrateMongo({ from: flags.from, cwd: io.cwd, uri: globals.uri, database: globals.db, dryRun, lockWait: flags.lockWait });
     const { settings, result } = adoption;
     renderer.addSecrets([...secretsOf(settings.url), ...secretsOf(adoption.uri)]);
+    if (result.error !== undefined) return renderer.report(result.error);
     const configPath = join(io.cwd, CONFIG_FILE);
     const configExists = existsSync(configPath);
     if (!dryRun && !configExists) await writeFile(configPath, migrateMongoConfigTemplate(settings, io.cwd), { flag: 'wx' });

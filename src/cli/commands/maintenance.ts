@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { MongrateError } from '../../errors.ts';
 import type { CommandContext, Register } from '../context.ts';
+import { exitCodeOf } from '../errors.ts';
 import { given, lockWaitOption } from '../options.ts';
 import { holderWords } from '../renderer.ts';
 
@@ -14,12 +15,12 @@ export function defineValidate(program: Command, register: Register): void {
     const migrator = await ctx.openMigrator();
     const result = await migrator.validate();
     const { renderer } = ctx;
+    if (result.error !== undefined && result.error.code !== 'CHECK_FAILED') return renderer.report(result.error);
     for (const finding of result.findings) renderer.out(`${renderer.chalk.red('✖')} ${finding.kind}: ${finding.message}`);
-    if (result.ok) renderer.info(renderer.chalk.green('✔ valid: every applied migration is present and unchanged'));
-    const message = `${result.findings.length} problem${result.findings.length === 1 ? '' : 's'} found`;
-    renderer.emitJson({ ok: result.ok, findings: result.findings, ...(result.ok ? {} : { error: { code: 'CHECK_FAILED', message } }) });
-    if (!result.ok) renderer.out(renderer.chalk.red(`validate: ${message}`));
-    return result.ok ? 0 : 4;
+    if (result.error === undefined) renderer.info(renderer.chalk.green('✔ valid: every applied migration is present and unchanged'));
+    renderer.emitJson({ ok: result.ok, findings: result.findings, ...(result.error === undefined ? {} : { error: { code: result.error.code, message: result.error.message } }) });
+    if (result.error !== undefined) renderer.out(renderer.chalk.red(`validate: ${result.error.message}`));
+    return exitCodeOf([result.error]);
   });
 }
 
@@ -43,6 +44,7 @@ export function defineRepair(program: Command, register: Register): void {
     ctx.renderer.followLock(migrator);
     const { renderer } = ctx;
     const plan = await migrator.repair({ dryRun: true });
+    if (plan.error !== undefined) return renderer.report(plan.error);
     if (plan.actions.length === 0) {
       renderer.info('Nothing to repair.');
       renderer.emitJson({ ok: true, actions: [] });
@@ -60,6 +62,7 @@ export function defineRepair(program: Command, register: Register): void {
       }
     }
     const done = await migrator.repair(given('lockWait', flags.lockWait));
+    if (done.error !== undefined) return renderer.report(done.error);
     renderer.info(renderer.chalk.green(`Repaired ${done.actions.length} record${done.actions.length === 1 ? '' : 's'}.`));
     renderer.emitJson({ ok: true, actions: done.actions });
     return 0;
@@ -76,6 +79,7 @@ export function defineBaseline(program: Command, register: Register): void {
     const migrator = await ctx.openMigrator();
     ctx.renderer.followLock(migrator);
     const result = await migrator.baseline(id, given('lockWait', flags.lockWait));
+    if (result.error !== undefined) return ctx.renderer.report(result.error);
     for (const baselined of result.baselined) ctx.renderer.info(`${ctx.renderer.chalk.cyan('✔')} baselined ${baselined}`);
     ctx.renderer.out(
       `Baselined ${result.baselined.length} migration${result.baselined.length === 1 ? '' : 's'}` +
@@ -96,6 +100,7 @@ export function defineUnlock(program: Command, register: Register): void {
     const migrator = await ctx.openMigrator();
     const result = await migrator.unlock({ force: flags.force === true });
     const { renderer } = ctx;
+    if (result.error !== undefined) return renderer.report(result.error);
     const lock = result.lock;
     if (lock === null) {
       renderer.out('No lock is held.');
@@ -103,13 +108,6 @@ export function defineUnlock(program: Command, register: Register): void {
       return 0;
     }
     const holder = `${holderWords(lock)}, lease until ${lock.expiresAt.toISOString()}`;
-    if (!result.released) {
-      const why = result.expired
-        ? 'its lease expired, but another runner is taking it over'
-        : 'it is live';
-      const hints = result.expired ? [] : [{ options: { force: true as const }, purpose: 'release it if that runner is dead' }];
-      throw new MongrateError('LOCK_HELD', `lock held by ${holder}; ${why}`, { hints });
-    }
     renderer.out(`Released the ${result.expired ? 'expired' : 'live'} lock of ${holder}.`);
     renderer.emitJson({ ok: true, ...result });
     return 0;

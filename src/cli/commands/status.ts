@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Register } from '../context.ts';
+import { exitCodeOf } from '../errors.ts';
 import { statusTable } from '../status-table.ts';
 
 export function defineStatus(program: Command, register: Register): void {
@@ -10,18 +11,20 @@ export function defineStatus(program: Command, register: Register): void {
   register<{ check?: boolean }>(command, async (ctx, flags) => {
     const migrator = await ctx.openMigrator();
     const status = await migrator.status();
+    if (status.error !== undefined) return ctx.renderer.report(status.error);
     const failing = flags.check === true && status.problems > 0;
     const problemIds = status.migrations.filter((m) => !['applied', 'baseline'].includes(m.state)).map((m) => `${m.id} (${m.state})`);
     const message = `${status.problems} migration${status.problems === 1 ? ' needs' : 's need'} attention: ${problemIds.join(', ')}`;
     statusTable(ctx.renderer, status);
     if (status.migrationsUnavailable !== undefined) ctx.renderer.warn(`showing the changelog as recorded, with nothing to compare it to: ${status.migrationsUnavailable}`);
+    const { error: _error, ...shown } = status;
     ctx.renderer.emitJson({
       ok: !failing,
-      ...status,
+      ...shown,
       ...(failing ? { error: { code: 'CHECK_FAILED', message } } : {}),
     });
     if (!failing) return 0;
     if (!ctx.renderer.json) ctx.renderer.out(ctx.renderer.chalk.red(`check failed: ${message}`));
-    return 4;
+    return exitCodeOf([{ code: 'CHECK_FAILED' }]);
   });
 }

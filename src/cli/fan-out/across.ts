@@ -6,13 +6,13 @@
  * starts no other, the second leaves at once (`stop-signals.ts`).
  */
 import { usageError, type ErrorCode } from '../../errors.ts';
-import { exitCodeFor } from '../errors.ts';
+import { exitCodeOf } from '../errors.ts';
 import type { Failure } from '../renderer.ts';
 import type { DatabaseResult, FanOut, ResolvedConfig, StatusResult } from '../../index.ts';
 import { api, CommandContext } from '../context.ts';
 import { onStopSignals } from '../stop-signals.ts';
 import { databaseRenderer, type DatabaseRenderer } from './database-renderer.ts';
-import { combinedExitCode, outcomeOfExitCode, runSummaryTable, statusSummaryTable } from './summary.ts';
+import { runSummaryTable, statusSummaryTable } from './summary.ts';
 
 /** The commands that run per database; `init`, `create` and `import` do not. */
 const PER_DATABASE = new Set(['status', 'up', 'down', 'redo', 'validate', 'baseline', 'repair', 'unlock']);
@@ -49,8 +49,7 @@ export async function dispatch(ctx: CommandContext, command: string, flags: obje
     if (command === 'repair' && !('yes' in flags && flags.yes === true)) {
       throw usageError('repair across databases does not ask per database: check each with `mongrate repair --db <name>`, or pass --yes');
     }
-    const code = await runAcross(ctx, fanOut, config, command, names, runOne);
-    return stopSignals.interrupted() ? 130 : code;
+    return await runAcross(ctx, fanOut, config, command, names, runOne);
   } finally {
     stopSignals.dispose();
     await fanOut.close();
@@ -89,22 +88,22 @@ async function runAcross(
       } catch (error) {
         exitCode = renderer.fail(error);
       }
-      return { exitCode, renderer };
+      return { exitCode, renderer, error: errorOf(renderer.failure) };
     },
     {
       databases: names,
       ...(ctx.globals.canary === undefined ? {} : { canary: ctx.globals.canary }),
       keepGoing: ctx.globals.keepGoing === true,
-      outcomeOf: ({ exitCode, renderer }) => ({ outcome: outcomeOfExitCode(exitCode), error: errorOf(renderer.failure) }),
     },
   );
   const { renderer } = ctx;
+  if (result.error !== undefined && result.databases.length === 0) return renderer.report(result.error);
   if (renderer.json) {
     renderer.emitJson({ ok: result.ok, databases: result.databases.map(databaseDocument) });
   } else {
     renderer.out(runSummaryTable(renderer.chalk, command, result.databases));
   }
-  return combinedExitCode(result.databases.map((d) => d.result?.exitCode ?? 0));
+  return exitCodeOf([result.error, ...result.databases.map((d) => d.error)]);
 }
 
 function errorOf(failure: Failure | undefined): DatabaseResult<unknown>['error'] {
@@ -112,7 +111,7 @@ function errorOf(failure: Failure | undefined): DatabaseResult<unknown>['error']
 }
 
 /** One database in the `--json` document: its result, and what the command printed for it with `--json`. */
-function databaseDocument(d: DatabaseResult<{ exitCode: number; renderer: DatabaseRenderer }>): Record<string, unknown> {
+function databaseDocument(d: DatabaseResult<{ exitCode: number; renderer: DatabaseRenderer; error: DatabaseResult<unknown>['error'] }>): Record<string, unknown> {
   const { command: _command, ok: _ok, ...document } = d.result?.renderer.document ?? {};
   return {
     database: d.database,
@@ -127,17 +126,18 @@ function databaseDocument(d: DatabaseResult<{ exitCode: number; renderer: Databa
 async function statusAcross(ctx: CommandContext, fanOut: FanOut, names: string[], check: boolean): Promise<number> {
   const result = await fanOut.status({ databases: names });
   const { renderer } = ctx;
+  if (result.error !== undefined && result.databases.length === 0) return renderer.report(result.error);
   const failing = (d: DatabaseResult<StatusResult>): boolean => check && (d.result?.problems ?? 0) > 0;
-  const codes = result.databases.map((d) => (d.error !== undefined ? exitCodeFor(d.error.code) : failing(d) ? 4 : 0));
+  const errors = [result.error, ...result.databases.map((d) => d.error ?? (failing(d) ? { code: 'CHECK_FAILED' } : undefined))];
   if (renderer.json) {
     renderer.emitJson({
-      ok: codes.every((c) => c === 0),
+      ok: errors.every((e) => e === undefined),
       databases: result.databases.map((d) => ({
         database: d.database,
         ok: d.outcome === 'ok' && !failing(d),
         outcome: failing(d) ? 'problems' : d.outcome,
         ...d.result,
-        ...(d.error === undefined ? {} : { error: d.error }),
+        ...(d.error === undefined ? {} : { error: { code: d.error.code, message: d.error.message } }),
       })),
     });
   } else {
@@ -145,5 +145,5 @@ async function statusAcross(ctx: CommandContext, fanOut: FanOut, names: string[]
     const problems = result.databases.filter(failing).map((d) => d.database);
     if (problems.length > 0) renderer.out(renderer.chalk.red(`check failed: ${problems.join(', ')} need${problems.length === 1 ? 's' : ''} attention (mongrate status --db <name> shows which migrations)`));
   }
-  return combinedExitCode(codes);
+  return exitCodeOf(errors);
 }

@@ -1,29 +1,13 @@
 /**
  * What a command across databases prints after the databases' own lines: one row per database
  * (its result, how many migrations it applied or reverted, how long it took), or for `status`
- * one row of counts per database; and the exit code the whole command ends with.
+ * one row of counts per database.
  */
 import type { ChalkInstance } from 'chalk';
 import { Table } from 'console-table-printer';
 import type { DatabaseOutcome, DatabaseResult, MigrationState, StatusResult } from '../../index.ts';
 import { formatDuration } from '../words.ts';
 import type { DatabaseRenderer } from './database-renderer.ts';
-
-/** The most telling exit code first: interrupted, a migration failed, usage, a held lock, check findings, unreachable. */
-const EXIT_ORDER = [130, 1, 2, 3, 4, 5];
-
-export function combinedExitCode(codes: number[]): number {
-  return EXIT_ORDER.find((code) => codes.includes(code)) ?? codes.find((code) => code !== 0) ?? 0;
-}
-
-export function outcomeOfExitCode(code: number): DatabaseOutcome {
-  if (code === 0) return 'ok';
-  if (code === 130) return 'interrupted';
-  if (code === 3) return 'locked';
-  if (code === 4) return 'problems';
-  if (code === 5) return 'unreachable';
-  return 'failed';
-}
 
 const OUTCOME_COLOURS: Record<DatabaseOutcome, (c: ChalkInstance) => ChalkInstance> = {
   ok: (c) => c.green,
