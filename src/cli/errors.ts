@@ -2,7 +2,7 @@
  * The one table between the core's errors and the terminal: error codes to exit codes, and hints
  * (ways out, in API terms) to the commands and flags a CLI user types.
  */
-import type { ErrorCode, Hint, HintOptions, HintSetting } from '../index.ts';
+import type { ErrorCode, Hint, HintOptions, HintSetting, ResultError } from '../index.ts';
 
 /**
  * Exit codes, as the README's table lists them, most telling first: a command that ends with
@@ -33,8 +33,18 @@ export function exitCodeFor(code: string): number {
   return (EXIT_CODES as Record<string, number | undefined>)[code] ?? 1;
 }
 
-/** The exit code of a command that ended with these errors (none: success); across databases, the most telling. */
-export function exitCodeOf(errors: readonly ({ code: string } | undefined)[]): number {
+/** What a command's result says about how it ended: its error, and across databases each database's. */
+export interface Ending {
+  error?: { code: string } | undefined;
+  databases?: readonly { error?: { code: string } | undefined }[];
+}
+
+/**
+ * The one function from a result to the exit code: 0 without an error; else its code's; across
+ * databases (a fan-out's result) the most telling of the command's error and every database's.
+ */
+export function exitCodeOf(result: Ending): number {
+  const errors = [result.error, ...(result.databases ?? []).map((d) => d.error)];
   const codes = errors.flatMap((error) => (error === undefined ? [] : [exitCodeFor(error.code)]));
   return PRECEDENCE.find((code) => codes.includes(code)) ?? 0;
 }
@@ -70,4 +80,9 @@ export function hintWords(hint: Hint): string {
 export function withAdvice(message: string, hints: readonly Hint[] | undefined): string {
   if (hints === undefined || hints.length === 0) return message;
   return `${message}; ${hints.map(hintWords).join(', or ')}`;
+}
+
+/** An error as `--json` documents carry it: its code, its message with the advice, the migration it is about. */
+export function errorDocument(error: ResultError): { code: string; message: string; id?: string } {
+  return { code: error.code, message: withAdvice(error.message, error.hints), ...(error.id === undefined ? {} : { id: error.id }) };
 }

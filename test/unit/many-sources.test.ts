@@ -78,7 +78,7 @@ void describe('matchDatabases', () => {
 
 void describe('the exit code across databases', () => {
   void it('is 130 if interrupted, else 1, 2, 3, 4, 5, else 0', () => {
-    const of = (...codes: (ErrorCode | undefined)[]): number => exitCodeOf(codes.map((code) => (code === undefined ? undefined : { code })));
+    const of = (...codes: (ErrorCode | undefined)[]): number => exitCodeOf({ databases: codes.map((code) => ({ error: code === undefined ? undefined : { code } })) });
     assert.equal(of(undefined, 'UNREACHABLE', 'CHECK_FAILED', 'LOCK_HELD', 'MIGRATION_FAILED', 'INTERRUPTED'), 130);
     assert.equal(of('UNREACHABLE', 'CHECK_FAILED', 'LOCK_HELD', 'USAGE', 'MIGRATION_FAILED', undefined), 1);
     assert.equal(of('UNREACHABLE', 'CHECK_FAILED', 'LOCK_LOST', 'CONFIG'), 2);
