@@ -5,10 +5,9 @@
  * what else the three commands share (`runOutput`).
  */
 import type { Direction, HelperProgress, Migrator, RunResult, StepResult } from '../index.ts';
-import { countOf } from '../util/words.ts';
 import { withoutError, type DatabaseCommand } from './command.ts';
 import type { Renderer } from './renderer.ts';
-import { formatDuration, progressWords } from './words.ts';
+import { countOf, formatDuration, progressWords } from './words.ts';
 
 /** Plain output gets a progress line this often while a migration runs (and one when a helper finishes). */
 const PROGRESS_EVERY_MS = 10_000;

@@ -4,7 +4,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import type { Migrator, ResolvedConfig } from '../index.ts';
-import { redactUri, secretsOf } from '../util/redact.ts';
+import { redactUri, secretsOf } from '../light.ts';
 import type { Renderer } from './renderer.ts';
 
 export interface GlobalOptions {

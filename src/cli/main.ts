@@ -4,8 +4,7 @@
  * makes `main` resolve at once with 130, whatever the command is still doing).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { usageError } from '../errors.ts';
-import { TOOL_VERSION } from '../util/identity.ts';
+import { MongrateError, TOOL_VERSION } from '../light.ts';
 import type { CliCommand, Start } from './command.ts';
 import { baselineCommand } from './commands/baseline.ts';
 import { createCommand } from './commands/create.ts';
@@ -134,7 +133,7 @@ async function run(program: Command, argv: string[], io: CliIo): Promise<number 
       const globals = program.opts<GlobalOptions>();
       const command = program.commands.find((c) => c.name() === program.args[0]);
       const renderer = rendererFor(command?.name() ?? 'mongrate', globals, io);
-      const code = renderer.fail(usageError(error.message.replace(/^error: /, '')));
+      const code = renderer.fail(new MongrateError('USAGE', error.message.replace(/^error: /, '')));
       renderer.hint(`run \`mongrate${command === undefined ? '' : ` ${command.name()}`} --help\` for usage`);
       return code;
     }

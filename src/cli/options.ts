@@ -1,11 +1,11 @@
 /** Options and argument parsers several commands share (kept apart from main.ts, which imports the commands). */
 import { Option, type Command } from 'commander';
-import { usageError } from '../errors.ts';
+import { MongrateError } from '../light.ts';
 
 /** Parses a whole number option; commander calls this while parsing, before any server is contacted. */
 export function wholeNumber(flag: string) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw usageError(`${flag} takes a whole number >= 0, got '${value}'`);
+    if (!/^\d+$/.test(value)) throw new MongrateError('USAGE', `${flag} takes a whole number >= 0, got '${value}'`);
     return Number(value);
   };
 }
@@ -29,7 +29,7 @@ export function given<K extends string, V>(name: K, value: V | undefined): Parti
 }
 
 function atLeastOne(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw usageError(`--concurrency takes a whole number >= 1, got '${value}'`);
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new MongrateError('USAGE', `--concurrency takes a whole number >= 1, got '${value}'`);
   return Number(value);
 }
 

@@ -10,8 +10,7 @@ import { inspect } from 'node:util';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Ora } from 'ora';
 import type { LockInfo, Migrator, ResultError } from '../index.ts';
-import { MongrateError } from '../errors.ts';
-import { redactText, redactValue, secretsOf } from '../util/redact.ts';
+import { MongrateError, redactText, redactValue, secretsOf } from '../light.ts';
 import { errorDocument, exitCodeOf } from './errors.ts';
 
 export interface RendererOptions {

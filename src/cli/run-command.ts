@@ -4,7 +4,7 @@
  * command's `run` returns a result and `finish` (or the summary across databases) turns it into
  * output and the exit code.
  */
-import { MongrateError } from '../errors.ts';
+import { MongrateError } from '../light.ts';
 import type { Migrator } from '../index.ts';
 import { runAcross } from './across.ts';
 import { finish, type CliCommand, type CommandResult, type DatabaseCommand, type ProjectCommand } from './command.ts';

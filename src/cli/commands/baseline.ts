@@ -3,6 +3,7 @@ import type { BaselineResult } from '../../index.ts';
 import { withoutError } from '../command.ts';
 import { given, lockWaitOption } from '../options.ts';
 import { databaseCommand } from '../run-command.ts';
+import { countOf } from '../words.ts';
 
 export const baselineCommand = databaseCommand<{ lockWait?: number }, BaselineResult>({
   declare: (program) =>
@@ -17,7 +18,7 @@ export const baselineCommand = databaseCommand<{ lockWait?: number }, BaselineRe
     if (result.error !== undefined) return;
     for (const baselined of result.baselined) out.info(`${out.chalk.cyan('✔')} baselined ${baselined}`);
     const skipped = result.skipped.length > 0 ? `; ${result.skipped.length} already recorded, left as they were` : '';
-    out.out(`Baselined ${result.baselined.length} migration${result.baselined.length === 1 ? '' : 's'}${skipped}.`);
+    out.out(`Baselined ${countOf(result.baselined.length, 'migration')}${skipped}.`);
   },
   json: (result) => (result.error === undefined ? withoutError(result) : {}),
   count: { title: 'Baselined', of: (result) => (result.error === undefined ? result.baselined.length : undefined) },

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { MongrateError } from '../../errors.ts';
+import { MongrateError } from '../../light.ts';
 import type { Migrator, ResultError } from '../../index.ts';
 import type { CommandResult } from '../command.ts';
 import { publicApi } from '../invocation.ts';

@@ -2,13 +2,13 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { usageError } from '../../errors.ts';
 import type { Adoption } from '../../index.ts';
-import { redactUri, secretsOf } from '../../util/redact.ts';
+import { MongrateError, redactUri, secretsOf } from '../../light.ts';
 import { withoutError, type CommandResult } from '../command.ts';
 import { publicApi } from '../invocation.ts';
 import { wholeNumber } from '../options.ts';
 import { projectCommand } from '../run-command.ts';
+import { countOf } from '../words.ts';
 
 interface ImportFlags {
   from?: string;
@@ -36,7 +36,7 @@ export const importCommand = projectCommand<ImportFlags, Imported>({
       .option('--dry-run', 'print what would be recorded; change nothing')
       .option('--lock-wait <seconds>', 'wait this long for a lock held by another runner', wholeNumber('--lock-wait')),
   async run(flags, [tool = ''], { renderer, io, globals }) {
-    if (tool !== 'migrate-mongo') throw usageError(`cannot import from '${tool}': mongrate imports from migrate-mongo`);
+    if (tool !== 'migrate-mongo') throw new MongrateError('USAGE', `cannot import from '${tool}': mongrate imports from migrate-mongo`);
     const dryRun = flags.dryRun === true;
     const { adoptMigrateMongo, migrateMongoConfigTemplate } = await publicApi();
     const adoption = await adoptMigrateMongo({ from: flags.from, cwd: io.cwd, uri: globals.uri, database: globals.db, dryRun, lockWait: flags.lockWait });
@@ -64,7 +64,7 @@ export const importCommand = projectCommand<ImportFlags, Imported>({
     }
     for (const note of adoption.notes) out.warn(note);
     const runs = new Set(result.imported.map((i) => i.run)).size;
-    const counted = `${result.imported.length} migration${result.imported.length === 1 ? '' : 's'} in ${runs} run${runs === 1 ? '' : 's'}`;
+    const counted = `${countOf(result.imported.length, 'migration')} in ${countOf(runs, 'run')}`;
     out.out(
       result.imported.length === 0 ? "Nothing to import: every entry is in mongrate's changelog, or was imported before."
       : `${dryRun ? 'Would import' : 'Imported'} ${counted}${result.skipped.length > 0 ? `; ${result.skipped.length} left alone` : ''}.`,

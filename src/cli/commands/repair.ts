@@ -8,6 +8,7 @@ import type { CommandResult } from '../command.ts';
 import { given, lockWaitOption } from '../options.ts';
 import type { Renderer } from '../renderer.ts';
 import { databaseCommand } from '../run-command.ts';
+import { countOf } from '../words.ts';
 
 interface RepairFlags {
   yes?: boolean;
@@ -45,8 +46,7 @@ export const repairCommand = databaseCommand<RepairFlags, RepairOutcome>({
         return { plan: plan.actions, done: undefined, asked: false, error: { code: 'USAGE', message: 'repair changes the changelog: run it on a terminal to confirm, or pass --yes' } };
       }
       showPlan(invocation.renderer, plan.actions);
-      const count = plan.actions.length;
-      if (!(await invocation.confirm(`Apply ${count} repair${count === 1 ? '' : 's'}?`))) return { plan: plan.actions, done: undefined, asked };
+      if (!(await invocation.confirm(`Apply ${countOf(plan.actions.length, 'repair')}?`))) return { plan: plan.actions, done: undefined, asked };
     }
     const done = await migrator.repair(given('lockWait', flags.lockWait));
     return { plan: plan.actions, done: done.actions, asked, error: done.error };
@@ -56,7 +56,7 @@ export const repairCommand = databaseCommand<RepairFlags, RepairOutcome>({
     if (result.error !== undefined) return;
     if (result.plan.length === 0) out.info('Nothing to repair.');
     else if (result.done === undefined) out.out('Nothing changed.');
-    else out.info(out.chalk.green(`Repaired ${result.done.length} record${result.done.length === 1 ? '' : 's'}.`));
+    else out.info(out.chalk.green(`Repaired ${countOf(result.done.length, 'record')}.`));
   },
   json: (result) => (result.error === undefined ? { actions: result.done ?? [] } : {}),
   refuseAcross: (flags) =>
