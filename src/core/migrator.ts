@@ -133,7 +133,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       async () => {
         const { db, store } = await this.target.open();
         const [survey, records, liveOwner] = await Promise.all([this.provider.survey(), store.listRecords(), this.target.liveOwner(db)]);
-        if (survey.unavailable !== undefined) return computeStatus(this.config.database, [], records, liveOwner, survey.unavailable);
+        if (survey.unavailable !== undefined) return computeStatus(this.config.database, [], records, liveOwner, survey.unavailable.message);
         return computeStatus(this.config.database, checkedMigrations(survey, this.provider.origin), records, liveOwner);
       },
       (error) => ({ ...computeStatus(this.config.database, [], []), error }),
@@ -197,7 +197,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.command(
       async (): Promise<ValidateResult> => {
         const survey = await this.provider.survey();
-        if (survey.unavailable !== undefined) throw usageError(survey.unavailable);
+        if (survey.unavailable !== undefined) throw survey.unavailable;
         const { db, store } = await this.target.open();
         const [records, leftovers] = await Promise.all([store.listRecords(), leftoverCollections(db)]);
         const loadErrors: { id: string; message: string }[] = [];

@@ -4,7 +4,7 @@
  * migration about to run, for its code. A migrations folder is one provider (`files.ts`), a list
  * given in code another (`inline.ts`), like Kysely's `MigrationProvider`.
  */
-import { MongrateError, usageError } from '../errors.ts';
+import { MongrateError } from '../errors.ts';
 import type { ListedMigration, MigrationDefinition } from '../types.ts';
 
 /** A listed migration that can be asked for its code. */
@@ -24,10 +24,10 @@ export interface MigrationSurvey {
   /** Ids held by more than one migration, with what holds them (file names). */
   duplicates: { id: string; names: string[] }[];
   /**
-   * Why nothing could be listed at all (no migrations folder): `status` then shows the changelog
-   * as recorded; every other command refuses with this message.
+   * Why nothing could be listed at all (no migrations folder), with the way out: `status` then
+   * shows the changelog as recorded; every other command stops with this error.
    */
-  unavailable?: string;
+  unavailable?: MongrateError;
 }
 
 export interface MigrationProvider {
@@ -48,7 +48,7 @@ export async function listMigrations(provider: MigrationProvider): Promise<Provi
 
 /** A survey's migrations, once nothing stands in the way: the first duplicate id is DUPLICATE_ID. */
 export function checkedMigrations(survey: MigrationSurvey, origin: string): ProvidedMigration[] {
-  if (survey.unavailable !== undefined) throw usageError(survey.unavailable);
+  if (survey.unavailable !== undefined) throw survey.unavailable;
   const [first] = survey.duplicates;
   if (first !== undefined) {
     throw new MongrateError('DUPLICATE_ID', `duplicate migration id '${first.id}': ${first.names.join(' and ')} in ${origin}; rename or remove one`);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import { MongrateError, usageError, type Hint } from '../errors.ts';
+import { usageError } from '../errors.ts';
 import type { MigrationFile } from '../types.ts';
 import { compareIds } from './contract.ts';
 
@@ -30,8 +30,6 @@ export function checksumOf(content: Buffer | string): string {
   const text = typeof content === 'string' ? content : content.toString('utf8');
   return `sha256:${createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex')}`;
 }
-
-export { compareIds };
 
 const QUOTED = String.raw`(['"\`])((?:\\.|(?!\1)[^\\\n])*)\1`;
 const NAMED_EXPORT = new RegExp(String.raw`export\s+const\s+description\s*(?::\s*string\s*)?=\s*` + QUOTED);
@@ -62,19 +60,6 @@ export interface DiscoveryOptions {
   skip?: (name: string) => boolean;
 }
 
-/** Throws DUPLICATE_ID on the first duplicate id: what every command but `validate` wants. */
-export async function discoverMigrations(dir: string, options: DiscoveryOptions = {}): Promise<MigrationFile[]> {
-  const { files, duplicates } = await discoverMigrationsAndDuplicates(dir, options);
-  const [first] = duplicates;
-  if (first !== undefined) {
-    throw new MongrateError(
-      'DUPLICATE_ID',
-      `duplicate migration id '${first.id}': ${first.names.join(' and ')} in ${relative(process.cwd(), dir) || '.'}; rename or remove one`,
-    );
-  }
-  return files;
-}
-
 const DANGLING = new Set(['ENOENT', 'ELOOP', 'ENOTDIR']);
 
 /**
@@ -101,19 +86,6 @@ function isLinkedFile(dir: string, entry: Dirent): boolean {
       `migration ${entry.name} in ${relative(process.cwd(), dir) || '.'} is a symbolic link to ${target}, which ${code === 'ELOOP' ? 'loops' : 'does not exist'}; restore its target or remove the link`,
     );
   }
-}
-
-export function missingFolderMessage(dir: string): string {
-  return `migrations folder not found: ${dir}`;
-}
-
-/** Where to point instead, in API terms (the CLI adds its flag and `init`). */
-export const MISSING_FOLDER_HINTS = [{ setting: 'migrationsDir', purpose: 'name the folder of migration files' }] as const satisfies readonly Hint[];
-
-export async function discoverMigrationsAndDuplicates(dir: string, options: DiscoveryOptions = {}): Promise<Discovery> {
-  const discovery = await scanMigrationsFolder(dir, options);
-  if (discovery === undefined) throw usageError(missingFolderMessage(dir), MISSING_FOLDER_HINTS);
-  return discovery;
 }
 
 /** The folder's migrations; undefined when there is no such folder. */

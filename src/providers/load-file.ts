@@ -1,9 +1,8 @@
 /** Imports one migration file and checks its shape: default export, named exports or CommonJS. */
 import { relative } from 'node:path';
 import { messageOf, usageError } from '../errors.ts';
-import type { MigrationDefinition, MigrationFile, MigrationFn } from '../types.ts';
+import type { MigrationDefinition, MigrationFn } from '../types.ts';
 import { importModule } from '../util/import-module.ts';
-import type { LoadedMigration } from './contract.ts';
 
 /** What a migration module exports, before its shape is checked. */
 export type ExportedMigration = Partial<Record<keyof MigrationDefinition, unknown>>;
@@ -43,9 +42,4 @@ export function checkDefinition(exported: ExportedMigration, shown: string): Mig
     ...(typeof description === 'string' ? { description } : {}),
     ...(transaction === undefined ? {} : { transaction }),
   };
-}
-
-export async function loadMigration(file: MigrationFile): Promise<LoadedMigration> {
-  const definition = checkDefinition(await importMigrationExports(file.path), shownPath(file.path));
-  return { id: file.id, path: file.path, checksum: file.checksum, description: definition.description ?? file.description, definition };
 }
