@@ -1,7 +1,10 @@
 /**
  * The public API: what `import ... from 'mongrate'` gives. The CLI uses nothing else: the light
- * part (light.ts) at start-up, this whole entry when a command needs the server.
+ * part (light.ts) at start-up, this whole entry when a command needs the server. Loading it plugs
+ * compat/ (migrate-mongo's calling convention) into the file provider.
  */
+import './compat/plug.ts';
+
 export * from './light.ts';
 export { createMigrator, Migrator, type MigratorOptions } from './core/migrator.ts';
 export { createFanOut, FanOut, type FanOutRunOptions } from './core/fan-out.ts';

@@ -6,7 +6,7 @@ import { inlineProvider } from './inline.ts';
 
 export function providerFor(config: Pick<ResolvedConfig, 'migrations' | 'migrationsDir' | 'compat'>): MigrationProvider {
   if (config.migrations !== undefined) return inlineProvider(config.migrations);
-  return fileProvider(config.migrationsDir, { compat: config.compat });
+  return fileProvider(config.migrationsDir, config.compat);
 }
 
 export * from './contract.ts';

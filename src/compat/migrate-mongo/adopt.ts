@@ -5,6 +5,7 @@
  * history appended, never an entry twice). migrate-mongo's changelog is left as it was.
  */
 import { extname } from 'node:path';
+import '../plug.ts';
 import { mergeConfig, databaseFromUri } from '../../config/resolve.ts';
 import { connect } from '../../core/connection.ts';
 import { Migrator } from '../../core/migrator.ts';
