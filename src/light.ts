@@ -5,7 +5,8 @@
  * of the public API when a command first needs it; it imports nothing else (eslint.config.js).
  */
 export { defineConfig, defineMigration } from './define.ts';
-export { MongrateError, type ErrorCode, type Hint, type HintCommand, type HintOptions, type HintSetting } from './errors.ts';
+export { MongrateError, messageOf, type ErrorCode, type Hint, type HintCommand, type HintOptions, type HintSetting } from './errors.ts';
+export { describeHolder } from './lock/holder.ts';
 export { redactText, redactUri, redactValue, secretsOf } from './util/redact.ts';
 export { TOOL_VERSION } from './util/identity.ts';
 export type * from './types.ts';

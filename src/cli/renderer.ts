@@ -9,8 +9,8 @@ import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Ora } from 'ora';
-import type { LockInfo, Migrator, ResultError } from '../index.ts';
-import { MongrateError, redactText, redactValue, secretsOf } from '../light.ts';
+import type { Migrator, ResultError } from '../index.ts';
+import { describeHolder, messageOf, MongrateError, redactText, redactValue, secretsOf } from '../light.ts';
 import { errorDocument, exitCodeOf } from './errors.ts';
 
 export interface RendererOptions {
@@ -47,11 +47,6 @@ export const MIN_SPINNER_COLUMNS = 20;
 const DEFAULT_WIDTH = 120;
 /** `cause` chains printed with -v stop here (a cycle, or a library that nests deeply). */
 const MAX_CAUSES = 5;
-
-/** Who holds (or held) a lock: `host pid 123 (up) since 2026-01-01T10:42:00.000Z`. */
-export function holderWords(lock: LockInfo): string {
-  return `${lock.host} pid ${lock.pid} (${lock.command}) since ${lock.acquiredAt.toISOString()}`;
-}
 
 function colourLevel(options: RendererOptions): 0 | 1 | 2 | 3 {
   if (options.json || !options.color) return 0;
@@ -171,7 +166,7 @@ export class Renderer {
   fail(thrown: unknown): number {
     const error: ResultError =
       thrown instanceof MongrateError ? { code: thrown.code, message: thrown.message, hints: thrown.hints, cause: thrown }
-      : { code: 'MIGRATION_FAILED', message: thrown instanceof Error ? thrown.message : String(thrown), cause: thrown };
+      : { code: 'MIGRATION_FAILED', message: messageOf(thrown), cause: thrown };
     this.report(error);
     return exitCodeOf({ error });
   }
@@ -263,10 +258,10 @@ export class Renderer {
   /** Says when a command waits for the lock, naming its holder, and when it takes over an expired one. */
   followLock(migrator: Migrator): void {
     migrator.on('lockWait', ({ holder, waitSeconds }) =>
-      this.notice(`waiting up to ${waitSeconds} s for the lock held by ${holderWords(holder)} ...`),
+      this.notice(`waiting up to ${waitSeconds} s for the lock held by ${describeHolder(holder)} ...`),
     );
     migrator.on('lockTakeover', ({ previous }) =>
-      this.notice(`took over the lock of ${holderWords(previous)}: its lease expired at ${previous.expiresAt.toISOString()} (that runner died or stalled)`),
+      this.notice(`took over the lock of ${describeHolder(previous)}: its lease expired at ${previous.expiresAt.toISOString()} (that runner died or stalled)`),
     );
   }
 }

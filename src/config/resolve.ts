@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { configError, usageError } from '../errors.ts';
 import type { DatabaseSelection, MongrateConfig, ResolvedConfig } from '../types.ts';
 import { redactText, secretsOf, splitConnectionString } from '../util/redact.ts';
-import { validateConfig } from './schema.ts';
+import { checkConcurrency, validateConfig } from './schema.ts';
 import { loadConfigFile } from './load.ts';
 
 export const DEFAULT_URI = 'mongodb://127.0.0.1:27017';
@@ -128,7 +128,7 @@ export function mergeConfig(
     ]);
   }
   const concurrency = overrides.concurrency ?? config.concurrency ?? DEFAULTS.concurrency;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency must be a whole number >= 1, got ${concurrency}`);
+  checkConcurrency(concurrency, '--concurrency');
   const migrationsDir = overrides.migrationsDir ?? config.migrationsDir ?? DEFAULTS.migrationsDir;
   const collections = {
     changelogCollection: config.changelogCollection ?? DEFAULTS.changelogCollection,

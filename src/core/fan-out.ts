@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type { MongoClient } from 'mongodb';
 import { checkDatabaseName, isResolved, resolveProgrammaticConfig } from '../config/resolve.ts';
+import { checkConcurrency } from '../config/schema.ts';
 import { MongrateError, messageOf, resultErrorOf, usageError, type ErrorCode } from '../errors.ts';
 import type {
   BaselineResult,
@@ -126,7 +127,7 @@ export class FanOut extends EventEmitter<FanOutEvents> {
    */
   async run<R>(command: string, work: (migrator: Migrator, database: string) => Promise<R>, options: FanOutRunOptions = {}): Promise<FanOutResult<R>> {
     const concurrency = options.concurrency ?? this.config.concurrency;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`concurrency must be a whole number >= 1, got ${concurrency}`);
+    checkConcurrency(concurrency, 'concurrency');
     const { canary } = options;
     let names: string[];
     let client: MongoClient;

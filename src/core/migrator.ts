@@ -30,13 +30,14 @@ import type {
   UpOptions,
   ValidateResult,
 } from '../types.ts';
+import { describeHolder } from '../lock/holder.ts';
 import { newRunIdentity } from '../util/identity.ts';
 import { redactText, secretsOf } from '../util/redact.ts';
 import { withLock, type CommandScope } from './command-scope.ts';
 import { isConnectionLoss, isDriverError } from './driver-errors.ts';
 import { emptyResult, execute, simulate } from './execute.ts';
 import { Interrupts } from './interrupts.ts';
-import { describeHolder, unlockLease } from './lease.ts';
+import { unlockLease } from './lease.ts';
 import { checkCount, checkRunOptions, computeStatus, integrityFindings, planBaseline, planDown, planImport, planRedo, planRepair, planRevert, planUp, refuseIrreversible } from './plan.ts';
 import { Recorder } from './recorder.ts';
 import type { Step } from './runner.ts';

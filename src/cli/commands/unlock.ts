@@ -1,7 +1,7 @@
 /** `unlock [--force]`: show the lock holder; release an expired lock, or any lock with `--force`. */
 import type { UnlockResult } from '../../index.ts';
+import { describeHolder } from '../../light.ts';
 import { withoutError } from '../command.ts';
-import { holderWords } from '../renderer.ts';
 import { databaseCommand } from '../run-command.ts';
 
 export const unlockCommand = databaseCommand<{ force?: boolean }, UnlockResult>({
@@ -15,7 +15,7 @@ export const unlockCommand = databaseCommand<{ force?: boolean }, UnlockResult>(
     if (result.error !== undefined) return;
     const { lock } = result;
     if (lock === null) out.out('No lock is held.');
-    else out.out(`Released the ${result.expired ? 'expired' : 'live'} lock of ${holderWords(lock)}, lease until ${lock.expiresAt.toISOString()}.`);
+    else out.out(`Released the ${result.expired ? 'expired' : 'live'} lock of ${describeHolder(lock)}, lease until ${lock.expiresAt.toISOString()}.`);
   },
   json: (result) => (result.error === undefined ? withoutError(result) : {}),
 });
