@@ -1,5 +1,9 @@
 /**
- * Every public type of mongrate lives here, so users and the CLI import from one place.
+ * The public types of mongrate's config, commands, results and events live here; users and the
+ * CLI get them from the public entry. index.ts also exports, from the modules that own them, the
+ * types of errors.ts, of the helpers (helpers/types.ts) and of the server probe, and the options
+ * of createMigrator, createFanOut, loadConfig and adoptMigrateMongo. The changelog and history
+ * documents are not public (changelog/contract.ts): programs read them through results.
  *
  * One error channel (Kysely's rule): every method of a Migrator or a FanOut that returns a result
  * (`status`, `up`, `down`, `redo`, `validate`, `baseline`, `repair`, `unlock`, `importApplied`,
@@ -162,66 +166,6 @@ export interface ListedMigration {
 export interface MigrationFile extends ListedMigration {
   path: string;
   checksum: string;
-}
-
-export type ChangelogState = 'applied' | 'failed' | 'running' | 'baseline';
-
-/** One changelog document per migration. */
-export interface ChangelogRecord {
-  _id: string;
-  state: ChangelogState;
-  /** Absent for an in-code migration given without `source`. */
-  checksum: string | undefined;
-  description: string | undefined;
-  startedAt: Date;
-  finishedAt: Date | undefined;
-  durationMs: number | undefined;
-  runId: string;
-  host: string;
-  pid: number;
-  toolVersion: string;
-  /**
-   * While `running`, and kept when `failed`: the operation under way or that failed. An `up`
-   * claims a new record; a `down` claims the applied record it reverts (its top-level fields keep
-   * describing the application). Every write that finishes an operation is conditional on it.
-   */
-  claim?: RecordClaim;
-  error?: { message: string; direction?: Direction; interrupted?: boolean };
-  /** Recorded by `mongrate import` from another tool's changelog, not run by mongrate. */
-  importedFrom?: 'migrate-mongo';
-}
-
-/** Who is applying or reverting a migration, since when. */
-export interface RecordClaim {
-  direction: Direction;
-  runId: string;
-  host: string;
-  pid: number;
-  startedAt: Date;
-  /** A `down`: the state to restore when the revert is given up (`repair`). */
-  previousState?: 'applied' | 'baseline';
-  finishedAt?: Date;
-  durationMs?: number;
-}
-
-export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'unlock' | 'import';
-
-/** Appended for every event; never updated. */
-export interface HistoryRecord {
-  migrationId: string;
-  event: HistoryEvent;
-  direction?: Direction;
-  at: Date;
-  runId: string;
-  host: string;
-  pid: number;
-  user: string;
-  toolVersion: string;
-  checksum?: string;
-  durationMs?: number;
-  error?: { message: string };
-  /** What a `repair` or `baseline` did. */
-  note?: string;
 }
 
 export type MigrationState =

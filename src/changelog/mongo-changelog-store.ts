@@ -8,8 +8,7 @@
  * from the write, which is why the core also holds the lock for every writing command.
  */
 import { MongoServerError, type ClientSession, type Collection, type Db, type Document, type Filter } from 'mongodb';
-import type { ChangelogRecord, HistoryRecord } from '../types.ts';
-import type { ChangelogStore, RecordChange, RecordMatch } from './contract.ts';
+import type { ChangelogRecord, ChangelogStore, HistoryRecord, RecordChange, RecordMatch } from './contract.ts';
 
 const DUPLICATE_KEY = 11000;
 const NAMESPACE_EXISTS = 48;

@@ -8,13 +8,13 @@
  */
 import { EventEmitter } from 'node:events';
 import type { MongoClient } from 'mongodb';
+import type { ChangelogRecord } from '../changelog/contract.ts';
 import { isResolved, resolveProgrammaticConfig } from '../config/resolve.ts';
 import { MongrateError, messageOf, resultErrorOf, usageError } from '../errors.ts';
 import { leftoverCollections } from '../helpers/index.ts';
 import { checkedMigrations, listMigrations, loadMigration, providerFor, type MigrationProvider, type ProvidedMigration } from '../providers/index.ts';
 import type {
   BaselineResult,
-  ChangelogRecord,
   DownOptions,
   ImportedMigration,
   ImportResult,
@@ -115,11 +115,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** The migrations the provider lists (files, or given in code); nothing is imported. */
   async files(): Promise<ListedMigration[]> {
     return listMigrations(this.provider);
-  }
-
-  /** Changelog records, read without the migrations. */
-  records(): Promise<ChangelogRecord[]> {
-    return this.guarded(async () => (await this.target.open()).store.listRecords());
   }
 
   private async view(liveOwner?: string): Promise<PlanView> {

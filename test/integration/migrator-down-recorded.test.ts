@@ -3,7 +3,7 @@
 // to pass it, and `down --retry-failed` finishes it. Against the test server, through the API.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ChangelogRecord } from '../../src/index.ts';
+import type { ChangelogRecord } from '../../src/changelog/contract.ts';
 import { waysOut } from '../support/assertions.ts';
 import { markerMigration } from '../support/project.ts';
 import { failsWithCode, stepSummary, withEnv, type Env } from './migrator-helpers.ts';

@@ -6,13 +6,12 @@ import { join } from 'node:path';
 import {
   createMigrator,
   MongrateError,
-  type ChangelogRecord,
   type ErrorCode,
-  type HistoryRecord,
   type Migrator,
   type ResultError,
   type MongrateConfig,
 } from '../../src/index.ts';
+import type { ChangelogRecord, HistoryRecord } from '../../src/changelog/contract.ts';
 import { withTestDb, type TestDbContext } from '../support/db.ts';
 import { createProject, type TestProject } from '../support/project.ts';
 

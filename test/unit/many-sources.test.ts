@@ -14,7 +14,8 @@ import { exitCodeOf } from '../../src/cli/errors.ts';
 import { defineMigration } from '../../src/define.ts';
 import { inlineProvider } from '../../src/providers/inline.ts';
 import { checksumOf } from '../../src/providers/discover.ts';
-import type { ChangelogRecord, MigrationContext } from '../../src/types.ts';
+import type { MigrationContext } from '../../src/types.ts';
+import type { ChangelogRecord } from '../../src/changelog/contract.ts';
 import type { ErrorCode } from '../../src/errors.ts';
 import { isError } from '../support/assertions.ts';
 

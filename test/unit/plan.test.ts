@@ -5,7 +5,8 @@ import { appliedInOrder, computeStatus, planDown, planUp, PROBLEM_STATES } from 
 import { NO_COUNTS } from '../support/counts.ts';
 import { MongrateError, type ErrorCode } from '../../src/errors.ts';
 import { waysOut } from '../support/assertions.ts';
-import type { ChangelogRecord, ChangelogState, MigrationFile, MigrationState } from '../../src/types.ts';
+import type { MigrationFile, MigrationState } from '../../src/types.ts';
+import type { ChangelogRecord, ChangelogState } from '../../src/changelog/contract.ts';
 
 const BASE = Date.UTC(2024, 0, 1, 0, 0, 0);
 
