@@ -2,8 +2,8 @@
  * Typed errors. Every error the core raises on purpose carries a stable `code` and, where there is
  * a way out, `hints`: what to do next in API terms (`down({ retryFailed: true })`), never CLI
  * flags. A command hands them to its caller as the result's `error` (`resultErrorOf`; the rule is
- * in types.ts's header). The CLI maps codes to exit codes and words hints as commands and flags,
- * in one table (src/cli/errors.ts).
+ * in types.ts's header). The CLI maps codes to exit codes in one table (src/cli/exit-codes.ts)
+ * and words hints as commands and flags (src/cli/advice.ts).
  */
 import type { ResultError } from './types.ts';
 

@@ -7,7 +7,8 @@
  */
 import type { DatabaseResult, ResolvedConfig } from '../index.ts';
 import { jsonFields, say, type CommandResult, type DatabaseCommand } from './command.ts';
-import { errorDocument, exitCodeOf } from './errors.ts';
+import { errorDocument } from './advice.ts';
+import { exitCodeOf } from './exit-codes.ts';
 import { publicApi, type Invocation } from './invocation.ts';
 import type { Renderer } from './renderer.ts';
 import { onStopSignals } from './stop-signals.ts';

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import type { FanOutResult, Migrator, ResultError } from '../index.ts';
-import { exitCodeOf } from './errors.ts';
+import { exitCodeOf } from './exit-codes.ts';
 import type { Invocation } from './invocation.ts';
 import type { Renderer } from './renderer.ts';
 

@@ -7,7 +7,7 @@
 import type { Direction, HelperProgress, Migrator, RunResult, StepResult } from '../index.ts';
 import { withoutError, type DatabaseCommand } from './command.ts';
 import type { Renderer } from './renderer.ts';
-import { countOf, formatDuration, progressWords } from './words.ts';
+import { countOf, formatDuration, progressWords } from './format.ts';
 
 /** Plain output gets a progress line this often while a migration runs (and one when a helper finishes). */
 const PROGRESS_EVERY_MS = 10_000;

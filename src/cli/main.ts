@@ -17,7 +17,7 @@ import { statusCommand } from './commands/status.ts';
 import { unlockCommand } from './commands/unlock.ts';
 import { upCommand } from './commands/up.ts';
 import { validateCommand } from './commands/validate.ts';
-import { EXIT_CODES } from './errors.ts';
+import { EXIT_CODES } from './exit-codes.ts';
 import { Invocation, type CliIo, type GlobalOptions } from './invocation.ts';
 import { addAcrossDatabasesOptions } from './options.ts';
 import { Renderer } from './renderer.ts';

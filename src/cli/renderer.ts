@@ -1,7 +1,7 @@
 /**
  * The one place that writes to the terminal: colours (chalk), spinners (ora), `--json` documents,
  * secrets scrubbing, and errors as an `error:` line or a JSON document (their exit codes come
- * from cli/errors.ts). Every line passes `redactText`, and JSON documents `redactValue` before
+ * from cli/exit-codes.ts). Every line passes `redactText`, and JSON documents `redactValue` before
  * they are serialised. What a run and the status table print is worded in follow-run.ts and
  * status-table.ts; a database of several gets a renderer of its own (`prefixed`).
  */
@@ -11,7 +11,8 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { Ora } from 'ora';
 import type { Migrator, ResultError } from '../index.ts';
 import { describeHolder, messageOf, MongrateError, redactText, redactValue, secretsOf } from '../light.ts';
-import { errorDocument, exitCodeOf } from './errors.ts';
+import { errorDocument } from './advice.ts';
+import { exitCodeOf } from './exit-codes.ts';
 
 export interface RendererOptions {
   json: boolean;

@@ -7,10 +7,10 @@ import type { ChalkInstance } from 'chalk';
 import { Table } from 'console-table-printer';
 import type { DatabaseResult, FanOutResult, MigrationState, MigrationStatus, StatusResult } from '../index.ts';
 import { withoutError } from './command.ts';
-import { errorDocument } from './errors.ts';
+import { errorDocument } from './advice.ts';
 import type { Renderer } from './renderer.ts';
 import { OUTCOME_COLOURS, table } from './summary-table.ts';
-import { formatDuration } from './words.ts';
+import { formatDuration } from './format.ts';
 import { breakLongWords, wrapLine } from './wrap.ts';
 
 const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance> = {

@@ -3,7 +3,7 @@
  * it to stop there, the second leaves at once with 130 (what is left behind expires). Leaving is
  * main()'s answer, never an exit from here: the bin is the only place that exits.
  */
-import { EXIT_CODES } from './errors.ts';
+import { EXIT_CODES } from './exit-codes.ts';
 import type { Renderer } from './renderer.ts';
 
 export interface StopSignals {

@@ -7,7 +7,7 @@ import type { ChalkInstance } from 'chalk';
 import { Table } from 'console-table-printer';
 import type { DatabaseOutcome, FanOutResult } from '../index.ts';
 import type { CommandResult, DatabaseCommand } from './command.ts';
-import { formatDuration } from './words.ts';
+import { formatDuration } from './format.ts';
 
 export const OUTCOME_COLOURS: Record<DatabaseOutcome, (c: ChalkInstance) => ChalkInstance> = {
   ok: (c) => c.green,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
-import { exitCodeFor } from '../../src/cli/errors.ts';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import { transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
 import { probeServer } from '../../src/server/capabilities.ts';
 import { LOCK_ID } from '../../src/lock/mongo-lock-store.ts';

@@ -4,7 +4,7 @@
 // FerretDB (commands only), or on a real replica set when MONGRATE_TEST_URI points at one.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { exitCodeFor } from '../../src/cli/errors.ts';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import type { SeenCommand, TransactionShim } from '../support/transaction-shim.ts';
 import { venueIt } from '../support/transaction-venue.ts';
 import {

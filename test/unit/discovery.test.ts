@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { exitCodeFor } from '../../src/cli/errors.ts';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import { slugify, timestampId } from '../../src/cli/commands/create.ts';
 import { compareIds, listMigrations, loadMigration, type ProvidedMigration } from '../../src/providers/contract.ts';
 import { checksumOf, isMigrationFileName, migrationIdOf, staticDescription } from '../../src/providers/discover.ts';

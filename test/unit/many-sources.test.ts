@@ -10,7 +10,7 @@ import { validateConfig } from '../../src/config/schema.ts';
 import { computeStatus, planImport, planRepair } from '../../src/core/plan.ts';
 import { matchDatabases } from '../../src/core/select-databases.ts';
 import { outcomeOfCode } from '../../src/core/fan-out.ts';
-import { exitCodeOf } from '../../src/cli/errors.ts';
+import { exitCodeOf } from '../../src/cli/exit-codes.ts';
 import { defineMigration } from '../../src/define.ts';
 import { inlineProvider } from '../../src/providers/inline.ts';
 import { checksumOf } from '../../src/providers/discover.ts';

@@ -3,7 +3,7 @@ import type { BaselineResult } from '../../index.ts';
 import { withoutError } from '../command.ts';
 import { given, lockWaitOption } from '../options.ts';
 import { databaseCommand } from '../run-command.ts';
-import { countOf } from '../words.ts';
+import { countOf } from '../format.ts';
 
 export const baselineCommand = databaseCommand<{ lockWait?: number }, BaselineResult>({
   declare: (program) =>

@@ -8,7 +8,7 @@ import { withoutError, type CommandResult } from '../command.ts';
 import { publicApi } from '../invocation.ts';
 import { wholeNumber } from '../options.ts';
 import { projectCommand } from '../run-command.ts';
-import { countOf } from '../words.ts';
+import { countOf } from '../format.ts';
 
 interface ImportFlags {
   from?: string;

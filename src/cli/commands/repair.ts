@@ -8,7 +8,7 @@ import type { CommandResult } from '../command.ts';
 import { given, lockWaitOption } from '../options.ts';
 import type { Renderer } from '../renderer.ts';
 import { databaseCommand } from '../run-command.ts';
-import { countOf } from '../words.ts';
+import { countOf } from '../format.ts';
 
 interface RepairFlags {
   yes?: boolean;
