@@ -162,12 +162,6 @@ export interface ListedMigration {
   path: string | undefined;
 }
 
-/** A migration file found on disk; nothing imported yet. */
-export interface MigrationFile extends ListedMigration {
-  path: string;
-  checksum: string;
-}
-
 export type MigrationState =
   | 'applied'
   | 'pending'

@@ -12,7 +12,7 @@ import type { ChangelogRecord } from '../changelog/contract.ts';
 import { isResolved, resolveProgrammaticConfig } from '../config/resolve.ts';
 import { MongrateError, messageOf, resultErrorOf, usageError } from '../errors.ts';
 import { leftoverCollections } from '../helpers/index.ts';
-import { checkedMigrations, listMigrations, loadMigration, providerFor, type MigrationProvider, type ProvidedMigration } from '../providers/index.ts';
+import { checkedMigrations, listMigrations, providerFor, type LoadedMigration, type MigrationProvider } from '../providers/index.ts';
 import type {
   BaselineResult,
   DownOptions,
@@ -46,7 +46,7 @@ import { validateFindings } from './validate.ts';
 
 /** What a plan is made from: the listed migrations, the records, and the run id of the live lock holder. */
 interface PlanView {
-  migrations: ProvidedMigration[];
+  migrations: ListedMigration[];
   records: ChangelogRecord[];
   liveOwner: string | undefined;
 }
@@ -113,7 +113,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   /** The migrations the provider lists (files, or given in code); nothing is imported. */
-  async files(): Promise<ListedMigration[]> {
+  async migrations(): Promise<ListedMigration[]> {
     return listMigrations(this.provider);
   }
 
@@ -154,7 +154,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.run('up', options, async ({ migrations, records, liveOwner }) => {
       if (options.validate !== false) refuseIntegrityProblems(integrityFindings(migrations, records));
       const recordsById = new Map(records.map((r) => [r._id, r]));
-      const loaded = await Promise.all(planUp(migrations, records, options, liveOwner).map(loadMigration));
+      const loaded = await Promise.all(planUp(migrations, records, options, liveOwner).map((m) => this.provider.load(m)));
       return loaded.map((migration) => ({ migration, direction: 'up' as const, record: recordsById.get(migration.id) }));
     });
   }
@@ -182,8 +182,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     });
   }
 
-  private async loadForRevert(migrations: ProvidedMigration[], targets: ChangelogRecord[]): Promise<Step['migration'][]> {
-    const loaded = await Promise.all(planRevert(migrations, targets, this.provider.origin).map(loadMigration));
+  private async loadForRevert(migrations: ListedMigration[], targets: ChangelogRecord[]): Promise<LoadedMigration[]> {
+    const loaded = await Promise.all(planRevert(migrations, targets, this.provider.origin).map((m) => this.provider.load(m)));
     refuseIrreversible(loaded);
     return loaded;
   }
@@ -198,7 +198,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         const [records, leftovers] = await Promise.all([store.listRecords(), leftoverCollections(db)]);
         const loadErrors: { id: string; message: string }[] = [];
         for (const migration of survey.migrations) {
-          await migration.load().catch((error: unknown) => loadErrors.push({ id: migration.id, message: this.scope.clean(messageOf(error)) }));
+          await this.provider.load(migration).catch((error: unknown) => loadErrors.push({ id: migration.id, message: this.scope.clean(messageOf(error)) }));
         }
         const findings = validateFindings({ migrations: survey.migrations, duplicates: survey.duplicates, records, leftovers, loadErrors });
         if (findings.length === 0) return { ok: true, findings };

@@ -2,16 +2,12 @@
  * Where migrations come from. The core asks a provider, never the file system: for the list
  * (ids, checksums, descriptions; nothing imported, so `status` never runs user code) and, for a
  * migration about to run, for its code. A migrations folder is one provider (`files.ts`), a list
- * given in code another (`inline.ts`), like Kysely's `MigrationProvider`.
+ * given in code another (`inline.ts`), like Kysely's `MigrationProvider`. A migration has three
+ * shapes on its way: listed (`ListedMigration`), loaded (`LoadedMigration`, with its code), and
+ * a planned step of a run (core/runner.ts's `Step`).
  */
 import { MongrateError } from '../errors.ts';
 import type { ListedMigration, MigrationDefinition } from '../types.ts';
-
-/** A listed migration that can be asked for its code. */
-export interface ProvidedMigration extends ListedMigration {
-  /** Imports the file (or returns the in-code definition), checked: `up` a function, and so on. */
-  load(): Promise<MigrationDefinition>;
-}
 
 /** A migration with its code, ready to run. */
 export interface LoadedMigration extends ListedMigration {
@@ -20,7 +16,7 @@ export interface LoadedMigration extends ListedMigration {
 
 export interface MigrationSurvey {
   /** Migrations with a unique id, in id order. */
-  migrations: ProvidedMigration[];
+  migrations: ListedMigration[];
   /** Ids held by more than one migration, with what holds them (file names). */
   duplicates: { id: string; names: string[] }[];
   /**
@@ -34,6 +30,8 @@ export interface MigrationProvider {
   /** Where the migrations come from, for messages: "migrations folder /app/migrations". */
   readonly origin: string;
   survey(): Promise<MigrationSurvey>;
+  /** A listed migration's code: the file imported (or the in-code definition), checked: `up` a function, and so on. */
+  load(migration: ListedMigration): Promise<LoadedMigration>;
 }
 
 /** Ids sort by code unit, not locale, so every machine agrees on the order. */
@@ -42,12 +40,12 @@ export function compareIds(a: string, b: string): number {
 }
 
 /** The migrations every command but `status` and `validate` works from: refuses duplicates and an unavailable provider. */
-export async function listMigrations(provider: MigrationProvider): Promise<ProvidedMigration[]> {
+export async function listMigrations(provider: MigrationProvider): Promise<ListedMigration[]> {
   return checkedMigrations(await provider.survey(), provider.origin);
 }
 
 /** A survey's migrations, once nothing stands in the way: the first duplicate id is DUPLICATE_ID. */
-export function checkedMigrations(survey: MigrationSurvey, origin: string): ProvidedMigration[] {
+export function checkedMigrations(survey: MigrationSurvey, origin: string): ListedMigration[] {
   if (survey.unavailable !== undefined) throw survey.unavailable;
   const [first] = survey.duplicates;
   if (first !== undefined) {
@@ -56,9 +54,8 @@ export function checkedMigrations(survey: MigrationSurvey, origin: string): Prov
   return survey.migrations;
 }
 
-/** Asks for a migration's code; its description, when the code names one, wins over the listed one. */
-export async function loadMigration(migration: ProvidedMigration): Promise<LoadedMigration> {
-  const definition = await migration.load();
+/** A listed migration with its code; the description the code names, if any, wins over the listed one. */
+export function withDefinition(migration: ListedMigration, definition: MigrationDefinition): LoadedMigration {
   return {
     id: migration.id,
     checksum: migration.checksum,

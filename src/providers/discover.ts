@@ -9,7 +9,7 @@ import { readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import { usageError } from '../errors.ts';
-import type { MigrationFile } from '../types.ts';
+import type { ListedMigration } from '../types.ts';
 import { compareIds } from './contract.ts';
 
 export const MIGRATION_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
@@ -50,7 +50,7 @@ export function staticDescription(source: string): string | undefined {
 
 export interface Discovery {
   /** Files with a unique id, in id order. */
-  files: MigrationFile[];
+  files: ListedMigration[];
   /** Ids held by more than one file, with the file names. */
   duplicates: { id: string; names: string[] }[];
 }
@@ -109,7 +109,7 @@ export async function scanMigrationsFolder(dir: string, options: DiscoveryOption
   // Synchronous reads on purpose: migration files are small, and 500 of them read in ~6 ms this
   // way against 35-65 ms as 500 concurrent fs.promises reads (4 thread-pool hops per file).
   // A link is read through: the checksum is of its target's bytes.
-  const files = unique.map(([id, name]): MigrationFile => {
+  const files = unique.map(([id, name]): ListedMigration => {
     const path = join(dir, name);
     const content = readFileSync(path);
     return { id, path, checksum: checksumOf(content), description: staticDescription(content.toString('utf8')) };

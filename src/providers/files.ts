@@ -6,16 +6,16 @@
 import { relative } from 'node:path';
 import { configError, usageError, type Hint } from '../errors.ts';
 import type { CompatMode, MigrationDefinition } from '../types.ts';
-import type { MigrationProvider } from './contract.ts';
+import { withDefinition, type MigrationProvider } from './contract.ts';
 import { scanMigrationsFolder } from './discover.ts';
-import { checkDefinition, importMigrationExports, shownPath, type ExportedMigration } from './load-file.ts';
+import { checkDefinition, importMigrationExports, shownPath } from './load-file.ts';
 
 /** How the files of a folder become migrations. */
 export interface FileConvention {
   /** Files that do not count, beyond the contract's rules (migrate-mongo's `sample-migration.*`). */
   skip?: (name: string) => boolean;
   /** A module's exports as a checked definition; `shown` names the file in messages. */
-  define: (exported: ExportedMigration, shown: string) => MigrationDefinition;
+  define: (exported: object, shown: string) => MigrationDefinition;
 }
 
 const NATIVE: FileConvention = { define: checkDefinition };
@@ -37,11 +37,13 @@ export function fileProvider(dir: string, compat?: CompatMode): MigrationProvide
     async survey() {
       const discovery = await scanMigrationsFolder(dir, convention.skip === undefined ? {} : { skip: convention.skip });
       if (discovery === undefined) return { migrations: [], duplicates: [], unavailable: usageError(`migrations folder not found: ${dir}`, MISSING_FOLDER_HINTS) };
-      const migrations = discovery.files.map((file) => ({
-        ...file,
-        load: async () => convention.define(await importMigrationExports(file.path), shownPath(file.path)),
-      }));
-      return { migrations, duplicates: discovery.duplicates };
+      return { migrations: discovery.files, duplicates: discovery.duplicates };
+    },
+    async load(migration) {
+      const { path } = migration;
+      // a listed file always has its path: one without comes from another provider
+      if (path === undefined) throw usageError(`migration '${migration.id}' is not a file of ${dir}`);
+      return withDefinition(migration, convention.define(await importMigrationExports(path), shownPath(path)));
     },
   };
 }

@@ -3,14 +3,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import { slugify, timestampId } from '../../src/cli/commands/create.ts';
-import { compareIds, listMigrations, loadMigration, type ProvidedMigration } from '../../src/providers/contract.ts';
+import { compareIds, listMigrations, type LoadedMigration } from '../../src/providers/contract.ts';
 import { checksumOf, isMigrationFileName, migrationIdOf, staticDescription } from '../../src/providers/discover.ts';
 import { fileProvider } from '../../src/providers/files.ts';
 import { MongrateError } from '../../src/errors.ts';
-import type { MigrationContext } from '../../src/types.ts';
+import type { ListedMigration, MigrationContext } from '../../src/types.ts';
 import { isError } from '../support/assertions.ts';
 import { tempFolders } from '../support/temp.ts';
 
@@ -18,13 +18,13 @@ const temp = tempFolders('mongrate-unit-discovery-');
 const folder = temp.folder;
 
 /** A folder's migrations as every command but `validate` lists them: the file provider's survey, a duplicate id refused. */
-const listFolder = (dir: string): Promise<ProvidedMigration[]> => listMigrations(fileProvider(dir));
+const listFolder = (dir: string): Promise<ListedMigration[]> => listMigrations(fileProvider(dir));
 
-/** What listing says of a migration, without its loader. */
-const listed = ({ id, path, checksum, description }: ProvidedMigration): Omit<ProvidedMigration, 'load'> => ({ id, path, checksum, description });
+/** Loads a listed file as the commands do: through the provider of its folder. */
+const loadMigration = (migration: ListedMigration): Promise<LoadedMigration> => fileProvider(dirname(migration.path ?? '')).load(migration);
 
 /** Writes one migration file and lists it, as the commands do. */
-async function migrationFile(name: string, source: string): Promise<ProvidedMigration> {
+async function migrationFile(name: string, source: string): Promise<ListedMigration> {
   const [migration] = await listFolder(await folder({ [name]: source }));
   assert.ok(migration !== undefined, `${name} is listed`);
   return migration;
@@ -141,7 +141,7 @@ void describe('listing the migrations folder', () => {
     );
     const [first] = files;
     assert.ok(first !== undefined);
-    assert.deepEqual(listed(first), {
+    assert.deepEqual(first, {
       id: '001-a',
       path: join(dir, '001-a.ts'),
       checksum: checksumOf("export default { description: 'first', async up() {} };\n"),

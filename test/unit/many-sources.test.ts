@@ -134,8 +134,10 @@ void describe('in-code migrations', () => {
     assert.deepEqual(survey.migrations.map((m) => [m.id, m.checksum]), [['a', undefined], ['b', checksumOf('text')]]);
     assert.deepEqual(survey.duplicates, [{ id: 'c', names: ['migrations[2]', 'migrations[3]'] }]);
     await assert.rejects(inlineProvider([{ id: '', up }]).survey(), isError('USAGE', /migrations\[0\] needs an `id`/));
-    const broken = await inlineProvider([{ id: 'x', up: 'nope' as unknown as typeof up }]).survey();
-    await assert.rejects(broken.migrations[0]?.load() ?? Promise.resolve(), isError('USAGE', /'x' does not export an `up`/));
+    const brokenProvider = inlineProvider([{ id: 'x', up: 'nope' as unknown as typeof up }]);
+    const [broken] = (await brokenProvider.survey()).migrations;
+    assert.ok(broken !== undefined, 'it is listed: checked when it is about to run');
+    await assert.rejects(brokenProvider.load(broken), isError('USAGE', /'x' does not export an `up`/));
   });
 });
 

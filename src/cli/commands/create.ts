@@ -77,7 +77,7 @@ export const createCommand = projectCommand<{ js?: boolean }, Created>({
     const quick = config.database === '' ? config : { ...config, clientOptions: { ...config.clientOptions, serverSelectionTimeoutMS: 1500 } };
     const migrator = (await publicApi()).createMigrator(quick);
     try {
-      const existing = (await migrator.files()).map((f) => f.id);
+      const existing = (await migrator.migrations()).map((f) => f.id);
       const recorded = config.database === '' ? [] : await recordedIds(migrator);
       const newer = [...existing, ...recorded].filter((other) => other >= id).sort();
       if (newer.length > 0) {

@@ -52,7 +52,7 @@ export async function adoptMigrateMongo(options: AdoptOptions): Promise<Adoption
       dryRun: options.dryRun === true,
       ...(options.lockWait === undefined ? {} : { lockWait: options.lockWait }),
     });
-    const ignored = (await migrator.files()).filter((m) => m.path !== undefined && extname(m.path) !== settings.migrationFileExtension);
+    const ignored = (await migrator.migrations()).filter((m) => m.path !== undefined && extname(m.path) !== settings.migrationFileExtension);
     const notes = [...changelog.warnings];
     if (ignored.length > 0) {
       notes.push(

@@ -7,7 +7,7 @@
  */
 import { usageError } from '../../errors.ts';
 import { isDefinedMigration } from '../../define.ts';
-import { checkDefinition, type ExportedMigration } from '../../providers/load-file.ts';
+import { checkDefinition } from '../../providers/load-file.ts';
 import type { MigrationContext, MigrationDefinition } from '../../types.ts';
 
 type MigrateMongoFn = (db: MigrationContext['db'], client: MigrationContext['client']) => unknown;
@@ -16,9 +16,9 @@ export function isMigrateMongoSample(name: string): boolean {
   return /^sample-migration\.[^.]+$/.test(name);
 }
 
-export function migrateMongoDefinition(exported: ExportedMigration, shown: string): MigrationDefinition {
+export function migrateMongoDefinition(exported: object, shown: string): MigrationDefinition {
   if (isDefinedMigration(exported)) return checkDefinition(exported, shown);
-  const { up, down, description, transaction } = exported;
+  const { up, down, description, transaction } = exported as Record<string, unknown>;
   if (typeof up !== 'function') throw usageError(`migration ${shown} does not export an \`up(db, client)\` function`);
   if (down !== undefined && typeof down !== 'function') throw usageError(`migration ${shown}: \`down\` must be a function`);
   const call = (fn: MigrateMongoFn) => async (ctx: MigrationContext): Promise<unknown> => await fn(ctx.db, ctx.client);
