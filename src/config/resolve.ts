@@ -78,7 +78,7 @@ function emptyToUndefined(value: string | undefined): string | undefined {
  * several (they exclude each other); then MONGODB_DATABASE (one); then the config's `database` or
  * `databases`; then the URI's path.
  */
-function selectDatabases(
+function targetDatabases(
   config: MongrateConfig,
   overrides: ConfigOverrides,
   env: NodeJS.ProcessEnv,
@@ -121,7 +121,7 @@ export function mergeConfig(
   const overrides = options.overrides ?? {};
   const env = options.env ?? {};
   const uri = emptyToUndefined(overrides.uri) ?? emptyToUndefined(env.MONGODB_URI) ?? config.uri ?? DEFAULT_URI;
-  const { database, databases } = selectDatabases(config, overrides, env, uri);
+  const { database, databases } = targetDatabases(config, overrides, env, uri);
   if (database === undefined && databases === undefined && options.requireDatabase !== false) {
     throw usageError('no database given: name one (`database`), or several (`databases`), or put it in the URI path (mongodb://host/<db>)', [
       { setting: 'database', purpose: 'name it' },
