@@ -1,7 +1,9 @@
 /**
  * A command across databases (one database per tenant): a migrator per database, all on one
  * shared client, each with its own changelog, history and lock, a few at a time. It returns one
- * result per database and emits every migrator event tagged with its database.
+ * result per database, each database's outcome read from its result's `error` (the one error
+ * channel), and emits every migrator event tagged with its database. What stops the command as a
+ * whole (the selection failed, the canary is not selected, an interruption) is its own `error`.
  *
  * - `canary` runs first, alone; the others start only if it ended `ok`.
  * - A database that ends failed, locked or unreachable stops further databases from starting
