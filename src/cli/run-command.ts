@@ -4,10 +4,10 @@
  * command's `run` returns a result and `finish` (or the summary across databases) turns it into
  * output and the exit code.
  */
-import { MongrateError } from '../light.ts';
-import type { Migrator } from '../index.ts';
+import type { Migrator, ResultError } from '../index.ts';
 import { runAcross } from './across.ts';
 import { finish, type CliCommand, type CommandResult, type DatabaseCommand, type ProjectCommand } from './command.ts';
+import { exitCodeOf } from './exit-codes.ts';
 import type { Invocation } from './invocation.ts';
 import { onStopSignals } from './stop-signals.ts';
 
@@ -26,9 +26,9 @@ export function databaseCommand<F, R extends CommandResult>(command: DatabaseCom
         if (config.databases !== undefined) return runAcross(invocation, declared.name(), command, flags as F, args, config);
         const { canary, keepGoing } = invocation.globals;
         if (canary !== undefined || keepGoing === true) {
-          return invocation.renderer.fail(
-            new MongrateError('USAGE', '--canary and --keep-going are for several databases: select them with --databases, --databases-match or config `databases`'),
-          );
+          const error: ResultError = { code: 'USAGE', message: '--canary and --keep-going are for several databases: select them with --databases, --databases-match or config `databases`' };
+          invocation.renderer.report(error);
+          return exitCodeOf({ error });
         }
         return onOneDatabase(invocation, command, flags as F, args, await invocation.openMigrator());
       }),

@@ -52,6 +52,8 @@ export async function adoptMigrateMongo(options: AdoptOptions): Promise<Adoption
       dryRun: options.dryRun === true,
       ...(options.lockWait === undefined ? {} : { lockWait: options.lockWait }),
     });
+    // what stopped the import is the caller's to act on (result.error), before anything else is said
+    if (result.error !== undefined) return { settings, uri, database, result, notes: changelog.warnings };
     const ignored = (await migrator.migrations()).filter((m) => m.path !== undefined && extname(m.path) !== settings.migrationFileExtension);
     const notes = [...changelog.warnings];
     if (ignored.length > 0) {
