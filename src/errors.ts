@@ -1,9 +1,12 @@
 /**
  * Typed errors. Every error the core raises on purpose carries a stable `code` and, where there is
  * a way out, `hints`: what to do next in API terms (`down({ retryFailed: true })`), never CLI
- * flags. The CLI maps codes to exit codes and words hints as commands and flags, in one table
- * (src/cli/errors.ts).
+ * flags. A command hands them to its caller as the result's `error` (`resultErrorOf`; the rule is
+ * in types.ts's header). The CLI maps codes to exit codes in one table (src/cli/exit-codes.ts)
+ * and words hints as commands and flags (src/cli/advice.ts).
  */
+import type { ResultError } from './types.ts';
+
 export type ErrorCode =
   | 'MIGRATION_FAILED'
   | 'USAGE'
@@ -85,6 +88,11 @@ export class TransactionLimitError extends MongrateError {
     super('TRANSACTION_LIMIT', `${what} cannot run inside a transaction: ${reason}`);
     this.name = 'TransactionLimitError';
   }
+}
+
+/** A MongrateError as a result carries it: `cause` is the error itself, so its stack (and its own `cause`) stay at hand. */
+export function resultErrorOf(error: MongrateError): ResultError {
+  return { code: error.code, message: error.message, ...(error.hints.length === 0 ? {} : { hints: error.hints }), cause: error };
 }
 
 export const usageError = (message: string, hints?: readonly Hint[]): MongrateError =>

@@ -1,4 +1,19 @@
-/** Every public type of mongrate lives here, so users and the CLI import from one place. */
+/**
+ * The public types of mongrate's config, commands, results and events live here; users and the
+ * CLI get them from the public entry. index.ts also exports, from the modules that own them, the
+ * types of errors.ts, of the helpers (helpers/types.ts) and of the server probe, and the options
+ * of createMigrator, createFanOut, loadConfig and adoptMigrateMongo. The changelog and history
+ * documents are not public (changelog/contract.ts): programs read them through results.
+ *
+ * One error channel (Kysely's rule): every method of a Migrator or a FanOut that returns a result
+ * (`status`, `up`, `down`, `redo`, `validate`, `baseline`, `repair`, `unlock`, `importApplied`,
+ * and the FanOut's per-database commands) reports everything a caller can act on as the result's
+ * `error`, with its code and hints: a lock held, a check that failed, an earlier failure, a usage
+ * error found after the call started, a failed migration, a lost server. Such a method throws only
+ * for programmer errors: invalid arguments (a negative `step`, a `down` given both `to` and `step`), or a bug.
+ * Functions that build something rather than run a command (`createMigrator`, `createFanOut`,
+ * `loadConfig`) throw a `MongrateError` for bad input: they have no result to carry it.
+ */
 import type { ClientSession, Db, MongoClient, MongoClientOptions } from 'mongodb';
 import type { ErrorCode, Hint } from './errors.ts';
 import type { HelperPlan, HelperProgress, MigrationHelpers } from './helpers/types.ts';
@@ -151,72 +166,6 @@ export interface ListedMigration {
   path: string | undefined;
 }
 
-/** A migration file found on disk; nothing imported yet. */
-export interface MigrationFile extends ListedMigration {
-  path: string;
-  checksum: string;
-}
-
-export type ChangelogState = 'applied' | 'failed' | 'running' | 'baseline';
-
-/** One changelog document per migration. */
-export interface ChangelogRecord {
-  _id: string;
-  state: ChangelogState;
-  /** Absent for an in-code migration given without `source`. */
-  checksum: string | undefined;
-  description: string | undefined;
-  startedAt: Date;
-  finishedAt: Date | undefined;
-  durationMs: number | undefined;
-  runId: string;
-  host: string;
-  pid: number;
-  toolVersion: string;
-  /**
-   * While `running`, and kept when `failed`: the operation under way or that failed. An `up`
-   * claims a new record; a `down` claims the applied record it reverts (its top-level fields keep
-   * describing the application). Every write that finishes an operation is conditional on it.
-   */
-  claim?: RecordClaim;
-  error?: { message: string; direction?: Direction; interrupted?: boolean };
-  /** Recorded by `mongrate import` from another tool's changelog, not run by mongrate. */
-  importedFrom?: 'migrate-mongo';
-}
-
-/** Who is applying or reverting a migration, since when. */
-export interface RecordClaim {
-  direction: Direction;
-  runId: string;
-  host: string;
-  pid: number;
-  startedAt: Date;
-  /** A `down`: the state to restore when the revert is given up (`repair`). */
-  previousState?: 'applied' | 'baseline';
-  finishedAt?: Date;
-  durationMs?: number;
-}
-
-export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'unlock' | 'import';
-
-/** Appended for every event; never updated. */
-export interface HistoryRecord {
-  migrationId: string;
-  event: HistoryEvent;
-  direction?: Direction;
-  at: Date;
-  runId: string;
-  host: string;
-  pid: number;
-  user: string;
-  toolVersion: string;
-  checksum?: string;
-  durationMs?: number;
-  error?: { message: string };
-  /** What a `repair` or `baseline` did. */
-  note?: string;
-}
-
 export type MigrationState =
   | 'applied'
   | 'pending'
@@ -255,6 +204,7 @@ export interface StatusResult {
    * recorded, and nothing counts as missing.
    */
   migrationsUnavailable?: string;
+  error?: ResultError | undefined;
 }
 
 export type StepStatus = 'success' | 'failed' | 'not-run';
@@ -292,24 +242,28 @@ export interface RunResult {
    * Set when a migration failed, the run was interrupted or lost its lock or its server; in a dry
    * run, when the simulation already knows the real run would fail.
    */
-  error: RunError | undefined;
+  error: ResultError | undefined;
   /** Things that did not change the outcome but deserve a look (a history entry not written...). */
   warnings: string[];
 }
 
-/** Why a run stopped early. */
-export interface RunError {
-  code: RunErrorCode;
+/**
+ * Why a command stopped short of what was asked (see the header: the one error channel). When it
+ * is set, the result's other fields hold what was done before it: often nothing.
+ */
+export interface ResultError {
+  code: ErrorCode;
   /** What happened; what to do about it is in `hints`. */
   message: string;
-  /** The migration the run stopped at, if any. */
-  id: string | undefined;
+  /** The migration it is about (the one a run stopped at), if any. */
+  id?: string | undefined;
   /** Ways out, in API terms (`{ command: 'up', options: { retryFailed: true } }`). */
-  hints?: Hint[];
-  /** What was thrown (by the migration, a helper or the driver), with its own class, stack and `cause`. */
+  hints?: readonly Hint[] | undefined;
+  /** What was thrown (by the migration, a helper, the driver or mongrate), with its own class, stack and `cause`. */
   cause?: unknown;
 }
 
+/** The codes a run's steps end with (the others stop a command before any step runs). */
 export type RunErrorCode = 'MIGRATION_FAILED' | 'INTERRUPTED' | 'LOCK_HELD' | 'LOCK_LOST' | 'UNREACHABLE' | 'TRANSACTION_LIMIT';
 
 export interface UpOptions {
@@ -353,6 +307,8 @@ export interface Finding {
 export interface ValidateResult {
   ok: boolean;
   findings: Finding[];
+  /** `CHECK_FAILED` when there are findings; or what kept it from looking (no migrations folder...). */
+  error?: ResultError | undefined;
 }
 
 export interface RepairAction {
@@ -366,6 +322,7 @@ export interface RepairResult {
   actions: RepairAction[];
   /** Did not change the outcome (a history entry not written, the lock not released...). */
   warnings?: string[];
+  error?: ResultError | undefined;
 }
 
 export interface BaselineResult {
@@ -373,6 +330,7 @@ export interface BaselineResult {
   /** Already had a changelog record: left as they were. */
   skipped: string[];
   warnings?: string[];
+  error?: ResultError | undefined;
 }
 
 export interface LockInfo {
@@ -388,6 +346,8 @@ export interface UnlockResult {
   lock: LockInfo | null;
   expired: boolean;
   released: boolean;
+  /** `LOCK_HELD` when a lock is held and was not released (live, without `force`; or another runner is taking it over). */
+  error?: ResultError | undefined;
 }
 
 /**
@@ -427,6 +387,7 @@ export interface ImportResult {
   /** Left alone: already in mongrate's changelog, or imported once before (even if reverted since). */
   skipped: { id: string; reason: 'recorded' | 'imported-before' }[];
   warnings?: string[];
+  error?: ResultError | undefined;
 }
 
 /** How one database of a command across databases ended. */
@@ -435,10 +396,10 @@ export type DatabaseOutcome = 'ok' | 'failed' | 'interrupted' | 'not started' | 
 export interface DatabaseResult<R> {
   database: string;
   outcome: DatabaseOutcome;
-  /** What the command returned there; undefined when it did not start or stopped with an error. */
+  /** What the command returned there; undefined when it did not start or threw. */
   result: R | undefined;
-  /** Why it did not end `ok` (the run's error, or what stopped the command). */
-  error: { code: ErrorCode; message: string } | undefined;
+  /** Why it did not end `ok`: the result's `error` (or what the work given to `run` threw). */
+  error: ResultError | undefined;
   durationMs: number | undefined;
 }
 
@@ -447,6 +408,11 @@ export interface FanOutResult<R> {
   ok: boolean;
   command: string;
   databases: DatabaseResult<R>[];
+  /**
+   * What stopped the command as a whole: selecting the databases failed (then `databases` is
+   * empty), the canary is not among them, or `interrupt()` was called (databases not started).
+   */
+  error?: ResultError | undefined;
 }
 
 /** How a command runs across databases. */
@@ -465,5 +431,5 @@ export type WithDatabase<T> = T & { database: string };
 /** Every migrator event tagged with its database, plus when each database starts and ends. */
 export type FanOutEvents = { [K in keyof MigratorEvents]: [WithDatabase<MigratorEvents[K][0]>] } & {
   'database-start': [{ database: string }];
-  'database-end': [{ database: string; outcome: DatabaseOutcome; durationMs: number; error: { code: ErrorCode; message: string } | undefined }];
+  'database-end': [{ database: string; outcome: DatabaseOutcome; durationMs: number; error: ResultError | undefined }];
 };

@@ -6,7 +6,70 @@
  * `test/conformance/changelog-store.test.ts` proves an implementation against any server.
  */
 import type { ClientSession } from 'mongodb';
-import type { ChangelogRecord, ChangelogState, HistoryEvent, HistoryRecord } from '../types.ts';
+import type { Direction } from '../types.ts';
+
+// The stored documents. They are not public API: programs read what they say through the
+// migrator's results (status(), and the history a command writes), never the documents.
+
+export type ChangelogState = 'applied' | 'failed' | 'running' | 'baseline';
+
+/** One changelog document per migration. */
+export interface ChangelogRecord {
+  _id: string;
+  state: ChangelogState;
+  /** Absent for an in-code migration given without `source`. */
+  checksum: string | undefined;
+  description: string | undefined;
+  startedAt: Date;
+  finishedAt: Date | undefined;
+  durationMs: number | undefined;
+  runId: string;
+  host: string;
+  pid: number;
+  toolVersion: string;
+  /**
+   * While `running`, and kept when `failed`: the operation under way or that failed. An `up`
+   * claims a new record; a `down` claims the applied record it reverts (its top-level fields keep
+   * describing the application). Every write that finishes an operation is conditional on it.
+   */
+  claim?: RecordClaim;
+  error?: { message: string; direction?: Direction; interrupted?: boolean };
+  /** Recorded by `mongrate import` from another tool's changelog, not run by mongrate. */
+  importedFrom?: 'migrate-mongo';
+}
+
+/** Who is applying or reverting a migration, since when. */
+export interface RecordClaim {
+  direction: Direction;
+  runId: string;
+  host: string;
+  pid: number;
+  startedAt: Date;
+  /** A `down`: the state to restore when the revert is given up (`repair`). */
+  previousState?: 'applied' | 'baseline';
+  finishedAt?: Date;
+  durationMs?: number;
+}
+
+export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'unlock' | 'import';
+
+/** Appended for every event; never updated. */
+export interface HistoryRecord {
+  migrationId: string;
+  event: HistoryEvent;
+  direction?: Direction;
+  at: Date;
+  runId: string;
+  host: string;
+  pid: number;
+  user: string;
+  toolVersion: string;
+  checksum?: string;
+  durationMs?: number;
+  error?: { message: string };
+  /** What a `repair` or `baseline` did. */
+  note?: string;
+}
 
 /**
  * The record as the caller last saw it: a conditional write applies only while the record still

@@ -9,8 +9,7 @@
  */
 import type { ClientSession, Collection, Db, Document, Filter } from 'mongodb';
 import { hasServerCode, isDuplicateKey, SERVER_CODES } from '../driver/errors.ts';
-import type { ChangelogRecord, HistoryRecord } from '../types.ts';
-import type { ChangelogStore, RecordChange, RecordMatch } from './contract.ts';
+import type { ChangelogRecord, ChangelogStore, HistoryRecord, RecordChange, RecordMatch } from './contract.ts';
 
 /** The driver stores `undefined` as null; records leave absent fields out instead. */
 function definedOnly<T extends object>(object: T): T {

@@ -9,7 +9,7 @@ import { withoutNoEffectOptions } from '../driver/client-options.ts';
 import { configError, usageError } from '../errors.ts';
 import type { DatabaseSelection, MongrateConfig, ResolvedConfig } from '../types.ts';
 import { redactText, redactUri, secretsOf, splitConnectionString } from '../util/redact.ts';
-import { validateConfig } from './schema.ts';
+import { checkConcurrency, validateConfig } from './schema.ts';
 import { loadConfigFile } from './load.ts';
 
 export const DEFAULT_URI = 'mongodb://127.0.0.1:27017';
@@ -81,7 +81,7 @@ function emptyToUndefined(value: string | undefined): string | undefined {
  * several (they exclude each other); then MONGODB_DATABASE (one); then the config's `database` or
  * `databases`; then the URI's path.
  */
-function selectDatabases(
+function targetDatabases(
   config: MongrateConfig,
   overrides: ConfigOverrides,
   env: NodeJS.ProcessEnv,
@@ -171,7 +171,7 @@ export function mergeConfig(
   const overrides = options.overrides ?? {};
   const target = targetOf(config, overrides, options.env ?? {}, options.configFile, options.requireDatabase !== false);
   const { uri, notices } = target;
-  const selected = selectDatabases(config, overrides, target.env, uri);
+  const selected = targetDatabases(config, overrides, target.env, uri);
   const databases = selected.databases;
   const database = selected.database ?? (databases === undefined ? target.fallbackDatabase : undefined);
   if (database === undefined && databases === undefined && options.requireDatabase !== false) {
@@ -184,7 +184,7 @@ export function mergeConfig(
     notices.push(`ignored the client options ${dropped.join(', ')} (${options.configFile ?? 'the config'}): they have had no effect since the mongodb driver 4.0, and 7.x refuses them`);
   }
   const concurrency = overrides.concurrency ?? config.concurrency ?? DEFAULTS.concurrency;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency must be a whole number >= 1, got ${concurrency}`);
+  checkConcurrency(concurrency, '--concurrency');
   const migrationsDir = overrides.migrationsDir ?? config.migrationsDir ?? DEFAULTS.migrationsDir;
   const collections = {
     changelogCollection: config.changelogCollection ?? DEFAULTS.changelogCollection,

@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientSession } from 'mongodb';
 import { MongrateError, messageOf } from '../errors.ts';
 import type { LockStore } from '../lock/contract.ts';
+import { describeHolder } from '../lock/holder.ts';
 import type { ServerClock } from '../server/clock.ts';
 import type { LockInfo, UnlockResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
@@ -63,10 +64,6 @@ const CLOCK_REFRESH_MS = 60_000;
 export const safetyMarginMs = (ttlMs: number): number => Math.max(200, ttlMs / 10);
 /** The most uncertainty about the server's time that still leaves a lease of this ttl usable. */
 const maxUncertaintyMs = (ttlMs: number): number => ttlMs / 10;
-
-export function describeHolder(lock: LockInfo): string {
-  return `${lock.host} pid ${lock.pid} (${lock.command}) since ${lock.acquiredAt.toISOString()}`;
-}
 
 /** Expired on the server's clock, conservatively: only when even its earliest possible time is past it. */
 export function isLeaseExpired(lease: Pick<LockInfo, 'expiresAt'>, clock: ServerClock): boolean {

@@ -3,10 +3,10 @@
  * what each command will do (apply, revert, refuse, repair, baseline, redo, import). No I/O
  * here, so every rule is unit-tested without a server.
  */
+import type { ChangelogRecord } from '../changelog/contract.ts';
 import { MongrateError, usageError } from '../errors.ts';
 import { compareIds, type IdOrder, type LoadedMigration } from '../providers/contract.ts';
 import type {
-  ChangelogRecord,
   DownOptions,
   Finding,
   ImportedMigration,

@@ -8,9 +8,9 @@
  * of costing a round trip of its own; the run waits for all of them (`settled()`) before it ends.
  */
 import type { ClientSession } from 'mongodb';
-import type { ChangelogStore, RecordMatch } from '../changelog/contract.ts';
+import type { ChangelogRecord, ChangelogStore, HistoryEvent, HistoryRecord, RecordClaim, RecordMatch } from '../changelog/contract.ts';
 import { MongrateError } from '../errors.ts';
-import type { ChangelogRecord, Direction, HistoryEvent, HistoryRecord, ImportedMigration, ListedMigration, RecordClaim } from '../types.ts';
+import type { Direction, ImportedMigration, ListedMigration } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 
 /** What a record looked like when the plan was made: `match` for the next conditional write. */

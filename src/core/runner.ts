@@ -9,10 +9,11 @@
 import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { ClientSession, Db, MongoClient } from 'mongodb';
+import type { ChangelogRecord } from '../changelog/contract.ts';
 import type { LoadedMigration } from '../providers/contract.ts';
 import { MongrateError, TransactionLimitError, type Hint } from '../errors.ts';
 import type { HelperProgress } from '../helpers/types.ts';
-import type { ChangelogRecord, Direction, MigrationContext, MigrationFn, MigratorEvents, RunErrorCode, RunResult, StepResult } from '../types.ts';
+import type { Direction, MigrationContext, MigrationFn, MigratorEvents, RunErrorCode, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 import { isConnectionLoss } from '../driver/errors.ts';
 import { guardClient, guardDb } from './guarded.ts';

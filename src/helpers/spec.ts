@@ -5,6 +5,7 @@
  */
 import type { Document, Filter, UpdateFilter } from 'mongodb';
 import { usageError } from '../errors.ts';
+import { isPlainObject } from '../util/objects.ts';
 import type { ReshapeSpec } from './types.ts';
 
 const SPEC_KEYS = new Set(['set', 'setDefaults', 'rename', 'unset']);
@@ -120,12 +121,6 @@ export function serverPlan(spec: ReshapeSpec, filter: Filter<Document>): ServerP
     }),
     main: Object.keys(main).length > 0 ? main : undefined,
   };
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function lookup(doc: Record<string, unknown>, path: string): { found: boolean; value: unknown } {

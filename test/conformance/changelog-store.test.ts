@@ -7,7 +7,7 @@ import { MongoClient, type Db } from 'mongodb';
 import type { ChangelogStore } from '../../src/changelog/contract.ts';
 import { MongoChangelogStore } from '../../src/changelog/mongo-changelog-store.ts';
 import { probeServer } from '../../src/server/capabilities.ts';
-import type { ChangelogRecord, HistoryRecord } from '../../src/types.ts';
+import type { ChangelogRecord, HistoryRecord } from '../../src/changelog/contract.ts';
 import { testUri, withTestDb } from '../support/db.ts';
 
 const NAMES = { changelogCollection: 'cl_records', historyCollection: 'cl_history' };

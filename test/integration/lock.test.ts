@@ -9,7 +9,7 @@ import type { Db } from 'mongodb';
 import { LOCK_ID, type LockDocument } from '../../src/lock/mongo-lock-store.ts';
 import { readHelloLocalTime } from '../../src/server/clock.ts';
 import { markerMigration } from '../support/project.ts';
-import { rejectsWithCode, stepSummary, withEnv } from './migrator-helpers.ts';
+import { failsWithCode, stepSummary, withEnv } from './migrator-helpers.ts';
 
 const LOCKS = 'mongrate_lock';
 
@@ -46,6 +46,8 @@ void describe('migrator.unlock()', () => {
 
       await insertLockDoc(env.db, { owner: 'live-1', host: 'live-host', pid: 11, expiresAt: await serverTimePlus(env.db, 60_000) });
       const kept = await env.migrator.unlock();
+      assert.equal(kept.error?.code, 'LOCK_HELD', 'a live lock it leaves is an error to act on');
+      assert.match(kept.error.message, /live-host pid 11 .*; it is live/);
       assert.equal(kept.released, false);
       assert.equal(kept.expired, false);
       assert.equal(kept.lock?.host, 'live-host');
@@ -121,7 +123,7 @@ void describe('the lock in the migrator', () => {
         assert.equal(state, 'running', "status() works while the lock is held and shows the migration 'running'");
 
         const second = env.newMigrator();
-        const refused = await rejectsWithCode(second.up(), 'LOCK_HELD');
+        const refused = await failsWithCode(second.up(), 'LOCK_HELD');
         assert.ok(refused.message.includes(hostname()));
         assert.match(refused.message, new RegExp(`pid ${process.pid}\\b`));
         assert.match(refused.message, /\(up\)/);

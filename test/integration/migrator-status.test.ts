@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { failingMigration, markerMigration } from '../support/project.ts';
-import { migrationPath, rejectsWithCode, stepSummary, SYNTAX_ERROR_SOURCE, withEnv } from './migrator-helpers.ts';
+import { migrationPath, failsWithCode, stepSummary, SYNTAX_ERROR_SOURCE, withEnv } from './migrator-helpers.ts';
 
 void describe('migrator.status()', () => {
   void it('reports applied, pending, failed, changed, missing and out-of-order without importing files', () =>
@@ -70,7 +70,7 @@ void describe('migrator.status()', () => {
       }
       try {
         assert.equal(state, 'running');
-        await rejectsWithCode(observer.up(), 'LOCK_HELD');
+        await failsWithCode(observer.up(), 'LOCK_HELD');
       } finally {
         await env.db.collection<{ _id: string }>('control').insertOne({ _id: 'go' });
         await running;
@@ -86,7 +86,7 @@ void describe('migrator.status()', () => {
       await env.project.write('015-late.ts', markerMigration('late'));
       await env.project.write('030-c.ts', markerMigration('c'));
 
-      const error = await rejectsWithCode(env.migrator.up(), 'CHECK_FAILED');
+      const error = await failsWithCode(env.migrator.up(), 'CHECK_FAILED');
       assert.match(error.message, /015-late/);
       assert.deepEqual(await env.marks(), ['a', 'b'], 'nothing ran, not even the in-order 030-c');
 
@@ -99,13 +99,13 @@ void describe('migrator.status()', () => {
       assert.equal(status.problems, 0);
     }));
 
-  void it('rejects duplicate ids with DUPLICATE_ID', () =>
+  void it('refuses duplicate ids with DUPLICATE_ID', () =>
     withEnv('status_dup', async (env) => {
       await env.project.write('001-a.ts', markerMigration('a'));
       await env.project.write('001-a.js', markerMigration('a'));
-      const error = await rejectsWithCode(env.migrator.status(), 'DUPLICATE_ID');
+      const error = await failsWithCode(env.migrator.status(), 'DUPLICATE_ID');
       assert.match(error.message, /001-a/);
-      await rejectsWithCode(env.migrator.up(), 'DUPLICATE_ID');
+      await failsWithCode(env.migrator.up(), 'DUPLICATE_ID');
       assert.deepEqual(await env.marks(), []);
     }));
 });

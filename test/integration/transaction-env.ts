@@ -3,7 +3,8 @@
 // it emits, and readers for the commands the shim saw.
 import assert from 'node:assert/strict';
 import type { Db } from 'mongodb';
-import { createMigrator, type ChangelogRecord, type HistoryRecord, type Migrator, type MongrateConfig } from '../../src/index.ts';
+import { createMigrator, type Migrator, type MongrateConfig } from '../../src/index.ts';
+import type { ChangelogRecord, HistoryRecord } from '../../src/changelog/contract.ts';
 import { withTestDb } from '../support/db.ts';
 import { createProject, type TestProject } from '../support/project.ts';
 import type { SeenCommand, TransactionShim } from '../support/transaction-shim.ts';

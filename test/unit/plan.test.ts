@@ -5,11 +5,12 @@ import { appliedInOrder, computeStatus, planDown, planUp, PROBLEM_STATES } from 
 import { NO_COUNTS } from '../support/counts.ts';
 import { MongrateError, type ErrorCode } from '../../src/errors.ts';
 import { waysOut } from '../support/assertions.ts';
-import type { ChangelogRecord, ChangelogState, MigrationFile, MigrationState } from '../../src/types.ts';
+import type { ListedMigration, MigrationState } from '../../src/types.ts';
+import type { ChangelogRecord, ChangelogState } from '../../src/changelog/contract.ts';
 
 const BASE = Date.UTC(2024, 0, 1, 0, 0, 0);
 
-function file(id: string, checksum = `sha256:${id}`): MigrationFile {
+function file(id: string, checksum = `sha256:${id}`): ListedMigration {
   return { id, path: `/project/migrations/${id}.ts`, checksum, description: `file ${id}` };
 }
 
@@ -60,7 +61,7 @@ function isError(code: ErrorCode, message: RegExp): (error: unknown) => boolean 
   };
 }
 
-function stateMap(files: MigrationFile[], records: ChangelogRecord[], liveOwner?: string): Record<string, MigrationState> {
+function stateMap(files: ListedMigration[], records: ChangelogRecord[], liveOwner?: string): Record<string, MigrationState> {
   return Object.fromEntries(computeStatus('db', files, records, liveOwner).migrations.map((m) => [m.id, m.state]));
 }
 

@@ -5,7 +5,7 @@ import { FERRETDB_BUILD_INFO, FERRETDB_HELLO } from '../support/recorded-replies
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Binary, Long, MongoNetworkError, MongoServerError, ObjectId, Timestamp, type Document } from 'mongodb';
-import { exitCodeFor } from '../../src/cli/errors.ts';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import { isTransientTransactionError, transactionPolicy, transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
 import { capabilitiesFrom } from '../../src/server/capabilities.ts';
 import { MongrateError } from '../../src/errors.ts';
