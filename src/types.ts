@@ -234,7 +234,7 @@ export interface StepResult {
 export interface RunResult {
   direction: Direction | 'redo';
   dryRun: boolean;
-  /** The run's id, as recorded in the changelog and history; absent for a dry run (nothing is recorded). */
+  /** The run's id, as recorded in the changelog and history; absent when nothing was recorded (a dry run, or nothing to do: no lock was taken). */
   runId?: string;
   /** Every migration of the plan, in plan order. */
   steps: StepResult[];

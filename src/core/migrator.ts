@@ -137,12 +137,19 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     );
   }
 
-  /** The scaffold `up`, `down` and `redo` share: plan from a fresh view, then simulate, or run holding the lock. */
+  /**
+   * The scaffold `up`, `down` and `redo` share: plan from a fresh view, then simulate, or run
+   * holding the lock. A start with nothing to do takes no lock and writes nothing (every pod of a
+   * deploy runs `up`; those that find nothing to do must not queue for, or fail on, the lock), so
+   * the plan is made first without the lock, and again under it: it may have changed meanwhile.
+   */
   private run(kind: RunResult['direction'], options: { dryRun?: boolean; lockWait?: number }, plan: (view: PlanView) => Promise<Step[]>): Promise<RunResult> {
     const dryRun = options.dryRun === true;
     return this.command(
       async () => {
         if (dryRun) return simulate(this.scope, kind, await plan(await this.view()));
+        // no run: no run id, nothing recorded
+        if (await nothingToDo(plan, await this.view())) return emptyResult(kind, false, [], undefined);
         return withLock(this.scope, kind, options.lockWait, async (locked) => execute(this.scope, locked, kind, await plan(await this.view(locked.identity.runId))));
       },
       // refused before any step: no run id, no steps
@@ -298,6 +305,20 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       },
       (error) => ({ lock: null, expired: false, released: false, error }),
     );
+  }
+}
+
+/**
+ * Whether a plan made without the lock is empty. Anything else, a refusal included (a migration
+ * `running` under a live runner, an earlier failure), is decided under the lock, as before: the
+ * lock is waited for or reported held, and the plan made again there.
+ */
+async function nothingToDo(plan: (view: PlanView) => Promise<Step[]>, view: PlanView): Promise<boolean> {
+  try {
+    return (await plan(view)).length === 0;
+  } catch (error) {
+    if (error instanceof MongrateError) return false;
+    throw error;
   }
 }
 
