@@ -66,6 +66,26 @@ export interface MongrateConfig {
   compat?: CompatMode;
   /** Instead of `migrationsDir`: migrations given in code, a list or a provider (bundled apps, tests). */
   migrations?: InlineMigration[] | InlineMigrationProvider;
+  /**
+   * Named sets of config keys, merged over the others when chosen with `--env <name>`,
+   * `MONGRATE_ENV` or `loadConfig({ environment })`: `{ production: { protected: true, uri: '${PROD_URI}' } }`.
+   */
+  environments?: Record<string, EnvironmentConfig>;
+}
+
+/** One environment of `environments`: any config key, and whether it is protected. */
+export interface EnvironmentConfig extends Omit<MongrateConfig, 'environments'> {
+  /**
+   * Destructive commands (`down` of everything, `unlock` of a live lock, `repair`) need confirming
+   * (`confirmed: true`; the CLI's `--yes`), even on a terminal.
+   */
+  protected?: boolean;
+}
+
+/** The environment a command runs in. */
+export interface ChosenEnvironment {
+  name: string;
+  protected: boolean;
 }
 
 /** The configuration after flags, environment, file and defaults are merged. */
@@ -92,6 +112,8 @@ export interface ResolvedConfig {
   configFile: string | undefined;
   /** Where the project's `mongodb` is resolved from: the config file's folder, else the cwd. */
   projectRoot: string;
+  /** The environment chosen (`--env`, `MONGRATE_ENV`), its keys merged in; undefined when none was. */
+  environment: ChosenEnvironment | undefined;
   /** What the config set that is not used, and why (e.g. a MONGODB_URI a migrate-mongo project ignores): shown once per command. */
   notices: string[];
 }
@@ -294,6 +316,8 @@ export interface DownOptions {
   retryFailed?: boolean;
   dryRun?: boolean;
   lockWait?: number;
+  /** In a protected environment, `all` needs this (the CLI's `--yes`). */
+  confirmed?: boolean;
 }
 
 export type FindingKind = 'changed' | 'missing' | 'duplicate-id' | 'no-up' | 'load-error' | 'failed' | 'leftover-collection';

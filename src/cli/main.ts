@@ -56,6 +56,7 @@ const MORE_HELP = `
 Environment:
   MONGODB_URI         connection string, when --uri is not given (it beats the config's uri)
   MONGODB_DATABASE    database, when --db is not given (it beats the config's database)
+  MONGRATE_ENV        the config's environment, when --env is not given
   NO_COLOR, FORCE_COLOR  colour; CI (or no terminal): plain lines instead of spinners
 
 Exit codes:
@@ -77,8 +78,9 @@ Run 'mongrate <command> --help' for a command's options.
  * `--version`, else the cwd.
  */
 function printVersion(program: Command, io: CliIo): never {
-  const { config } = program.opts<GlobalOptions>();
-  const root = config === undefined ? io.cwd : dirname(resolve(io.cwd, config));
+  const { config, file } = program.opts<GlobalOptions>();
+  const given = config ?? file;
+  const root = given === undefined ? io.cwd : dirname(resolve(io.cwd, given));
   io.stdout.write(`${TOOL_VERSION}\n${describeDrivers(root)}\n`);
   throw new CommanderError(0, 'commander.version', TOOL_VERSION);
 }
@@ -87,7 +89,9 @@ export function buildProgram(io: CliIo, ending: { setExitCode: (code: number) =>
   const program = new Command('mongrate')
     .description('MongoDB migrations: ordered, checksummed, locked, batched.')
     .option('-V, --version', 'output the version number and the mongodb driver the project resolves')
-    .option('-c, --config <path>', 'config file (default: search the cwd for migrate.config.ts and friends)')
+    .addOption(new Option('-c, --config <path>', 'config file (default: search the cwd for migrate.config.ts and friends)').conflicts('file'))
+    .option('-f, --file <path>', "the same as --config (migrate-mongo's spelling)")
+    .option('--env <name>', "the config's environment to use: its keys merged over the others (beats MONGRATE_ENV)")
     .option('--uri <uri>', 'connection string (beats MONGODB_URI and the config)')
     .option('--db <name>', 'database (beats MONGODB_DATABASE and the config)')
     .option('--migrations-dir <dir>', 'migrations folder (beats the config)')

@@ -54,6 +54,8 @@ interface PlanView {
 export interface MigratorOptions {
   /** A connected client to use instead of opening one; the migrator never closes it. */
   client?: MongoClient;
+  /** The config environment to merge in (a config from code; `loadConfig` takes it as an override). */
+  environment?: string;
 }
 
 export class Migrator extends EventEmitter<MigratorEvents> {
@@ -110,6 +112,20 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       if (!(error instanceof MongrateError)) throw error;
       return stopped(resultErrorOf(error));
     }
+  }
+
+  /**
+   * A destructive command in a protected environment that was not confirmed: refused before
+   * anything is read or written, even where someone could have been asked (the CLI's terminal).
+   */
+  private unconfirmed(what: string, confirmed: boolean | undefined): ResultError | undefined {
+    const { environment } = this.config;
+    if (environment?.protected !== true || confirmed === true) return undefined;
+    return {
+      code: 'USAGE',
+      message: `environment '${environment.name}' is protected: ${what} needs confirming`,
+      hints: [{ options: { confirmed: true }, purpose: `confirm ${what} in ${environment.name}` }],
+    };
   }
 
   /** The migrations the provider lists (files, or given in code); nothing is imported. */
@@ -169,6 +185,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   async down(options: DownOptions = {}): Promise<RunResult> {
     checkRunOptions(options, 'down');
+    const refusal = options.all === true && options.dryRun !== true ? this.unconfirmed('reverting every applied migration', options.confirmed) : undefined;
+    if (refusal !== undefined) return { ...emptyResult('down', false, [], undefined), error: refusal };
     return this.run('down', options, async ({ migrations, records, liveOwner }) => {
       const targets = planDown(records, options, liveOwner, this.provider.order);
       const loaded = await this.loadForRevert(migrations, targets);
@@ -217,9 +235,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   /** What `repair` would do, or does: forget failed and missing records, restore failed downs, re-record changed checksums. */
-  async repair(options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RepairResult> {
+  async repair(options: { dryRun?: boolean; lockWait?: number; confirmed?: boolean } = {}): Promise<RepairResult> {
     checkCount(options.lockWait, 'lockWait');
     const dryRun = options.dryRun === true;
+    const refusal = dryRun ? undefined : this.unconfirmed('repairing the changelog', options.confirmed);
+    if (refusal !== undefined) return { dryRun, actions: [], error: refusal };
     return this.command(async () => {
       if (dryRun) {
         const { migrations, records, liveOwner } = await this.view();
@@ -289,7 +309,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   /** Shows the lock; releases it when expired on the server's clock, or always with `force`. */
-  unlock(options: { force?: boolean } = {}): Promise<UnlockResult> {
+  async unlock(options: { force?: boolean; confirmed?: boolean } = {}): Promise<UnlockResult> {
+    const refusal = options.force === true ? this.unconfirmed('releasing a lock whatever its lease', options.confirmed) : undefined;
+    if (refusal !== undefined) return { lock: null, expired: false, released: false, error: refusal };
     return this.command(
       async (): Promise<UnlockResult> => {
         const { db, store } = await this.target.open();
@@ -359,5 +381,5 @@ export function createMigrator(config: MongrateConfig | ResolvedConfig, options:
   if (!isResolved(config) && config.databases !== undefined && config.database === undefined) {
     throw usageError('this config names several databases (`databases`): use createFanOut(config) to run across them, or set `database` for one');
   }
-  return new Migrator(isResolved(config) ? config : resolveProgrammaticConfig(config), options);
+  return new Migrator(isResolved(config) ? config : resolveProgrammaticConfig(config, { environment: options.environment }), options);
 }
