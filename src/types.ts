@@ -395,6 +395,63 @@ export interface MigratorEvents {
   plan: [HelperPlan & { id: string }];
 }
 
+/** What happened to a migration (or to the lock), in the words `history()` and `show()` use. */
+export type HistoryEventName = 'applied' | 'reverted' | 'failed' | 'rolled back' | 'interrupted' | 'repaired' | 'baselined' | 'imported' | 'unlocked';
+
+/** One event of the history, as `history()` and `show()` read it back (the stored documents are not public). */
+export interface HistoryEntry {
+  /** The migration; undefined for an event of the lock (`unlocked`). */
+  id: string | undefined;
+  /** What happened; an event a newer mongrate wrote and this one does not know keeps its stored name. */
+  event: HistoryEventName | (string & Record<never, never>);
+  /** Which way a failed, rolled back or interrupted operation went (`reverted` is always down). */
+  direction: Direction | undefined;
+  /** When it ended, on the server's clock. */
+  at: Date;
+  durationMs: number | undefined;
+  /** Who: the machine, the user and the process that ran the command, and its run (one per command). */
+  host: string;
+  user: string;
+  pid: number;
+  runId: string;
+  /** The mongrate version that ran it. */
+  toolVersion: string;
+  /** The migration's checksum recorded with it (applied, baselined, imported, repaired). */
+  checksum: string | undefined;
+  /** The outcome in words, where there is more to say than the event: a failure's error, what a repair or an unlock did. */
+  outcome: string | undefined;
+}
+
+export interface HistoryOptions {
+  /** One migration's events only. */
+  id?: string;
+  /** Only the newest this many (still oldest first). */
+  limit?: number;
+  /** Only events from this time on. */
+  since?: Date;
+}
+
+export interface HistoryResult {
+  /** Oldest first. */
+  entries: HistoryEntry[];
+  error?: ResultError | undefined;
+}
+
+/** One migration, everything known about it: what `show(id)` returns. */
+export interface ShowResult {
+  id: string;
+  /**
+   * Its row of `status()`; undefined when neither a migration nor a changelog record has this id
+   * any more (it was reverted and its file deleted: only the history remembers it).
+   */
+  status: MigrationStatus | undefined;
+  /** `now`: of the migration as it is (undefined: no file, or no `source`); `applied`: as recorded when it went in. */
+  checksum: { now: string | undefined; applied: string | undefined };
+  /** Every event of its history, oldest first. */
+  events: HistoryEntry[];
+  error?: ResultError | undefined;
+}
+
 /** One entry of another tool's changelog, as `Migrator.importApplied` records it. */
 export interface ImportedMigration {
   id: string;

@@ -10,10 +10,12 @@ import type { CliCommand, Start } from './command.ts';
 import { baselineCommand } from './commands/baseline.ts';
 import { createCommand } from './commands/create.ts';
 import { downCommand } from './commands/down.ts';
+import { historyCommand } from './commands/history.ts';
 import { importCommand } from './commands/import.ts';
 import { initCommand } from './commands/init.ts';
 import { redoCommand } from './commands/redo.ts';
 import { repairCommand } from './commands/repair.ts';
+import { showCommand } from './commands/show.ts';
 import { statusCommand } from './commands/status.ts';
 import { unlockCommand } from './commands/unlock.ts';
 import { upCommand } from './commands/up.ts';
@@ -31,6 +33,8 @@ const COMMANDS: CliCommand[] = [
   upCommand,
   downCommand,
   redoCommand,
+  historyCommand,
+  showCommand,
   importCommand,
   validateCommand,
   baselineCommand,

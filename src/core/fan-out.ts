@@ -23,12 +23,15 @@ import type {
   FanOutEvents,
   FanOutOptions,
   FanOutResult,
+  HistoryOptions,
+  HistoryResult,
   MigratorEvents,
   MongrateConfig,
   RepairResult,
   ResolvedConfig,
   ResultError,
   RunResult,
+  ShowResult,
   StatusResult,
   UnlockResult,
   UpOptions,
@@ -217,6 +220,15 @@ export class FanOut extends EventEmitter<FanOutEvents> {
 
   validate(options: FanOutRunOptions = {}): Promise<FanOutResult<ValidateResult>> {
     return this.run('validate', (m) => m.validate(), options);
+  }
+
+  history(options: HistoryOptions & FanOutRunOptions = {}): Promise<FanOutResult<HistoryResult>> {
+    const { id, limit, since } = options;
+    return this.run('history', (m) => m.history({ ...(id === undefined ? {} : { id }), ...(limit === undefined ? {} : { limit }), ...(since === undefined ? {} : { since }) }), options);
+  }
+
+  show(id: string, options: FanOutRunOptions = {}): Promise<FanOutResult<ShowResult>> {
+    return this.run('show', (m) => m.show(id), options);
   }
 
   baseline(id: string, options: { lockWait?: number } & FanOutRunOptions = {}): Promise<FanOutResult<BaselineResult>> {

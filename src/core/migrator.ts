@@ -16,6 +16,8 @@ import { checkedMigrations, listMigrations, providerFor, type LoadedMigration, t
 import type {
   BaselineResult,
   DownOptions,
+  HistoryOptions,
+  HistoryResult,
   ImportedMigration,
   ImportResult,
   ListedMigration,
@@ -25,6 +27,7 @@ import type {
   ResolvedConfig,
   ResultError,
   RunResult,
+  ShowResult,
   StatusResult,
   UnlockResult,
   UpOptions,
@@ -36,6 +39,7 @@ import { redactText, secretsOf } from '../util/redact.ts';
 import { isConnectionLoss, isDriverError } from '../driver/errors.ts';
 import { withLock, type CommandScope } from './command-scope.ts';
 import { emptyResult, execute, simulate } from './execute.ts';
+import { checkHistoryOptions, LOCK_EVENTS_ID, readHistory, showMigration, unknownMigration } from './history.ts';
 import { Interrupts } from './interrupts.ts';
 import { unlockLease } from './lease.ts';
 import { checkCount, checkRunOptions, computeStatus, integrityFindings, planBaseline, planDown, planImport, planRedo, planRepair, planRevert, planUp, refuseIrreversible } from './plan.ts';
@@ -150,6 +154,30 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         return computeStatus(this.config.database, checkedMigrations(survey, this.provider.origin), records, liveOwner, undefined, order);
       },
       (error) => ({ ...computeStatus(this.config.database, [], []), error }),
+    );
+  }
+
+  /** The history's events, oldest first: of one migration, from a date on, the newest n. Takes no lock and writes nothing. */
+  history(options: HistoryOptions = {}): Promise<HistoryResult> {
+    checkHistoryOptions(options);
+    return this.command(
+      async () => readHistory((await this.target.open()).store, options),
+      (error) => ({ entries: [], error }),
+    );
+  }
+
+  /**
+   * One migration, everything known about it: its status, its checksum now and as applied, every
+   * event of its history. With no migrations folder here, the changelog and history as recorded.
+   */
+  show(id: string): Promise<ShowResult> {
+    if (typeof id !== 'string' || id === '') throw usageError('show(id) needs a migration id');
+    return this.command(
+      async () => {
+        const { db, store } = await this.target.open();
+        return showMigration(id, { database: this.config.database, provider: this.provider, store, liveOwner: await this.target.liveOwner(db) });
+      },
+      (error) => ({ ...unknownMigration(id), error }),
     );
   }
 
@@ -322,7 +350,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         if (!result.released) return { ...result, error: lockStillHeld(result.lock, result.expired) };
         const warn = (id: string | undefined, message: string): void => void this.emit('warning', { id, message });
         const recorder = new Recorder({ store, identity, now: () => clock.now(), warn, clean: this.scope.clean });
-        await recorder.history('(lock)', 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
+        await recorder.history(LOCK_EVENTS_ID, 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
         return result;
       },
       (error) => ({ lock: null, expired: false, released: false, error }),
