@@ -320,7 +320,20 @@ export interface DownOptions {
   confirmed?: boolean;
 }
 
-export type FindingKind = 'changed' | 'missing' | 'duplicate-id' | 'no-up' | 'load-error' | 'failed' | 'leftover-collection';
+export type FindingKind =
+  | 'changed'
+  | 'missing'
+  | 'duplicate-id'
+  | 'no-up'
+  | 'load-error'
+  | 'failed'
+  | 'leftover-collection'
+  /** `checkOffline`: an id without a version prefix, with odd characters, or a prefix of another width than the others. */
+  | 'malformed-id'
+  /** `checkOffline`: a TypeScript error in a migration. */
+  | 'type-error'
+  /** `checkOffline` with `base`: a new migration that sorts before the base branch's newest. */
+  | 'out-of-order';
 
 export interface Finding {
   id: string;
@@ -332,6 +345,20 @@ export interface ValidateResult {
   ok: boolean;
   findings: Finding[];
   /** `CHECK_FAILED` when there are findings; or what kept it from looking (no migrations folder...). */
+  error?: ResultError | undefined;
+}
+
+/** What `checkOffline` found, without a database: ids, loading, types, and with `base` the git history. */
+export interface OfflineCheckResult {
+  /** `changed` and `missing` (with `base`): a file of the base branch edited or deleted here. */
+  findings: Finding[];
+  /** How many migrations were checked. */
+  migrations: number;
+  /** The TypeScript that type-checked the `.ts` migrations and how many, or why none did. */
+  typescript: { version: string; files: number } | { skipped: string };
+  /** With `base`: the ref, and the commit where this branch forked from it. */
+  base?: { ref: string; mergeBase: string };
+  /** `CHECK_FAILED` when there are findings; or what kept it from looking (an unknown ref, no migrations folder...). */
   error?: ResultError | undefined;
 }
 

@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { describeDrivers, MongrateError, TOOL_VERSION } from '../light.ts';
 import type { CliCommand, Start } from './command.ts';
 import { baselineCommand } from './commands/baseline.ts';
+import { checkCommand } from './commands/check.ts';
 import { createCommand } from './commands/create.ts';
 import { downCommand } from './commands/down.ts';
 import { historyCommand } from './commands/history.ts';
@@ -37,6 +38,7 @@ const COMMANDS: CliCommand[] = [
   showCommand,
   importCommand,
   validateCommand,
+  checkCommand,
   baselineCommand,
   repairCommand,
   unlockCommand,
@@ -69,7 +71,8 @@ Exit codes:
   2    usage or configuration error: a bad flag or config key, no database, a bad URI,
        refused credentials, a migration that does not load, two migrations with one id
   3    the lock is held by another live runner (or this run lost it)
-  4    status --check or validate found problems; up refused changed or out-of-order files
+  4    status --check, validate or check --offline found problems; up refused changed or
+       out-of-order files
   5    cannot reach the server
   130  interrupted (Ctrl-C, SIGTERM)
 

@@ -283,12 +283,16 @@ export function isResolved(config: MongrateConfig | ResolvedConfig): config is R
  * MONGODB_URI or MONGRATE_ENV (the code says what it wants: `environment`), but `${VAR}` in its
  * strings expand from the process's environment, as in a config file.
  */
-export function resolveProgrammaticConfig(config: MongrateConfig, options: { baseDir?: string; source?: string; environment?: string | undefined } = {}): ResolvedConfig {
+export function resolveProgrammaticConfig(
+  config: MongrateConfig,
+  options: { baseDir?: string; source?: string; environment?: string | undefined; requireDatabase?: boolean } = {},
+): ResolvedConfig {
   const source = options.source ?? 'createMigrator(config)';
   return mergeConfig(validateConfig(config, source), {
     baseDir: options.baseDir ?? process.cwd(),
     source,
     variables: process.env,
     overrides: { environment: options.environment },
+    ...(options.requireDatabase === undefined ? {} : { requireDatabase: options.requireDatabase }),
   });
 }
