@@ -6,8 +6,8 @@
  * documents are not public (changelog/contract.ts): programs read them through results.
  *
  * One error channel (Kysely's rule): every method of a Migrator or a FanOut that returns a result
- * (`status`, `up`, `down`, `redo`, `validate`, `baseline`, `repair`, `unlock`, `importApplied`,
- * and the FanOut's per-database commands) reports everything a caller can act on as the result's
+ * (`status`, `up`, `down`, `redo`, `validate`, `baseline`, `repair`, `unlock`, `history`, `show`,
+ * `importApplied`, and the FanOut's per-database commands), and `checkOffline`, reports everything a caller can act on as the result's
  * `error`, with its code and hints: a lock held, a check that failed, an earlier failure, a usage
  * error found after the call started, a failed migration, a lost server. Such a method throws only
  * for programmer errors: invalid arguments (a negative `step`, a `down` given both `to` and `step`), or a bug.

@@ -1,7 +1,8 @@
 /**
  * The migrator: one database. Orchestration only: it asks its provider for migrations, plans
- * with `plan.ts`, holds the lock for every command that writes (`command-scope.ts`), and runs or
- * simulates the steps (`execute.ts`). It never prints and never exits; it returns result objects
+ * with `plan.ts`, holds the lock for every command that writes (`command-scope.ts`; a run with
+ * nothing to do takes none), runs or simulates the steps (`execute.ts`), and reads the history
+ * back (`history.ts`). It never prints and never exits; it returns result objects
  * and emits events. One error channel: whatever stops a command (a `MongrateError` raised below,
  * or a driver error, masked and typed) comes back as the result's `error`; a command throws only
  * for invalid arguments or a bug. No driver error escapes it raw.
