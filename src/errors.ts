@@ -43,6 +43,8 @@ export interface HintOptions {
   /** A number of seconds, chosen by the reader. */
   lockWait?: 'seconds';
   force?: true;
+  /** A destructive command in a protected environment, confirmed. */
+  confirmed?: true;
 }
 
 /**

@@ -9,6 +9,7 @@ export * from './light.ts';
 export { createMigrator, Migrator, type MigratorOptions } from './core/migrator.ts';
 export { createFanOut, FanOut, type FanOutRunOptions } from './core/fan-out.ts';
 export { matchDatabases } from './core/select-databases.ts';
+export { checkOffline, type OfflineCheckOptions } from './core/check-offline.ts';
 export { adoptMigrateMongo, type AdoptOptions, type Adoption } from './compat/migrate-mongo/adopt.ts';
 export { migrateMongoConfigTemplate, type ConfigTarget } from './compat/migrate-mongo/config-template.ts';
 export { resolveConfig as loadConfig, type ConfigOverrides } from './config/resolve.ts';

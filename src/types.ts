@@ -6,8 +6,8 @@
  * documents are not public (changelog/contract.ts): programs read them through results.
  *
  * One error channel (Kysely's rule): every method of a Migrator or a FanOut that returns a result
- * (`status`, `up`, `down`, `redo`, `validate`, `baseline`, `repair`, `unlock`, `importApplied`,
- * and the FanOut's per-database commands) reports everything a caller can act on as the result's
+ * (`status`, `up`, `down`, `redo`, `validate`, `baseline`, `repair`, `unlock`, `history`, `show`,
+ * `importApplied`, and the FanOut's per-database commands), and `checkOffline`, reports everything a caller can act on as the result's
  * `error`, with its code and hints: a lock held, a check that failed, an earlier failure, a usage
  * error found after the call started, a failed migration, a lost server. Such a method throws only
  * for programmer errors: invalid arguments (a negative `step`, a `down` given both `to` and `step`), or a bug.
@@ -66,6 +66,26 @@ export interface MongrateConfig {
   compat?: CompatMode;
   /** Instead of `migrationsDir`: migrations given in code, a list or a provider (bundled apps, tests). */
   migrations?: InlineMigration[] | InlineMigrationProvider;
+  /**
+   * Named sets of config keys, merged over the others when chosen with `--env <name>`,
+   * `MONGRATE_ENV` or `loadConfig({ environment })`: `{ production: { protected: true, uri: '${PROD_URI}' } }`.
+   */
+  environments?: Record<string, EnvironmentConfig>;
+}
+
+/** One environment of `environments`: any config key, and whether it is protected. */
+export interface EnvironmentConfig extends Omit<MongrateConfig, 'environments'> {
+  /**
+   * Destructive commands (`down` of everything, `unlock` of a live lock, `repair`) need confirming
+   * (`confirmed: true`; the CLI's `--yes`), even on a terminal.
+   */
+  protected?: boolean;
+}
+
+/** The environment a command runs in. */
+export interface ChosenEnvironment {
+  name: string;
+  protected: boolean;
 }
 
 /** The configuration after flags, environment, file and defaults are merged. */
@@ -92,6 +112,8 @@ export interface ResolvedConfig {
   configFile: string | undefined;
   /** Where the project's `mongodb` is resolved from: the config file's folder, else the cwd. */
   projectRoot: string;
+  /** The environment chosen (`--env`, `MONGRATE_ENV`), its keys merged in; undefined when none was. */
+  environment: ChosenEnvironment | undefined;
   /** What the config set that is not used, and why (e.g. a MONGODB_URI a migrate-mongo project ignores): shown once per command. */
   notices: string[];
 }
@@ -234,7 +256,7 @@ export interface StepResult {
 export interface RunResult {
   direction: Direction | 'redo';
   dryRun: boolean;
-  /** The run's id, as recorded in the changelog and history; absent for a dry run (nothing is recorded). */
+  /** The run's id, as recorded in the changelog and history; absent when nothing was recorded (a dry run, or nothing to do: no lock was taken). */
   runId?: string;
   /** Every migration of the plan, in plan order. */
   steps: StepResult[];
@@ -294,9 +316,24 @@ export interface DownOptions {
   retryFailed?: boolean;
   dryRun?: boolean;
   lockWait?: number;
+  /** In a protected environment, `all` needs this (the CLI's `--yes`). */
+  confirmed?: boolean;
 }
 
-export type FindingKind = 'changed' | 'missing' | 'duplicate-id' | 'no-up' | 'load-error' | 'failed' | 'leftover-collection';
+export type FindingKind =
+  | 'changed'
+  | 'missing'
+  | 'duplicate-id'
+  | 'no-up'
+  | 'load-error'
+  | 'failed'
+  | 'leftover-collection'
+  /** `checkOffline`: an id without a version prefix, with odd characters, or a prefix of another width than the others. */
+  | 'malformed-id'
+  /** `checkOffline`: a TypeScript error in a migration. */
+  | 'type-error'
+  /** `checkOffline` with `base`: a new migration that sorts before the base branch's newest. */
+  | 'out-of-order';
 
 export interface Finding {
   id: string;
@@ -308,6 +345,20 @@ export interface ValidateResult {
   ok: boolean;
   findings: Finding[];
   /** `CHECK_FAILED` when there are findings; or what kept it from looking (no migrations folder...). */
+  error?: ResultError | undefined;
+}
+
+/** What `checkOffline` found, without a database: ids, loading, types, and with `base` the git history. */
+export interface OfflineCheckResult {
+  /** `changed` and `missing` (with `base`): a file of the base branch edited or deleted here. */
+  findings: Finding[];
+  /** How many migrations were checked. */
+  migrations: number;
+  /** The TypeScript that type-checked the `.ts` migrations and how many, or why none did. */
+  typescript: { version: string; files: number } | { skipped: string };
+  /** With `base`: the ref, and the commit where this branch forked from it. */
+  base?: { ref: string; mergeBase: string };
+  /** `CHECK_FAILED` when there are findings; or what kept it from looking (an unknown ref, no migrations folder...). */
   error?: ResultError | undefined;
 }
 
@@ -369,6 +420,63 @@ export interface MigratorEvents {
   warning: [{ id: string | undefined; message: string }];
   progress: [HelperProgress & { id: string }];
   plan: [HelperPlan & { id: string }];
+}
+
+/** What happened to a migration (or to the lock), in the words `history()` and `show()` use. */
+export type HistoryEventName = 'applied' | 'reverted' | 'failed' | 'rolled back' | 'interrupted' | 'repaired' | 'baselined' | 'imported' | 'unlocked';
+
+/** One event of the history, as `history()` and `show()` read it back (the stored documents are not public). */
+export interface HistoryEntry {
+  /** The migration; undefined for an event of the lock (`unlocked`). */
+  id: string | undefined;
+  /** What happened; an event a newer mongrate wrote and this one does not know keeps its stored name. */
+  event: HistoryEventName | (string & Record<never, never>);
+  /** Which way a failed, rolled back or interrupted operation went (`reverted` is always down). */
+  direction: Direction | undefined;
+  /** When it ended, on the server's clock. */
+  at: Date;
+  durationMs: number | undefined;
+  /** Who: the machine, the user and the process that ran the command, and its run (one per command). */
+  host: string;
+  user: string;
+  pid: number;
+  runId: string;
+  /** The mongrate version that ran it. */
+  toolVersion: string;
+  /** The migration's checksum recorded with it (applied, baselined, imported, repaired). */
+  checksum: string | undefined;
+  /** The outcome in words, where there is more to say than the event: a failure's error, what a repair or an unlock did. */
+  outcome: string | undefined;
+}
+
+export interface HistoryOptions {
+  /** One migration's events only. */
+  id?: string;
+  /** Only the newest this many (still oldest first). */
+  limit?: number;
+  /** Only events from this time on. */
+  since?: Date;
+}
+
+export interface HistoryResult {
+  /** Oldest first. */
+  entries: HistoryEntry[];
+  error?: ResultError | undefined;
+}
+
+/** One migration, everything known about it: what `show(id)` returns. */
+export interface ShowResult {
+  id: string;
+  /**
+   * Its row of `status()`; undefined when neither a migration nor a changelog record has this id
+   * any more (it was reverted and its file deleted: only the history remembers it).
+   */
+  status: MigrationStatus | undefined;
+  /** `now`: of the migration as it is (undefined: no file, or no `source`); `applied`: as recorded when it went in. */
+  checksum: { now: string | undefined; applied: string | undefined };
+  /** Every event of its history, oldest first. */
+  events: HistoryEntry[];
+  error?: ResultError | undefined;
 }
 
 /** One entry of another tool's changelog, as `Migrator.importApplied` records it. */

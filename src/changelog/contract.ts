@@ -71,6 +71,14 @@ export interface HistoryRecord {
   note?: string;
 }
 
+/** Which history entries to list. */
+export interface HistoryFilter {
+  migrationId?: string | undefined;
+  event?: HistoryEvent | undefined;
+  since?: Date | undefined;
+  limit?: number | undefined;
+}
+
 /**
  * The record as the caller last saw it: a conditional write applies only while the record still
  * has this state and this claim (`null`: no claim at all), so a runner whose view went stale
@@ -106,6 +114,9 @@ export interface ChangelogStore {
   deleteRecord(id: string, match: RecordMatch, session?: ClientSession): Promise<boolean>;
   /** Appends one entry to the history; entries are never updated. */
   appendHistory(entry: HistoryRecord, session?: ClientSession): Promise<void>;
-  /** History entries, in the order they were written; of one migration and/or one event when given. */
-  listHistory(filter?: { migrationId?: string; event?: HistoryEvent }): Promise<HistoryRecord[]>;
+  /**
+   * History entries, in the order they were written; of one migration and/or one event when
+   * given, from `since` on (inclusive); with `limit`, only the newest `limit` of them.
+   */
+  listHistory(filter?: HistoryFilter): Promise<HistoryRecord[]>;
 }

@@ -11,6 +11,7 @@ const FLAGS: { [K in keyof Required<HintOptions>]: string } = {
   validate: '--no-validate',
   lockWait: '--lock-wait <seconds>',
   force: '--force',
+  confirmed: '--yes',
 };
 
 function flagsOf(options: HintOptions | undefined): string[] {

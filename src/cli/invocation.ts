@@ -9,6 +9,10 @@ import type { Renderer } from './renderer.ts';
 
 export interface GlobalOptions {
   config?: string;
+  /** `-f, --file`: migrate-mongo's spelling of `--config`. */
+  file?: string;
+  /** `--env <name>`: the config environment. */
+  env?: string;
   uri?: string;
   db?: string;
   migrationsDir?: string;
@@ -63,9 +67,9 @@ export class Invocation {
   }
 
   private async loadConfig(options: { requireDatabase?: boolean }): Promise<ResolvedConfig> {
-    const { config, uri, db, migrationsDir, databases, databasesMatch, concurrency } = this.globals;
+    const { config, file, env, uri, db, migrationsDir, databases, databasesMatch, concurrency } = this.globals;
     const { loadConfig } = await publicApi();
-    const overrides = { config, uri, db, migrationsDir, databases, databasesMatch, concurrency };
+    const overrides = { config: config ?? file, environment: env, uri, db, migrationsDir, databases, databasesMatch, concurrency };
     const resolved = await loadConfig(overrides, { cwd: this.io.cwd, env: this.io.env, ...options });
     // the config file's uri, once known; redactUri masks by position, whatever the URI's typos
     this.renderer.addSecrets(secretsOf(resolved.uri));
@@ -73,7 +77,20 @@ export class Invocation {
       `config: ${resolved.configFile ?? '(none found, using defaults)'}; server ${redactUri(resolved.uri)}; database ${resolved.database}; migrations ${resolved.migrationsDir}; driver ${describeDrivers(resolved.projectRoot)}`,
     );
     for (const notice of resolved.notices) this.renderer.notice(notice);
+    this.announceEnvironment(resolved);
     return resolved;
+  }
+
+  /**
+   * Names the chosen environment and what it targets before the command does anything; a
+   * protected one even with --quiet, so a log of the command always says it ran there.
+   */
+  private announceEnvironment({ environment, database, databases, uri }: ResolvedConfig): void {
+    if (environment === undefined) return;
+    const where = database !== '' ? `database ${database}` : databases === undefined ? 'no database' : 'the databases it selects';
+    const line = `environment ${environment.name}${environment.protected ? ' (protected)' : ''}: ${where} at ${redactUri(uri)}`;
+    if (environment.protected) this.renderer.caution(line);
+    else this.renderer.notice(line);
   }
 
   /** The migrator of the one database the config names; closed with the invocation. */

@@ -8,12 +8,15 @@ import { Command, CommanderError, Option } from 'commander';
 import { describeDrivers, MongrateError, TOOL_VERSION } from '../light.ts';
 import type { CliCommand, Start } from './command.ts';
 import { baselineCommand } from './commands/baseline.ts';
+import { checkCommand } from './commands/check.ts';
 import { createCommand } from './commands/create.ts';
 import { downCommand } from './commands/down.ts';
+import { historyCommand } from './commands/history.ts';
 import { importCommand } from './commands/import.ts';
 import { initCommand } from './commands/init.ts';
 import { redoCommand } from './commands/redo.ts';
 import { repairCommand } from './commands/repair.ts';
+import { showCommand } from './commands/show.ts';
 import { statusCommand } from './commands/status.ts';
 import { unlockCommand } from './commands/unlock.ts';
 import { upCommand } from './commands/up.ts';
@@ -31,8 +34,11 @@ const COMMANDS: CliCommand[] = [
   upCommand,
   downCommand,
   redoCommand,
+  historyCommand,
+  showCommand,
   importCommand,
   validateCommand,
+  checkCommand,
   baselineCommand,
   repairCommand,
   unlockCommand,
@@ -56,6 +62,7 @@ const MORE_HELP = `
 Environment:
   MONGODB_URI         connection string, when --uri is not given (it beats the config's uri)
   MONGODB_DATABASE    database, when --db is not given (it beats the config's database)
+  MONGRATE_ENV        the config's environment, when --env is not given
   NO_COLOR, FORCE_COLOR  colour; CI (or no terminal): plain lines instead of spinners
 
 Exit codes:
@@ -64,7 +71,8 @@ Exit codes:
   2    usage or configuration error: a bad flag or config key, no database, a bad URI,
        refused credentials, a migration that does not load, two migrations with one id
   3    the lock is held by another live runner (or this run lost it)
-  4    status --check or validate found problems; up refused changed or out-of-order files
+  4    status --check, validate or check --offline found problems; up refused changed or
+       out-of-order files
   5    cannot reach the server
   130  interrupted (Ctrl-C, SIGTERM)
 
@@ -77,8 +85,9 @@ Run 'mongrate <command> --help' for a command's options.
  * `--version`, else the cwd.
  */
 function printVersion(program: Command, io: CliIo): never {
-  const { config } = program.opts<GlobalOptions>();
-  const root = config === undefined ? io.cwd : dirname(resolve(io.cwd, config));
+  const { config, file } = program.opts<GlobalOptions>();
+  const given = config ?? file;
+  const root = given === undefined ? io.cwd : dirname(resolve(io.cwd, given));
   io.stdout.write(`${TOOL_VERSION}\n${describeDrivers(root)}\n`);
   throw new CommanderError(0, 'commander.version', TOOL_VERSION);
 }
@@ -87,7 +96,9 @@ export function buildProgram(io: CliIo, ending: { setExitCode: (code: number) =>
   const program = new Command('mongrate')
     .description('MongoDB migrations: ordered, checksummed, locked, batched.')
     .option('-V, --version', 'output the version number and the mongodb driver the project resolves')
-    .option('-c, --config <path>', 'config file (default: search the cwd for migrate.config.ts and friends)')
+    .addOption(new Option('-c, --config <path>', 'config file (default: search the cwd for migrate.config.ts and friends)').conflicts('file'))
+    .option('-f, --file <path>', "the same as --config (migrate-mongo's spelling)")
+    .option('--env <name>', "the config's environment to use: its keys merged over the others (beats MONGRATE_ENV)")
     .option('--uri <uri>', 'connection string (beats MONGODB_URI and the config)')
     .option('--db <name>', 'database (beats MONGODB_DATABASE and the config)')
     .option('--migrations-dir <dir>', 'migrations folder (beats the config)')

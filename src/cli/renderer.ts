@@ -136,6 +136,11 @@ export class Renderer {
     if (!this.options.json && !this.options.quiet) this.aboveSpinner(() => this.write(this.options.stderr, this.chalk.cyan(text)));
   }
 
+  /** What must be seen before anything changes (the protected environment a command runs in): stderr, even with --quiet. */
+  caution(text: string): void {
+    if (!this.options.json) this.aboveSpinner(() => this.write(this.options.stderr, this.chalk.yellow(text)));
+  }
+
   warn(text: string): void {
     if (!this.options.json) this.aboveSpinner(() => this.write(this.options.stderr, this.chalk.yellow(`warning: ${text}`)));
   }

@@ -9,6 +9,7 @@ import { withoutNoEffectOptions } from '../driver/client-options.ts';
 import { configError, usageError } from '../errors.ts';
 import type { DatabaseSelection, MongrateConfig, ResolvedConfig } from '../types.ts';
 import { redactText, redactUri, secretsOf, splitConnectionString } from '../util/redact.ts';
+import { chooseEnvironment, expandVariables } from './environments.ts';
 import { checkConcurrency, validateConfig } from './schema.ts';
 import { loadConfigFile } from './load.ts';
 
@@ -38,6 +39,8 @@ export interface ConfigOverrides {
   /** `--databases-match <glob>`. */
   databasesMatch?: string | undefined;
   concurrency?: number | undefined;
+  /** `--env <name>`: the config environment to merge in (else `MONGRATE_ENV`). */
+  environment?: string | undefined;
 }
 
 /**
@@ -157,18 +160,28 @@ function targetOf(config: MongrateConfig, overrides: ConfigOverrides, env: NodeJ
  * relative `migrationsDir` paths start: the config file's folder, else the cwd.
  */
 export function mergeConfig(
-  config: MongrateConfig,
+  written: MongrateConfig,
   options: {
     overrides?: ConfigOverrides;
+    /** What MONGODB_URI, MONGODB_DATABASE and MONGRATE_ENV are read from (the CLI's environment; none for a config from code). */
     env?: NodeJS.ProcessEnv;
+    /** What `${VAR}` in string values expands from (default: `env`). */
+    variables?: NodeJS.ProcessEnv;
     baseDir: string;
     cwd?: string;
     configFile?: string | undefined;
+    /** How messages name a config that has no file (`createMigrator(config)`). */
+    source?: string;
     /** `create` and `init` work without a database: then `database` is ''. */
     requireDatabase?: boolean;
   },
 ): ResolvedConfig {
   const overrides = options.overrides ?? {};
+  const source = options.configFile ?? options.source ?? 'the config';
+  const chosen = chooseEnvironment(written, emptyToUndefined(overrides.environment) ?? emptyToUndefined(options.env?.MONGRATE_ENV), source);
+  // checked again once expanded: a variable may have left a key empty
+  const where = chosen.environment === undefined ? source : `${source} (environment ${chosen.environment.name})`;
+  const config = validateConfig(expandVariables(chosen.config, options.variables ?? options.env ?? {}, where), where);
   const target = targetOf(config, overrides, options.env ?? {}, options.configFile, options.requireDatabase !== false);
   const { uri, notices } = target;
   const selected = targetDatabases(config, overrides, target.env, uri);
@@ -216,6 +229,7 @@ export function mergeConfig(
     migrations: config.migrations,
     configFile: options.configFile,
     projectRoot: options.baseDir,
+    environment: chosen.environment,
     notices,
   };
 }
@@ -264,7 +278,21 @@ export function isResolved(config: MongrateConfig | ResolvedConfig): config is R
   return 'resolved' in config;
 }
 
-/** For the programmatic API: a config object from code, validated the same way. */
-export function resolveProgrammaticConfig(config: MongrateConfig, baseDir = process.cwd(), source = 'createMigrator(config)'): ResolvedConfig {
-  return mergeConfig(validateConfig(config, source), { baseDir });
+/**
+ * For the programmatic API: a config object from code, validated the same way. It reads no
+ * MONGODB_URI or MONGRATE_ENV (the code says what it wants: `environment`), but `${VAR}` in its
+ * strings expand from the process's environment, as in a config file.
+ */
+export function resolveProgrammaticConfig(
+  config: MongrateConfig,
+  options: { baseDir?: string; source?: string; environment?: string | undefined; requireDatabase?: boolean } = {},
+): ResolvedConfig {
+  const source = options.source ?? 'createMigrator(config)';
+  return mergeConfig(validateConfig(config, source), {
+    baseDir: options.baseDir ?? process.cwd(),
+    source,
+    variables: process.env,
+    overrides: { environment: options.environment },
+    ...(options.requireDatabase === undefined ? {} : { requireDatabase: options.requireDatabase }),
+  });
 }

@@ -41,6 +41,10 @@ const databaseSelection: Check = (v) => {
 const inlineMigrations: Check = (v) =>
   Array.isArray(v) || (isRecord(v) && typeof v.list === 'function') ? undefined : 'a list of migrations, or a provider { list() }';
 
+const environmentList: Check = (v) =>
+  isRecord(v) && Object.values(v).every(isRecord) ? undefined : "an object of environments, e.g. { production: { uri: '${PROD_URI}' } }";
+const boolean: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false');
+
 const TOP_LEVEL_KEYS: Record<keyof MongrateConfig, Check> = {
   uri: nonEmptyString,
   database: nonEmptyString,
@@ -56,7 +60,11 @@ const TOP_LEVEL_KEYS: Record<keyof MongrateConfig, Check> = {
   concurrency: wholeAtLeastOne,
   compat: oneOf('migrate-mongo'),
   migrations: inlineMigrations,
+  environments: environmentList,
 };
+
+/** What an environment may set: any key but `environments`, and `protected`. */
+const { environments: _environments, ...ENVIRONMENT_KEYS } = { ...TOP_LEVEL_KEYS, protected: boolean };
 
 /** Keys that each say where the same thing comes from: one of them at most. */
 const EXCLUSIVE_KEYS: [keyof MongrateConfig, keyof MongrateConfig][] = [
@@ -84,13 +92,26 @@ function checkKeys(object: Record<string, unknown>, checks: Record<string, Check
   }
 }
 
-/** Throws a CONFIG error naming the first bad key; returns the config typed. */
+/** Checks one level of config (the top, or one environment): its keys, `lock`'s, and the keys that exclude each other. */
+function checkLevel(raw: Record<string, unknown>, checks: Record<string, Check>, prefix: string, source: string): void {
+  checkKeys(raw, checks, prefix, source);
+  if (isRecord(raw.lock)) checkKeys(raw.lock, LOCK_KEYS, `${prefix}lock.`, source);
+  for (const [a, b] of EXCLUSIVE_KEYS) {
+    if (raw[a] !== undefined && raw[b] !== undefined) throw configError(`${source}: config keys '${prefix}${a}' and '${prefix}${b}' exclude each other; use one`);
+  }
+}
+
+/**
+ * Throws a CONFIG error naming the first bad key; returns the config typed. Every environment is
+ * checked, not only the one a command chooses: a typo in `production` fails in staging's CI.
+ */
 export function validateConfig(raw: unknown, source: string): MongrateConfig {
   if (!isRecord(raw)) throw configError(`${source}: the config must be an object, got ${describe(raw)}`);
-  checkKeys(raw, TOP_LEVEL_KEYS, '', source);
-  if (isRecord(raw.lock)) checkKeys(raw.lock, LOCK_KEYS, 'lock.', source);
-  for (const [a, b] of EXCLUSIVE_KEYS) {
-    if (raw[a] !== undefined && raw[b] !== undefined) throw configError(`${source}: config keys '${a}' and '${b}' exclude each other; use one`);
+  checkLevel(raw, TOP_LEVEL_KEYS, '', source);
+  if (isRecord(raw.environments)) {
+    for (const [name, environment] of Object.entries(raw.environments)) {
+      if (isRecord(environment)) checkLevel(environment, ENVIRONMENT_KEYS, `environments.${name}.`, source);
+    }
   }
   return raw;
 }

@@ -23,12 +23,15 @@ import type {
   FanOutEvents,
   FanOutOptions,
   FanOutResult,
+  HistoryOptions,
+  HistoryResult,
   MigratorEvents,
   MongrateConfig,
   RepairResult,
   ResolvedConfig,
   ResultError,
   RunResult,
+  ShowResult,
   StatusResult,
   UnlockResult,
   UpOptions,
@@ -219,21 +222,30 @@ export class FanOut extends EventEmitter<FanOutEvents> {
     return this.run('validate', (m) => m.validate(), options);
   }
 
+  history(options: HistoryOptions & FanOutRunOptions = {}): Promise<FanOutResult<HistoryResult>> {
+    const { id, limit, since } = options;
+    return this.run('history', (m) => m.history({ ...(id === undefined ? {} : { id }), ...(limit === undefined ? {} : { limit }), ...(since === undefined ? {} : { since }) }), options);
+  }
+
+  show(id: string, options: FanOutRunOptions = {}): Promise<FanOutResult<ShowResult>> {
+    return this.run('show', (m) => m.show(id), options);
+  }
+
   baseline(id: string, options: { lockWait?: number } & FanOutRunOptions = {}): Promise<FanOutResult<BaselineResult>> {
     return this.run('baseline', (m) => m.baseline(id, options), options);
   }
 
-  repair(options: { dryRun?: boolean; lockWait?: number } & FanOutRunOptions = {}): Promise<FanOutResult<RepairResult>> {
+  repair(options: { dryRun?: boolean; lockWait?: number; confirmed?: boolean } & FanOutRunOptions = {}): Promise<FanOutResult<RepairResult>> {
     return this.run('repair', (m) => m.repair(options), options);
   }
 
-  unlock(options: { force?: boolean } & FanOutRunOptions = {}): Promise<FanOutResult<UnlockResult>> {
+  unlock(options: { force?: boolean; confirmed?: boolean } & FanOutRunOptions = {}): Promise<FanOutResult<UnlockResult>> {
     return this.run('unlock', (m) => m.unlock(options), options);
   }
 }
 
 /** The programmatic entry point for several databases: config `databases` (or one `database`). */
-export function createFanOut(config: MongrateConfig | ResolvedConfig): FanOut {
-  const resolved = isResolved(config) ? config : resolveProgrammaticConfig(config, process.cwd(), 'createFanOut(config)');
+export function createFanOut(config: MongrateConfig | ResolvedConfig, options: { environment?: string } = {}): FanOut {
+  const resolved = isResolved(config) ? config : resolveProgrammaticConfig(config, { source: 'createFanOut(config)', environment: options.environment });
   return new FanOut(resolved);
 }

@@ -1,7 +1,8 @@
 /**
  * The migrator: one database. Orchestration only: it asks its provider for migrations, plans
- * with `plan.ts`, holds the lock for every command that writes (`command-scope.ts`), and runs or
- * simulates the steps (`execute.ts`). It never prints and never exits; it returns result objects
+ * with `plan.ts`, holds the lock for every command that writes (`command-scope.ts`; a run with
+ * nothing to do takes none), runs or simulates the steps (`execute.ts`), and reads the history
+ * back (`history.ts`). It never prints and never exits; it returns result objects
  * and emits events. One error channel: whatever stops a command (a `MongrateError` raised below,
  * or a driver error, masked and typed) comes back as the result's `error`; a command throws only
  * for invalid arguments or a bug. No driver error escapes it raw.
@@ -16,6 +17,8 @@ import { checkedMigrations, listMigrations, providerFor, type LoadedMigration, t
 import type {
   BaselineResult,
   DownOptions,
+  HistoryOptions,
+  HistoryResult,
   ImportedMigration,
   ImportResult,
   ListedMigration,
@@ -25,6 +28,7 @@ import type {
   ResolvedConfig,
   ResultError,
   RunResult,
+  ShowResult,
   StatusResult,
   UnlockResult,
   UpOptions,
@@ -36,6 +40,7 @@ import { redactText, secretsOf } from '../util/redact.ts';
 import { isConnectionLoss, isDriverError } from '../driver/errors.ts';
 import { withLock, type CommandScope } from './command-scope.ts';
 import { emptyResult, execute, simulate } from './execute.ts';
+import { checkHistoryOptions, LOCK_EVENTS_ID, readHistory, showMigration, unknownMigration } from './history.ts';
 import { Interrupts } from './interrupts.ts';
 import { unlockLease } from './lease.ts';
 import { checkCount, checkRunOptions, computeStatus, integrityFindings, planBaseline, planDown, planImport, planRedo, planRepair, planRevert, planUp, refuseIrreversible } from './plan.ts';
@@ -54,6 +59,8 @@ interface PlanView {
 export interface MigratorOptions {
   /** A connected client to use instead of opening one; the migrator never closes it. */
   client?: MongoClient;
+  /** The config environment to merge in (a config from code; `loadConfig` takes it as an override). */
+  environment?: string;
 }
 
 export class Migrator extends EventEmitter<MigratorEvents> {
@@ -112,6 +119,20 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }
   }
 
+  /**
+   * A destructive command in a protected environment that was not confirmed: refused before
+   * anything is read or written, even where someone could have been asked (the CLI's terminal).
+   */
+  private unconfirmed(what: string, confirmed: boolean | undefined): ResultError | undefined {
+    const { environment } = this.config;
+    if (environment?.protected !== true || confirmed === true) return undefined;
+    return {
+      code: 'USAGE',
+      message: `environment '${environment.name}' is protected: ${what} needs confirming`,
+      hints: [{ options: { confirmed: true }, purpose: `confirm ${what} in ${environment.name}` }],
+    };
+  }
+
   /** The migrations the provider lists (files, or given in code); nothing is imported. */
   async migrations(): Promise<ListedMigration[]> {
     return listMigrations(this.provider);
@@ -137,12 +158,43 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     );
   }
 
-  /** The scaffold `up`, `down` and `redo` share: plan from a fresh view, then simulate, or run holding the lock. */
+  /** The history's events, oldest first: of one migration, from a date on, the newest n. Takes no lock and writes nothing. */
+  history(options: HistoryOptions = {}): Promise<HistoryResult> {
+    checkHistoryOptions(options);
+    return this.command(
+      async () => readHistory((await this.target.open()).store, options),
+      (error) => ({ entries: [], error }),
+    );
+  }
+
+  /**
+   * One migration, everything known about it: its status, its checksum now and as applied, every
+   * event of its history. With no migrations folder here, the changelog and history as recorded.
+   */
+  show(id: string): Promise<ShowResult> {
+    if (typeof id !== 'string' || id === '') throw usageError('show(id) needs a migration id');
+    return this.command(
+      async () => {
+        const { db, store } = await this.target.open();
+        return showMigration(id, { database: this.config.database, provider: this.provider, store, liveOwner: await this.target.liveOwner(db) });
+      },
+      (error) => ({ ...unknownMigration(id), error }),
+    );
+  }
+
+  /**
+   * The scaffold `up`, `down` and `redo` share: plan from a fresh view, then simulate, or run
+   * holding the lock. A start with nothing to do takes no lock and writes nothing (every pod of a
+   * deploy runs `up`; those that find nothing to do must not queue for, or fail on, the lock), so
+   * the plan is made first without the lock, and again under it: it may have changed meanwhile.
+   */
   private run(kind: RunResult['direction'], options: { dryRun?: boolean; lockWait?: number }, plan: (view: PlanView) => Promise<Step[]>): Promise<RunResult> {
     const dryRun = options.dryRun === true;
     return this.command(
       async () => {
         if (dryRun) return simulate(this.scope, kind, await plan(await this.view()));
+        // no run: no run id, nothing recorded
+        if (await nothingToDo(plan, await this.view())) return emptyResult(kind, false, [], undefined);
         return withLock(this.scope, kind, options.lockWait, async (locked) => execute(this.scope, locked, kind, await plan(await this.view(locked.identity.runId))));
       },
       // refused before any step: no run id, no steps
@@ -162,6 +214,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   async down(options: DownOptions = {}): Promise<RunResult> {
     checkRunOptions(options, 'down');
+    const refusal = options.all === true && options.dryRun !== true ? this.unconfirmed('reverting every applied migration', options.confirmed) : undefined;
+    if (refusal !== undefined) return { ...emptyResult('down', false, [], undefined), error: refusal };
     return this.run('down', options, async ({ migrations, records, liveOwner }) => {
       const targets = planDown(records, options, liveOwner, this.provider.order);
       const loaded = await this.loadForRevert(migrations, targets);
@@ -210,9 +264,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   /** What `repair` would do, or does: forget failed and missing records, restore failed downs, re-record changed checksums. */
-  async repair(options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RepairResult> {
+  async repair(options: { dryRun?: boolean; lockWait?: number; confirmed?: boolean } = {}): Promise<RepairResult> {
     checkCount(options.lockWait, 'lockWait');
     const dryRun = options.dryRun === true;
+    const refusal = dryRun ? undefined : this.unconfirmed('repairing the changelog', options.confirmed);
+    if (refusal !== undefined) return { dryRun, actions: [], error: refusal };
     return this.command(async () => {
       if (dryRun) {
         const { migrations, records, liveOwner } = await this.view();
@@ -282,7 +338,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   /** Shows the lock; releases it when expired on the server's clock, or always with `force`. */
-  unlock(options: { force?: boolean } = {}): Promise<UnlockResult> {
+  async unlock(options: { force?: boolean; confirmed?: boolean } = {}): Promise<UnlockResult> {
+    const refusal = options.force === true ? this.unconfirmed('releasing a lock whatever its lease', options.confirmed) : undefined;
+    if (refusal !== undefined) return { lock: null, expired: false, released: false, error: refusal };
     return this.command(
       async (): Promise<UnlockResult> => {
         const { db, store } = await this.target.open();
@@ -293,11 +351,25 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         if (!result.released) return { ...result, error: lockStillHeld(result.lock, result.expired) };
         const warn = (id: string | undefined, message: string): void => void this.emit('warning', { id, message });
         const recorder = new Recorder({ store, identity, now: () => clock.now(), warn, clean: this.scope.clean });
-        await recorder.history('(lock)', 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
+        await recorder.history(LOCK_EVENTS_ID, 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
         return result;
       },
       (error) => ({ lock: null, expired: false, released: false, error }),
     );
+  }
+}
+
+/**
+ * Whether a plan made without the lock is empty. Anything else, a refusal included (a migration
+ * `running` under a live runner, an earlier failure), is decided under the lock, as before: the
+ * lock is waited for or reported held, and the plan made again there.
+ */
+async function nothingToDo(plan: (view: PlanView) => Promise<Step[]>, view: PlanView): Promise<boolean> {
+  try {
+    return (await plan(view)).length === 0;
+  } catch (error) {
+    if (error instanceof MongrateError) return false;
+    throw error;
   }
 }
 
@@ -338,5 +410,5 @@ export function createMigrator(config: MongrateConfig | ResolvedConfig, options:
   if (!isResolved(config) && config.databases !== undefined && config.database === undefined) {
     throw usageError('this config names several databases (`databases`): use createFanOut(config) to run across them, or set `database` for one');
   }
-  return new Migrator(isResolved(config) ? config : resolveProgrammaticConfig(config), options);
+  return new Migrator(isResolved(config) ? config : resolveProgrammaticConfig(config, { environment: options.environment }), options);
 }

@@ -31,6 +31,8 @@ export interface MigrationProvider {
   readonly origin: string;
   /** The order migrations run in, when it is not `compareIds` (migrate-mongo's, in compat mode). */
   readonly order?: IdOrder;
+  /** A folder of migration files: where, and which file names count (what `check --offline --base` compares with git). */
+  readonly folder?: { dir: string; counts: (name: string) => boolean };
   survey(): Promise<MigrationSurvey>;
   /** A listed migration's code: the file imported (or the in-code definition), checked: `up` a function, and so on. */
   load(migration: ListedMigration): Promise<LoadedMigration>;

@@ -7,7 +7,7 @@ import { relative } from 'node:path';
 import { configError, usageError, type Hint } from '../errors.ts';
 import type { CompatMode, MigrationDefinition } from '../types.ts';
 import { withDefinition, type IdOrder, type MigrationProvider } from './contract.ts';
-import { scanMigrationsFolder } from './discover.ts';
+import { isMigrationFileName, scanMigrationsFolder } from './discover.ts';
 import { checkDefinition, importMigrationExports, shownPath } from './load-file.ts';
 
 /** How the files of a folder become migrations. */
@@ -52,9 +52,11 @@ export function fileProvider(dir: string, options: { compat?: CompatMode | undef
   const convention = compat === undefined ? NATIVE : plugged.get(compat);
   if (convention === undefined) throw configError(`compat '${String(compat)}' is not plugged in: load mongrate through its public entry ('mongrate'), which plugs it in`);
   const { order } = convention;
+  const counts = (name: string): boolean => isMigrationFileName(name) && convention.skip?.(name) !== true;
   return {
     origin: relative(process.cwd(), dir) || '.',
     ...(order === undefined ? {} : { order }),
+    folder: { dir, counts },
     async survey() {
       const discovery = await scanMigrationsFolder(dir, convention.skip === undefined ? {} : { skip: convention.skip });
       if (discovery === undefined) return { migrations: [], duplicates: [], unavailable: usageError(`migrations folder not found: ${dir}`, MISSING_FOLDER_HINTS) };

@@ -159,6 +159,19 @@ for (const { name, create } of IMPLEMENTATIONS) {
         assert.deepEqual(await store.listHistory({ event: 'down' }), [entries[2]]);
       }));
 
+    void it('history lists from a date on, and the newest n entries, still in the order written', () =>
+      withTestDb('cs_history_window', async ({ db }) => {
+        const store = create(db);
+        await store.prepare();
+        const entries = [history('001', 'up', 1), history('002', 'up', 2), history('001', 'down', 3), history('001', 'up', 4), history('003', 'up', 5)];
+        for (const entry of entries) await store.appendHistory(entry);
+        assert.deepEqual(await store.listHistory({ since: new Date(T0 + 3) }), entries.slice(2));
+        assert.deepEqual(await store.listHistory({ limit: 2 }), entries.slice(3));
+        assert.deepEqual(await store.listHistory({ migrationId: '001', limit: 2 }), [entries[2], entries[3]]);
+        assert.deepEqual(await store.listHistory({ since: new Date(T0 + 2), limit: 10 }), entries.slice(1));
+        assert.deepEqual(await store.listHistory({ since: new Date(T0 + 6) }), []);
+      }));
+
     void it('writes join a transaction session', async (t) => {
       await withTestDb('cs_session', async ({ client, db }) => {
         const server = await probeServer(db);

@@ -160,6 +160,7 @@ void describe('mergeConfig', () => {
       migrations: undefined,
       configFile: undefined,
       projectRoot: BASE,
+      environment: undefined,
       notices: [],
     });
     assert.equal(DEFAULT_URI, 'mongodb://127.0.0.1:27017');

@@ -9,14 +9,17 @@ interface DownFlags {
   to?: string;
   step?: number;
   lastRun?: boolean;
+  /** migrate-mongo's `-b, --block`: the same as `--last-run`. */
+  block?: boolean;
   all?: boolean;
   retryFailed?: boolean;
   dryRun?: boolean;
   lockWait?: number;
+  yes?: boolean;
 }
 
-/** `--to`, `--step`, `--last-run` and `--all` each say how far to go: one at a time, refused while parsing. */
-const RANGE = ['to', 'step', 'lastRun', 'all'] as const;
+/** `--to`, `--step`, `--last-run` (or `--block`) and `--all` each say how far to go: one at a time, refused while parsing. */
+const RANGE = ['to', 'step', 'lastRun', 'block', 'all'] as const;
 function range(name: (typeof RANGE)[number], flags: string, description: string): Option {
   return new Option(flags, description).conflicts(RANGE.filter((other) => other !== name));
 }
@@ -29,19 +32,22 @@ export const downCommand = databaseCommand<DownFlags, RunResult>({
       .addOption(range('to', '--to <id>', 'revert every migration applied after this one; keep it'))
       .addOption(range('step', '--step <n>', 'revert the newest n').argParser(wholeNumber('--step')))
       .addOption(range('lastRun', '--last-run', 'revert what the newest `up` run applied'))
+      .addOption(range('block', '-b, --block', "the same as --last-run (migrate-mongo's spelling)"))
       .addOption(range('all', '--all', 'revert everything applied'))
       .option('--retry-failed', 'finish reverting a migration whose down failed or was interrupted (it counts as the first step)')
       .addOption(dryRunOption())
-      .addOption(lockWaitOption()),
+      .addOption(lockWaitOption())
+      .option('--yes', 'confirm --all in a protected environment'),
   run: (migrator, flags) =>
     migrator.down({
       ...given('to', flags.to),
       ...given('step', flags.step),
-      lastRun: flags.lastRun === true,
+      lastRun: flags.lastRun === true || flags.block === true,
       all: flags.all === true,
       retryFailed: flags.retryFailed === true,
       dryRun: flags.dryRun === true,
       ...given('lockWait', flags.lockWait),
+      confirmed: flags.yes === true,
     }),
   ...runOutput({ title: 'Reverted', direction: 'down' }),
 });

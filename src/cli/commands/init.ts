@@ -1,4 +1,4 @@
-/** `init [--force]`: write migrate.config.ts and a migrations/ folder. */
+/** `init [--force] [-m esm]`: write migrate.config.ts and a migrations/ folder. */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
@@ -20,17 +20,22 @@ function databaseNameFor(dir: string): string {
   return name === '' ? 'app' : name;
 }
 
-export const initCommand = projectCommand<{ force?: boolean }, Initialised>({
+export const initCommand = projectCommand<{ force?: boolean; module?: string }, Initialised>({
   declare: (program) =>
     program
       .command('init')
       .description('write migrate.config.ts and a migrations/ folder')
-      .option('--force', 'overwrite an existing migrate.config.ts'),
+      .option('--force', 'overwrite an existing migrate.config.ts')
+      .option('-m, --module <system>', "migrate-mongo's spelling: esm (what init writes anyway)"),
   async run(flags, _args, { io, globals }) {
     const cwd = io.cwd;
     const configPath = join(cwd, 'migrate.config.ts');
     const migrationsDir = join(cwd, 'migrations');
     const database = globals.db ?? databaseNameFor(cwd);
+    if (flags.module !== undefined && flags.module !== 'esm') {
+      const message = `init writes a TypeScript config and ES modules (-m esm); '${flags.module}' is not offered: CommonJS migration files (module.exports = { up, down }) run as they are`;
+      return { written: [], files: [], database, error: { code: 'USAGE', message } };
+    }
     if (existsSync(configPath) && flags.force !== true) {
       const error = { code: 'USAGE' as const, message: `${relative(cwd, configPath)} already exists; run \`mongrate init --force\` to overwrite it` };
       return { written: [], files: [], database, error };

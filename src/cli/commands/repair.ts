@@ -1,7 +1,8 @@
 /**
  * `repair [--yes]`: remove failed records so they run again, re-record checksums of changed files,
  * forget missing ones. It shows what it would do and asks first on a terminal; elsewhere it needs
- * `--yes` (and across databases always: it does not ask per database).
+ * `--yes` (and across databases always: it does not ask per database; and in a protected
+ * environment always: there the API refuses it unconfirmed, and nothing is asked).
  */
 import type { RepairAction } from '../../index.ts';
 import type { CommandResult } from '../command.ts';
@@ -40,7 +41,13 @@ export const repairCommand = databaseCommand<RepairFlags, RepairOutcome>({
     const plan = await migrator.repair({ dryRun: true });
     if (plan.error !== undefined) return { plan: [], done: undefined, asked: false, error: plan.error };
     if (plan.actions.length === 0) return { plan: [], done: [], asked: false };
-    const asked = flags.yes !== true;
+    const confirmed = flags.yes === true;
+    // in a protected environment the API refuses an unconfirmed repair, naming the environment: no question
+    if (!confirmed && migrator.config.environment?.protected === true) {
+      const refused = await migrator.repair(given('lockWait', flags.lockWait));
+      return { plan: plan.actions, done: undefined, asked: false, error: refused.error };
+    }
+    const asked = !confirmed;
     if (asked) {
       if (!invocation.interactive) {
         return { plan: plan.actions, done: undefined, asked: false, error: { code: 'USAGE', message: 'repair changes the changelog: run it on a terminal to confirm, or pass --yes' } };
@@ -48,7 +55,7 @@ export const repairCommand = databaseCommand<RepairFlags, RepairOutcome>({
       showPlan(invocation.renderer, plan.actions);
       if (!(await invocation.confirm(`Apply ${countOf(plan.actions.length, 'repair')}?`))) return { plan: plan.actions, done: undefined, asked };
     }
-    const done = await migrator.repair(given('lockWait', flags.lockWait));
+    const done = await migrator.repair({ ...given('lockWait', flags.lockWait), confirmed: true });
     return { plan: plan.actions, done: done.actions, asked, error: done.error };
   },
   render(out, result) {
