@@ -21,12 +21,19 @@ const OPTION_DEFAULTS: Record<string, unknown> = { unique: false, sparse: false,
 
 /**
  * The specs to rebuild a collection's indexes elsewhere: all but `_id_` and a clustered
- * collection's clustered index (the copy gets that one from its collection options).
+ * collection's clustered index (the copy gets that one from its collection options). On a
+ * collection with a default collation, `listIndexes` leaves out the collation of an index built
+ * with the simple one; rebuilt as listed on a copy with that default, it would take the default
+ * (a unique index turning case-insensitive, a text or 2d index refusing to build), so the simple
+ * collation is made explicit.
  */
-export function copyableIndexes(indexes: Document[]): IndexDescription[] {
+export function copyableIndexes(indexes: Document[], defaultCollation?: Document): IndexDescription[] {
   return indexes
     .filter((index) => index.name !== '_id_' && index.clustered !== true)
-    .map((index) => Object.fromEntries(Object.entries(index).filter(([key]) => !NOT_COPIED.has(key))) as IndexDescription);
+    .map((index) => {
+      const spec = Object.fromEntries(Object.entries(index).filter(([key]) => !NOT_COPIED.has(key))) as IndexDescription;
+      return defaultCollation !== undefined && spec.collation === undefined ? { ...spec, collation: { locale: 'simple' } } : spec;
+    });
 }
 
 /** MongoDB's default index name: `field_value` pairs joined by `_`. */

@@ -7,7 +7,7 @@ import { usageError } from '../errors.ts';
 import { checkBatchSize, keysetBatches } from './batches.ts';
 import { ProgressMeter, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
 import { Pacer, paces, pacingNote } from './pacing.ts';
-import { checkResult, writePage } from './page-writes.ts';
+import { checkResult, userTransform, writePage, type PageTransform } from './page-writes.ts';
 import { applySpec, checkSpec, isReshapeSpec, serverPlan, setPath, type ServerPlan } from './spec.ts';
 import { refuseOversizedTransaction } from './transaction-limit.ts';
 import { countOf } from '../util/words.ts';
@@ -66,7 +66,7 @@ export async function reshapeWith<T extends Document>(
   try {
     result =
       plan !== undefined ? await runServerPlan(ctx, collection, filter, plan, await counting, helper)
-      : await runBatches(ctx, collection, filter, batchSize, isReshapeSpec(transform) ? (doc) => applySpec(transform, doc) : transform, counting, helper, pacer);
+      : await runBatches(ctx, collection, filter, batchSize, pageTransform(transform), counting, helper, pacer);
   } finally {
     await settled();
   }
@@ -76,12 +76,17 @@ export async function reshapeWith<T extends Document>(
   return result;
 }
 
+/** A spec rearranges the stored values, so a value it moves keeps its BSON type; a function sees the document. */
+function pageTransform(transform: DocumentTransform | ReshapeSpec): PageTransform {
+  return isReshapeSpec(transform) ? (_doc, stored) => applySpec(transform, stored()) : userTransform(transform);
+}
+
 async function runBatches(
   ctx: HelperContext,
   collection: Collection,
   filter: Filter<Document>,
   batchSize: number,
-  transform: DocumentTransform,
+  transform: PageTransform,
   counting: Promise<number>,
   helper: string,
   pacer: Pacer | undefined,

@@ -39,7 +39,7 @@ void describe('copyOptions()', () => {
 
   void it('a plain collection gets no options; an empty validator is no validator', () => {
     const { ctx } = context();
-    assert.deepEqual(copyOptions(ctx, { name: 'users', type: 'collection', options: {} }, what), { options: {}, capped: false, validated: false });
+    assert.deepEqual(copyOptions(ctx, { name: 'users', type: 'collection', options: {} }, what), { options: {}, capped: false, collation: undefined, validated: false });
     assert.equal(copyOptions(ctx, { name: 'users', options: { validator: {} } }, what).validated, false);
   });
 
