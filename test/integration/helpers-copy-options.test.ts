@@ -40,20 +40,30 @@ const users = (count: number): Document[] => ids(count).map((_id, n) => ({ _id, 
 const nest = ({ email, name, ...rest }: Document): Document => ({ ...rest, profile: { email: email as unknown, name: name as unknown } });
 
 void describe('copyAndRename() keeps the collection', () => {
-  void it('a capped collection stays capped with its size and max, and so does the kept original', () =>
-    withTestDb('copy_capped', async ({ db }) => {
-      await db.createCollection('logs', { capped: true, size: 100_000, max: 500 });
-      await db.collection('logs').insertMany(users(40));
+  void it('a capped collection stays capped with its size and max, and keeps its natural order, and so does the kept original', async (t) => {
+    await withTestDb('copy_capped', async ({ db }) => {
+      if (!(await createOrSkip(t, db, 'logs', { capped: true, size: 100_000, max: 500 }, 'capped collections', (o) => o?.capped === true))) return;
+      // inserted in an order that is not the _id order: the natural order a capped collection keeps
+      const docs = users(40);
+      const shuffled = docs.map((doc, i) => docs[(i * 7) % docs.length] as Document);
+      await db.collection('logs').insertMany(shuffled);
+      const natural = async (name: string): Promise<unknown[]> => (await db.collection(name).find({}).sort({ $natural: 1 }).toArray()).map((doc): unknown => doc.n);
+      const order = await natural('logs');
+      assert.deepEqual(order, shuffled.map((doc) => doc.n as unknown));
       const capped = await optionsOf(db, 'logs');
       assert.deepEqual(capped, { capped: true, size: 100_000, max: 500 });
       const helpers = createHelpers(await contextFor(db));
       assert.deepEqual(await helpers.copyAndRename('logs', { transform: nest, keepOriginalAs: 'logs_v1', allowBriefGap: true, batchSize: 15 }), { matched: 40, copied: 40, carriedOver: 0 });
       assert.deepEqual(await optionsOf(db, 'logs'), capped);
       assert.deepEqual(await optionsOf(db, 'logs_v1'), capped);
+      assert.deepEqual(await natural('logs'), order, 'the copy keeps the natural order');
+      assert.deepEqual(await natural('logs_v1'), order);
       await helpers.copyAndRename('logs', { to: 'events' });
       assert.deepEqual(await optionsOf(db, 'events'), capped);
+      assert.deepEqual(await natural('events'), order);
       assert.equal(await db.collection('events').countDocuments({ 'profile.email': 'u3@example.com' }), 1);
-    }));
+    });
+  });
 
   void it('a validator (bypassed by the copy, which has the new shape) and its level and action are kept', async (t) => {
     await withTestDb('copy_validator', async ({ db }) => {
@@ -62,7 +72,8 @@ void describe('copyAndRename() keeps the collection', () => {
         t.skip(`${ctx.server.describe()} lacks ${FEATURE_NAMES.validators}`);
         return;
       }
-      await db.createCollection('users', { validator: { $jsonSchema: { required: ['email'] } }, validationLevel: 'moderate', validationAction: 'error' });
+      const options = { validator: { $jsonSchema: { required: ['email'] } }, validationLevel: 'moderate', validationAction: 'error' };
+      if (!(await createOrSkip(t, db, 'users', options, 'a $jsonSchema validator with required', (o) => o?.validator !== undefined))) return;
       await db.collection('users').insertMany(users(30));
       const before = await optionsOf(db, 'users');
       await createHelpers(ctx).copyAndRename('users', { transform: nest, keepOriginalAs: 'users_v1', allowBriefGap: true });
@@ -72,13 +83,23 @@ void describe('copyAndRename() keeps the collection', () => {
     });
   });
 
-  void it('a default collation is kept', async (t) => {
+  void it('a default collation is kept, and an index with the simple collation keeps it on the copy', async (t) => {
     await withTestDb('copy_collation', async ({ db }) => {
       if (!(await createOrSkip(t, db, 'users', { collation: { locale: 'en', strength: 2 } }, 'collections with a default collation', (o) => o?.collation !== undefined))) return;
-      await db.collection('users').insertMany(users(10));
+      await db.collection('users').insertMany(users(10).map((doc, n) => ({ ...doc, sku: n === 0 ? 'A1' : n === 1 ? 'a1' : `s${n}` })));
+      // case-sensitive unique beside the case-insensitive default, and a text index (simple collation only)
+      await db.collection('users').createIndexes([
+        { key: { sku: 1 }, unique: true, collation: { locale: 'simple' } },
+        { key: { name: 'text' }, collation: { locale: 'simple' } },
+      ]);
       const before = await optionsOf(db, 'users');
-      await createHelpers(await contextFor(db)).copyAndRename('users', { to: 'people', transform: nest });
+      await createHelpers(await contextFor(db)).copyAndRename('users', { to: 'people', transform: nest, indexes: { drop: ['name_text'], add: [{ key: { 'profile.name': 'text' }, collation: { locale: 'simple' } }] } });
       assert.deepEqual(await optionsOf(db, 'people'), before);
+      const sku = ((await db.collection('people').listIndexes().toArray()) as Document[]).find((index) => index.name === 'sku_1');
+      assert.equal(sku?.collation, undefined, 'listed without a collation: the simple one, as on the source');
+      await db.collection('people').insertOne({ sku: 'A2' });
+      await db.collection('people').insertOne({ sku: 'a2' });
+      await assert.rejects(db.collection('people').insertOne({ sku: 'a2' }), /E11000|duplicate/);
     });
   });
 
