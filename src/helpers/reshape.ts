@@ -112,8 +112,9 @@ async function runBatches(
 }
 
 /**
- * Defaults first (each only where missing), then rename/unset/set as one update, so a filter
- * on fields the update changes (bumpSchemaVersion's version) is read before they change.
+ * Defaults first (each only where missing), then renames into sub-documents, then the rest as one
+ * update, so a filter on fields the update changes (bumpSchemaVersion's version) is read before
+ * they change.
  * `modified` is the most documents one command changed: exact when the main update changes
  * every matched document (as bumpSchemaVersion's does), a lower bound otherwise.
  */
@@ -128,7 +129,7 @@ async function runServerPlan(
   const what = `${helper}(${collection.collectionName})`;
   const meter = new ProgressMeter(ctx, helper, collection.collectionName, total);
   let modified = 0;
-  for (const step of plan.defaults) {
+  for (const step of [...plan.defaults, ...plan.moves]) {
     ctx.fence?.();
     const result = await collection.updateMany(step.filter, step.update, withSession(ctx));
     modified = Math.max(modified, result.modifiedCount);

@@ -74,9 +74,9 @@ void describe('checkSpec()', () => {
 });
 
 void describe('serverPlan()', () => {
-  void it('turns a conflict-free spec into per-default updates and one combined update', () => {
+  void it('turns a conflict-free spec into per-default updates, a move per rename into a sub-document, and one combined update', () => {
     const plan = serverPlan(
-      { rename: { bio: 'profile.bio' }, unset: ['old'], set: { v: 2 }, setDefaults: { prefs: {}, 'settings.theme': 'light' } },
+      { rename: { bio: 'profile.bio', nick: 'alias' }, unset: ['old'], set: { v: 2 }, setDefaults: { prefs: {}, 'settings.theme': 'light' } },
       { v: { $ne: 2 } },
     );
     assert.deepEqual(plan, {
@@ -84,8 +84,13 @@ void describe('serverPlan()', () => {
         { filter: { v: { $ne: 2 }, prefs: { $exists: false } }, update: { $set: { prefs: {} } } },
         { filter: { v: { $ne: 2 }, 'settings.theme': { $exists: false } }, update: { $set: { 'settings.theme': 'light' } } },
       ],
-      main: { $rename: { bio: 'profile.bio' }, $unset: { old: '' }, $set: { v: 2 } },
+      // DocumentDB's combined update would create profile: {} where bio is missing
+      moves: [{ filter: { v: { $ne: 2 }, bio: { $exists: true } }, update: { $rename: { bio: 'profile.bio' } } }],
+      main: { $rename: { nick: 'alias' }, $unset: { old: '' }, $set: { v: 2 } },
     });
+    // alone, a rename into a sub-document is one update everywhere
+    assert.deepEqual(serverPlan({ rename: { bio: 'profile.bio' } }, {}), { defaults: [], moves: [], main: { $rename: { bio: 'profile.bio' } } });
+    assert.equal(serverPlan({ rename: { bio: 'profile.bio' }, set: { v: 2 } }, { bio: { $exists: true } }), undefined, 'the filter reads a moved field');
   });
 
   void it('combines with $and when the filter already constrains a defaulted path', () => {
@@ -104,7 +109,7 @@ void describe('serverPlan()', () => {
   });
 
   void it('an empty spec needs no command', () => {
-    assert.deepEqual(serverPlan({}, {}), { defaults: [], main: undefined });
+    assert.deepEqual(serverPlan({}, {}), { defaults: [], moves: [], main: undefined });
   });
 });
 
