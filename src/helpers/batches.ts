@@ -13,6 +13,8 @@ import type { Pacer } from './pacing.ts';
 import { transformView, WRITE_OPTIONS } from './typed.ts';
 
 export const DEFAULT_BATCH_SIZE = 1000;
+/** Documents a read-only cursor asks for per round trip, at least (FerretDB's own default is 101). */
+export const READ_BATCH = 10_000;
 
 /**
  * `$gt` compares only within one BSON type bracket, so a walk in `_id` order moves to the next
@@ -110,7 +112,8 @@ export function page(raw: Uint8Array[], ctx?: HelperContext): Page {
  * For a collection that is only read (copyAndRename's source): one cursor in `sort` order (`_id`,
  * or a capped collection's natural order), handed out batchSize documents at a time. One pass over
  * the collection, where keyset pages cost a pass each on servers without an index range scan
- * (FerretDB 1.24).
+ * (FerretDB 1.24). Each round trip asks for READ_BATCH documents or batchSize, whichever is more
+ * (a reply stays within 16 MB): a read-only pass needs few round trips, and holds one reply.
  */
 export async function* cursorBatches(
   ctx: HelperContext,
@@ -119,7 +122,7 @@ export async function* cursorBatches(
   batchSize: number,
   sort: Document = { _id: 1 },
 ): AsyncGenerator<Page> {
-  const cursor = collection.find(filter, { ...withSession(ctx), sort, batchSize, raw: true });
+  const cursor = collection.find(filter, { ...withSession(ctx), sort, batchSize: Math.max(batchSize, READ_BATCH), raw: true });
   try {
     let raw: Uint8Array[] = [];
     for await (const bytes of cursor) {

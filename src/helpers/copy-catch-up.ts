@@ -3,17 +3,23 @@
  * its digest record (copy-job.ts), and what changed carried into the copy. A document whose digest
  * differs, or that has no record, is transformed again and replaces its copy (or leaves the copy,
  * when the transform now leaves it out); a record whose document is gone takes its copy with it.
- * Deletes are found by counting: every record that existed before the pass should be met once;
- * when fewer were, the records are walked to find the ones without a document.
  *
- * Memory holds one batch; the digests stay on the server. A pass costs a read of the source, one
- * `find` of records per batch, and writes only for what changed.
+ * Where both are in `_id` order by the same comparison (no default collation, not capped) and the
+ * `_id`s are of kinds id-order.ts can compare, the records are read with one cursor beside the
+ * source's: a pass is then two reads, in few round trips, on every server (FerretDB 1.24 answers a
+ * lookup of 1000 `_id`s with a pass over the collection). Otherwise each batch looks its records
+ * up by `_id`, and deletes are found by counting: every record that existed before the pass should
+ * be met once; when fewer were, the records are walked to find the ones without a document.
+ *
+ * Memory holds one batch (and a cursor reply); the digests stay on the server. Writes only for what
+ * changed.
  */
 import { performance } from 'node:perf_hooks';
 import type { AnyBulkWriteOperation, Document, WithId } from 'mongodb';
-import { cursorBatches, writeChunked } from './batches.ts';
+import { cursorBatches, READ_BATCH, writeChunked } from './batches.ts';
 import { throwIfAborted, withSession } from './context.ts';
 import { digestOf, type CopyJob, type SumRecord } from './copy-job.ts';
+import { compareIds } from './id-order.ts';
 import { idKey, isPlainObject, storedValues, transformView } from './typed.ts';
 import type { HelperContext } from './types.ts';
 
@@ -85,33 +91,114 @@ async function carry(ctx: HelperContext, job: CopyJob, writes: CatchUpWrites, do
   counts.carriedOver += 1;
 }
 
-/** One pass over the source; see the file header. */
-export async function catchUpPass(ctx: HelperContext, job: CopyJob, batchSize: number, sort: Document): Promise<PassOutcome> {
+/** The digest records in `_id` order, read beside the source; see the file header. */
+class RecordWalk {
+  private readonly cursor;
+  private next: { id: unknown; record: SumRecord } | undefined;
+  private done = false;
+
+  constructor(
+    private readonly ctx: HelperContext,
+    job: CopyJob,
+  ) {
+    this.cursor = job.sums.find({}, { ...withSession(ctx), sort: { _id: 1 }, batchSize: READ_BATCH, raw: true });
+  }
+
+  private async peek(): Promise<{ id: unknown; record: SumRecord } | undefined> {
+    if (this.next === undefined && !this.done) {
+      const bytes = (await this.cursor.next()) as unknown as Uint8Array | null;
+      if (bytes === null) this.done = true;
+      else this.next = { id: transformView(bytes, this.ctx)._id, record: storedValues(bytes, this.ctx) as unknown as SumRecord };
+    }
+    return this.next;
+  }
+
+  /** The records up to `last` (all the rest with undefined); undefined when an `_id` cannot be compared. */
+  async upTo(last: unknown): Promise<{ id: unknown; record: SumRecord }[] | undefined> {
+    const taken: { id: unknown; record: SumRecord }[] = [];
+    for (let head = await this.peek(); head !== undefined; head = await this.peek()) {
+      if (last !== undefined) {
+        const order = compareIds(head.id, last);
+        if (order === undefined) return undefined;
+        if (order > 0) break;
+      }
+      taken.push(head);
+      this.next = undefined;
+    }
+    return taken;
+  }
+
+  close(): Promise<void> {
+    return this.cursor.close();
+  }
+}
+
+/** One pass over the source; see the file header. `walk`: read the records beside it where they can be. */
+export async function catchUpPass(ctx: HelperContext, job: CopyJob, batchSize: number, sort: Document, walk: boolean): Promise<PassOutcome> {
   const started = performance.now();
   // every source document read so far has exactly one record
   const recordsBefore = job.counts.copied + job.counts.leftOut;
   let met = 0;
   let changed = 0;
   let added = 0;
-  for await (const { docs, raw } of cursorBatches(ctx, job.source, {}, batchSize, sort)) {
-    const ids = docs.map((doc, i) => exactId(doc, raw[i] ?? new Uint8Array(), ctx));
-    const records = await recordsOf(ctx, job, ids);
-    const writes = new CatchUpWrites();
-    for (const [index, doc] of docs.entries()) {
-      const bytes = raw[index];
-      if (bytes === undefined) continue;
-      const previous = records.get(idKey(doc._id, ctx));
-      if (previous !== undefined) met += 1;
-      if (previous?.d === digestOf(bytes)) continue;
-      await carry(ctx, job, writes, doc, bytes, previous);
-      if (previous === undefined) added += 1;
-      else changed += 1;
+  let deleted = 0;
+  let records = walk ? new RecordWalk(ctx, job) : undefined;
+  try {
+    for await (const { docs, raw } of cursorBatches(ctx, job.source, {}, batchSize, sort)) {
+      const writes = new CatchUpWrites();
+      let found: Map<string, SumRecord> | undefined;
+      if (records !== undefined) {
+        const taken = await records.upTo(docs.at(-1)?._id);
+        if (taken === undefined) {
+          // an _id it cannot order: look the records up from here on
+          await records.close();
+          records = undefined;
+        } else {
+          found = new Map(taken.map(({ id, record }) => [idKey(id, ctx), record]));
+          const here = new Set(docs.map((doc) => idKey(doc._id, ctx)));
+          for (const [key, record] of found) if (!here.has(key)) deleted += carryDelete(job, writes, record);
+        }
+      }
+      found ??= await recordsOf(
+        ctx,
+        job,
+        docs.map((doc, i) => exactId(doc, raw[i] ?? new Uint8Array(), ctx)),
+      );
+      for (const [index, doc] of docs.entries()) {
+        const bytes = raw[index];
+        if (bytes === undefined) continue;
+        const previous = found.get(idKey(doc._id, ctx));
+        if (previous !== undefined) met += 1;
+        if (previous?.d === digestOf(bytes)) continue;
+        await carry(ctx, job, writes, doc, bytes, previous);
+        if (previous === undefined) added += 1;
+        else changed += 1;
+      }
+      await writes.send(ctx, job);
+      throwIfAborted(ctx, job.what, 0, undefined, 'nothing was swapped');
     }
-    await writes.send(ctx, job);
-    throwIfAborted(ctx, job.what, 0, undefined, 'nothing was swapped');
+    if (records !== undefined) {
+      // records after the source's last document: their documents are gone
+      const writes = new CatchUpWrites();
+      for (const { record } of (await records.upTo(undefined)) ?? []) deleted += carryDelete(job, writes, record);
+      await writes.send(ctx, job);
+    }
+  } finally {
+    await records?.close();
   }
-  const deleted = met < recordsBefore ? await carryDeletes(ctx, job, batchSize) : 0;
+  if (met + deleted < recordsBefore) deleted += await carryDeletes(ctx, job, batchSize);
   return { changed, added, deleted, ms: performance.now() - started };
+}
+
+/** The copy and the record of a source document that is gone; counts it (returns 1). */
+function carryDelete(job: CopyJob, writes: CatchUpWrites, record: SumRecord): number {
+  if (record.c) writes.tempDeletes.push({ deleteOne: { filter: byId(copyIdOf(record)) } });
+  writes.kept.push({ deleteOne: { filter: byId(record._id) } });
+  writes.sums.push({ deleteOne: { filter: byId(record._id) } });
+  if (record.c) job.counts.copied -= 1;
+  else job.counts.leftOut -= 1;
+  job.counts.carriedOver += 1;
+  return 1;
 }
 
 /** Walks the digest records and removes, with their copies, those whose source document is gone. */
@@ -126,16 +213,7 @@ async function carryDeletes(ctx: HelperContext, job: CopyJob, batchSize: number)
       .toArray()) as unknown as Uint8Array[];
     const there = new Set(present.map((bytes) => idKey(transformView(bytes, ctx)._id, ctx)));
     const writes = new CatchUpWrites();
-    for (const { key, record } of records) {
-      if (there.has(key)) continue;
-      if (record.c) writes.tempDeletes.push({ deleteOne: { filter: byId(copyIdOf(record)) } });
-      writes.kept.push({ deleteOne: { filter: byId(record._id) } });
-      writes.sums.push({ deleteOne: { filter: byId(record._id) } });
-      if (record.c) job.counts.copied -= 1;
-      else job.counts.leftOut -= 1;
-      job.counts.carriedOver += 1;
-      deleted += 1;
-    }
+    for (const { key, record } of records) if (!there.has(key)) deleted += carryDelete(job, writes, record);
     await writes.send(ctx, job);
   };
   const cursor = job.sums.find({}, { ...withSession(ctx), sort: { _id: 1 }, batchSize, raw: true });

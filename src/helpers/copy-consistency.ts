@@ -35,12 +35,13 @@ export interface Consistency {
   lastLook: number;
 }
 
-export async function makeConsistent(ctx: HelperContext, job: CopyJob, db: Db, batchSize: number, sort: Document): Promise<Consistency> {
+/** `walk`: the records can be read beside the source (see copy-catch-up.ts). */
+export async function makeConsistent(ctx: HelperContext, job: CopyJob, db: Db, batchSize: number, sort: Document, walk: boolean): Promise<Consistency> {
   const passes: PassOutcome[] = [];
   let lastLook = performance.now();
   const pass = async (): Promise<boolean> => {
     lastLook = performance.now();
-    const outcome = await catchUpPass(ctx, job, batchSize, sort);
+    const outcome = await catchUpPass(ctx, job, batchSize, sort, walk);
     passes.push(outcome);
     return changesOf(outcome) === 0;
   };

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { MongoServerError, type Db, type Document, type ObjectId } from 'mongodb';
 import { createHelpers, leftoverCollections } from '../../src/helpers/index.ts';
 import { freeze, validationOf } from '../../src/helpers/copy-freeze.ts';
+import { compareIds } from '../../src/helpers/id-order.ts';
 import { withTestDb } from '../support/db.ts';
 import { contextFor, ids, rejectsWith } from '../support/helpers.ts';
 
@@ -133,6 +134,51 @@ void describe('copyAndRename() beside an application that keeps writing', () => 
       } else {
         assert.match(warnings.join('\n'), /writes to 'orders' in the last \d+\.\d s before the swap .* could not be refused, since .* cannot set a validator \(collMod\): a write in that moment is lost/);
       }
+    }));
+
+  void it('carries writes over for _ids of mixed BSON types, in the order the server sorts them', () =>
+    withTestDb('copy_writes_mixed', async ({ db }) => {
+      const keys: unknown[] = [3, 1.5, -7, 'b', 'a', 'é', 'zz', { k: 1 }, { k: 2 }, ...ids(4), false, true, new Date(0), new Date(1)];
+      const coll = db.collection('mixed');
+      await coll.insertMany(keys.map((_id, n): Document => ({ _id, n, status: 'new', total: n })));
+      // the order the catch-up walks by is the server's, for every kind it compares
+      const order = (await coll.find({}).sort({ _id: 1 }).toArray()).map((doc) => doc._id as unknown);
+      const known = order.filter((id) => compareIds(id, id) !== undefined);
+      assert.deepEqual([...known].sort((a, b) => compareIds(a, b) ?? 0), known);
+      let writes = 0;
+      const write = async (op: Promise<unknown>): Promise<void> => {
+        await op;
+        writes++;
+      };
+      const calls = new Map<unknown, number>();
+      const result = await createHelpers(await contextFor(db)).copyAndRename('mixed', {
+        to: 'mixed_v2',
+        keepOriginalAs: 'mixed_v1',
+        batchSize: 3,
+        transform: async (doc) => {
+          const call = (calls.get(doc.n) ?? 0) + 1;
+          calls.set(doc.n, call);
+          const id: unknown = doc._id;
+          if (id === 'zz' && call === 1) {
+            await write(coll.updateOne({ _id: 1.5 } as Document, { $set: { status: 'paid' } }));
+            await write(coll.deleteOne({ _id: 'b' } as Document));
+            await write(coll.insertOne({ _id: -10, n: 100, status: 'new', total: 1 } as Document));
+            await write(coll.insertOne({ _id: 'aa', n: 101, status: 'new', total: 1 } as Document));
+            await write(coll.updateOne({ _id: { k: 2 } }, { $set: { status: 'paid' } }));
+            await write(coll.deleteOne({ _id: true } as Document));
+          }
+          if (id === 1.5 && call === 2) {
+            await write(coll.updateOne({ _id: -7 } as Document, { $set: { status: 'late' } }));
+            await write(coll.insertOne({ _id: { k: 0 }, n: 102, status: 'new', total: 1 } as Document));
+            await write(coll.deleteOne({ _id: new Date(1) }));
+          }
+          return transform(doc);
+        },
+      });
+      const kept = await db.collection('mixed_v1').find({}).sort({ _id: 1 }).toArray();
+      assert.deepEqual(await db.collection('mixed_v2').find({}).sort({ _id: 1 }).toArray(), kept.map(transform));
+      assert.equal(writes, 9);
+      assert.deepEqual(result, { matched: kept.length, copied: kept.length, carriedOver: writes });
     }));
 
   void it('a writer that never lets a pass come out clean: its late write is refused where the source can be frozen, else the copy is refused and both kept', () =>
