@@ -4,7 +4,7 @@ export { createMigrator, Migrator, type MigratorOptions } from './core/migrator.
 export { createFanOut, FanOut, type FanOutRunOptions } from './core/fan-out.ts';
 export { matchDatabases } from './core/select-databases.ts';
 export { adoptMigrateMongo, type AdoptOptions, type Adoption } from './compat/migrate-mongo/adopt.ts';
-export { migrateMongoConfigTemplate } from './compat/migrate-mongo/config-template.ts';
+export { migrateMongoConfigTemplate, type ConfigTarget } from './compat/migrate-mongo/config-template.ts';
 export { resolveConfig as loadConfig, type ConfigOverrides } from './config/resolve.ts';
 export { MongrateError, type ErrorCode, type Hint, type HintCommand, type HintOptions, type HintSetting } from './errors.ts';
 export { redactUri } from './util/redact.ts';

@@ -77,6 +77,8 @@ export interface ResolvedConfig {
   configFile: string | undefined;
   /** Where the project's `mongodb` is resolved from: the config file's folder, else the cwd. */
   projectRoot: string;
+  /** What the config set that is not used, and why (e.g. a MONGODB_URI a migrate-mongo project ignores): shown once per command. */
+  notices: string[];
 }
 
 export interface MigrationLogger {

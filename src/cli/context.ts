@@ -81,6 +81,7 @@ export class CommandContext {
     this.renderer.verbose(
       `config: ${resolved.configFile ?? '(none found, using defaults)'}; server ${redactUri(resolved.uri)}; database ${resolved.database}; migrations ${resolved.migrationsDir}; driver ${describeDrivers(resolved.projectRoot)}`,
     );
+    for (const notice of resolved.notices) this.renderer.notice(notice);
     return resolved;
   }
 

@@ -1,11 +1,14 @@
 /**
  * One place merges flags, environment, config file and defaults into the `ResolvedConfig`
- * every other module uses. Precedence: flag > env > config file > URI path / default.
+ * every other module uses. Precedence: flag > env > config file > URI path / default; with
+ * `compat: 'migrate-mongo'`, flag > config file > URI path > `test` (see `migrateMongoTarget`).
  */
+import { readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { withoutNoEffectOptions } from '../driver/client-options.ts';
 import { configError, usageError } from '../errors.ts';
 import type { DatabaseSelection, MongrateConfig, ResolvedConfig } from '../types.ts';
-import { redactText, secretsOf, splitConnectionString } from '../util/redact.ts';
+import { redactText, redactUri, secretsOf, splitConnectionString } from '../util/redact.ts';
 import { validateConfig } from './schema.ts';
 import { loadConfigFile } from './load.ts';
 
@@ -102,6 +105,53 @@ function selectDatabases(
   return { database: databaseFromUri(uri), databases: undefined };
 }
 
+/** Where a config's connection comes from, and what was set but is not used. */
+interface Target {
+  uri: string;
+  /** The environment the database is chosen with (compat: none of it). */
+  env: NodeJS.ProcessEnv;
+  /** The database when nothing names one. */
+  fallbackDatabase: string | undefined;
+  notices: string[];
+}
+
+/**
+ * `compat: 'migrate-mongo'`: the config reads migrate-mongo's own (its `mongodb.url` and
+ * `databaseName`), and migrate-mongo reads nothing else, so every command targets what it would:
+ * flag > config > the URL's path > `test` (the driver's default, where migrate-mongo wrote). The
+ * environment is not used; one that disagrees is named, with the target, in a notice (never
+ * used by some commands and not others). A `url` left undefined (its environment variable unset)
+ * is a config error, as migrate-mongo refuses it, never a fallback to localhost (`create`, which
+ * connects to nothing, works without it).
+ */
+function migrateMongoTarget(config: MongrateConfig, overrides: ConfigOverrides, env: NodeJS.ProcessEnv, configFile: string | undefined, connects: boolean): Target {
+  const flag = emptyToUndefined(overrides.uri);
+  const uri = flag ?? config.uri;
+  const where = configFile ?? 'the config';
+  if (uri === undefined && !connects) return { uri: DEFAULT_URI, env: {}, fallbackDatabase: undefined, notices: [] };
+  if (uri === undefined) {
+    throw configError(
+      `${where}: \`uri\` is undefined: with compat: 'migrate-mongo' it is migrate-mongo's \`mongodb.url\`, which is undefined (is the environment variable it reads set?); migrate-mongo refuses this config too ("No \`url\` defined in config file!")`,
+    );
+  }
+  const notices: string[] = [];
+  const unused = (name: string, value: string | undefined, used: string | undefined, what: string): void => {
+    if (value !== undefined && value !== used) {
+      notices.push(`${name} is set but not used: with compat: 'migrate-mongo' every command targets what migrate-mongo would, ${what} (pass ${name === 'MONGODB_URI' ? '--uri' : '--db'} to choose another)`);
+    }
+  };
+  unused('MONGODB_URI', flag === undefined ? emptyToUndefined(env.MONGODB_URI) : undefined, uri, `the server ${redactUri(uri)} from ${where}`);
+  const database = emptyToUndefined(overrides.db) ?? config.database ?? databaseFromUri(uri) ?? 'test';
+  unused('MONGODB_DATABASE', emptyToUndefined(overrides.db) === undefined ? emptyToUndefined(env.MONGODB_DATABASE) : undefined, database, `the database ${database} from ${where}`);
+  return { uri, env: {}, fallbackDatabase: 'test', notices };
+}
+
+function targetOf(config: MongrateConfig, overrides: ConfigOverrides, env: NodeJS.ProcessEnv, configFile: string | undefined, connects: boolean): Target {
+  if (config.compat === 'migrate-mongo') return migrateMongoTarget(config, overrides, env, configFile, connects);
+  const uri = emptyToUndefined(overrides.uri) ?? emptyToUndefined(env.MONGODB_URI) ?? config.uri ?? DEFAULT_URI;
+  return { uri, env, fallbackDatabase: undefined, notices: [] };
+}
+
 /**
  * Merges a config object (already loaded) with overrides and the environment. `baseDir` is where
  * relative `migrationsDir` paths start: the config file's folder, else the cwd.
@@ -119,13 +169,19 @@ export function mergeConfig(
   },
 ): ResolvedConfig {
   const overrides = options.overrides ?? {};
-  const env = options.env ?? {};
-  const uri = emptyToUndefined(overrides.uri) ?? emptyToUndefined(env.MONGODB_URI) ?? config.uri ?? DEFAULT_URI;
-  const { database, databases } = selectDatabases(config, overrides, env, uri);
+  const target = targetOf(config, overrides, options.env ?? {}, options.configFile, options.requireDatabase !== false);
+  const { uri, notices } = target;
+  const selected = selectDatabases(config, overrides, target.env, uri);
+  const databases = selected.databases;
+  const database = selected.database ?? (databases === undefined ? target.fallbackDatabase : undefined);
   if (database === undefined && databases === undefined && options.requireDatabase !== false) {
     throw usageError('no database given: name one (`database`), or several (`databases`), or put it in the URI path (mongodb://host/<db>)', [
       { setting: 'database', purpose: 'name it' },
     ]);
+  }
+  const { options: clientOptions, dropped } = withoutNoEffectOptions(config.clientOptions ?? {});
+  if (dropped.length > 0) {
+    notices.push(`ignored the client options ${dropped.join(', ')} (${options.configFile ?? 'the config'}): they have had no effect since the mongodb driver 4.0, and 7.x refuses them`);
   }
   const concurrency = overrides.concurrency ?? config.concurrency ?? DEFAULTS.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency must be a whole number >= 1, got ${concurrency}`);
@@ -153,14 +209,37 @@ export function mergeConfig(
     },
     transactions: config.transactions ?? DEFAULTS.transactions,
     transactionDocumentLimit: config.transactionDocumentLimit ?? DEFAULTS.transactionDocumentLimit,
-    clientOptions: { serverSelectionTimeoutMS: DEFAULTS.serverSelectionTimeoutMS, ...config.clientOptions },
+    clientOptions: { serverSelectionTimeoutMS: DEFAULTS.serverSelectionTimeoutMS, ...clientOptions },
     databases: Array.isArray(databases) ? databases.map((name) => checkDatabaseName(name, uri)) : databases,
     concurrency,
     compat: config.compat,
     migrations: config.migrations,
     configFile: options.configFile,
     projectRoot: options.baseDir,
+    notices,
   };
+}
+
+/** migrate-mongo's config files, one or one per service (`migrate-mongo-config-<service>.js`). */
+const MIGRATE_MONGO_CONFIG = /^migrate-mongo-config.*\.[cm]?js$/;
+
+/**
+ * No mongrate config, but migrate-mongo's: running its files as mongrate's (or against the
+ * changelog mongrate has not got yet) would apply them all again. The way in is the import.
+ */
+function refuseUnimportedMigrateMongo(cwd: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(cwd).filter((name) => MIGRATE_MONGO_CONFIG.test(name)).sort();
+  } catch {
+    return;
+  }
+  const [first] = names;
+  if (first === undefined) return;
+  const how = names.length === 1 ? `\`mongrate import migrate-mongo${first === 'migrate-mongo-config.js' ? '' : ` --from ${first}`}\`` : `\`mongrate import migrate-mongo --from <file>\` for each`;
+  throw configError(
+    `no mongrate config here, but migrate-mongo's (${names.join(', ')}): run ${how} to adopt the project (it records what migrate-mongo applied, changes nothing else, and writes the mongrate config that runs its files unchanged)`,
+  );
 }
 
 /** The CLI's path: find the file, validate it, merge flags and environment. */
@@ -169,6 +248,7 @@ export async function resolveConfig(
   options: { cwd: string; env: NodeJS.ProcessEnv; requireDatabase?: boolean },
 ): Promise<ResolvedConfig> {
   const { config, file } = await loadConfigFile(options.cwd, overrides.config);
+  if (file === undefined && options.requireDatabase !== false) refuseUnimportedMigrateMongo(options.cwd);
   return mergeConfig(config, {
     overrides,
     env: options.env,

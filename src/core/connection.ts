@@ -13,6 +13,16 @@ import { MongrateError, configError, messageOf as errorMessage } from '../errors
 import type { ResolvedConfig } from '../types.ts';
 import { redactText, redactUri, secretsOf } from '../util/redact.ts';
 
+/** Whether the URI alone parses: then what the driver refused with the client options was the options. */
+function parses(driver: Driver, uri: string): boolean {
+  try {
+    new driver.mongodb.MongoClient(uri);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOptions'>, driver: Driver): Promise<MongoClient> {
   const secrets = secretsOf(config.uri);
   // masked by position first: a malformed URI (wrong scheme, unescaped '@' or '/') is shown too
@@ -30,7 +40,11 @@ export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOption
   try {
     client = new driver.mongodb.MongoClient(config.uri, { appName: 'mongrate', ...options });
   } catch (error) {
-    // the constructor only parses: whatever it throws is about the URI or the client options
+    // the constructor only parses: whatever it throws is about the URI or the client options,
+    // and the URI alone tells which
+    if (Object.keys(config.clientOptions).length > 0 && parses(driver, config.uri)) {
+      throw configError(`the config's client options are refused by mongodb ${driver.version}: ${messageOf(error)}`, error);
+    }
     throw new MongrateError('USAGE', `invalid connection string ${shown}: ${messageOf(error)}`);
   }
   // The parser lets an empty host through (`mongodb://h:1,/`): the driver would fail on it only

@@ -120,8 +120,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.api(async () => {
       const { db, store } = await this.target.open();
       const [survey, records, liveOwner] = await Promise.all([this.provider.survey(), store.listRecords(), this.target.liveOwner(db)]);
-      if (survey.unavailable !== undefined) return computeStatus(this.config.database, [], records, liveOwner, survey.unavailable);
-      return computeStatus(this.config.database, checkedMigrations(survey, this.provider.origin), records, liveOwner);
+      const { order } = this.provider;
+      if (survey.unavailable !== undefined) return computeStatus(this.config.database, [], records, liveOwner, survey.unavailable, order);
+      return computeStatus(this.config.database, checkedMigrations(survey, this.provider.origin), records, liveOwner, undefined, order);
     });
   }
 
@@ -138,7 +139,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.command('up', options, async ({ migrations, records, liveOwner }) => {
       if (options.validate !== false) refuseIntegrityProblems(integrityFindings(migrations, records));
       const recordsById = new Map(records.map((r) => [r._id, r]));
-      const loaded = await Promise.all(planUp(migrations, records, options, liveOwner).map(loadMigration));
+      const loaded = await Promise.all(planUp(migrations, records, options, liveOwner, this.provider.order).map(loadMigration));
       return loaded.map((migration) => ({ migration, direction: 'up' as const, record: recordsById.get(migration.id) }));
     });
   }
@@ -146,7 +147,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   async down(options: DownOptions = {}): Promise<RunResult> {
     checkRunOptions(options, 'down');
     return this.command('down', options, async ({ migrations, records, liveOwner }) => {
-      const targets = planDown(records, options, liveOwner);
+      const targets = planDown(records, options, liveOwner, this.provider.order);
       const loaded = await this.loadForRevert(migrations, targets);
       return loaded.map((migration, index) => ({ migration, direction: 'down' as const, record: targets[index] }));
     });
@@ -156,7 +157,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   async redo(id?: string, options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RunResult> {
     checkCount(options.lockWait, 'lockWait');
     return this.command('redo', options, async ({ migrations, records, liveOwner }) => {
-      const target = planRedo(records, id, liveOwner);
+      const target = planRedo(records, id, liveOwner, this.provider.order);
       const [migration] = await this.loadForRevert(migrations, [target]);
       if (migration === undefined) throw usageError(`cannot redo ${target._id}`);
       return [
@@ -219,7 +220,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.api(() =>
       withLock(this.scope, 'baseline', options.lockWait, async ({ identity, recorder }): Promise<BaselineResult> => {
         const { migrations, records } = await this.view(identity.runId);
-        const { toRecord, skipped } = planBaseline(migrations, records, id);
+        const { toRecord, skipped } = planBaseline(migrations, records, id, this.provider.order);
         const baselined = await recorder.baseline(toRecord);
         const raced = toRecord.filter((m) => !baselined.includes(m.id)).map((m) => m.id);
         return { baselined, skipped: [...skipped, ...raced] };
@@ -238,7 +239,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const plan = async (liveOwner?: string): Promise<ReturnType<typeof planImport>> => {
         const { migrations, records } = await this.view(liveOwner);
         const history = await (await this.target.open()).store.listHistory({ event: 'import' });
-        return planImport(entries, migrations, records, new Set(history.map((h) => h.migrationId)));
+        return planImport(entries, migrations, records, new Set(history.map((h) => h.migrationId)), this.provider.order);
       };
       if (options.dryRun === true) {
         const { imported, skipped } = await plan();

@@ -4,7 +4,7 @@
  * here, so every rule is unit-tested without a server.
  */
 import { MongrateError, usageError } from '../errors.ts';
-import { compareIds, type LoadedMigration } from '../providers/contract.ts';
+import { compareIds, type IdOrder, type LoadedMigration } from '../providers/contract.ts';
 import type {
   ChangelogRecord,
   DownOptions,
@@ -65,8 +65,9 @@ function stateOf(
   newestApplied: string,
   liveOwner: string | undefined,
   listed: boolean,
+  order: IdOrder,
 ): MigrationState {
-  if (record === undefined) return newestApplied !== '' && compareIds(file?.id ?? '', newestApplied) < 0 ? 'out-of-order' : 'pending';
+  if (record === undefined) return newestApplied !== '' && order(file?.id ?? '', newestApplied) < 0 ? 'out-of-order' : 'pending';
   if (isDeadRunning(record, liveOwner)) return 'failed';
   if (record.state === 'failed' || record.state === 'running') return record.state;
   // no migrations could be listed at all (no folder here): the record says what it says
@@ -92,6 +93,7 @@ function durationOf(record: ChangelogRecord | undefined): number | undefined {
  * `liveOwner` is the run id holding an unexpired lock (judged on the server's clock), if any:
  * only its `running` records are really running. `migrationsUnavailable` says why no
  * migrations could be listed (no migrations folder): the changelog is then shown as recorded.
+ * `order` is the provider's (migrate-mongo's in compat mode), by default id order.
  */
 export function computeStatus(
   database: string,
@@ -99,19 +101,20 @@ export function computeStatus(
   records: ChangelogRecord[],
   liveOwner?: string,
   migrationsUnavailable?: string,
+  order: IdOrder = compareIds,
 ): StatusResult {
   const filesById = new Map(files.map((f) => [f.id, f]));
   const recordsById = new Map(records.map((r) => [r._id, r]));
   const newestApplied = records
     .filter((r) => IN_DATABASE.has(r.state))
     .map((r) => r._id)
-    .reduce((max, id) => (compareIds(id, max) > 0 ? id : max), '');
-  const ids = [...new Set([...filesById.keys(), ...recordsById.keys()])].sort(compareIds);
+    .reduce((max, id) => (max === '' || order(id, max) > 0 ? id : max), '');
+  const ids = [...new Set([...filesById.keys(), ...recordsById.keys()])].sort(order);
   const migrations = ids.map((id): MigrationStatus => {
     const file = filesById.get(id);
     const record = recordsById.get(id);
     const dead = record !== undefined && isDeadRunning(record, liveOwner);
-    const state = stateOf(file, record, newestApplied, liveOwner, migrationsUnavailable === undefined);
+    const state = stateOf(file, record, newestApplied, liveOwner, migrationsUnavailable === undefined, order);
     const host = record?.claim?.host ?? record?.host;
     const pid = record?.claim?.pid ?? record?.pid;
     return {
@@ -148,14 +151,15 @@ function halfRevertedError(ids: string[]): MongrateError {
   });
 }
 
-/** The files `up` will apply, in id order. Throws when something blocks the run. */
+/** The files `up` will apply, in id order (or `order`). Throws when something blocks the run. */
 export function planUp<M extends ListedMigration>(
   files: M[],
   records: ChangelogRecord[],
   options: UpOptions,
   liveOwner?: string,
+  order: IdOrder = compareIds,
 ): M[] {
-  const status = computeStatus('', files, records, liveOwner);
+  const status = computeStatus('', files, records, liveOwner, undefined, order);
   const recordsById = new Map(records.map((r) => [r._id, r]));
   for (const m of status.migrations) {
     const record = recordsById.get(m.id);
@@ -193,11 +197,11 @@ export function planUp<M extends ListedMigration>(
       const state = stateById.get(f.id);
       return state !== undefined && runnable.has(state);
     })
-    .sort((a, b) => compareIds(a.id, b.id));
+    .sort((a, b) => order(a.id, b.id));
   if (options.to !== undefined) {
     const target = options.to;
     if (!files.some((f) => f.id === target) && !recordsById.has(target)) throw usageError(`unknown migration id '${target}' (given as \`to\`)`);
-    plan = plan.filter((f) => compareIds(f.id, target) <= 0);
+    plan = plan.filter((f) => order(f.id, target) <= 0);
   }
   if (options.step !== undefined) plan = plan.slice(0, options.step);
   return plan;
@@ -205,9 +209,9 @@ export function planUp<M extends ListedMigration>(
 
 const appliedTime = (r: ChangelogRecord): number => (r.finishedAt ?? r.startedAt).getTime();
 
-/** Applied records (and baselines), in the order they were applied. */
-export function appliedInOrder(records: ChangelogRecord[]): ChangelogRecord[] {
-  return records.filter((r) => IN_DATABASE.has(r.state)).sort((a, b) => appliedTime(a) - appliedTime(b) || compareIds(a._id, b._id));
+/** Applied records (and baselines), in the order they were applied (ties, e.g. within one imported millisecond, in `order`). */
+export function appliedInOrder(records: ChangelogRecord[], order: IdOrder = compareIds): ChangelogRecord[] {
+  return records.filter((r) => IN_DATABASE.has(r.state)).sort((a, b) => appliedTime(a) - appliedTime(b) || order(a._id, b._id));
 }
 
 /**
@@ -233,11 +237,11 @@ export function checkCount(value: number | undefined, option: string): void {
  * plain `down` (reverting below it would leave it half reverted); with `retryFailed` it comes
  * first and counts as the first step.
  */
-export function planDown(records: ChangelogRecord[], options: DownOptions, liveOwner?: string): ChangelogRecord[] {
+export function planDown(records: ChangelogRecord[], options: DownOptions, liveOwner?: string, order: IdOrder = compareIds): ChangelogRecord[] {
   checkRunOptions(options, 'down');
   const broken = records.filter((r) => isBrokenDown(r, liveOwner)).sort((a, b) => appliedTime(b) - appliedTime(a));
   if (broken.length > 0 && options.retryFailed !== true) throw halfRevertedError(broken.map((r) => r._id));
-  const applied = appliedInOrder(records);
+  const applied = appliedInOrder(records, order);
   const newestFirst = (list: ChangelogRecord[]): ChangelogRecord[] => [...broken, ...[...list].reverse()];
   if (options.all === true) return newestFirst(applied);
   if (options.lastRun === true) {
@@ -276,19 +280,19 @@ export function refuseIrreversible(migrations: LoadedMigration[]): void {
  * The applied record `redo` reverts and applies again (default: the newest applied). A `down`
  * that failed or died blocks it as it blocks `down`.
  */
-export function planRedo(records: ChangelogRecord[], id: string | undefined, liveOwner?: string): ChangelogRecord {
+export function planRedo(records: ChangelogRecord[], id: string | undefined, liveOwner?: string, order: IdOrder = compareIds): ChangelogRecord {
   if (records.some((r) => isBrokenDown(r, liveOwner))) planDown(records, {}, liveOwner); // throws, naming the ways out
-  const applied = appliedInOrder(records);
+  const applied = appliedInOrder(records, order);
   const target = id === undefined ? applied.at(-1) : applied.find((r) => r._id === id);
   if (target === undefined) throw usageError(id === undefined ? 'nothing to redo: no migration is applied' : `cannot redo ${id}: it is not applied`);
   return target;
 }
 
 /** `baseline <id>`: the files up to and including `id` that have no record yet, and those that have one. */
-export function planBaseline<M extends ListedMigration>(files: M[], records: ChangelogRecord[], id: string): { toRecord: M[]; skipped: string[] } {
+export function planBaseline<M extends ListedMigration>(files: M[], records: ChangelogRecord[], id: string, order: IdOrder = compareIds): { toRecord: M[]; skipped: string[] } {
   if (!files.some((f) => f.id === id)) throw usageError(`cannot baseline to ${id}: no migration file has that id`);
   const recorded = new Set(records.map((r) => r._id));
-  const upTo = files.filter((f) => compareIds(f.id, id) <= 0);
+  const upTo = files.filter((f) => order(f.id, id) <= 0);
   return { toRecord: upTo.filter((f) => !recorded.has(f.id)), skipped: upTo.filter((f) => recorded.has(f.id)).map((f) => f.id) };
 }
 
@@ -354,10 +358,11 @@ export function planImport(
   migrations: ListedMigration[],
   records: ChangelogRecord[],
   importedBefore: Set<string>,
+  order: IdOrder = compareIds,
 ): Pick<ImportResult, 'imported' | 'skipped'> & { toRecord: { entry: ImportedMigration; migration: ListedMigration | undefined }[] } {
   const listed = new Map(migrations.map((m) => [m.id, m]));
   const recorded = new Set(records.map((r) => r._id));
-  const ordered = [...entries].sort((a, b) => a.appliedAt.getTime() - b.appliedAt.getTime() || compareIds(a.id, b.id));
+  const ordered = [...entries].sort((a, b) => a.appliedAt.getTime() - b.appliedAt.getTime() || order(a.id, b.id));
   const skipped: ImportResult['skipped'] = [];
   const toRecord: { entry: ImportedMigration; migration: ListedMigration | undefined }[] = [];
   for (const entry of ordered) {

@@ -8,6 +8,20 @@
 import { readFileSync } from 'node:fs';
 import type { MongoClientOptions } from 'mongodb';
 
+/**
+ * Options no driver since 4.0 does anything with; migrate-mongo's `init` template wrote them for
+ * years, and the driver 7.x refuses them ("options usenewurlparser, useunifiedtopology are not
+ * supported"), so they are dropped for every driver.
+ */
+const NO_EFFECT_OPTIONS: readonly string[] = ['useNewUrlParser', 'useUnifiedTopology'];
+
+/** The options without those that do nothing, and the names of those dropped. */
+export function withoutNoEffectOptions(options: MongoClientOptions): { options: MongoClientOptions; dropped: string[] } {
+  const dropped = Object.keys(options).filter((key) => NO_EFFECT_OPTIONS.includes(key));
+  if (dropped.length === 0) return { options, dropped };
+  return { options: Object.fromEntries(Object.entries(options).filter(([key]) => !dropped.includes(key))), dropped };
+}
+
 type Translate = (value: unknown) => Record<string, unknown>;
 
 const readFile = (path: unknown): string => readFileSync(String(path), { encoding: 'ascii' });

@@ -23,13 +23,13 @@ export interface DriverInfo {
 /** The package folder above a resolved entry file: the nearest `package.json` named `mongodb`. */
 function packageOf(entry: string): { dir: string; version: string } | undefined {
   for (let dir = dirname(entry); dir !== dirname(dir); dir = dirname(dir)) {
-    let text: string;
+    let pkg: { name?: unknown; version?: unknown };
     try {
-      text = readFileSync(join(dir, 'package.json'), 'utf8');
+      pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as typeof pkg;
     } catch {
+      // none here (or not readable): the package's own is further up
       continue;
     }
-    const pkg = JSON.parse(text) as { name?: unknown; version?: unknown };
     if (pkg.name === 'mongodb' && typeof pkg.version === 'string') return { dir, version: pkg.version };
   }
   return undefined;

@@ -33,8 +33,13 @@ export interface MigrationSurvey {
 export interface MigrationProvider {
   /** Where the migrations come from, for messages: "migrations folder /app/migrations". */
   readonly origin: string;
+  /** The order migrations run in, when it is not `compareIds` (migrate-mongo's, in compat mode). */
+  readonly order?: IdOrder;
   survey(): Promise<MigrationSurvey>;
 }
+
+/** How migration ids sort: negative when `a` runs first. */
+export type IdOrder = (a: string, b: string) => number;
 
 /** Ids sort by code unit, not locale, so every machine agrees on the order. */
 export function compareIds(a: string, b: string): number {

@@ -85,13 +85,15 @@ void describe('help, version and usage errors', { concurrency: 4 }, () => {
     }
   });
 
-  void it('--version prints the package version and exits 0', async () => {
+  void it('--version prints the package version, then the driver and where from, and exits 0', async () => {
     const project = await createProject();
     try {
       for (const flag of ['--version', '-V']) {
         const result = await runCli([flag], { cwd: project.dir });
         ok(result, flag);
-        assert.equal(result.stdout.trim(), PKG_VERSION);
+        const [version, driver] = result.stdout.trimEnd().split('\n');
+        assert.equal(version, PKG_VERSION);
+        assert.match(driver ?? '', /^mongodb 7\.\d+\.\d+ \(mongrate's own: the project has none, \S+\)$/);
         assert.equal(result.stderr, '');
       }
     } finally {

@@ -159,6 +159,7 @@ void describe('mergeConfig', () => {
       migrations: undefined,
       configFile: undefined,
       projectRoot: BASE,
+      notices: [],
     });
     assert.equal(DEFAULT_URI, 'mongodb://127.0.0.1:27017');
   });

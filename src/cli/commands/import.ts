@@ -1,7 +1,6 @@
 /** `import migrate-mongo`: adopt a project that used migrate-mongo, without running anything again. */
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, relative } from 'node:path';
 import type { Command } from 'commander';
 import { usageError } from '../../errors.ts';
 import { redactUri, secretsOf } from '../../util/redact.ts';
@@ -11,11 +10,10 @@ import { wholeNumber } from '../options.ts';
 
 interface ImportFlags {
   from?: string;
+  out?: string;
   dryRun?: boolean;
   lockWait?: number;
 }
-
-const CONFIG_FILE = 'migrate.config.ts';
 
 export function defineImport(program: Command, register: Register): void {
   const command = program
@@ -23,6 +21,7 @@ export function defineImport(program: Command, register: Register): void {
     .argument('<tool>', 'the tool the project used: migrate-mongo')
     .description("record what another tool applied as applied (from its changelog, left untouched) and write a migrate.config.ts that runs its files unchanged")
     .option('--from <config>', "that tool's config file (default: migrate-mongo-config.js)")
+    .option('--out <file>', 'the mongrate config to write (default: migrate.config.ts, or beside it a name derived from --from)')
     .option('--dry-run', 'print what would be recorded; change nothing')
     .option('--lock-wait <seconds>', 'wait this long for a lock held by another runner', wholeNumber('--lock-wait'));
   register<ImportFlags>(command, async (ctx, flags, [tool = '']) => {
@@ -30,12 +29,13 @@ export function defineImport(program: Command, register: Register): void {
     const { renderer, io, globals } = ctx;
     const dryRun = flags.dryRun === true;
     const { adoptMigrateMongo, migrateMongoConfigTemplate } = await api();
-    const adoption = await adoptMigrateMongo({ from: flags.from, cwd: io.cwd, uri: globals.uri, database: globals.db, dryRun, lockWait: flags.lockWait });
+    const adoption = await adoptMigrateMongo({ from: flags.from, out: flags.out, cwd: io.cwd, uri: globals.uri, database: globals.db, env: io.env, dryRun, lockWait: flags.lockWait });
     const { settings, result } = adoption;
     renderer.addSecrets([...secretsOf(settings.url), ...secretsOf(adoption.uri)]);
-    const configPath = join(io.cwd, CONFIG_FILE);
-    const configExists = existsSync(configPath);
-    if (!dryRun && !configExists) await writeFile(configPath, migrateMongoConfigTemplate(settings, io.cwd), { flag: 'wx' });
+    const target = adoption.config;
+    const configPath = target.path;
+    const configExists = target.kept;
+    if (!dryRun && !configExists) await writeFile(configPath, migrateMongoConfigTemplate(settings, dirname(configPath), io.cwd), { flag: 'wx' });
 
     const { chalk } = renderer;
     const source = `${settings.changelogCollectionName} in ${adoption.database} at ${redactUri(adoption.uri)}`;
@@ -56,8 +56,11 @@ export function defineImport(program: Command, register: Register): void {
       : `${dryRun ? 'Would import' : 'Imported'} ${counted}${result.skipped.length > 0 ? `; ${result.skipped.length} left alone` : ''}.`,
     );
     const shownConfig = relative(io.cwd, configPath);
-    if (configExists) renderer.info(`Kept the existing ${shownConfig}: it should set compat: 'migrate-mongo' to run migrate-mongo's files unchanged.`);
-    else renderer.info(`${dryRun ? 'Would write' : 'Wrote'} ${shownConfig} (compat: 'migrate-mongo'; it reads the connection from ${relative(io.cwd, settings.file)}).`);
+    const besides = target.besides === undefined ? '' : `, beside ${relative(io.cwd, target.besides)}, which is for another source`;
+    if (configExists) renderer.info(`Kept ${shownConfig}: it reads ${relative(io.cwd, settings.file)} already.`);
+    else renderer.info(`${dryRun ? 'Would write' : 'Wrote'} ${shownConfig} (compat: 'migrate-mongo'; it reads the connection from ${relative(io.cwd, settings.file)})${besides}.`);
+    const command = `mongrate${target.configFlag === undefined ? '' : ` --config ${target.configFlag}`} status`;
+    renderer.out(`${dryRun ? 'Then run' : 'Run'} its migrations with: ${command} (then up, down, ...)`);
     if (dryRun) renderer.out('Nothing was changed.');
     renderer.emitJson({
       ok: true,
@@ -65,7 +68,7 @@ export function defineImport(program: Command, register: Register): void {
       database: adoption.database,
       ...result,
       notes: adoption.notes,
-      config: { path: configPath, written: !dryRun && !configExists },
+      config: { path: configPath, written: !dryRun && !configExists, command },
     });
     return 0;
   });

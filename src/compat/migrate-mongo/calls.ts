@@ -10,10 +10,20 @@ import { configError, usageError } from '../../errors.ts';
 import { isDefinedMigration } from '../../define.ts';
 import { nativeOnLegacyDriverMessage } from '../../driver/drivers.ts';
 import type { DriverInfo } from '../../driver/find.ts';
+import { compareIds } from '../../providers/contract.ts';
 import { checkDefinition, type ExportedMigration } from '../../providers/load-file.ts';
 import type { MigrationContext, MigrationDefinition } from '../../types.ts';
 
 type MigrateMongoFn = (db: MigrationContext['db'], client: MigrationContext['client']) => unknown;
+
+/**
+ * migrate-mongo's order: it sorts file names with their extension, so `X-index.js` runs before
+ * `X.js` ('-' sorts before '.'), where ids alone put `X` first. Ids are compared as those names
+ * (one extension for all: migrate-mongo counts the files of one extension only).
+ */
+export function migrateMongoOrder(a: string, b: string): number {
+  return compareIds(`${a}.js`, `${b}.js`);
+}
 
 export function isMigrateMongoSample(name: string): boolean {
   return /^sample-migration\.[^.]+$/.test(name);
@@ -39,5 +49,27 @@ export function migrateMongoDefinition(exported: ExportedMigration, shown: strin
       transaction: legacyDriver === undefined ? (transaction ?? false) : false,
     },
     shown,
+  );
+}
+
+/** The first parameter's name as written (`db` in `up(db, client)`), when it is a plain name. */
+function firstParameter(fn: (...args: never[]) => unknown): string | undefined {
+  const source = Function.prototype.toString.call(fn);
+  const arrow = /^(?:async\s*)?([A-Za-z_$][\w$]*)\s*=>/.exec(source);
+  if (arrow !== null) return arrow[1];
+  return /^[^(]*\(\s*([^),=]*)/.exec(source)?.[1]?.trim();
+}
+
+/**
+ * A file written for migrate-mongo (`up(db, client)`, `up(db)`) in a folder mongrate runs as its
+ * own: called with mongrate's context, it would fail on "db.collection is not a function", or
+ * run part of itself. Checked when the file is loaded, before anything of it runs.
+ */
+export function refuseMigrateMongoStyle(exported: ExportedMigration, shown: string): void {
+  if (isDefinedMigration(exported) || typeof exported.up !== 'function') return;
+  const up = exported.up as (...args: never[]) => unknown;
+  if (up.length < 2 && firstParameter(up) !== 'db') return;
+  throw usageError(
+    `migration ${shown} is written for migrate-mongo (up(db, client)), but this config calls migrations with mongrate's context (up({ db, client, ... })): set compat: 'migrate-mongo' in the config (\`mongrate import migrate-mongo\` adopts a migrate-mongo project and writes it), or take db from the context`,
   );
 }

@@ -58,7 +58,9 @@ export async function readMigrateMongoConfig(from: string | undefined, cwd: stri
   const mongodb = config.mongodb;
   if (!isObject(mongodb)) throw configError(`${file}: migrate-mongo's config has no \`mongodb\` section`);
   const url = optionalString(mongodb, 'url', file);
-  if (url === undefined) throw configError(`${file}: migrate-mongo's config has no \`mongodb.url\``);
+  if (url === undefined) {
+    throw configError(`${file}: migrate-mongo's \`mongodb.url\` is undefined (is the environment variable it reads set?); migrate-mongo refuses this config too ("No \`url\` defined in config file!")`);
+  }
   const extension = optionalString(config, 'migrationFileExtension', file) ?? '.js';
   if (!extension.startsWith('.')) throw configError(`${file}: migrationFileExtension must start with a dot, got '${extension}'`);
   const migrationsDir = optionalString(config, 'migrationsDir', file) ?? 'migrations';
