@@ -142,7 +142,8 @@ export async function copyAndRenameWith<T extends Document>(
     const survivor = names.to !== names.source || !atomic ? names.keep : undefined;
     if (frozen !== undefined && survivor !== undefined) await restoreOrWarn(ctx, frozen, survivor, what);
     const frozenMs = frozen === undefined ? 0 : performance.now() - frozen.since;
-    await dropIfExists(ctx, db, sums);
+    // the copy is in place: a digest collection left behind is only a leftover (validate lists it)
+    await dropIfExists(ctx, db, sums).catch((error: unknown) => ctx.warn?.(`${what}: could not drop '${sums}' (${messageOf(error)}); drop it, or the next copyAndRename to '${to}' does`));
     report(ctx, { what, names, counts: job.counts, consistency, unguardedMs, frozenMs, pacer });
     return { matched: job.counts.copied + job.counts.leftOut, copied: job.counts.copied, carriedOver: job.counts.carriedOver };
   } catch (error) {

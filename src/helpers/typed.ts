@@ -79,6 +79,9 @@ export function readAs(stored: unknown, js: unknown, ctx?: HelperContext): boole
     return exact <= SAFE && exact >= -SAFE && Object.is(js, Number(exact));
   }
   if (type === 'BSONSymbol') return typeof js === 'string' && js === String(stored);
+  // the commonest values compared without encoding them (both decodings give them alike)
+  if (stored instanceof Date) return js instanceof Date && Object.is(stored.getTime(), js.getTime());
+  if (type === 'ObjectId') return bsonTypeOf(js) === 'ObjectId' && (stored as { toHexString(): string }).toHexString() === (js as { toHexString(): string }).toHexString();
   if (typeof stored !== 'object' || stored === null || typeof js !== 'object' || js === null) return false;
   return sameBytes(valueBytes(stored, ctx), valueBytes(js, ctx));
 }
