@@ -122,17 +122,28 @@ export async function* cursorBatches(
   batchSize: number,
   sort: Document = { _id: 1 },
 ): AsyncGenerator<Page> {
+  for await (const raw of rawCursorBatches(ctx, collection, filter, batchSize, sort)) yield page(raw, ctx);
+}
+
+/** cursorBatches, the bytes only: for a pass that decodes just the documents it needs. */
+export async function* rawCursorBatches(
+  ctx: HelperContext,
+  collection: Collection,
+  filter: Filter<Document>,
+  batchSize: number,
+  sort: Document = { _id: 1 },
+): AsyncGenerator<Uint8Array[]> {
   const cursor = collection.find(filter, { ...withSession(ctx), sort, batchSize: Math.max(batchSize, READ_BATCH), raw: true });
   try {
     let raw: Uint8Array[] = [];
     for await (const bytes of cursor) {
       raw.push(bytes as unknown as Uint8Array);
       if (raw.length >= batchSize) {
-        yield page(raw, ctx);
+        yield raw;
         raw = [];
       }
     }
-    if (raw.length > 0) yield page(raw, ctx);
+    if (raw.length > 0) yield raw;
   } finally {
     await cursor.close();
   }

@@ -16,11 +16,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { AnyBulkWriteOperation, Document, WithId } from 'mongodb';
-import { cursorBatches, READ_BATCH, writeChunked } from './batches.ts';
+import { rawCursorBatches, READ_BATCH, writeChunked } from './batches.ts';
 import { throwIfAborted, withSession } from './context.ts';
 import { digestOf, type CopyJob, type SumRecord } from './copy-job.ts';
 import { compareIds } from './id-order.ts';
-import { idKey, isPlainObject, storedValues, transformView } from './typed.ts';
+import { idKey, idOf, isPlainObject, storedValues, transformView } from './typed.ts';
 import type { HelperContext } from './types.ts';
 
 export interface PassOutcome {
@@ -40,8 +40,7 @@ export const changesOf = (pass: PassOutcome): number => pass.changed + pass.adde
  * The `_id` to look a document up by: as decoded for the transform, except where that decoding
  * changed its bytes in a way equality would notice (a sub-document with a Double 2.0 in it).
  */
-function exactId(doc: WithId<Document>, raw: Uint8Array, ctx: HelperContext): unknown {
-  const id: unknown = doc._id;
+function exactId(id: unknown, raw: Uint8Array, ctx: HelperContext): unknown {
   return isPlainObject(id) || Array.isArray(id) ? storedValues(raw, ctx)._id : id;
 }
 
@@ -144,33 +143,34 @@ export async function catchUpPass(ctx: HelperContext, job: CopyJob, batchSize: n
   let deleted = 0;
   let records = walk ? new RecordWalk(ctx, job) : undefined;
   try {
-    for await (const { docs, raw } of cursorBatches(ctx, job.source, {}, batchSize, sort)) {
+    for await (const raw of rawCursorBatches(ctx, job.source, {}, batchSize, sort)) {
+      // only the _ids: a document is decoded whole only when it changed
+      const ids = raw.map((bytes) => idOf(bytes, ctx));
+      const keys = ids.map((id) => idKey(id, ctx));
       const writes = new CatchUpWrites();
       let found: Map<string, SumRecord> | undefined;
       if (records !== undefined) {
-        const taken = await records.upTo(docs.at(-1)?._id);
+        const taken = await records.upTo(ids.at(-1));
         if (taken === undefined) {
           // an _id it cannot order: look the records up from here on
           await records.close();
           records = undefined;
         } else {
           found = new Map(taken.map(({ id, record }) => [idKey(id, ctx), record]));
-          const here = new Set(docs.map((doc) => idKey(doc._id, ctx)));
+          const here = new Set(keys);
           for (const [key, record] of found) if (!here.has(key)) deleted += carryDelete(job, writes, record);
         }
       }
       found ??= await recordsOf(
         ctx,
         job,
-        docs.map((doc, i) => exactId(doc, raw[i] ?? new Uint8Array(), ctx)),
+        ids.map((id, i) => exactId(id, raw[i] ?? new Uint8Array(), ctx)),
       );
-      for (const [index, doc] of docs.entries()) {
-        const bytes = raw[index];
-        if (bytes === undefined) continue;
-        const previous = found.get(idKey(doc._id, ctx));
+      for (const [index, bytes] of raw.entries()) {
+        const previous = found.get(keys[index] ?? '');
         if (previous !== undefined) met += 1;
         if (previous?.d === digestOf(bytes)) continue;
-        await carry(ctx, job, writes, doc, bytes, previous);
+        await carry(ctx, job, writes, transformView(bytes, ctx), bytes, previous);
         if (previous === undefined) added += 1;
         else changed += 1;
       }

@@ -37,6 +37,36 @@ export function storedValues(bytes: Uint8Array, ctx?: HelperContext): WithId<Doc
   return bsonOf(ctx).deserialize(bytes, STORED) as WithId<Document>;
 }
 
+/** Bytes of an element's value, by BSON type, where fixed; see idOf. */
+const FIXED_SIZE: Readonly<Record<number, number>> = { 0x01: 8, 0x07: 12, 0x08: 1, 0x09: 8, 0x0a: 0, 0x10: 4, 0x11: 8, 0x12: 8, 0x13: 16, 0xff: 0, 0x7f: 0 };
+/** Types whose value starts with its length (int32): string, document, array, binary (plus its subtype byte), symbol, code. */
+const LENGTH_PREFIXED: Readonly<Record<number, number>> = { 0x02: 4, 0x03: 0, 0x04: 0, 0x05: 5, 0x0d: 4, 0x0e: 4 };
+
+/**
+ * A document's `_id` from its bytes without decoding the rest (servers store `_id` first): as the
+ * transform would see it. Falls back to decoding the whole document where `_id` is not first or
+ * its type is a rare one. For a pass that only needs to know which document it has.
+ */
+export function idOf(raw: Uint8Array, ctx?: HelperContext): unknown {
+  const view = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const type = view[4] ?? 0;
+  if (view[5] === 0x5f && view[6] === 0x69 && view[7] === 0x64 && view[8] === 0) {
+    const start = 9;
+    const fixed = FIXED_SIZE[type];
+    const prefixed = LENGTH_PREFIXED[type];
+    const size = fixed ?? (prefixed === undefined || start + 4 > view.length ? undefined : view.readInt32LE(start) + prefixed);
+    if (size !== undefined && start + size <= view.length - 1) {
+      // a document of just that element: length, the element, the terminating 0
+      const element = view.subarray(4, start + size);
+      const single = Buffer.alloc(element.length + 5);
+      single.writeInt32LE(single.length, 0);
+      element.copy(single, 4);
+      return (bsonOf(ctx).deserialize(single, TRANSFORM_VIEW))._id;
+    }
+  }
+  return transformView(raw, ctx)._id;
+}
+
 /** The BSON bytes of one value, as written (undefined fields left out). */
 export function valueBytes(value: unknown, ctx?: HelperContext): Uint8Array {
   return bsonOf(ctx).serialize({ v: value }, WRITE_OPTIONS);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BSON, Binary, BSONRegExp, Decimal128, Double, Int32, Long, ObjectId, Timestamp, type Document } from 'mongodb';
-import { keepTypes, readAs, storedValues, transformView } from '../../src/helpers/typed.ts';
+import { idOf, keepTypes, readAs, storedValues, transformView } from '../../src/helpers/typed.ts';
 
 const id = new ObjectId('66f1a2b3c4d5e6f708192a3b');
 
@@ -111,5 +111,20 @@ void describe('readAs()', () => {
       [new BSONRegExp('a', 'x'), /a/, false],
     ];
     for (const [storedValue, js, expected] of cases) assert.equal(readAs(storedValue, js), expected, `${String(storedValue)} read as ${String(js)}`);
+  });
+});
+
+void describe('idOf()', () => {
+  void it("reads the _id from a document's bytes as the full decoding would, for every kind of _id", () => {
+    const kinds: unknown[] = [
+      id, 1, -2.5, Long.fromString('9007199254740993'), Decimal128.fromString('1.5'), 'text', 'é\u{1F600}', '', true, null, new Date(7),
+      new Timestamp({ t: 1, i: 2 }), new Binary(Buffer.from('abc'), 4), { a: 1, b: [new Double(2)] }, new BSONRegExp('a', 'x'),
+    ];
+    for (const value of kinds) {
+      for (const doc of [{ _id: value, other: 'x', n: 1 }, { first: 1, _id: value }]) {
+        const bytes = BSON.serialize(doc);
+        assert.deepEqual(idOf(bytes), transformView(bytes)._id, JSON.stringify(doc));
+      }
+    }
   });
 });
