@@ -143,7 +143,11 @@ export async function copyAndRenameWith<T extends Document>(
     if (frozen !== undefined && survivor !== undefined) await restoreOrWarn(ctx, frozen, survivor, what);
     const frozenMs = frozen === undefined ? 0 : performance.now() - frozen.since;
     // the copy is in place: a digest collection left behind is only a leftover (validate lists it)
-    await dropIfExists(ctx, db, sums).catch((error: unknown) => ctx.warn?.(`${what}: could not drop '${sums}' (${messageOf(error)}); drop it, or the next copyAndRename to '${to}' does`));
+    await dropIfExists(ctx, db, sums).catch((error: unknown) => {
+      // a lost lease (the fence's error) still stops the run
+      if (error instanceof MongrateError) throw error;
+      ctx.warn?.(`${what}: could not drop '${sums}' (${messageOf(error)}); drop it, or the next copyAndRename to '${to}' does`);
+    });
     report(ctx, { what, names, counts: job.counts, consistency, unguardedMs, frozenMs, pacer });
     return { matched: job.counts.copied + job.counts.leftOut, copied: job.counts.copied, carriedOver: job.counts.carriedOver };
   } catch (error) {
