@@ -106,6 +106,11 @@ export interface CopyAndRenameResult {
   matched: number;
   /** Documents written to the copy (the rest the transform left out); 0 in a dry run. */
   copied: number;
+  /**
+   * Inserts, updates and deletes another writer made to the source while it was copied, carried
+   * into the copy before the swap (0 when nothing wrote to it).
+   */
+  carriedOver: number;
   /** Set in a dry run: nothing was copied or renamed. */
   dryRun?: true;
 }
@@ -114,7 +119,7 @@ export interface CopyAndRenameResult {
 export interface LeftoverCollection {
   /** e.g. `_mongrate_tmp_users`. */
   name: string;
-  /** `copy`: an unfinished or refused copy (the next copyAndRename to it drops it); `original`: a target moved aside by a brief-gap swap (check it, then rename it back). */
+  /** `copy`: an unfinished or refused copy, or its digests (`_mongrate_sums_*`) (the next copyAndRename to it drops it); `original`: a target moved aside by a brief-gap swap (check it, then rename it back). */
   kind: 'copy' | 'original';
   /** The collection it belongs to (the copy's target, or the target moved aside). */
   collection: string;
@@ -171,7 +176,7 @@ export interface HelperPlan {
 }
 
 /** What helpers need of a driver's BSON library. */
-export type HelperBson = Pick<typeof BSON, 'serialize' | 'deserialize'>;
+export type HelperBson = Pick<typeof BSON, 'serialize' | 'deserialize' | 'calculateObjectSize'>;
 
 /** Everything a helper needs from the migration that runs it. */
 export interface HelperContext {
