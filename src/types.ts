@@ -86,7 +86,11 @@ export interface MigrationContext {
   /** The migration's database. */
   db: Db;
   client: MongoClient;
-  /** The transaction's session, when the migration runs in one. Pass it to every write. */
+  /**
+   * The transaction's session, when the migration runs in one. Every operation made through `db`,
+   * `client` and the helpers already carries it (passing it too is fine); a session of the
+   * migration's own is refused there.
+   */
   session: ClientSession | undefined;
   /** Writes a line under the migration in the CLI output (and a `log` event). */
   log: MigrationLogger;
@@ -175,7 +179,13 @@ export interface ChangelogRecord {
    * describing the application). Every write that finishes an operation is conditional on it.
    */
   claim?: RecordClaim;
-  error?: { message: string; direction?: Direction; interrupted?: boolean };
+  error?: {
+    message: string;
+    direction?: Direction;
+    interrupted?: boolean;
+    /** It failed inside a transaction, which was rolled back: nothing of it was written. */
+    rolledBack?: true;
+  };
   /** Recorded by `mongrate import` from another tool's changelog, not run by mongrate. */
   importedFrom?: 'migrate-mongo';
 }
@@ -191,6 +201,11 @@ export interface RecordClaim {
   previousState?: 'applied' | 'baseline';
   finishedAt?: Date;
   durationMs?: number;
+  /**
+   * The operation runs inside a transaction: a runner that dies leaves nothing of it behind (the
+   * server rolls it back), so the record is reported as interrupted and rolled back.
+   */
+  transaction?: boolean;
 }
 
 export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'unlock' | 'import';
@@ -209,6 +224,8 @@ export interface HistoryRecord {
   checksum?: string;
   durationMs?: number;
   error?: { message: string };
+  /** A `failed` entry of an attempt that ran inside a transaction and was rolled back: it changed nothing. */
+  rolledBack?: true;
   /** What a `repair` or `baseline` did. */
   note?: string;
 }
@@ -235,7 +252,13 @@ export interface MigrationStatus {
   error: string | undefined;
   /** A failed migration whose runner was interrupted or died mid-run. */
   interrupted: boolean;
-  /** `failed` or `running`: which way. A failed `down` may have left its data half reverted. */
+  /**
+   * Its last attempt failed (or its runner died) inside a transaction, which was rolled back:
+   * nothing of that attempt was written. A `failed` up shown so runs again with a plain `up`; an
+   * applied migration whose `down` was rolled back is still applied.
+   */
+  rolledBack: boolean;
+  /** `failed` or `running` (or a rolled-back `down`): which way. A failed `down` outside a transaction may have left its data half reverted. */
   direction: Direction | undefined;
 }
 
