@@ -1,50 +1,15 @@
 /**
  * Turns planned steps into a run result: for real under the lock (`runner.ts`), or simulated
- * for `--dry-run` (`dry-run.ts`). Both call migrations the same way: the context completed with
- * helpers bound to the migration, the server probe and the dry-run flag.
+ * for `--dry-run` (`dry-run.ts`). Both build each migration's context the same way
+ * (`step-context.ts`), from an environment made here.
  */
-import type { Db } from 'mongodb';
-import { createHelpers, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
-import type { ServerInfo } from '../server/capabilities.ts';
-import type { MigrationContext, RunResult } from '../types.ts';
+import type { RunResult } from '../types.ts';
 import type { CommandScope, Locked } from './command-scope.ts';
 import { simulateSteps } from './dry-run.ts';
-import { runSteps, type BaseContext, type Step, type StepHooks } from './runner.ts';
+import { runSteps, type Step } from './runner.ts';
+import type { StepEnvironment } from './step-context.ts';
+import { lifetimeLimitReader } from './transaction-attempt.ts';
 import { transactionPolicy, transactionSupportOf } from './transactions.ts';
-
-interface InvokeOptions {
-  db: Db;
-  server: ServerInfo;
-  dryRun: boolean;
-  onPlan?: (plan: HelperPlan) => void;
-}
-
-/**
- * Calls the migration so that standalone helpers imported from 'mongrate' find the same context
- * as `ctx.helpers`. Helpers get the real database: they fence their own writes, and in a dry
- * run only count.
- */
-function invoke(scope: CommandScope, base: BaseContext, fn: (ctx: MigrationContext) => Promise<unknown>, hooks: StepHooks, options: InvokeOptions): Promise<unknown> {
-  const { server, dryRun, onPlan } = options;
-  const helperContext: HelperContext = {
-    db: options.db,
-    server,
-    dryRun,
-    signal: base.signal,
-    log: hooks.log,
-    onProgress: hooks.progress,
-    onPlan: (plan) => {
-      onPlan?.(plan);
-      scope.emit('plan', { id: base.id, ...plan });
-    },
-    fence: hooks.fence,
-    warn: hooks.warn,
-    transactionDocumentLimit: hooks.transactionDocumentLimit,
-    ...(hooks.session === undefined ? {} : { session: hooks.session }),
-  };
-  const ctx: MigrationContext = { ...base, helpers: createHelpers(helperContext), server, dryRun };
-  return runWithHelperContext(helperContext, () => fn(ctx));
-}
 
 export function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[], runId: string | undefined): RunResult {
   return {
@@ -64,22 +29,17 @@ export async function simulate(scope: CommandScope, kind: RunResult['direction']
   const server = await scope.target.server();
   const abort = scope.interrupts.begin();
   try {
-    await simulateSteps(
-      {
-        client,
-        db,
-        signal: abort.signal,
-        emit: scope.emit,
-        clean: scope.clean,
-        documentLimit: scope.config.transactionDocumentLimit,
-        invoke: (base, step, hooks, onPlan) => {
-          const fn = step.direction === 'up' ? step.migration.definition.up : step.migration.definition.down;
-          return fn === undefined ? Promise.resolve() : invoke(scope, base, fn, hooks, { db, server, dryRun: true, onPlan });
-        },
-      },
-      steps,
-      result,
-    );
+    const environment: StepEnvironment = {
+      client,
+      db,
+      server,
+      signal: abort.signal,
+      dryRun: true,
+      transactionDocumentLimit: scope.config.transactionDocumentLimit,
+      fence: () => undefined,
+      emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
+    };
+    await simulateSteps({ environment, emit: scope.emit, clean: scope.clean }, steps, result);
   } finally {
     scope.interrupts.end();
   }
@@ -92,20 +52,29 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
   const { client, db } = locked.connection;
   const server = await scope.target.server();
   const { config } = scope;
+  const environment: StepEnvironment = {
+    client,
+    db,
+    server,
+    signal: locked.signal,
+    dryRun: false,
+    transactionDocumentLimit: config.transactionDocumentLimit,
+    fence: () => locked.lease.assertHeld(),
+    emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
+  };
   await runSteps(
     {
       identity: locked.identity,
       signal: locked.signal,
       recorder: locked.recorder,
       lease: locked.lease,
-      client,
-      db,
       transactions: transactionPolicy(config.transactions, transactionSupportOf(server), config.transactionDocumentLimit),
+      environment,
+      lifetimeLimitMs: lifetimeLimitReader(client),
       ttlSeconds: config.lock.ttlSeconds,
       emit: scope.emit,
       warn: locked.warn,
       clean: scope.clean,
-      invoke: (base, fn, hooks) => invoke(scope, base, fn, hooks, { db, server, dryRun: false }),
     },
     steps,
     result,

@@ -13,6 +13,16 @@
  *   can reach the `expiresAt` it wrote, so it always stops before anyone may take over. Past the
  *   deadline the lease is lost for good: never renewed again (someone may own it now), and
  *   `assertHeld()` (the fence before every write) throws LOCK_LOST.
+ * - A migration's transaction writes the lock document as its first operation (`touch`). While
+ *   that transaction is open nobody can take the lease over: a takeover's write to the lock
+ *   document waits for our commit or abort (MongoDB and PostgreSQL both make a write outside a
+ *   transaction wait for one that wrote the document first), and if the server aborts the
+ *   transaction, none of its writes land. So while it is open the deadline does not stop the
+ *   holder, and the heartbeat sends nothing (its renewal would only wait for the commit, and land
+ *   after it with an older expiry). Right before the commit a transaction that outlived a third of
+ *   the lease stamps the lock again (`refresh`). After the commit the deadline is the one the last
+ *   stamp in the transaction gives; after an abort, the one committed renewals gave: a runner whose
+ *   lease ran out meanwhile has lost it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientSession } from 'mongodb';
@@ -89,6 +99,23 @@ function deadlineFor(clock: ServerClock, sentMs: number, ttlMs: number): number 
 
 type TakeoverOutcome = 'removed' | 'already-gone' | 'contended';
 
+/** An expiry written to the lock document: when it was sent (steady time), and the deadline it gives. */
+interface Stamp {
+  sentMs: number;
+  deadline: number;
+  expiresAt: Date;
+}
+
+/** The lock document as written inside one transaction (`Lease.touch`). */
+export interface LeaseInTransaction {
+  /** Right before the commit: stamps the lock again if the first stamp is a third of the lease old. */
+  refresh(): Promise<void>;
+  /** The transaction committed: the lease runs from its last stamp. */
+  committed(): void;
+  /** The transaction was aborted (or its end is unknown): the lease is what committed renewals made it. */
+  aborted(): void;
+}
+
 /**
  * Removes the expired lease `expired` if this caller wins a claim on it. 'contended': another
  * live claimant is taking it over.
@@ -124,6 +151,8 @@ export class Lease {
   private released = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private renewal: Promise<void> | undefined;
+  /** Set while a transaction holds the lock document: its stamp, once written. */
+  private held: { stamp: Stamp | undefined } | undefined;
 
   constructor(private readonly options: LeaseOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
@@ -224,7 +253,8 @@ export class Lease {
   assertHeld(): void {
     if (this.released) throw new MongrateError('LOCK_LOST', 'the lock was already released by this run');
     if (this.expiresAt === undefined) throw new MongrateError('LOCK_LOST', 'the lock was not acquired');
-    if (this.lostReason === undefined && this.options.clock.steadyNowMs() >= this.deadline) {
+    // an open transaction that wrote the lock document keeps it ours (see the header)
+    if (this.lostReason === undefined && this.held?.stamp === undefined && this.options.clock.steadyNowMs() >= this.deadline) {
       this.markLost(
         `its lease (until ${this.expiresAt.toISOString()}) ran out before it was renewed (the process stalled, or the server did not answer)`,
       );
@@ -241,7 +271,8 @@ export class Lease {
 
   /** One heartbeat now (the timer calls it every ttl/3); a renewal still under way is not doubled. */
   renew(): Promise<void> {
-    if (this.lostReason !== undefined || this.released) return Promise.resolve();
+    // a transaction holds the lock document: a renewal would wait for its end (see the header)
+    if (this.lostReason !== undefined || this.released || this.held !== undefined) return Promise.resolve();
     try {
       this.assertHeld();
     } catch {
@@ -275,22 +306,61 @@ export class Lease {
 
   /**
    * Inside a transaction: writes the lock document in that transaction, so a takeover or removal
-   * of the lock conflicts with the commit. Call it as the transaction's first operation: its
-   * snapshot then starts with it, and the heartbeat's renewals outside wait for the commit
-   * instead of making the transaction's own write conflict. Throws LOCK_LOST when the lock is
-   * no longer this run's.
+   * of the lock waits for the commit, or conflicts with it. Call it as the transaction's first
+   * operation: its snapshot then starts with it. Throws LOCK_LOST when the lock is no longer this
+   * run's. The caller says how the transaction ended (see the header).
    */
-  async touch(session: ClientSession): Promise<void> {
+  async touch(session: ClientSession): Promise<LeaseInTransaction> {
     this.assertHeld();
+    // a renewal still in flight lands first: none may wait behind the transaction and land after it
+    await this.renewal;
+    this.assertHeld();
+    const held: { stamp: Stamp | undefined } = { stamp: undefined };
+    this.held = held;
+    try {
+      held.stamp = await this.stampInTransaction(session, undefined);
+    } catch (error) {
+      this.held = undefined;
+      throw error;
+    }
+    const end = (committed: boolean): void => {
+      if (this.held !== held) return;
+      this.held = undefined;
+      if (committed && held.stamp !== undefined) {
+        this.deadline = Math.max(this.deadline, held.stamp.deadline);
+        this.expiresAt = held.stamp.expiresAt;
+      }
+    };
+    return {
+      refresh: async () => {
+        const stamp = held.stamp;
+        if (this.held !== held || stamp === undefined) return;
+        if (this.options.clock.steadyNowMs() - stamp.sentMs < this.ttlMs / 3) return; // as fresh as a heartbeat would keep it
+        held.stamp = await this.stampInTransaction(session, stamp.expiresAt);
+      },
+      committed: () => end(true),
+      aborted: () => {
+        end(false);
+        // renewals waited for the transaction: one now, if the lease is still ours
+        void this.renew();
+      },
+    };
+  }
+
+  /** Writes a new expiry on the lock document inside the transaction; LOCK_LOST when it is not ours. */
+  private async stampInTransaction(session: ClientSession, previous: Date | undefined): Promise<Stamp> {
     const { store, clock, identity } = this.options;
-    const sent = clock.steadyNowMs();
+    const sentMs = clock.steadyNowMs();
+    const deadline = deadlineFor(clock, sentMs, this.ttlMs);
     // a new value, so the write really changes the document (an unchanged one conflicts with nothing)
-    const expiresAt = new Date(Math.max(clock.serverMsAt(sent) + this.ttlMs, (this.expiresAt?.getTime() ?? 0) + 1));
+    const after = Math.max(previous?.getTime() ?? 0, this.expiresAt?.getTime() ?? 0);
+    const expiresAt = new Date(Math.max(clock.serverMsAt(sentMs) + this.ttlMs, after + 1));
     if (!(await store.extendLease(identity.runId, expiresAt, session))) {
       const holder = await store.readLease(session).catch(() => null);
       this.markLost(holder === null ? REMOVED : `the lock was taken over by ${describeHolder(holder)}`);
       this.assertHeld();
     }
+    return { sentMs, deadline, expiresAt };
   }
 
   /**

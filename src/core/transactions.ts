@@ -2,9 +2,10 @@
  * Whether migrations run in transactions: decided from the server probe (a replica set or mongos
  * that really committed a trivial transaction; see `probeServer`), the config's mode, the
  * migration's own `transaction: false`, and the size of the work (`transactionDocumentLimit`).
+ * How a transaction starts and commits, and which of the server's answers mean "run it again".
  */
 import type { ClientSession } from 'mongodb';
-import { MongoError } from 'mongodb';
+import { MongoError, ReadPreference, WriteConcern } from 'mongodb';
 import { configError } from '../errors.ts';
 import type { ServerInfo } from '../server/capabilities.ts';
 import type { TransactionMode } from '../types.ts';
@@ -56,17 +57,26 @@ export function transactionPolicy(mode: TransactionMode, support: TransactionSup
 /** Attempts of one migration's transaction when the server says a retry may succeed. */
 export const TRANSACTION_ATTEMPTS = 3;
 const COMMIT_ATTEMPTS = 3;
+const WRITE_CONFLICT = 112;
 
 const hasLabel = (error: unknown, label: string): boolean => error instanceof MongoError && error.hasErrorLabel(label);
 
-/** MongoDB's answer that the whole transaction may be run again (a write conflict, an election...). */
+/**
+ * Inside a transaction: the server's answer that the whole transaction may be run again (a write
+ * conflict, an election...). DocumentDB's gateway returns a write conflict (112) without the label.
+ */
 export function isTransientTransactionError(error: unknown): boolean {
-  return hasLabel(error, 'TransientTransactionError');
+  return hasLabel(error, 'TransientTransactionError') || (error instanceof MongoError && error.code === WRITE_CONFLICT);
 }
 
 /** The commit was sent but the server could not confirm it (e.g. replication timed out): it may have taken effect. */
 export function isUnknownCommitResult(error: unknown): boolean {
   return hasLabel(error, 'UnknownTransactionCommitResult');
+}
+
+/** How every migration's transaction runs: on the primary, committed by a majority (as the changelog is written). */
+export function startMigrationTransaction(session: ClientSession): void {
+  session.startTransaction({ readPreference: ReadPreference.primary, writeConcern: new WriteConcern('majority') });
 }
 
 /**
