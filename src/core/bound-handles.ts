@@ -212,7 +212,7 @@ class Binder {
         if (prop === Symbol.asyncIterator && kind === 'cursor' && typeof value === 'function') {
           return () => this.iterator((value as () => AsyncIterator<unknown>).call(object), label);
         }
-        if (typeof prop !== 'string') return value;
+        if (typeof prop !== 'string') return typeof value === 'function' ? (value as (...args: Args) => unknown).bind(object) : value;
         // what the helpers reach through a collection or database: bound too
         if (prop === 'db' && kind === 'collection' && typeof value === 'object' && value !== null) return this.bind(value, 'db', 'db');
         if (prop === 'client' && kind === 'db' && typeof value === 'object' && value !== null) return this.bind(value, 'client', 'client');

@@ -19,10 +19,12 @@
  *   transaction wait for one that wrote the document first), and if the server aborts the
  *   transaction, none of its writes land. So while it is open the deadline does not stop the
  *   holder, and the heartbeat sends nothing (its renewal would only wait for the commit, and land
- *   after it with an older expiry). Right before the commit a transaction that outlived a third of
- *   the lease stamps the lock again (`refresh`). After the commit the deadline is the one the last
- *   stamp in the transaction gives; after an abort, the one committed renewals gave: a runner whose
- *   lease ran out meanwhile has lost it.
+ *   after it with an older expiry). So that others still see the lease live meanwhile, a lease that
+ *   would not outlast the server's longest transaction is first renewed for that long
+ *   (`coverTransaction`). Right before the commit a transaction that outlived a third of the lease
+ *   stamps the lock again (`refresh`). After the commit the deadline is the one the last stamp in
+ *   the transaction gives; after an abort, the one committed renewals gave: a runner whose lease
+ *   ran out meanwhile has lost it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientSession } from 'mongodb';
@@ -283,25 +285,53 @@ export class Lease {
   }
 
   private async extend(): Promise<void> {
-    const { store, clock, identity } = this.options;
     try {
-      await clock.refreshIfOlderThan(CLOCK_REFRESH_MS).catch(() => undefined);
-      const sent = clock.steadyNowMs();
-      if (sent >= this.deadline) return; // the next beat reports it
-      const deadline = deadlineFor(clock, sent, this.ttlMs);
-      const expiresAt = new Date(clock.serverMsAt(sent) + this.ttlMs);
-      if (!(await store.extendLease(identity.runId, expiresAt))) {
-        const holder = await store.readLease().catch(() => null);
-        this.markLost(holder === null ? REMOVED : `the lock was taken over by ${describeHolder(holder)}`);
-        return;
-      }
-      // an answer after the deadline does not revive the lease: it was lost in between
-      if (clock.steadyNowMs() >= this.deadline || this.lostReason !== undefined) return;
-      this.deadline = Math.max(this.deadline, deadline);
-      this.expiresAt = expiresAt;
+      await this.options.clock.refreshIfOlderThan(CLOCK_REFRESH_MS).catch(() => undefined);
+      await this.renewFor(this.ttlMs);
     } catch {
       // a failed renewal is retried by the next beat; the deadline catches a long outage
     }
+  }
+
+  /**
+   * Writes an expiry `lengthMs` from now (outside any transaction). The lock document then holds
+   * exactly that expiry, so the deadline becomes the one it gives, shorter or longer.
+   */
+  private async renewFor(lengthMs: number): Promise<void> {
+    const { store, clock, identity } = this.options;
+    const sent = clock.steadyNowMs();
+    if (sent >= this.deadline) return; // the next beat reports it
+    const deadline = deadlineFor(clock, sent, lengthMs);
+    const expiresAt = new Date(clock.serverMsAt(sent) + lengthMs);
+    if (!(await store.extendLease(identity.runId, expiresAt))) {
+      const holder = await store.readLease().catch(() => null);
+      this.markLost(holder === null ? REMOVED : `the lock was taken over by ${describeHolder(holder)}`);
+      return;
+    }
+    // an answer after the deadline does not revive the lease: it was lost in between
+    if (clock.steadyNowMs() >= this.deadline || this.lostReason !== undefined) return;
+    this.deadline = deadline;
+    this.expiresAt = expiresAt;
+  }
+
+  /**
+   * Before a transaction: the heartbeat cannot renew the lease while a transaction holds the lock
+   * document, so when the lease would not outlast the longest transaction the server allows
+   * (`lifetimeMs`), it is renewed now for that long plus a lease. `status`, `unlock` and other
+   * runners then see it live for as long as the transaction may hold the lock document (the
+   * server aborts it after `lifetimeMs`; till then a takeover would wait for it anyway).
+   */
+  async coverTransaction(lifetimeMs: number): Promise<void> {
+    this.assertHeld();
+    await this.renewal;
+    this.assertHeld();
+    if (this.deadline - this.options.clock.steadyNowMs() > lifetimeMs) return;
+    const renewal = this.renewFor(lifetimeMs + this.ttlMs);
+    this.renewal = renewal.finally(() => {
+      if (this.renewal === renewal) this.renewal = undefined;
+    });
+    await renewal;
+    this.assertHeld();
   }
 
   /**
@@ -312,12 +342,13 @@ export class Lease {
    */
   async touch(session: ClientSession): Promise<LeaseInTransaction> {
     this.assertHeld();
-    // a renewal still in flight lands first: none may wait behind the transaction and land after it
-    await this.renewal;
-    this.assertHeld();
     const held: { stamp: Stamp | undefined } = { stamp: undefined };
+    // no renewal starts from now on, and one still in flight lands first: none may wait behind
+    // the transaction and land after its commit with an older expiry
     this.held = held;
     try {
+      await this.renewal;
+      this.assertHeld();
       held.stamp = await this.stampInTransaction(session, undefined);
     } catch (error) {
       this.held = undefined;
@@ -326,8 +357,9 @@ export class Lease {
     const end = (committed: boolean): void => {
       if (this.held !== held) return;
       this.held = undefined;
+      // committed, the lock document holds the last stamp of the transaction, exactly
       if (committed && held.stamp !== undefined) {
-        this.deadline = Math.max(this.deadline, held.stamp.deadline);
+        this.deadline = held.stamp.deadline;
         this.expiresAt = held.stamp.expiresAt;
       }
     };
@@ -353,8 +385,9 @@ export class Lease {
     const sentMs = clock.steadyNowMs();
     const deadline = deadlineFor(clock, sentMs, this.ttlMs);
     // a new value, so the write really changes the document (an unchanged one conflicts with nothing)
-    const after = Math.max(previous?.getTime() ?? 0, this.expiresAt?.getTime() ?? 0);
-    const expiresAt = new Date(Math.max(clock.serverMsAt(sentMs) + this.ttlMs, after + 1));
+    let expiresAtMs = clock.serverMsAt(sentMs) + this.ttlMs;
+    if (expiresAtMs === (previous ?? this.expiresAt)?.getTime()) expiresAtMs += 1;
+    const expiresAt = new Date(expiresAtMs);
     if (!(await store.extendLease(identity.runId, expiresAt, session))) {
       const holder = await store.readLease(session).catch(() => null);
       this.markLost(holder === null ? REMOVED : `the lock was taken over by ${describeHolder(holder)}`);

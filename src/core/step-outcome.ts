@@ -26,6 +26,8 @@ export interface Step {
 export interface RunLease {
   /** Throws LOCK_LOST once the lease is lost or its own deadline passed: checked before every write. */
   assertHeld(): void;
+  /** Before a transaction: makes the lease, as others see it, outlast the longest transaction the server allows. */
+  coverTransaction(lifetimeMs: number): Promise<void>;
   /** Inside a transaction, as its first operation: writes the lock document, so a takeover waits for the commit. */
   touch(session: ClientSession): Promise<LeaseInTransaction>;
   /** Why the lease was lost, once it was. */
@@ -40,7 +42,7 @@ export interface Run {
   transactions: TransactionPolicy;
   /** What each migration's context is built from (see `step-context.ts`). */
   environment: StepEnvironment;
-  /** The server's transaction lifetime limit, read when a transaction the server aborted needs explaining. */
+  /** The server's transaction lifetime limit (asked once): how long a transaction may hold the lock document. */
   lifetimeLimitMs: () => Promise<number>;
   /** Lease length, for messages about what a dead runner leaves behind. */
   ttlSeconds: number;

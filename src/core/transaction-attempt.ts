@@ -44,11 +44,6 @@ export class TransactionAttempt {
   private readonly met: MongoServerError[] = [];
   private poisonedBy: TransactionLimitError | undefined;
 
-  constructor(
-    /** The migration, for messages. */
-    readonly id: string,
-  ) {}
-
   /** Milliseconds since the attempt started. */
   elapsedMs(): number {
     return performance.now() - this.startedMs;
@@ -78,7 +73,7 @@ export class TransactionAttempt {
     if (!(error instanceof MongoServerError)) return error;
     this.met.push(error);
     if (!cannotRunInTransaction(error)) return error;
-    const refused = new TransactionLimitError(what, `the server cannot run it inside a transaction (${error.codeName ?? String(error.code)}: ${error.message})`, { cause: error });
+    const refused = new TransactionLimitError(what, `the server refused it (${error.codeName ?? String(error.code)}: ${error.message})`, { cause: error });
     return this.poison(refused);
   }
 

@@ -36,7 +36,7 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
   try {
     for (let attemptNumber = 1; ; attemptNumber++) {
       logs = [];
-      const attempt = new TransactionAttempt(migration.id);
+      const attempt = new TransactionAttempt();
       const call = {
         id: migration.id,
         direction,
@@ -47,9 +47,10 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
         warn: (message: string): void => warn(run, migration.id, message),
         transaction: { session, attempt },
       };
-      startMigrationTransaction(session);
       let lease: LeaseInTransaction | undefined;
       try {
+        await run.lease.coverTransaction(await run.lifetimeLimitMs());
+        startMigrationTransaction(session);
         lease = await run.lease.touch(session);
         await callMigration(run.environment, call, fn);
         // the migration may have caught what ended the attempt: it never commits
@@ -79,8 +80,9 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
 }
 
 /** The ways out of a failure that was rolled back: nothing was written, so the plain command runs it again. */
-function againHints(state: StepState): Hint[] {
-  return state.step.direction === 'up' ? [{ command: 'up', purpose: 'run it again once it is fixed' }] : [{ command: 'down', purpose: 'revert it again once it is fixed' }];
+function againHints(state: StepState, interrupted: boolean): Hint[] {
+  const once = interrupted ? '' : ' once it is fixed';
+  return state.step.direction === 'up' ? [{ command: 'up', purpose: `run it again${once}` }] : [{ command: 'down', purpose: `revert it again${once}` }];
 }
 
 async function failInTransaction(state: StepState, claimed: Claimed, error: unknown): Promise<RunError> {
@@ -140,5 +142,5 @@ async function failInTransaction(state: StepState, claimed: Claimed, error: unkn
   const what = down ? 'reverting' : 'migration';
   const rolledBack = down ? 'rolled back: it is still applied' : 'rolled back: nothing of it was written';
   const code = interrupted ? 'INTERRUPTED' : 'MIGRATION_FAILED';
-  return failed(state, code, `${what} ${id} ${interrupted ? 'was interrupted' : 'failed'}: ${message} (${rolledBack})`, { stepError: message, cause: error, hints: againHints(state) });
+  return failed(state, code, `${what} ${id} ${interrupted ? 'was interrupted' : 'failed'}: ${message} (${rolledBack})`, { stepError: message, cause: error, hints: againHints(state, interrupted) });
 }

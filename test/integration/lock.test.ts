@@ -96,7 +96,9 @@ export default defineMigration({
 `;
 
 /** Simulates another runner taking the lock over, then keeps working for 1.5 s (ignoring ctx.signal). */
-const USURPED = `export async function up({ db }) {
+// outside a transaction: what is under test is the fence on the migration's own writes
+const USURPED = `export const transaction = false;
+export async function up({ db }) {
   await db.collection('mongrate_lock').updateOne({ _id: 'mongrate' }, { $set: { owner: 'usurper', host: 'usurper-host', pid: 4242 } });
   await new Promise((resolve) => setTimeout(resolve, 1500));
   await db.collection('marks').insertOne({ mark: 'usurped-finished' });
@@ -175,5 +177,38 @@ void describe('the lock in the migrator', () => {
       assert.equal(usurped.state, 'failed');
       assert.equal(usurped.interrupted, true);
       assert.deepEqual(status.migrations.map((m) => `${m.id}:${m.state}`), ['001-a:applied', '002-usurped:failed', '003-c:pending']);
+    }));
+
+  void it('after the loss the fence stops writes through every handle: collections(), createCollection(), client.db(), bulk operations, rename', () =>
+    withEnv('lock_lost_handles', async (env) => {
+      await env.db.createCollection('listed');
+      await env.project.write('001-handles.js', `export const transaction = false;
+export async function up({ db, client, log }) {
+  const created = await db.createCollection('created');
+  const listed = (await db.collections()).find((c) => c.collectionName === 'listed');
+  await db.collection('mongrate_lock').updateOne({ _id: 'mongrate' }, { $set: { owner: 'usurper', host: 'usurper-host' } });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const writes = {
+    'createCollection()': () => created.insertOne({ mark: 'created' }),
+    'collections()': () => listed.insertOne({ mark: 'listed' }),
+    'client.db()': () => client.db(db.databaseName).collection('marks').insertOne({ mark: 'client' }),
+    'bulk operation': () => { const bulk = db.collection('marks').initializeOrderedBulkOp(); bulk.insert({ mark: 'bulk' }); return bulk.execute(); },
+    'rename()': () => db.collection('listed').rename('renamed'),
+  };
+  for (const [handle, write] of Object.entries(writes)) {
+    try {
+      await write();
+      log(handle + ': written');
+    } catch (error) {
+      log(handle + ': ' + error.code);
+    }
+  }
+}
+`);
+      const result = await env.newMigrator({ lock: { ttlSeconds: 1 } }).up();
+      assert.equal(result.error?.code, 'LOCK_LOST', JSON.stringify(result.error));
+      assert.deepEqual(result.steps[0]?.logs, ['createCollection(): LOCK_LOST', 'collections(): LOCK_LOST', 'client.db(): LOCK_LOST', 'bulk operation: LOCK_LOST', 'rename(): LOCK_LOST']);
+      for (const name of ['created', 'listed', 'marks']) assert.equal(await env.db.collection(name).countDocuments(), 0, `nothing written to ${name}`);
+      assert.deepEqual((await env.db.listCollections({ name: 'renamed' }).toArray()).length, 0);
     }));
 });

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { exitCodeFor } from '../../src/cli/errors.ts';
-import { MongrateError } from '../../src/index.ts';
+import { MongrateError, createMigrator } from '../../src/index.ts';
+import { testUri } from '../support/db.ts';
 import type { SeenCommand, TransactionShim } from '../support/transaction-shim.ts';
 import { venueIt } from '../support/transaction-venue.ts';
 import {
@@ -81,6 +82,39 @@ void describe('a transactional up', () => {
       const [record] = await changelog(env);
       assert.deepEqual([record?.state, record?.claim, record?.error], ['applied', undefined, undefined]);
       assert.deepEqual(await events(env), [['001-mark', 'up']]);
+    }),
+  );
+
+  venueIt('is `running` (holder, since) to status and to another runner while its transaction is open', {}, (gateway) =>
+    withTransactionEnv(gateway, 'txn_running_visible', {}, async (env) => {
+      const hook = Symbol.for(`mongrate-test:${env.db.databaseName}`);
+      const store = globalThis as typeof globalThis & Record<symbol, () => Promise<string>>;
+      // what another client sees while the migration's transaction is open
+      const observer = createMigrator({ uri: testUri(), database: env.db.databaseName, migrationsDir: env.project.migrationsDir });
+      store[hook] = async () => {
+        const status = await observer.status();
+        // refused either way: as a result's error, or thrown (the error channel is being reworked)
+        const other = await observer.up().then(
+          (r) => r.error?.code,
+          (error: unknown) => (error as { code?: string }).code,
+        );
+        const [m] = status.migrations;
+        return JSON.stringify([m?.state, m?.direction, status.problems, other]);
+      };
+      await env.project.write('001-watched.ts', `export async function up({ db, log }) {
+  await db.collection('marks').insertOne({ mark: 'in the transaction' });
+  log(await globalThis[Symbol.for('mongrate-test:' + db.databaseName)]());
+}
+`);
+      try {
+        const result = await env.migrator.up();
+        assert.equal(result.error, undefined, JSON.stringify(result.error));
+        assert.deepEqual(env.events.filter((e) => e.startsWith('log')), [`log 001-watched: ${JSON.stringify(['running', 'up', 1, 'LOCK_HELD'])}`]);
+        assert.deepEqual(await states(env), [['001-watched', 'applied']]);
+      } finally {
+        Reflect.deleteProperty(store, hook);
+        await observer.close();
+      }
     }),
   );
 
