@@ -235,7 +235,8 @@ export class Recorder {
 
   /** The history entry of an operation that committed in a transaction (sent after the commit, waited for by `settled()`). */
   historyAfterCommit(file: ListedMigration, direction: Direction, durationMs: number): void {
-    this.historySoon(file.id, direction, { direction, durationMs, checksum: file.checksum });
+    // the same entry as outside a transaction: a down names its direction, an up does not
+    this.historySoon(file.id, direction, { ...(direction === 'down' ? { direction } : {}), durationMs, checksum: file.checksum });
   }
 
   /** Records migrations as applied without running them (`baseline`); those already recorded are skipped. */

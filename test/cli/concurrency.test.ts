@@ -16,10 +16,15 @@ interface StatusDoc {
   migrations: { id: string; state: string; interrupted?: boolean; error?: string }[];
 }
 
-/** Loops in 50 ms sleeps for ~30 s; stops (throws) at the next sleep once ctx.signal is aborted. */
+/**
+ * Loops in 50 ms sleeps for ~30 s; stops (throws) at the next sleep once ctx.signal is aborted.
+ * Outside a transaction: what is under test is the lock around a long migration (a runner killed
+ * inside a transaction leaves it open on the server for its lifetime: transactions.test.ts).
+ */
 const SLOW = `import { defineMigration } from 'mongrate';
 export default defineMigration({
   description: 'slow loop',
+  transaction: false,
   async up({ db, signal }) {
     const until = Date.now() + 30000;
     while (Date.now() < until) {

@@ -83,12 +83,16 @@ void describe('migrator.unlock()', () => {
     }));
 });
 
-/** Sleeps ~1 s, then inserts mark 'slow'. */
+/** The promise a SLOW migration in database `name` waits for, set by the test. */
+const release = (name: string): symbol => Symbol.for(`mongrate-test:release:${name}`);
+type Releases = typeof globalThis & Record<symbol, Promise<void> | undefined>;
+
+/** Waits until the test releases it (however long the test's checks take), then inserts mark 'slow'. */
 const SLOW = `import { defineMigration } from 'mongrate';
 export default defineMigration({
   description: 'slow',
   async up({ db }) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await globalThis[Symbol.for('mongrate-test:release:' + db.databaseName)];
     await db.collection('marks').insertOne({ mark: 'slow' });
   },
   async down() {},
@@ -110,6 +114,8 @@ void describe('the lock in the migrator', () => {
   void it('a second up() is refused while one runs; with lockWait it waits and finds nothing to do; status and validate take no lock', () =>
     withEnv('lock_migrator', async (env) => {
       await env.project.write('001-slow.ts', SLOW);
+      let go: () => void = () => undefined;
+      (globalThis as Releases)[release(env.dbName)] = new Promise<void>((resolve) => (go = resolve));
       const runner = env.newMigrator();
       let finished = false;
       const running = runner.up().finally(() => (finished = true));
@@ -132,13 +138,16 @@ void describe('the lock in the migrator', () => {
         assert.deepEqual(validation, { ok: true, findings: [] });
         assert.equal(finished, false, 'status() and validate() did not wait for the lock');
 
+        go();
         const started = performance.now();
         const waited = await second.up({ lockWait: 5 });
         assert.ok(performance.now() - started < 5000);
         assert.equal(waited.error, undefined);
         assert.deepEqual(waited.steps, [], 'the waiting runner found nothing left to do');
       } finally {
+        go();
         await running;
+        Reflect.deleteProperty(globalThis, release(env.dbName));
       }
       const result = await running;
       assert.equal(result.error, undefined);

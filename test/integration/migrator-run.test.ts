@@ -6,9 +6,14 @@ import { createMigrator } from '../../src/index.ts';
 import { createProject, markerMigration } from '../support/project.ts';
 import { rejectsWithCode, stepSummary, withEnv } from './migrator-helpers.ts';
 
-/** Loops in 5 ms sleeps (bounded at ~5 s) checking ctx.signal; logs 'started' once; throws when aborted. */
+/**
+ * Loops in 5 ms sleeps (bounded at ~5 s) checking ctx.signal; logs 'started' once; throws when
+ * aborted. Outside a transaction, so its log line comes out at once and its failure is `failed`
+ * on every server (interrupted inside a transaction: transactions.test.ts).
+ */
 const COOPERATIVE = `import { defineMigration } from 'mongrate';
 export default defineMigration({
+  transaction: false,
   async up({ db, signal, log }) {
     log('started');
     for (let i = 0; i < 1000; i++) {

@@ -52,8 +52,10 @@ void describe('migrator.status()', () => {
 
   void it('reports a migration another runner is running as running, and up() refuses meanwhile', () =>
     withEnv('status_running', async (env) => {
-      // waits (bounded) until the test inserts { _id: 'go' } into `control`
-      await env.project.write('001-slow.ts', `export async function up({ db }) {
+      // waits (bounded) until the test inserts { _id: 'go' } into `control`; outside a
+      // transaction, whose snapshot would never show it that document
+      await env.project.write('001-slow.ts', `export const transaction = false;
+export async function up({ db }) {
   for (let i = 0; i < 1000; i++) {
     if (await db.collection('control').findOne({ _id: 'go' })) return;
     await new Promise((resolve) => setTimeout(resolve, 5));
