@@ -170,8 +170,15 @@ void describe('mongrate up in transactions', () => {
     venueIt(
       `a runner killed inside the transaction of ${direction === 'up' ? 'an up: failed (interrupted, rolled back), and a plain up runs it' : 'a down: still applied (the attempt noted), and a plain down reverts it'}`,
       {},
-      (gateway, t) =>
-        withCliProject(`cli_txn_killed_${direction}`, async ({ project, db, run, start }) => {
+      async (gateway, t) => {
+        if (gateway.real) {
+          // what a real server does then is shown, in seconds, on the scripted replica set (test/scripted/transactional-migrations.test.ts)
+          t.skip(
+            `a runner killed inside a real transaction leaves it open on the server until the server's transaction lifetime (60 s) ends it, holding the lock document that long (and, on DocumentDB, every index build of the server): too long for this suite`,
+          );
+          return;
+        }
+        await withCliProject(`cli_txn_killed_${direction}`, async ({ project, db, run, start }) => {
           const signals = { IN_TRANSACTION: join(project.dir, 'in-transaction'), FIXED: join(project.dir, 'fixed') };
           const withSignals = { ...env(gateway), ...signals };
           await project.write('001-waits.ts', WAITS_TO_BE_KILLED);
@@ -191,15 +198,16 @@ void describe('mongrate up in transactions', () => {
           const text = show(t, 'mongrate status', status);
           const label = direction === 'up' ? 'failed (interrupted, rolled back)' : 'applied (down, interrupted, rolled back)';
           assert.equal(tableState(status.stdout, '001-waits'), label, text);
-          assert.match(status.stdout, direction === 'up' ? /its transaction was rolled back, nothing was applied/ : /its transaction was rolled back, nothing was reverted/);
+          const unwrapped = status.stdout.replace(/\s+/g, ' ');
+          assert.match(unwrapped, direction === 'up' ? /its transaction was rolled back, nothing was applied/ : /its transaction was rolled back, nothing was reverted/);
           assert.equal((await run(['status', '--check'], withSignals)).code, direction === 'up' ? 4 : 0, 'a problem until it ran again; an applied one is none');
-          if (gateway.real) assert.deepEqual(await db.collection('marks').countDocuments(), direction === 'up' ? 0 : 1, 'the transaction left nothing');
 
           await writeFile(signals.FIXED, '');
           const again = await run([direction], withSignals);
           assert.equal(again.code, 0, show(t, `mongrate ${direction}`, again));
           assert.deepEqual(await states(db), direction === 'up' ? { '001-waits': 'applied' } : {});
-        }),
+        });
+      },
     );
   }
 });
