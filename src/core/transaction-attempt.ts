@@ -12,6 +12,9 @@
  *   transaction; only otherwise (an election, say) is it retried as any transient error.
  * - A transient error (labelled TransientTransactionError, or a write conflict, code 112, which
  *   DocumentDB's gateway returns without the label) is retried a bounded number of times.
+ * - Nothing is sent once the attempt is about to outlive the server's transaction lifetime limit:
+ *   the attempt is poisoned instead. (DocumentDB's gateway runs the statements of a transaction it
+ *   ended at its limit outside any transaction, and reports only at the commit.)
  */
 import { performance } from 'node:perf_hooks';
 import { MongoError, MongoServerError, type MongoClient } from 'mongodb';
@@ -39,10 +42,25 @@ export function cannotRunInTransaction(error: unknown): boolean {
   return /transaction/i.test(error.message) && /capped|time-?series/i.test(error.message);
 }
 
+/** How long before the server's lifetime limit an attempt stops sending: a statement in flight needs time too. */
+const lifetimeMarginMs = (limitMs: number): number => Math.min(5000, limitMs / 10);
+
+/** Why a transaction ran out of time: `aborted` when the server already ended it. */
+function outlived(elapsedMs: number, limitMs: number, aborted: boolean): string {
+  const ran = `it ran ${(elapsedMs / 1000).toFixed(1)} s`;
+  const limit = `the server's transaction lifetime limit (${Math.round(limitMs / 1000)} s)`;
+  return aborted ? `${ran}, past ${limit}, and the server aborted it` : `${ran}, too close to ${limit} to send more`;
+}
+
 export class TransactionAttempt {
   private readonly startedMs = performance.now();
   private readonly met: MongoServerError[] = [];
   private poisonedBy: TransactionLimitError | undefined;
+
+  constructor(
+    /** The server's transaction lifetime limit: the attempt stops sending before it. */
+    private readonly lifetimeLimitMs: number,
+  ) {}
 
   /** Milliseconds since the attempt started. */
   elapsedMs(): number {
@@ -60,8 +78,12 @@ export class TransactionAttempt {
     return this.poisonedBy;
   }
 
-  /** Before an operation: nothing more is sent once the attempt is poisoned. */
+  /** Before an operation: nothing more is sent once the attempt is poisoned, or about to outlive the server's limit. */
   throwIfPoisoned(): void {
+    const elapsedMs = this.elapsedMs();
+    if (this.poisonedBy === undefined && elapsedMs >= this.lifetimeLimitMs - lifetimeMarginMs(this.lifetimeLimitMs)) {
+      this.poison(new TransactionLimitError('the migration', outlived(elapsedMs, this.lifetimeLimitMs, false)));
+    }
     if (this.poisonedBy !== undefined) throw this.poisonedBy;
   }
 
@@ -116,10 +138,7 @@ export async function attemptVerdict(error: unknown, context: VerdictContext): P
     }
     const limitMs = await context.lifetimeLimitMs();
     const elapsedMs = attempt.elapsedMs();
-    if (elapsedMs >= limitMs) {
-      const reason = `it ran ${(elapsedMs / 1000).toFixed(1)} s, past the server's transaction lifetime limit (${Math.round(limitMs / 1000)} s), and the server aborted it`;
-      return { kind: 'outside', why: new TransactionLimitError('the migration', reason, { cause: error }) };
-    }
+    if (elapsedMs >= limitMs) return { kind: 'outside', why: new TransactionLimitError('the migration', outlived(elapsedMs, limitMs, true), { cause: error }) };
   }
   if (isTransientTransactionError(error) && retry) return { kind: 'retry' };
   return { kind: 'fail', error };

@@ -36,7 +36,8 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
   try {
     for (let attemptNumber = 1; ; attemptNumber++) {
       logs = [];
-      const attempt = new TransactionAttempt();
+      const lifetimeLimitMs = await run.lifetimeLimitMs();
+      const attempt = new TransactionAttempt(lifetimeLimitMs);
       const call = {
         id: migration.id,
         direction,
@@ -49,14 +50,16 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
       };
       let lease: LeaseInTransaction | undefined;
       try {
-        await run.lease.coverTransaction(await run.lifetimeLimitMs());
+        await run.lease.coverTransaction(lifetimeLimitMs);
         startMigrationTransaction(session);
         lease = await run.lease.touch(session);
         await callMigration(run.environment, call, fn);
-        // the migration may have caught what ended the attempt: it never commits
+        // the migration may have caught what ended the attempt: it never commits; and nothing is
+        // sent with a transaction about to outlive the server's limit (see transaction-attempt.ts)
         attempt.throwIfPoisoned();
         run.lease.assertHeld();
         await lease.refresh();
+        attempt.throwIfPoisoned();
         await run.recorder.finishInTransaction(migration, claimed, elapsed(state), session);
         await commitWithRetry(session);
         lease.committed();

@@ -87,10 +87,15 @@ void describe('migrator.unlock()', () => {
 const release = (name: string): symbol => Symbol.for(`mongrate-test:release:${name}`);
 type Releases = typeof globalThis & Record<symbol, Promise<void> | undefined>;
 
-/** Waits until the test releases it (however long the test's checks take), then inserts mark 'slow'. */
+/**
+ * Waits until the test releases it (however long the test's checks take), then inserts mark
+ * 'slow'. Outside a transaction: on DocumentDB a second runner's lock insert would wait for the
+ * transaction to end, and the test releases it only after that runner was refused.
+ */
 const SLOW = `import { defineMigration } from 'mongrate';
 export default defineMigration({
   description: 'slow',
+  transaction: false,
   async up({ db }) {
     await globalThis[Symbol.for('mongrate-test:release:' + db.databaseName)];
     await db.collection('marks').insertOne({ mark: 'slow' });
@@ -162,7 +167,8 @@ void describe('the lock in the migrator', () => {
       await env.project.write('001-a.ts', markerMigration('a'));
       await env.project.write('002-usurped.js', USURPED);
       await env.project.write('003-c.ts', markerMigration('c'));
-      const migrator = env.newMigrator({ lock: { ttlSeconds: 1 } });
+      // heartbeats every second: one finds the lock taken over well within USURPED's 1.5 s
+      const migrator = env.newMigrator({ lock: { ttlSeconds: 3 } });
 
       const result = await migrator.up();
       assert.ok(result.error !== undefined);

@@ -125,14 +125,16 @@ void describe('a migration in a transaction on a replica set (scripted)', () => 
   });
 
   for (const mode of ['auto', 'always'] as const) {
-    void it(`NoSuchTransaction after the lifetime limit: ${mode === 'auto' ? 'run again outside a transaction (batched, resumable), saying so' : 'fails naming the limit and `transaction: false`'}`, async (t) => {
+    void it(`NoSuchTransaction after the lifetime limit (a statement in flight crossed it): ${mode === 'auto' ? 'run again outside a transaction (batched, resumable), saying so' : 'fails naming the limit and `transaction: false`'}`, async (t) => {
       const { rs, client } = await scriptedSet(t);
       rs.transactionLifetimeLimitSeconds = 1;
+      // sent in time, answered after the server's 1 s: by then it aborted the transaction
+      rs.script({ name: 'insert', collection: 'marks', inTransaction: true }, { delayMs: 900 });
       const slow: InlineMigration = {
         id: '001-slow',
         async up({ db, session }) {
-          if (session !== undefined) await sleep(1500); // outlives the server's 1 s: it aborts the transaction
-          await db.collection('marks').insertOne({ mark: session === undefined ? 'outside' : 'inside' }, { session });
+          if (session !== undefined) await sleep(400);
+          await db.collection('marks').insertOne({ mark: session === undefined ? 'outside' : 'inside' });
         },
       };
       const run = await up(migratorOn(t, rs, [slow], { transactions: mode }));
@@ -152,6 +154,23 @@ void describe('a migration in a transaction on a replica set (scripted)', () => 
       assert.equal(rs.recorded({ name: 'insert', collection: 'marks', inTransaction: true }).length, 1, 'the transaction is not run again');
     });
   }
+
+  void it('sends nothing more once its transaction is about to outlive the lifetime limit (DocumentDB would run it outside the transaction): run again outside', async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    rs.transactionLifetimeLimitSeconds = 1;
+    const slow: InlineMigration = {
+      id: '001-slow',
+      async up({ db, session }) {
+        if (session !== undefined) await sleep(1200);
+        await db.collection('marks').insertOne({ mark: session === undefined ? 'outside' : 'inside' });
+      },
+    };
+    const run = await up(migratorOn(t, rs, [slow]));
+    assert.equal(run.result.error, undefined, JSON.stringify(run.result.error));
+    assert.match(run.events.find((e) => e.startsWith('warning')) ?? '', /the migration cannot run inside a transaction: it ran 1\.\d s, too close to the server's transaction lifetime limit \(1 s\) to send more; rolled back, running it again outside a transaction/);
+    assert.deepEqual(rs.recorded({ name: 'insert', collection: 'marks', inTransaction: true }), [], 'nothing sent in the transaction after its time');
+    assert.deepEqual(await marks(client), ['outside']);
+  });
 
   void it('NoSuchTransaction after a duplicate key the migration swallowed: fails once, naming the duplicate key', async (t) => {
     const { rs, client } = await scriptedSet(t);
