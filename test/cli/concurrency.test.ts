@@ -90,7 +90,8 @@ void describe('concurrent runners', { concurrency: 1 }, () => {
 
 void describe('taking over an expired lock', () => {
   void it('8 runners race for the expired lock of a SIGKILLed runner: one takes it over, every migration runs exactly once', async () => {
-    await withCliProject('takeover_race', { config: lockConfig(2) }, async ({ project, db, start }) => {
+    // a 5 s lease: eight runners starting at once on a busy machine must still renew theirs in time
+    await withCliProject('takeover_race', { config: lockConfig(5) }, async ({ project, db, start }) => {
       const ids = ['001-one', '002-two', '003-three', '004-four', '005-five'];
       await project.write(`${ids[0] ?? ''}.ts`, SLOW);
       const first = start(['up'], 60_000);
