@@ -104,12 +104,15 @@ export default defineMigration({
 });
 `;
 
-/** Simulates another runner taking the lock over, then keeps working for 1.5 s (ignoring ctx.signal). */
-// outside a transaction: what is under test is the fence on the migration's own writes
+/**
+ * Simulates another runner taking the lock over, then keeps working until its runner noticed (its
+ * run's signal is aborted when the lease is lost; bounded), and writes. Outside a transaction:
+ * what is under test is the fence on the migration's own writes.
+ */
 const USURPED = `export const transaction = false;
-export async function up({ db }) {
+export async function up({ db, signal }) {
   await db.collection('mongrate_lock').updateOne({ _id: 'mongrate' }, { $set: { owner: 'usurper', host: 'usurper-host', pid: 4242 } });
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  for (let i = 0; i < 400 && !signal.aborted; i++) await new Promise((resolve) => setTimeout(resolve, 50));
   await db.collection('marks').insertOne({ mark: 'usurped-finished' });
 }
 export async function down() {}
@@ -167,7 +170,7 @@ void describe('the lock in the migrator', () => {
       await env.project.write('001-a.ts', markerMigration('a'));
       await env.project.write('002-usurped.js', USURPED);
       await env.project.write('003-c.ts', markerMigration('c'));
-      // heartbeats every second: one finds the lock taken over well within USURPED's 1.5 s
+      // heartbeats every second: one finds the lock taken over long before its own deadline
       const migrator = env.newMigrator({ lock: { ttlSeconds: 3 } });
 
       const result = await migrator.up();
