@@ -326,10 +326,11 @@ export class Lease {
     await this.renewal;
     this.assertHeld();
     if (this.deadline - this.options.clock.steadyNowMs() > lifetimeMs) return;
-    const renewal = this.renewFor(lifetimeMs + this.ttlMs);
-    this.renewal = renewal.finally(() => {
+    // in the heartbeat's slot, so no renewal of its own runs beside it; the slot is freed after
+    const renewal: Promise<void> = this.renewFor(lifetimeMs + this.ttlMs).finally(() => {
       if (this.renewal === renewal) this.renewal = undefined;
     });
+    this.renewal = renewal;
     await renewal;
     this.assertHeld();
   }

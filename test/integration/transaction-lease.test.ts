@@ -108,6 +108,12 @@ void describe('the lease during a transaction', () => {
       assert.ok(grownMs >= lifetimeMs - 1000, `the 2 s lease now runs at least ~5 s longer, grew by ${grownMs} ms`);
       await lease.coverTransaction(lifetimeMs);
       assert.deepEqual((await read())?.expiresAt, covered.expiresAt, 'covered already: nothing written');
+      // and the heartbeat goes on as before: its next renewal brings the lease back to 2 s
+      for (let i = 0; i < 100 && (await read())?.expiresAt.getTime() === covered.expiresAt.getTime(); i++) await sleep(50);
+      const renewed = await read();
+      assert.ok(renewed !== null && renewed.expiresAt < covered.expiresAt, 'renewed by the heartbeat');
+      await sleep(2500); // past a 2 s lease: the heartbeat kept it
+      lease.assertHeld();
     }),
   );
 });
