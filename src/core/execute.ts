@@ -45,6 +45,7 @@ function invoke(scope: CommandScope, base: BaseContext, fn: (ctx: MigrationConte
     fence: hooks.fence,
     warn: hooks.warn,
     transactionDocumentLimit: hooks.transactionDocumentLimit,
+    migration: base.id,
     ...(hooks.session === undefined ? {} : { session: hooks.session }),
   };
   const ctx: MigrationContext = { ...base, helpers: createHelpers(helperContext), server, dryRun };
