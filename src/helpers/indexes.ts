@@ -255,7 +255,7 @@ export async function ensureIndexesWith<T extends Document>(
   const undeclared = options.reportUndeclared === true ? reportUndeclared(ctx, what, existing, wanted) : undefined;
   const report = undeclared === undefined ? {} : { undeclared };
   if (ctx.dryRun) {
-    for (const m of toModify) ctx.onPlan?.({ helper: 'ensureIndexes', collection: collection.collectionName, action: `~ modify index ${m.name}: ${describeChange(m.change)}`, note: 'collMod' });
+    for (const m of toModify) ctx.onPlan?.({ helper: 'ensureIndexes', collection: collection.collectionName, action: `~ modify ${describeChange(m.change)} on index ${m.name}`, note: 'collMod' });
     if (names.length > 0) {
       const documents = await collection.countDocuments({}, withSession(ctx));
       const action = `build ${names.length === 1 ? 'index' : 'indexes'} ${names.join(', ')}`;

@@ -43,7 +43,7 @@ void describe('ensureIndexes() changes in place what MongoDB can (scripted repli
     const plans: HelperPlan[] = [];
     const dry = await createHelpers(await contextOn(db, { dryRun: true, onPlan: (p) => plans.push(p) })).ensureIndexes('sessions', [EXPIRY]);
     assert.deepEqual(dry, { created: [], modified: ['expires'], unchanged: [], dryRun: true });
-    assert.deepEqual(plans, [{ helper: 'ensureIndexes', collection: 'sessions', action: '~ modify index expires: expireAfterSeconds 2592000 → 604800', note: 'collMod' }]);
+    assert.deepEqual(plans, [{ helper: 'ensureIndexes', collection: 'sessions', action: '~ modify expireAfterSeconds 2592000 → 604800 on index expires', note: 'collMod' }]);
     assert.deepEqual(collMods(rs), [], 'a dry run sends no collMod');
 
     const logs: string[] = [];
