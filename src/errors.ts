@@ -75,10 +75,12 @@ export class MongrateError extends Error {
 }
 
 /**
- * Thrown by a helper running inside a transaction whose work does not fit one: more documents
- * than `transactionDocumentLimit`, or collection/index changes a transaction cannot hold. The
- * helper wrote nothing. Under `transactions: 'auto'` the runner rolls the migration back and runs
- * it again outside a transaction; under `'always'` the migration fails with this message.
+ * Work that does not fit the migration's transaction: a helper's (more documents than
+ * `transactionDocumentLimit`, or collection/index changes a transaction cannot hold; the helper
+ * wrote nothing), an operation the server refused to run inside a transaction, or a transaction
+ * that outlived the server's lifetime limit. Under `transactions: 'auto'` the runner rolls the
+ * migration back and runs it again outside a transaction; under `'always'` the migration fails
+ * with this message. Caught or not, it ends the transaction's attempt.
  */
 export class TransactionLimitError extends MongrateError {
   constructor(
@@ -86,8 +88,10 @@ export class TransactionLimitError extends MongrateError {
     readonly what: string,
     /** Why it does not fit, e.g. `it would touch 3000 documents, more than transactionDocumentLimit (1000)`. */
     readonly reason: string,
+    /** `cause`: the server's refusal, when it came from the server. */
+    options?: { cause?: unknown },
   ) {
-    super('TRANSACTION_LIMIT', `${what} cannot run inside a transaction: ${reason}`);
+    super('TRANSACTION_LIMIT', `${what} cannot run inside a transaction: ${reason}`, options);
     this.name = 'TransactionLimitError';
   }
 }

@@ -127,7 +127,11 @@ export interface MigrationContext {
   /** The migration's database. */
   db: Db;
   client: MongoClient;
-  /** The transaction's session, when the migration runs in one. Pass it to every write. */
+  /**
+   * The transaction's session, when the migration runs in one. Every operation made through `db`,
+   * `client` and the helpers already carries it (passing it too is fine); a session of the
+   * migration's own is refused there.
+   */
   session: ClientSession | undefined;
   /** Writes a line under the migration in the CLI output (and a `log` event). */
   log: MigrationLogger;
@@ -210,7 +214,13 @@ export interface MigrationStatus {
   error: string | undefined;
   /** A failed migration whose runner was interrupted or died mid-run. */
   interrupted: boolean;
-  /** `failed` or `running`: which way. A failed `down` may have left its data half reverted. */
+  /**
+   * Its last attempt failed (or its runner died) inside a transaction, which was rolled back:
+   * nothing of that attempt was written. A `failed` up shown so runs again with a plain `up`; an
+   * applied migration whose `down` was rolled back is still applied.
+   */
+  rolledBack: boolean;
+  /** `failed` or `running` (or a rolled-back `down`): which way. A failed `down` outside a transaction may have left its data half reverted. */
   direction: Direction | undefined;
 }
 

@@ -33,7 +33,13 @@ export interface ChangelogRecord {
    * describing the application). Every write that finishes an operation is conditional on it.
    */
   claim?: RecordClaim;
-  error?: { message: string; direction?: Direction; interrupted?: boolean };
+  error?: {
+    message: string;
+    direction?: Direction;
+    interrupted?: boolean;
+    /** It failed inside a transaction, which was rolled back: nothing of it was written. */
+    rolledBack?: true;
+  };
   /** Recorded by `mongrate import` from another tool's changelog, not run by mongrate. */
   importedFrom?: 'migrate-mongo';
 }
@@ -49,6 +55,11 @@ export interface RecordClaim {
   previousState?: 'applied' | 'baseline';
   finishedAt?: Date;
   durationMs?: number;
+  /**
+   * The operation runs inside a transaction: a runner that dies leaves nothing of it behind (the
+   * server rolls it back), so the record is reported as interrupted and rolled back.
+   */
+  transaction?: boolean;
 }
 
 export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'unlock' | 'import';
@@ -67,6 +78,8 @@ export interface HistoryRecord {
   checksum?: string;
   durationMs?: number;
   error?: { message: string };
+  /** A `failed` entry of an attempt that ran inside a transaction and was rolled back: it changed nothing. */
+  rolledBack?: true;
   /** What a `repair` or `baseline` did. */
   note?: string;
 }

@@ -25,9 +25,13 @@ const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance>
   unchecked: (c) => c.gray,
 };
 
-/** `failed (down, interrupted)`: the state with what a user must know before acting on it. */
-function stateLabel(m: Pick<MigrationStatus, 'state' | 'direction' | 'interrupted'>): string {
-  const notes = [m.direction === 'down' ? 'down' : undefined, m.state === 'failed' && m.interrupted ? 'interrupted' : undefined].filter(Boolean);
+/** `failed (down, interrupted)`, `failed (rolled back)`: the state with what a user must know before acting on it. */
+function stateLabel(m: Pick<MigrationStatus, 'state' | 'direction' | 'interrupted' | 'rolledBack'>): string {
+  const notes = [
+    m.direction === 'down' ? 'down' : undefined,
+    (m.state === 'failed' || m.rolledBack) && m.interrupted ? 'interrupted' : undefined,
+    m.rolledBack ? 'rolled back' : undefined,
+  ].filter(Boolean);
   return notes.length === 0 ? m.state : `${m.state} (${notes.join(', ')})`;
 }
 
@@ -110,7 +114,7 @@ export function statusTable(renderer: Renderer, status: StatusResult): void {
 
 /** Why each failed or running migration is in that state, wrapped to the width, under the table. */
 function printErrors(renderer: Renderer, status: StatusResult, width: number): void {
-  const failing = status.migrations.filter((m) => m.error !== undefined && (m.state === 'failed' || m.state === 'running'));
+  const failing = status.migrations.filter((m) => m.error !== undefined && (m.state === 'failed' || m.state === 'running' || m.rolledBack));
   for (const m of failing) {
     const text = `${m.id} (${stateLabel(m)}): ${(m.error ?? '').replace(/\s*\n\s*/g, ' ')}`;
     const colour = STATE_COLOURS[m.state](renderer.chalk);

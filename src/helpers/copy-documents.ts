@@ -74,10 +74,12 @@ export async function copyDocuments(ctx: HelperContext, job: CopyJob, { batchSiz
       } finally {
         // also when the fence stopped a later insert: the earlier ones are awaited, never left unhandled
         inFlight = {
-          outcome: Promise.all(writes).then(
-            () => undefined,
-            (error: unknown) => ({ error }),
-          ),
+          // allSettled, not all: when one insert fails the others still finish before the caller
+          // drops the temporary collections (a late insert would create one of them again)
+          outcome: Promise.allSettled(writes).then((results) => {
+            const failed = results.find((result) => result.status === 'rejected');
+            return failed === undefined ? undefined : { error: failed.reason as unknown };
+          }),
           copies: copies.length,
           read: docs.length,
         };

@@ -1,5 +1,6 @@
 /** Public types of the migration helpers (re-exported from the package entry). */
 import type { BSON, ClientSession, Collection, Db, Document, Filter, IndexDescription, WithId } from 'mongodb';
+import type { TransactionLimitError } from '../errors.ts';
 import type { ServerInfo } from '../server/capabilities.ts';
 
 /** A driver collection, or the name of a collection in the migration's database. */
@@ -248,6 +249,11 @@ export interface HelperContext {
    * documents than this writes nothing and throws `TransactionLimitError`. Default 1000.
    */
   transactionDocumentLimit?: number;
+  /**
+   * Told of every TransactionLimitError a helper raises inside the transaction, before it is
+   * thrown: the runner ends the attempt with it even if the migration catches it.
+   */
+  onTransactionLimit?: (error: TransactionLimitError) => void;
   /** A notice shown once in the run's output (not a failure), e.g. what a server cannot do. */
   warn?: (message: string) => void;
   /**

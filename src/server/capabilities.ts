@@ -325,7 +325,8 @@ export function meansNoTransactions(error: unknown): boolean {
 export async function probeTransactions(client: MongoClient, db: Db): Promise<boolean> {
   const session: ClientSession = client.startSession();
   try {
-    session.startTransaction();
+    // as every migration's transaction: on the primary, whatever the connection string prefers
+    session.startTransaction({ readPreference: 'primary' });
     await db.collection('mongrate_transaction_probe').findOne({}, { session });
     await session.commitTransaction();
     return true;

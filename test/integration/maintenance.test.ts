@@ -360,7 +360,7 @@ void describe('transactions', () => {
     });
   });
 
-  void it('a failing migration in a transaction leaves no record and no writes, and stays pending', async (t) => {
+  void it('a failing migration in a transaction leaves no writes, is failed (rolled back), and a plain up runs it again', async (t) => {
     const support = await transactionSupport();
     if (!support.supported) {
       t.skip(`server lacks transactions: ${support.reason}`);
@@ -378,9 +378,13 @@ void describe('transactions', () => {
       assert.equal(result.error.code, 'MIGRATION_FAILED');
       assert.match(result.error.message, /rolled back/);
       assert.deepEqual(await env.marks(), ['a-in-txn'], "002-fail's write was rolled back");
-      assert.deepEqual((await env.changelog()).map((r) => `${r._id}:${r.state}`), ['001-a:applied'], 'no record of 002-fail');
+      const records = await env.changelog();
+      assert.deepEqual(records.map((r) => `${r._id}:${r.state}`), ['001-a:applied', '002-fail:failed'], 'recorded outside the transaction');
+      assert.equal(records[1]?.error?.rolledBack, true);
       assert.deepEqual(await events(env), ['001-a:up', '002-fail:failed']);
-      assert.deepEqual(await states(env), ['001-a:applied', '002-fail:pending', '003-c:pending']);
+      assert.deepEqual(await states(env), ['001-a:applied', '002-fail:failed', '003-c:pending']);
+      const again = await env.migrator.up();
+      assert.deepEqual(stepSummary(again), ['002-fail:up:failed', '003-c:up:not-run'], 'a plain up runs it again: nothing of it was written');
     });
   });
 

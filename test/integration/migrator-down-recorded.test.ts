@@ -8,11 +8,15 @@ import { waysOut } from '../support/assertions.ts';
 import { markerMigration } from '../support/project.ts';
 import { failsWithCode, stepSummary, withEnv, type Env } from './migrator-helpers.ts';
 
-/** A migration whose down fails while `flags` holds `{ _id: 'fail-down' }` (after removing its mark). */
+/**
+ * A migration whose down fails while `flags` holds `{ _id: 'fail-down' }` (after removing its
+ * mark). Outside a transaction on every server: what is under test is a down left half done.
+ */
 function flakyDown(mark: string): string {
   return `import { defineMigration } from 'mongrate';
 export default defineMigration({
   description: 'flaky ${mark}',
+  transaction: false,
   async up({ db }) { await db.collection('marks').insertOne({ mark: '${mark}' }); },
   async down({ db }) {
     await db.collection('marks').deleteOne({ mark: '${mark}' });
@@ -133,6 +137,7 @@ void describe('a failed down', () => {
         '001-slow.ts',
         `import { defineMigration } from 'mongrate';
 export default defineMigration({
+  transaction: false,
   async up() {},
   async down({ signal }) {
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -1,6 +1,7 @@
 // Integration tests of `migrator.status()` and of what `up()` refuses based on it.
 import { counts } from '../support/counts.ts';
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -52,9 +53,11 @@ void describe('migrator.status()', () => {
 
   void it('reports a migration another runner is running as running, and up() refuses meanwhile', () =>
     withEnv('status_running', async (env) => {
-      // waits (bounded) until the test inserts { _id: 'go' } into `control`
-      await env.project.write('001-slow.ts', `export async function up({ db }) {
-  for (let i = 0; i < 1000; i++) {
+      // waits (bounded) until the test inserts { _id: 'go' } into `control`; outside a
+      // transaction, whose snapshot would never show it that document
+      await env.project.write('001-slow.ts', `export const transaction = false;
+export async function up({ db }) {
+  for (const giveUp = Date.now() + 60000; Date.now() < giveUp; ) {
     if (await db.collection('control').findOne({ _id: 'go' })) return;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -64,7 +67,7 @@ void describe('migrator.status()', () => {
       const running = env.migrator.up();
       const observer = env.newMigrator();
       let state = '';
-      for (let i = 0; i < 500 && state !== 'running'; i++) {
+      for (const giveUp = performance.now() + 20_000; state !== 'running' && performance.now() < giveUp; ) {
         state = (await observer.status()).migrations[0]?.state ?? '';
         if (state !== 'running') await sleep(5);
       }

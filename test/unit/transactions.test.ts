@@ -198,9 +198,13 @@ void describe('isTransientTransactionError', () => {
     lost.addErrorLabel('TransientTransactionError');
     assert.equal(isTransientTransactionError(lost), true);
   });
-  void it('is false without the label: a write conflict outside a transaction, a commit whose result is unknown', () => {
-    assert.equal(isTransientTransactionError(new MongoServerError(conflict)), false);
-    assert.equal(isTransientTransactionError(new MongoServerError({ ...conflict, errorLabels: ['UnknownTransactionCommitResult'] })), false);
+  void it("is true for a write conflict without the label (how DocumentDB's gateway answers one inside a transaction)", () => {
+    assert.equal(isTransientTransactionError(new MongoServerError(conflict)), true);
+  });
+  void it('is false without the label for anything else: a duplicate key, a commit whose result is unknown', () => {
+    assert.equal(isTransientTransactionError(new MongoServerError({ message: 'E11000 duplicate key', code: 11000 })), false);
+    const unknown = { message: 'waiting for replication timed out', code: 64, codeName: 'WriteConcernFailed' };
+    assert.equal(isTransientTransactionError(new MongoServerError({ ...unknown, errorLabels: ['UnknownTransactionCommitResult'] })), false);
   });
   void it('is false for anything that is not a driver error', () => {
     assert.equal(isTransientTransactionError(new MongrateError('MIGRATION_FAILED', 'TransientTransactionError')), false);
