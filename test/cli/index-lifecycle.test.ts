@@ -2,7 +2,8 @@
 // scripted replica set, since no local server has TTL changes, hidden indexes and views together:
 // `up --dry-run` says `~ modify expireAfterSeconds 2592000 → 604800 on index expires`, the hiding and
 // the view it would create, and changes nothing; `up` does it and prints the helpers' lines; the
-// next release's migration drops the index the first one hid.
+// next release's migration drops the index the first one hid and redefines the view, with the
+// functions exported from the package entry, and its down drops a view.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Document } from 'mongodb';
@@ -22,12 +23,18 @@ export default defineMigration({
 });
 `;
 
-const RELEASE_2 = `import { dropIndexes, defineMigration } from 'mongrate';
+// the functions exported from the package entry, beside ctx.helpers in release 1
+const RELEASE_2 = `import { createView, dropIndexes, dropView, defineMigration } from 'mongrate';
 export default defineMigration({
-  description: 'drop legacy_1, hidden since the last release',
+  description: 'drop legacy_1, hidden since the last release; active users of the pro plan',
   transaction: false,
   async up() {
     await dropIndexes('users', ['legacy_1'], { hideFirst: true });
+    await createView('active_users', 'users', [{ $match: { active: true } }, { $project: { email: 1 } }]);
+    await createView('pro_users', 'users', [{ $match: { plan: 'pro' } }]);
+  },
+  async down() {
+    await dropView('pro_users');
   },
 });
 `;
@@ -80,7 +87,18 @@ void describe('index lifecycle and views from the CLI (scripted replica set)', (
 
     await project.write('20240201000000-release-2.ts', RELEASE_2);
     const next = await run(['up']);
-    inOrder(ok(next, 'up (release 2)'), ['20240201000000-release-2: dropIndexes(users): dropped legacy_1 (hidden by 20240101000000-release-1)'], next.stdout);
+    const second = '20240201000000-release-2: ';
+    inOrder(ok(next, 'up (release 2)'), [
+      `${second}dropIndexes(users): dropped legacy_1 (hidden by 20240101000000-release-1)`,
+      `${second}createView(active_users): redefined on users (2 stages)`,
+      `${second}createView(pro_users): created on users (1 stage)`,
+    ], next.stdout);
     assert.deepEqual(((await db.collection('users').listIndexes().toArray()) as Document[]).map((index) => index.name as unknown), ['_id_']);
+    const views = async (): Promise<unknown[]> => (await db.listCollections({ type: 'view' }, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+    assert.deepEqual(await views(), ['active_users', 'pro_users']);
+
+    const down = await run(['down']);
+    inOrder(ok(down, 'down (release 2)'), [`${second}dropView(pro_users): dropped`], down.stdout);
+    assert.deepEqual(await views(), ['active_users']);
   });
 });

@@ -213,6 +213,19 @@ void describe('a server without hidden indexes or collMod: an error naming the f
     assert.deepEqual(rs.recorded({ name: ['collMod', 'createIndexes', 'dropIndexes', 'insert', 'update'] }), []);
   });
 
+  void it('a server that refuses collMod altogether fails a TTL change naming [collMod] and what it answered; the index keeps its TTL', async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    const db = client.db(DB);
+    await db.collection('sessions').createIndexes([{ key: { created_at: 1 }, name: 'expires', expireAfterSeconds: TTL_30_DAYS }]);
+    rs.script({ name: 'collMod', times: Infinity }, { code: 59, codeName: 'CommandNotFound', errmsg: "no such command: 'collMod'" });
+    await rejectsWith(
+      createHelpers(await contextOn(db)).ensureIndexes('sessions', [EXPIRY]),
+      'MIGRATION_FAILED',
+      /ensureIndexes\(sessions\): index 'expires' needs changing an index or a view in place \(collMod\) \[collMod\], which MongoDB 7\.0\.14 \(replicaset\) does not support \(it answered: no such command: 'collMod'\)/,
+    );
+    assert.deepEqual((await listed(db, 'sessions')).expires, { key: { created_at: 1 }, ttl: TTL_30_DAYS });
+  });
+
   void it("a server that poses as MongoDB 7 and refuses collMod's hidden (as DocumentDB does) fails naming the feature and what it answered", async (t) => {
     const { rs, client } = await scriptedSet(t);
     const db = client.db(DB);

@@ -2,7 +2,7 @@
 // once and left alone after, redefined in place with collMod when its source or pipeline change
 // (never dropped and recreated), a collation that cannot change in place refused, a collection
 // of that name never touched, a dry run that only says what it would do, the standalone
-// functions inside a migration, and a server without views failing with the feature's name.
+// functions inside a migration, and a server without views or collMod failing with the feature's name.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Db, Document } from 'mongodb';
@@ -159,6 +159,21 @@ void describe('createView() / dropView() (scripted replica set)', () => {
     const down = await migrator.down();
     assert.equal(down.error, undefined, JSON.stringify(down.error));
     assert.equal(await viewListing(db, 'active_users'), undefined);
+  });
+
+  void it('a server that refuses collMod fails a redefinition naming [collMod]; the view keeps its pipeline', async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    const db = client.db(DB);
+    await seed(db);
+    const helpers = createHelpers(await contextOn(db));
+    await helpers.createView('active_users', 'users', ACTIVE);
+    rs.script({ name: 'collMod', times: Infinity }, { code: 59, codeName: 'CommandNotFound', errmsg: "no such command: 'collMod'" });
+    await rejectsWith(
+      helpers.createView('active_users', 'users', ACTIVE.slice(0, 1)),
+      'MIGRATION_FAILED',
+      /createView\(active_users\) needs changing an index or a view in place \(collMod\) \[collMod\], which MongoDB 7\.0\.14 \(replicaset\) does not support \(it answered: no such command: 'collMod'\)/,
+    );
+    assert.deepEqual((await viewListing(db, 'active_users'))?.options, { viewOn: 'users', pipeline: ACTIVE });
   });
 
   void it('a server without views (MongoDB 3.2) fails naming [views] before any write; dropView has nothing to drop', async (t) => {
