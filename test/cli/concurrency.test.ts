@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseJson } from '../support/cli.ts';
 import { changelog, changelogRecord as record, history, marks, withCliProject } from '../support/cli-project.ts';
-import { counterMigration, exits, lockConfig, lockDocument, runCounts, show, waitUntilRunning } from '../support/lock-cli.ts';
+import { counterMigration, exits, lockConfig, lockDocument, runCounts, show, waitUntilLeaseExpired, waitUntilRunning } from '../support/lock-cli.ts';
+import { readHelloLocalTime } from '../../src/server/clock.ts';
 import { markerMigration } from '../support/project.ts';
 import { tableState } from '../support/cli-checks.ts';
 
@@ -133,7 +134,7 @@ void describe('a runner that dies or is stopped', { concurrency: 2 }, () => {
       assert.ok(stale !== null, 'the killed runner left its lock behind');
       assert.equal(stale.pid, child.pid);
       assert.ok(stale.expiresAt.getTime() - Date.now() <= 2000 + 500, `the lease is ttlSeconds (2 s) long: ${stale.expiresAt.toISOString()}`);
-      await sleep(Math.max(0, stale.expiresAt.getTime() - Date.now()) + 200);
+      await waitUntilLeaseExpired(db, stale, 2);
 
       const status = await run(['status']);
       exits(status, 0, 'status after the lease expired');
@@ -184,12 +185,15 @@ void describe('a runner that dies or is stopped', { concurrency: 2 }, () => {
       const statusJson = parseJson(await run(['status', '--json'])) as unknown as StatusDoc;
       assert.equal(statusJson.migrations.find((m) => m.id === '001-slow')?.state, 'running');
 
-      // the heartbeat keeps the 3 s lease alive for as long as the migration runs
+      // the heartbeat keeps the 3 s lease alive for as long as the migration runs: once the
+      // lease as first written has run out on the server's clock, the lock is still the holder's
+      // and runs beyond the server's now (both times the server's, never this machine's)
       const taken = await lockDocument(db);
       assert.ok(taken !== null);
-      await sleep(Math.max(0, taken.acquiredAt.getTime() + 4500 - Date.now()));
+      await waitUntilLeaseExpired(db, taken, 3);
       const renewed = await lockDocument(db);
-      assert.ok(renewed !== null && renewed.expiresAt.getTime() > Date.now(), `the lease was renewed: ${JSON.stringify(renewed)}`);
+      const serverNow = (await readHelloLocalTime(db)).getTime();
+      assert.ok(renewed !== null && renewed.expiresAt.getTime() > serverNow, `the lease was renewed: ${JSON.stringify(renewed)}, the server's time ${new Date(serverNow).toISOString()}`);
       assert.equal(renewed.owner, taken.owner);
 
       const unlock = await run(['unlock']);
@@ -257,11 +261,13 @@ void describe('a runner that dies or is stopped', { concurrency: 2 }, () => {
         const deadline = Date.now() + 20_000;
         while (!waiterErr.includes('waiting up to 60 s for the lock') && waiter.child.exitCode === null && Date.now() < deadline) await sleep(50);
         assert.equal(waiter.child.exitCode, null, `the second runner waits for the lock:\n${waiterErr}`);
-        const sentAt = Date.now();
         waiter.child.kill('SIGINT');
         const waited = await waiter.done;
         exits(waited, 130, 'a runner interrupted while waiting for the lock');
-        assert.ok(Date.now() - sentAt < 3000, `it stops promptly, took ${Date.now() - sentAt} ms`);
+        // it stopped waiting on the signal, not once the lock was free: the holder still runs its
+        // 30 s migration and holds the lock (that the abort ends a backoff sleep within the same
+        // turn of the event loop is lease.test.ts's; a stopwatch here would time process exit)
+        assert.equal((await record(db, '001-slow'))?.state, 'running', 'the holder is still running');
         assert.equal((await lockDocument(db))?.pid, holder.child.pid, 'the holder still holds the lock');
       } finally {
         holder.child.kill('SIGINT');
