@@ -116,6 +116,9 @@ async function expiredLeaseIsTakenOver(label: string, holderSkew: Skew, takerSke
     await holder.done;
     assert.notEqual(await lockDocument(db), null, 'the killed runner left its lock behind');
     for (const id of ids) await project.write(`${id}.js`, counterMigration(id));
+    // the taker holds an ordinary lease: a 2 s one is rightly lost by a runner that a loaded
+    // machine stalls for 2 s, and only the killed runner's lease had to expire soon
+    await project.writeFile('migrate.config.ts', lockConfig(30));
 
     const taker = await run(['up', '--retry-failed', '--lock-wait', '60'], envFor(takerSkew));
     const who = `a runner ${describeSkew(takerSkew)} after a runner ${describeSkew(holderSkew)} died`;
