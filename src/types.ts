@@ -260,6 +260,16 @@ export interface StepResult {
   logs?: string[];
   /** It ran and committed in a transaction (with its changelog record). */
   transaction?: boolean;
+  /** Asked for alone (`only`): whether running it alone keeps the order, and why not. */
+  only?: OnlyPlacement;
+}
+
+/** How one migration run alone (`up`/`down` with `only`) stands to the order the plain command keeps. */
+export interface OnlyPlacement {
+  /** False: the plain command would run it next (the first pending; the newest applied). */
+  outOfOrder: boolean;
+  /** In words: `the next pending migration`, `applied after it, and staying applied: 003-c, 004-d`. */
+  detail: string;
 }
 
 /** What `up`, `down` and `redo` return. They never throw for a failed migration. */
@@ -311,6 +321,12 @@ export interface UpOptions {
   validate?: boolean;
   /** Seconds to wait for a held lock (default: config lock.waitSeconds). */
   lockWait?: number;
+  /**
+   * Apply exactly this pending migration, nothing else. Alone it is in order only when it is the
+   * first pending; otherwise (pending ones before it stay behind, or it sorts before an applied
+   * one) it needs `allowOutOfOrder`. The step's `only` says which. Not with `to` or `step`.
+   */
+  only?: string;
 }
 
 export interface DownOptions {
@@ -328,6 +344,13 @@ export interface DownOptions {
   lockWait?: number;
   /** In a protected environment, `all` needs this (the CLI's `--yes`). */
   confirmed?: boolean;
+  /**
+   * Revert exactly this applied migration: when it is the newest applied, or with
+   * `allowOutOfOrder` when migrations applied after it stay. The step's `only` says which.
+   */
+  only?: string;
+  /** With `only`: revert it even though migrations applied after it stay applied. */
+  allowOutOfOrder?: boolean;
 }
 
 export type FindingKind =

@@ -9,7 +9,7 @@ import type { ClientSession } from 'mongodb';
 import type { LoadedMigration } from '../providers/contract.ts';
 import { MongrateError, type Hint } from '../errors.ts';
 import type { ChangelogRecord } from '../changelog/contract.ts';
-import type { Direction, MigrationFn, MigratorEvents, RunErrorCode, RunResult, StepResult } from '../types.ts';
+import type { Direction, MigrationFn, MigratorEvents, OnlyPlacement, RunErrorCode, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 import type { LeaseInTransaction } from './lease.ts';
 import type { Recorder } from './recorder.ts';
@@ -21,6 +21,8 @@ export interface Step {
   direction: Direction;
   /** The record as planned (a retry's failed record, the applied record a down reverts), if any. */
   record: ChangelogRecord | undefined;
+  /** Asked for alone (`only`): how that stands to the order. */
+  only?: OnlyPlacement;
 }
 
 /** What the runner needs of the lease it runs under. */
