@@ -67,6 +67,11 @@ export interface MongrateConfig {
   /** Instead of `migrationsDir`: migrations given in code, a list or a provider (bundled apps, tests). */
   migrations?: InlineMigration[] | InlineMigrationProvider;
   /**
+   * Seconds a migration may run (each direction) before the run stops at the next safe point, as on
+   * Ctrl-C; a migration's own `timeoutSeconds` wins. Default: no limit.
+   */
+  timeoutSeconds?: number;
+  /**
    * Named sets of config keys, merged over the others when chosen with `--env <name>`,
    * `MONGRATE_ENV` or `loadConfig({ environment })`: `{ production: { protected: true, uri: '${PROD_URI}' } }`.
    */
@@ -114,6 +119,8 @@ export interface ResolvedConfig {
   projectRoot: string;
   /** The environment chosen (`--env`, `MONGRATE_ENV`), its keys merged in; undefined when none was. */
   environment: ChosenEnvironment | undefined;
+  /** Config `timeoutSeconds`: absent when there is no limit. */
+  timeoutSeconds?: number;
   /** What the config set that is not used, and why (e.g. a MONGODB_URI a migrate-mongo project ignores): shown once per command. */
   notices: string[];
 }
@@ -160,6 +167,12 @@ export interface MigrationDefinition {
   description?: string;
   /** Set `false` to never run this migration in a transaction. */
   transaction?: boolean;
+  /**
+   * Seconds it may run (each direction, a transaction's retries included) before the run stops at
+   * the next safe point, as on Ctrl-C: `ctx.signal` is aborted, helpers stop between batches, a
+   * transaction is rolled back. Default: config `timeoutSeconds`, else no limit.
+   */
+  timeoutSeconds?: number;
   up: MigrationFn;
   /** Absent means irreversible: `down` refuses it. */
   down?: MigrationFn;

@@ -77,7 +77,8 @@ export interface HistoryRecord {
   toolVersion: string;
   checksum?: string;
   durationMs?: number;
-  error?: { message: string };
+  /** `interrupted`: Ctrl-C, SIGTERM or a time limit stopped it. */
+  error?: { message: string; interrupted?: true };
   /** A `failed` entry of an attempt that ran inside a transaction and was rolled back: it changed nothing. */
   rolledBack?: true;
   /** What a `repair` or `baseline` did. */

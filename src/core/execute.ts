@@ -72,6 +72,8 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
     {
       identity: locked.identity,
       signal: locked.signal,
+      interrupt: locked.interrupt,
+      timeoutSeconds: config.timeoutSeconds,
       recorder: locked.recorder,
       lease: locked.lease,
       transactions: transactionPolicy(config.transactions, transactionSupportOf(server), config.transactionDocumentLimit),

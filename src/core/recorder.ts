@@ -174,7 +174,7 @@ export class Recorder {
       },
     });
     if (!done) throw this.claimLost(claimed.id, `${claimed.id} failed`);
-    await this.history(claimed.id, 'failed', { at: finishedAt, direction: claimed.direction, durationMs, error: { message } });
+    await this.history(claimed.id, 'failed', { at: finishedAt, direction: claimed.direction, durationMs, error: { message, ...(error.interrupted ? { interrupted: true } : {}) } });
   }
 
   /**
@@ -218,7 +218,7 @@ export class Recorder {
           },
         });
     if (!done) throw this.claimLost(claimed.id, `${claimed.id} failed and was rolled back`);
-    await this.history(claimed.id, 'failed', { at: finishedAt, direction: claimed.direction, durationMs, error: { message }, rolledBack: true });
+    await this.history(claimed.id, 'failed', { at: finishedAt, direction: claimed.direction, durationMs, error: { message, ...(error.interrupted ? { interrupted: true } : {}) }, rolledBack: true });
   }
 
   /**

@@ -19,12 +19,15 @@ import {
   CHECKED,
   failed,
   elapsed,
+  interruptedMessage,
+  timeLimitPassed,
   lostLease,
   messageOf,
   plannedRecord,
   retryHints,
   serverLostMessage,
   succeeded,
+  TimeLimitPassed,
   warn,
   type Phase,
   type Run,
@@ -38,7 +41,7 @@ export type { Run, RunLease, Step } from './step-outcome.ts';
 
 function stopReason(run: Run, after: string): RunError | undefined {
   if (run.lease.lost !== undefined) return { code: 'LOCK_LOST', message: `stopped ${after}: lost the lock (${run.lease.lost})`, id: undefined };
-  if (run.signal.aborted) return { code: 'INTERRUPTED', message: `interrupted ${after}`, id: undefined };
+  if (run.signal.aborted) return { code: 'INTERRUPTED', message: `interrupted ${after}${timeLimitPassed(run)}`, id: undefined };
   return undefined;
 }
 
@@ -71,7 +74,19 @@ async function runEach(run: Run, steps: Step[], result: RunResult): Promise<void
   }
 }
 
+/** One step under its time limit (the migration's `timeoutSeconds`, else the config's): past it, the run is interrupted. */
 async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunError | undefined> {
+  const { id, definition } = step.migration;
+  const limit = definition.timeoutSeconds ?? run.timeoutSeconds;
+  const timer = limit === undefined ? undefined : setTimeout(() => run.interrupt(new TimeLimitPassed(id, limit)), limit * 1000);
+  try {
+    return await runTimedStep(run, step, outcome);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runTimedStep(run: Run, step: Step, outcome: StepResult): Promise<RunError | undefined> {
   const { migration, direction } = step;
   const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
   if (fn === undefined) return { code: 'MIGRATION_FAILED', message: `${migration.id} has no ${direction}`, id: migration.id };
@@ -127,7 +142,7 @@ async function runOutside(state: StepState, claimed: Claimed): Promise<RunError 
 async function failOutside(state: StepState, error: unknown, phase: Phase, claimed: Claimed | undefined): Promise<RunError> {
   const { run, step } = state;
   const { id } = step.migration;
-  const message = messageOf(run, error);
+  let message = messageOf(run, error);
   const verb = step.direction === 'up' ? 'applying' : 'reverting';
   const lost = lostLease(run, error, message);
   if (lost !== undefined) {
@@ -144,6 +159,7 @@ async function failOutside(state: StepState, error: unknown, phase: Phase, claim
     return failed(state, code, `${verb} ${id} did not start: ${message}`, { stepError: message, cause: error });
   }
   const interrupted = run.signal.aborted;
+  if (interrupted) message = interruptedMessage(run, message);
   try {
     await run.recorder.recordFailure(claimed, { message, interrupted }, elapsed(state));
   } catch (recordError) {

@@ -40,6 +40,10 @@ export interface RunLease {
 export interface Run {
   identity: RunIdentity;
   signal: AbortSignal;
+  /** Aborts `signal` for `reason`: a migration past its time limit stops the run as Ctrl-C does. */
+  interrupt: (reason: MongrateError) => void;
+  /** Config `timeoutSeconds`: each migration's time limit unless it sets its own. */
+  timeoutSeconds: number | undefined;
   recorder: Recorder;
   lease: RunLease;
   transactions: TransactionPolicy;
@@ -57,6 +61,30 @@ export interface Run {
 }
 
 export type RunError = NonNullable<RunResult['error']>;
+
+/** The run's abort reason when a migration ran past its time limit (`timeoutSeconds`). */
+export class TimeLimitPassed extends MongrateError {
+  constructor(id: string, seconds: number) {
+    super('INTERRUPTED', `${id} ran past its time limit of ${seconds} s (timeoutSeconds)`);
+  }
+}
+
+/** `: 001-x ran past its time limit of 1 s (timeoutSeconds)` when that is what interrupted the run; '' for Ctrl-C. */
+export function timeLimitPassed(run: Run): string {
+  const reason: unknown = run.signal.reason;
+  return reason instanceof TimeLimitPassed ? `: ${reason.message}` : '';
+}
+
+/**
+ * An interrupted step's message: when a time limit (not Ctrl-C) interrupted the run, it names the
+ * limit first, whatever the migration threw on seeing the signal (a helper's "interrupted after
+ * 1000 of 5000 documents").
+ */
+export function interruptedMessage(run: Run, message: string): string {
+  const reason: unknown = run.signal.reason;
+  if (!(reason instanceof TimeLimitPassed) || message.includes(reason.message)) return message;
+  return message === 'interrupted' ? reason.message : `${reason.message}: ${message}`;
+}
 
 /** A step's clock and the result object the runner fills in. */
 export interface StepState {

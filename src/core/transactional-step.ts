@@ -14,7 +14,7 @@ import { isConnectionLoss } from '../driver/errors.ts';
 import type { LeaseInTransaction } from './lease.ts';
 import type { Claimed } from './recorder.ts';
 import { callMigration } from './step-context.ts';
-import { STATUS_HINT, elapsed, failed, lostLease, messageOf, succeeded, warn, type RunError, type StepState } from './step-outcome.ts';
+import { STATUS_HINT, elapsed, failed, interruptedMessage, lostLease, messageOf, succeeded, warn, type RunError, type StepState } from './step-outcome.ts';
 import { TransactionAttempt, attemptVerdict } from './transaction-attempt.ts';
 import { commitWithRetry, isUnknownCommitResult, startMigrationTransaction } from './transactions.ts';
 
@@ -92,7 +92,7 @@ async function failInTransaction(state: StepState, claimed: Claimed, error: unkn
   const { run, step } = state;
   const { id } = step.migration;
   const down = step.direction === 'down';
-  const message = messageOf(run, error);
+  let message = messageOf(run, error);
   // the record stays `running` (in a transaction): once the lease expires it shows as interrupted and rolled back
   const lost = lostLease(run, error, message);
   if (lost !== undefined) return failed(state, 'LOCK_LOST', `stopped ${id}: lost the lock (${lost}); its transaction was rolled back`, { stepError: message, cause: error });
@@ -113,6 +113,7 @@ async function failInTransaction(state: StepState, claimed: Claimed, error: unkn
     });
   }
   const interrupted = run.signal.aborted;
+  if (interrupted) message = interruptedMessage(run, message);
   try {
     run.lease.assertHeld();
     await run.recorder.recordRolledBack(claimed, { message, interrupted }, elapsed(state));
