@@ -471,6 +471,31 @@ export interface MigratorEvents {
 /** What happened to a migration (or to the lock), in the words `history()` and `show()` use. */
 export type HistoryEventName = 'applied' | 'reverted' | 'failed' | 'rolled back' | 'interrupted' | 'repaired' | 'baselined' | 'imported' | 'unlocked';
 
+/**
+ * What a migration said during the run an event ends (applied, reverted, failed, rolled back,
+ * interrupted): bounded (100 of its own lines, 50 of its helpers', the first and last halves
+ * when there are more; 500 characters a line) and masked.
+ */
+export interface RunOutput {
+  /** Its own `log()` lines. */
+  log: string[];
+  /** What its helpers reported, one line per helper call with its counts: `bumpSchemaVersion(users): 3 matched, 3 modified, 0 deleted in 0.0 s`. */
+  helpers: string[];
+  /** Lines left out to keep the entry small (a marker line stands where they were). */
+  omitted?: number;
+}
+
+/** The CI job that ran a command (GitHub Actions, GitLab CI, CircleCI, Buildkite, Jenkins), as its environment variables say. */
+export interface CiJob {
+  /** `GitHub Actions`, `GitLab CI`, `CircleCI`, `Buildkite`, `Jenkins`. */
+  service: string;
+  /** The job's name as the service shows it (workflow / job, project / job, pipeline / step, Jenkins job). */
+  job?: string;
+  /** The run or build id (GITHUB_RUN_ID, CI_JOB_ID, CIRCLE_BUILD_NUM, BUILDKITE_BUILD_NUMBER, BUILD_NUMBER). */
+  id?: string;
+  url?: string;
+}
+
 /** One event of the history, as `history()` and `show()` read it back (the stored documents are not public). */
 export interface HistoryEntry {
   /** The migration; undefined for an event of the lock (`unlocked`). */
@@ -489,6 +514,12 @@ export interface HistoryEntry {
   runId: string;
   /** The mongrate version that ran it. */
   toolVersion: string;
+  /** The CI job that ran it, where the environment said so. */
+  ci: CiJob | undefined;
+  /** The config environment it ran in (`--env`, `MONGRATE_ENV`), if one was chosen. */
+  environment: string | undefined;
+  /** What the migration and its helpers said during the run this event ends, if anything. */
+  output: RunOutput | undefined;
   /** The migration's checksum recorded with it (applied, baselined, imported, repaired). */
   checksum: string | undefined;
   /** The outcome in words, where there is more to say than the event: a failure's error, what a repair or an unlock did. */

@@ -71,7 +71,7 @@ export async function withLock<T extends { warnings?: string[] }>(
       onLost: (reason) => abort.abort(new MongrateError('LOCK_LOST', reason)),
     });
     await lease.acquire();
-    const recorder = new Recorder({ store: connection.store, identity, now: () => clock.now(), warn, clean: scope.clean });
+    const recorder = new Recorder({ store: connection.store, identity, now: () => clock.now(), warn, clean: scope.clean, environment: config.environment?.name });
     let result: T;
     try {
       result = await work({ identity, signal: abort.signal, lease, recorder, connection, warn, interrupt: (reason) => abort.abort(reason) });

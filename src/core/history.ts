@@ -45,6 +45,9 @@ export function historyEntryOf(stored: StoredEntry): HistoryEntry {
     pid: stored.pid,
     runId: stored.runId,
     toolVersion: stored.toolVersion,
+    ci: stored.ci,
+    environment: stored.environment,
+    output: stored.output,
     checksum: stored.checksum,
     outcome: stored.error?.message ?? stored.note,
   };

@@ -363,7 +363,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         if (result.lock === null) return result;
         if (!result.released) return { ...result, error: lockStillHeld(result.lock, result.expired) };
         const warn = (id: string | undefined, message: string): void => void this.emit('warning', { id, message });
-        const recorder = new Recorder({ store, identity, now: () => clock.now(), warn, clean: this.scope.clean });
+        const recorder = new Recorder({ store, identity, now: () => clock.now(), warn, clean: this.scope.clean, environment: this.config.environment?.name });
         await recorder.history(LOCK_EVENTS_ID, 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
         return result;
       },

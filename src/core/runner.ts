@@ -14,6 +14,7 @@ import type { HelperProgress } from '../helpers/types.ts';
 import type { RunErrorCode, RunResult, StepResult } from '../types.ts';
 import { isConnectionLoss } from '../driver/errors.ts';
 import type { Claimed } from './recorder.ts';
+import { StepOutput, type LineSource } from './run-output.ts';
 import { callMigration } from './step-context.ts';
 import {
   CHECKED,
@@ -92,7 +93,7 @@ async function runTimedStep(run: Run, step: Step, outcome: StepResult): Promise<
   if (fn === undefined) return { code: 'MIGRATION_FAILED', message: `${migration.id} has no ${direction}`, id: migration.id };
   if (direction === 'up') run.emit('migrating', { id: migration.id, direction });
   else run.emit('reverting', { id: migration.id, direction });
-  const state: StepState = { run, step, fn, outcome, started: performance.now() };
+  const state: StepState = { run, step, fn, outcome, started: performance.now(), output: new StepOutput() };
   const transaction = run.transactions.use(migration);
   let claimed: Claimed;
   try {
@@ -120,8 +121,9 @@ async function runTimedStep(run: Run, step: Step, outcome: StepResult): Promise<
 async function runOutside(state: StepState, claimed: Claimed): Promise<RunError | undefined> {
   const { run, step, fn } = state;
   const { migration, direction } = step;
-  const log = (message: string): void => {
+  const log = (message: string, from: LineSource): void => {
     (state.outcome.logs ??= []).push(message);
+    state.output.add(message, from);
     run.emit('log', { id: migration.id, message });
   };
   const progress = (p: HelperProgress): void => void run.emit('progress', { id: migration.id, ...p });
@@ -131,8 +133,8 @@ async function runOutside(state: StepState, claimed: Claimed): Promise<RunError 
     phase = 'record';
     run.lease.assertHeld();
     const durationMs = elapsed(state);
-    if (direction === 'up') await run.recorder.finishUp(migration, claimed, durationMs);
-    else await run.recorder.finishDown(plannedRecord(step), claimed, durationMs);
+    if (direction === 'up') await run.recorder.finishUp(migration, claimed, durationMs, state.output);
+    else await run.recorder.finishDown(plannedRecord(step), claimed, durationMs, state.output);
   } catch (error) {
     return failOutside(state, error, phase, claimed);
   }
@@ -161,7 +163,7 @@ async function failOutside(state: StepState, error: unknown, phase: Phase, claim
   const interrupted = run.signal.aborted;
   if (interrupted) message = interruptedMessage(run, message);
   try {
-    await run.recorder.recordFailure(claimed, { message, interrupted }, elapsed(state));
+    await run.recorder.recordFailure(claimed, { message, interrupted }, elapsed(state), state.output);
   } catch (recordError) {
     if (isConnectionLoss(recordError)) {
       const hints = retryHints(step.direction, CHECKED);

@@ -13,6 +13,7 @@ import type { Direction, MigrationFn, MigratorEvents, OnlyPlacement, RunErrorCod
 import type { RunIdentity } from '../util/identity.ts';
 import type { LeaseInTransaction } from './lease.ts';
 import type { Recorder } from './recorder.ts';
+import type { StepOutput } from './run-output.ts';
 import type { StepEnvironment } from './step-context.ts';
 import type { TransactionPolicy } from './transactions.ts';
 
@@ -93,6 +94,8 @@ export interface StepState {
   fn: MigrationFn;
   outcome: StepResult;
   started: number;
+  /** What the migration and its helpers said (the attempt that counted): stored with its history entry. */
+  output: StepOutput;
 }
 
 export const elapsed = (state: StepState): number => Math.round(performance.now() - state.started);
