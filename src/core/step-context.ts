@@ -75,6 +75,7 @@ export function callMigration(environment: StepEnvironment, call: StepCall, fn: 
     fence: dryRun ? () => undefined : fence,
     warn: call.warn,
     transactionDocumentLimit: environment.transactionDocumentLimit,
+    migration: call.id,
     ...(transaction === undefined ? {} : { session: transaction.session, onTransactionLimit: (error) => void transaction.attempt.poison(error) }),
   };
   const ctx: MigrationContext = {

@@ -23,6 +23,9 @@ export const FEATURES = [
   '$lookup',
   'pipelineUpdates',
   'renameDropTarget',
+  'hiddenIndexes',
+  'collMod',
+  'views',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 
@@ -38,6 +41,9 @@ export const FEATURE_NAMES: Readonly<Record<Feature, string>> = {
   $lookup: 'the $lookup aggregation stage',
   pipelineUpdates: 'updates with an aggregation pipeline',
   renameDropTarget: 'renameCollection dropTarget',
+  hiddenIndexes: 'hidden indexes (hidden, collMod index.hidden)',
+  collMod: 'changing an index or a view in place (collMod)',
+  views: 'views (create with viewOn and pipeline)',
 };
 
 export interface ServerInfo {
@@ -140,6 +146,10 @@ function mongodbFeatures(v: Version, topology: ServerTopology): FeatureTable {
     $lookup: atLeast(v, 3, 2),
     pipelineUpdates: atLeast(v, 4, 2),
     renameDropTarget: true,
+    hiddenIndexes: atLeast(v, 4, 4),
+    // an index's expireAfterSeconds since 2.2; a view's pipeline since views (3.4)
+    collMod: atLeast(v, 2, 2),
+    views: atLeast(v, 3, 4),
   };
 }
 
@@ -163,6 +173,9 @@ function ferretDbFeatures(buildInfo: Document, topology: ServerTopology): Featur
     $lookup: stages.includes('$lookup'),
     pipelineUpdates: false,
     renameDropTarget: false,
+    hiddenIndexes: false,
+    collMod: false,
+    views: false,
   };
 }
 
@@ -180,6 +193,9 @@ function documentDbFeatures(v: Version, topology: ServerTopology): FeatureTable 
     $lookup: true,
     pipelineUpdates: atLeast(v, 5),
     renameDropTarget: true,
+    hiddenIndexes: atLeast(v, 8),
+    collMod: true,
+    views: atLeast(v, 8),
   };
 }
 
@@ -197,6 +213,9 @@ function cosmosDbFeatures(v: Version, topology: ServerTopology): FeatureTable {
     $lookup: atLeast(v, 3, 6),
     pipelineUpdates: atLeast(v, 4, 2),
     renameDropTarget: false,
+    hiddenIndexes: false,
+    collMod: false,
+    views: false,
   };
 }
 

@@ -27,7 +27,9 @@ export default defineMigration({
 });
 `;
 
-const SECRET_FAILURE = `export async function up() {
+// outside a transaction, so it is recorded `failed` on every server (inside one it is `rolled back`)
+const SECRET_FAILURE = `export const transaction = false;
+export async function up() {
   throw new Error('cannot reach mongodb://billing:hunter2@billing.internal/x');
 }
 `;
