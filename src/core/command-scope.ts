@@ -30,6 +30,8 @@ export interface Locked {
   connection: Connection;
   /** Emits a warning and lists it in the command's result. */
   warn: (id: string | undefined, message: string) => void;
+  /** Stops the run at the next safe point, as Ctrl-C does, for `reason` (a migration's time limit). */
+  interrupt: (reason: MongrateError) => void;
 }
 
 /**
@@ -69,10 +71,10 @@ export async function withLock<T extends { warnings?: string[] }>(
       onLost: (reason) => abort.abort(new MongrateError('LOCK_LOST', reason)),
     });
     await lease.acquire();
-    const recorder = new Recorder({ store: connection.store, identity, now: () => clock.now(), warn, clean: scope.clean });
+    const recorder = new Recorder({ store: connection.store, identity, now: () => clock.now(), warn, clean: scope.clean, environment: config.environment?.name });
     let result: T;
     try {
-      result = await work({ identity, signal: abort.signal, lease, recorder, connection, warn });
+      result = await work({ identity, signal: abort.signal, lease, recorder, connection, warn, interrupt: (reason) => abort.abort(reason) });
     } finally {
       const released = await lease.release();
       if (released.warning !== undefined) warn(undefined, scope.clean(released.warning));
