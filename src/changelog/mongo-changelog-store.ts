@@ -8,7 +8,7 @@
  * from the write, which is why the core also holds the lock for every writing command.
  */
 import type { ClientSession, Collection, Db, Document, Filter } from 'mongodb';
-import { hasServerCode, isDuplicateKey, SERVER_CODES } from '../driver/errors.ts';
+import { DUPLICATE_KEY_CODES, hasServerCode, isDriverErrorNamed, isDuplicateKey, SERVER_CODES } from '../driver/errors.ts';
 import type { ChangelogRecord, ChangelogStore, HistoryFilter, HistoryRecord, RecordChange, RecordMatch } from './contract.ts';
 
 /** The driver stores `undefined` as null; records leave absent fields out instead. */
@@ -96,6 +96,21 @@ export class MongoChangelogStore implements ChangelogStore {
     await this.history.insertOne(definedOnly({ ...entry }), withSession(session));
   }
 
+  async appendHistoryOnce(entries: HistoryRecord[]): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      // unordered: an entry already there (a retry) does not keep the others out
+      await this.history.insertMany(entries.map((entry) => definedOnly({ ...entry })), { ordered: false });
+    } catch (error) {
+      if (!onlyDuplicates(error)) throw error;
+    }
+  }
+
+  async clearPendingHistory(entryIds: string[]): Promise<void> {
+    if (entryIds.length === 0) return;
+    await this.records.updateMany({ 'pendingHistory._id': { $in: entryIds } }, { $unset: { pendingHistory: '' } });
+  }
+
   async listHistory(filter: HistoryFilter = {}): Promise<HistoryRecord[]> {
     const query: Filter<HistoryRecord> = definedOnly({ migrationId: filter.migrationId, event: filter.event });
     if (filter.since !== undefined) query.at = { $gte: filter.since };
@@ -104,4 +119,12 @@ export class MongoChangelogStore implements ChangelogStore {
     const newest = await this.history.find(query, { projection: { _id: 0 } }).sort({ at: -1, _id: -1 }).limit(filter.limit).toArray();
     return newest.reverse();
   }
+}
+
+/** A bulk insert whose every refused document was refused as a duplicate key: those are already stored. */
+function onlyDuplicates(error: unknown): boolean {
+  if (!isDriverErrorNamed(error, 'MongoBulkWriteError')) return isDuplicateKey(error);
+  const writeErrors: unknown = (error as { writeErrors?: unknown }).writeErrors;
+  const list: unknown[] = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+  return list.length > 0 && list.every((w) => DUPLICATE_KEY_CODES.has(Number((w as { code?: unknown } | null)?.code)));
 }

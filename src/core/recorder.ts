@@ -5,10 +5,20 @@
  * conditional on that claim (compare-and-set on state + claim), so a runner whose lease was taken
  * over and whose record was re-claimed changes nothing. An operation run in a transaction writes
  * its outcome inside it, with the migration's own writes; its failure is recorded outside, after
- * the rollback, as the rolled-back attempt it was. History entries are best effort: they never change the
- * outcome of a migration (a failed history write becomes a warning). The entry of a finished
- * migration is sent at once but not waited for, so it overlaps the next migration's claim instead
- * of costing a round trip of its own; the run waits for all of them (`settled()`) before it ends.
+ * the rollback, as the rolled-back attempt it was. History entries are best effort: they never
+ * change the outcome of a migration (a failed history write becomes a warning).
+ *
+ * What an applied migration costs: its claim and its outcome, two commands (in a transaction, the
+ * outcome is inside it, beside the lock document). Its history entry is not a command of its own:
+ * the outcome write carries it (`pendingHistory` on the record, in the same update, so in the same
+ * transaction when there is one), and the run appends the entries of all its migrations at its end
+ * in one insert, then clears them from the records in one update. Nothing is lost on a crash: an
+ * entry stays on its record until it is in the history, and the next run that takes the lock
+ * appends what a dead run left there (`recoverHistory`). Each entry carries an `_id` given here,
+ * so an insert sent twice (its answer lost, or a dead run's flush that did land) appends it once:
+ * the history stays append-only, one entry per event. Entries of what deletes its record (a
+ * `down`) and of failures are sent at once, as before; a `down` finished by the delete is the only
+ * event with a window (one round trip) in which a crash loses its entry.
  */
 import type { ClientSession } from 'mongodb';
 import type { ChangelogRecord, ChangelogStore, HistoryEvent, HistoryRecord, RecordClaim, RecordMatch } from '../changelog/contract.ts';
@@ -42,6 +52,11 @@ export interface Claimed {
 
 type HistoryDetails = Partial<Pick<HistoryRecord, 'at' | 'direction' | 'checksum' | 'durationMs' | 'error' | 'rolledBack' | 'note'>>;
 
+/** What an outcome written in a transaction keeps for after the commit: an up's history entry. */
+export interface InTransaction {
+  kept: HistoryRecord | undefined;
+}
+
 /** How a claimed operation runs: in a transaction, a runner that dies leaves nothing of it behind. */
 export interface ClaimOptions {
   transaction: boolean;
@@ -61,6 +76,9 @@ export interface RecorderOptions {
 export class Recorder {
   /** History entries sent and not answered yet. */
   private readonly pendingHistory = new Set<Promise<void>>();
+  /** Entries kept on their records, appended together by `settled()`. */
+  private deferred: HistoryRecord[] = [];
+  private entries = 0;
 
   constructor(private readonly options: RecorderOptions) {}
 
@@ -70,9 +88,47 @@ export class Recorder {
     this.pendingHistory.add(write);
   }
 
-  /** Waits for every history entry still being written; never rejects. */
+  /**
+   * Waits for every history entry still being written, and appends those kept on their records
+   * (one insert), then clears them from the records (one update). Never rejects: an entry that
+   * could not be appended stays on its record for the next run, and the output warns.
+   */
   async settled(): Promise<void> {
     while (this.pendingHistory.size > 0) await Promise.all([...this.pendingHistory]);
+    const entries = this.deferred;
+    this.deferred = [];
+    await this.appendKept(entries, 'this run');
+  }
+
+  /**
+   * Under the lock, before a command changes records: appends the entries a run that died (or
+   * lost the server) left on records, and clears them. Never rejects (a failure is a warning; they
+   * stay where they are for the next run).
+   */
+  async recoverHistory(records: ChangelogRecord[]): Promise<void> {
+    const left = records.flatMap((r) => (r.pendingHistory === undefined ? [] : [r.pendingHistory]));
+    await this.appendKept(left, 'an earlier run');
+  }
+
+  private async appendKept(entries: HistoryRecord[], whose: string): Promise<void> {
+    if (entries.length === 0) return;
+    const { store } = this.options;
+    try {
+      await store.appendHistoryOnce(entries);
+      await store.clearPendingHistory(entries.flatMap((e) => (e._id === undefined ? [] : [e._id])));
+    } catch (error) {
+      const ids = [...new Set(entries.map((e) => e.migrationId))].join(', ');
+      this.options.warn(undefined, `could not append the history entries of ${whose} (${ids}): ${this.options.clean(messageText(error))}; they stay on their changelog records and the next run appends them`);
+    }
+  }
+
+  /** A history entry to keep on its record until it is appended: with its own `_id`, so it is appended once. */
+  private keptEntry(migrationId: string, event: HistoryEvent, details: HistoryDetails): HistoryRecord {
+    const { runId, host, pid, user, toolVersion } = this.options.identity;
+    this.entries += 1;
+    const entry: HistoryRecord = { _id: `${runId}/${String(this.entries).padStart(6, '0')}`, migrationId, event, at: details.at ?? this.options.now(), runId, host, pid, user, toolVersion, ...details };
+    // the driver would store an absent detail as null inside the record
+    return Object.fromEntries(Object.entries(entry).filter(([, value]) => value !== undefined)) as HistoryRecord;
   }
 
   /** The time records are stamped with. */
@@ -133,12 +189,13 @@ export class Recorder {
 
   async finishUp(file: ListedMigration, claimed: Claimed, durationMs: number): Promise<void> {
     const finishedAt = this.options.now();
+    const entry = this.keptEntry(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs });
     const done = await this.options.store.updateRecord(file.id, claimed.match, {
-      set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description },
+      set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description, pendingHistory: entry },
       unset: ['claim', 'error'],
     });
     if (!done) throw this.claimLost(file.id, `${file.id} ran to the end`);
-    this.historySoon(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs });
+    this.deferred.push(entry);
   }
 
   /**
@@ -146,6 +203,8 @@ export class Recorder {
    * the `down` leaves a visible state; a retry takes over the failed or dead `down` as planned.
    */
   async claimDown(planned: ChangelogRecord, how: ClaimOptions = { transaction: false }): Promise<Claimed> {
+    // a record about to be deleted keeps no entry of this run: it is appended first
+    if (this.deferred.some((e) => e.migrationId === planned._id)) await this.settled();
     const previousState = planned.state === 'applied' || planned.state === 'baseline' ? planned.state : (planned.claim?.previousState ?? 'applied');
     const claim = this.newClaim('down', how, previousState);
     const taken = await this.options.store.updateRecord(planned._id, matchOf(planned), { set: { state: 'running', claim }, unset: ['error'] });
@@ -179,21 +238,26 @@ export class Recorder {
 
   /**
    * Inside the migration's transaction: the outcome, conditional on this run's claim, committed
-   * with the migration's own writes (an up becomes applied, a down deletes the record). No history
-   * here: a failed history write must not abort the commit.
+   * with the migration's own writes (an up becomes applied, a down deletes the record). No write
+   * to the history here (a failed history write must not abort the commit): an up's entry is kept
+   * on its record, so it commits with the outcome; `afterCommit` takes it from there.
    */
-  async finishInTransaction(file: ListedMigration, claimed: Claimed, durationMs: number, session: ClientSession): Promise<void> {
+  async finishInTransaction(file: ListedMigration, claimed: Claimed, durationMs: number, session: ClientSession): Promise<InTransaction> {
     const { store } = this.options;
-    const done =
-      claimed.direction === 'down' ?
-        await store.deleteRecord(claimed.id, claimed.match, session)
-      : await store.updateRecord(
-          claimed.id,
-          claimed.match,
-          { set: { state: 'applied', finishedAt: this.options.now(), durationMs, checksum: file.checksum, description: file.description }, unset: ['claim', 'error'] },
-          session,
-        );
+    if (claimed.direction === 'down') {
+      if (!(await store.deleteRecord(claimed.id, claimed.match, session))) throw this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
+      return { kept: undefined };
+    }
+    const finishedAt = this.options.now();
+    const entry = this.keptEntry(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs });
+    const done = await store.updateRecord(
+      claimed.id,
+      claimed.match,
+      { set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description, pendingHistory: entry }, unset: ['claim', 'error'] },
+      session,
+    );
     if (!done) throw this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
+    return { kept: entry };
   }
 
   /**
@@ -233,10 +297,15 @@ export class Recorder {
     return { ...claimed, claim };
   }
 
-  /** The history entry of an operation that committed in a transaction (sent after the commit, waited for by `settled()`). */
-  historyAfterCommit(file: ListedMigration, direction: Direction, durationMs: number): void {
-    // the same entry as outside a transaction: a down names its direction, an up does not
-    this.historySoon(file.id, direction, { ...(direction === 'down' ? { direction } : {}), durationMs, checksum: file.checksum });
+  /**
+   * The history entry of an operation that committed in a transaction: an up's, committed on its
+   * record, is appended with the run's others by `settled()`; a down's is sent now (its record is
+   * gone), waited for by `settled()`.
+   */
+  afterCommit(file: ListedMigration, committed: InTransaction, durationMs: number): void {
+    if (committed.kept !== undefined) this.deferred.push(committed.kept);
+    // the same entry as outside a transaction: a down names its direction
+    else this.historySoon(file.id, 'down', { direction: 'down', durationMs, checksum: file.checksum });
   }
 
   /** Records migrations as applied without running them (`baseline`); those already recorded are skipped. */

@@ -46,7 +46,7 @@ export async function runSteps(run: Run, steps: Step[], result: RunResult): Prom
   try {
     await runEach(run, steps, result);
   } finally {
-    // history entries go out without holding up the next migration; the run ends once they are written
+    // the run's history entries, kept on their records meanwhile, are appended in one go before it ends
     await run.recorder.settled();
   }
 }

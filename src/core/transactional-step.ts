@@ -1,7 +1,7 @@
 /**
  * One claimed migration in one transaction: the lock document touched first, the migration run
- * with every operation bound to the transaction, its outcome written conditionally on the claim,
- * and the commit. Attempted again while the server says a retry may succeed (bounded); a
+ * with every operation bound to the transaction, its outcome written conditionally on the claim
+ * (an up's history entry with it, on the record: see `recorder.ts`), and the commit. Attempted again while the server says a retry may succeed (bounded); a
  * transaction the server aborted is never retried blindly (see `transaction-attempt.ts`). When it
  * fails, the transaction is aborted and the failure recorded outside it, on the claim, as the
  * rolled-back attempt it was: an up `failed (rolled back)`, a down back to what it was.
@@ -12,7 +12,7 @@ import type { HelperProgress } from '../helpers/types.ts';
 import { TransactionLimitError, type Hint } from '../errors.ts';
 import { isConnectionLoss } from '../driver/errors.ts';
 import type { LeaseInTransaction } from './lease.ts';
-import type { Claimed } from './recorder.ts';
+import type { Claimed, InTransaction } from './recorder.ts';
 import { callMigration } from './step-context.ts';
 import { STATUS_HINT, elapsed, failed, lostLease, messageOf, succeeded, warn, type RunError, type StepState } from './step-outcome.ts';
 import { TransactionAttempt, attemptVerdict } from './transaction-attempt.ts';
@@ -49,6 +49,7 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
         transaction: { session, attempt },
       };
       let lease: LeaseInTransaction | undefined;
+      let committed: InTransaction;
       try {
         await run.lease.coverTransaction(lifetimeLimitMs);
         startMigrationTransaction(session);
@@ -60,7 +61,7 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
         run.lease.assertHeld();
         await lease.refresh();
         attempt.throwIfPoisoned();
-        await run.recorder.finishInTransaction(migration, claimed, elapsed(state), session);
+        committed = await run.recorder.finishInTransaction(migration, claimed, elapsed(state), session);
         await commitWithRetry(session);
         lease.committed();
       } catch (error) {
@@ -74,7 +75,7 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
         return { kind: 'ended', error: await failInTransaction(state, claimed, verdict.kind === 'outside' ? verdict.why : verdict.error) };
       }
       flush();
-      run.recorder.historyAfterCommit(migration, direction, elapsed(state));
+      run.recorder.afterCommit(migration, committed, elapsed(state));
       return { kind: 'ended', error: succeeded(state, { transaction: true }) };
     }
   } finally {
