@@ -129,6 +129,12 @@ export interface ChangelogStore {
   insertRecord(record: ChangelogRecord, session?: ClientSession): Promise<boolean>;
   /** Applies `change` if the record still matches; false when it does not (anymore). */
   updateRecord(id: string, match: RecordMatch, change: RecordChange, session?: ClientSession): Promise<boolean>;
+  /**
+   * In one command: applies `change` to record `id` if it still matches, then creates `next`
+   * unless a record with its `_id` exists. `updated`: the change applied; `created`: `next` is new.
+   * With a session, both inside its transaction.
+   */
+  updateRecordAndCreate(id: string, match: RecordMatch, change: RecordChange, next: ChangelogRecord, session?: ClientSession): Promise<{ updated: boolean; created: boolean }>;
   /** Replaces the record (same `_id`) if it still matches; false otherwise. */
   replaceRecord(match: RecordMatch, record: ChangelogRecord, session?: ClientSession): Promise<boolean>;
   /** Deletes the record if it still matches; false otherwise. */

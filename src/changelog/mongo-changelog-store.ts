@@ -74,12 +74,27 @@ export class MongoChangelogStore implements ChangelogStore {
   }
 
   async updateRecord(id: string, match: RecordMatch, change: RecordChange, session?: ClientSession): Promise<boolean> {
-    const update: Document = {};
-    if (change.set !== undefined && Object.keys(change.set).length > 0) update.$set = definedOnly(change.set);
-    if (change.unset !== undefined && change.unset.length > 0) update.$unset = Object.fromEntries(change.unset.map((key) => [key, '']));
+    const update = updateOf(change);
     if (Object.keys(update).length === 0) return (await this.records.countDocuments(matchFilter(id, match), { ...withSession(session), limit: 1 })) === 1;
     const result = await this.records.updateOne(matchFilter(id, match), update, withSession(session));
     return result.matchedCount === 1;
+  }
+
+  async updateRecordAndCreate(id: string, match: RecordMatch, change: RecordChange, next: ChangelogRecord, session?: ClientSession): Promise<{ updated: boolean; created: boolean }> {
+    const { _id, ...fields } = definedOnly(next);
+    // two statements of one `update` command, in order. The second is an upsert that never fails:
+    // it inserts `next`, or matches the record already there and leaves it as it is. So the reply
+    // says which applied: an upsert means `next` is new, and the first statement matched
+    // whatever the total count of matches leaves once the second's (1 when not new) is taken off.
+    const result = await this.records.bulkWrite(
+      [
+        { updateOne: { filter: matchFilter(id, match), update: updateOf(change) } },
+        { updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } },
+      ],
+      { ordered: true, ...withSession(session) },
+    );
+    const created = result.upsertedCount === 1;
+    return { updated: result.matchedCount - (created ? 0 : 1) === 1, created };
   }
 
   async replaceRecord(match: RecordMatch, record: ChangelogRecord, session?: ClientSession): Promise<boolean> {
@@ -119,6 +134,13 @@ export class MongoChangelogStore implements ChangelogStore {
     const newest = await this.history.find(query, { projection: { _id: 0 } }).sort({ at: -1, _id: -1 }).limit(filter.limit).toArray();
     return newest.reverse();
   }
+}
+
+function updateOf(change: RecordChange): Document {
+  const update: Document = {};
+  if (change.set !== undefined && Object.keys(change.set).length > 0) update.$set = definedOnly(change.set);
+  if (change.unset !== undefined && change.unset.length > 0) update.$unset = Object.fromEntries(change.unset.map((key) => [key, '']));
+  return update;
 }
 
 /** A bulk insert whose every refused document was refused as a duplicate key: those are already stored. */

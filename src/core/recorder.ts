@@ -8,8 +8,17 @@
  * the rollback, as the rolled-back attempt it was. History entries are best effort: they never
  * change the outcome of a migration (a failed history write becomes a warning).
  *
- * What an applied migration costs: its claim and its outcome, two commands (in a transaction, the
- * outcome is inside it, beside the lock document). Its history entry is not a command of its own:
+ * What an applied migration costs: its claim and its outcome (in a transaction, the outcome is
+ * inside it, beside the lock document), and when the next step of the run is an up of a migration
+ * with no record yet, its claim rides in the same `update` command as this outcome: a statement
+ * that creates the next record `running` unless one exists (`updateRecordAndCreate`). The claim is
+ * then written right before the next migration starts, as it always was, and is visible outside
+ * any transaction before it runs (a claim written in a transaction commits with the outcome before
+ * the next one starts); a record that exists already means another runner has it, and the next
+ * step is refused as a claim refused alone would be. A claim the run does not use (it stops first,
+ * or the outcome it rode with did not match) is deleted when the run ends, conditionally on being
+ * this run's. So a run of K fresh migrations sends one changelog write per migration outside a
+ * transaction, plus one claim. Its history entry is not a command of its own:
  * the outcome write carries it (`pendingHistory` on the record, in the same update, so in the same
  * transaction when there is one), and the run appends the entries of all its migrations at its end
  * in one insert, then clears them from the records in one update. Nothing is lost on a crash: an
@@ -21,7 +30,7 @@
  * event with a window (one round trip) in which a crash loses its entry.
  */
 import type { ClientSession } from 'mongodb';
-import type { ChangelogRecord, ChangelogStore, HistoryEvent, HistoryRecord, RecordClaim, RecordMatch } from '../changelog/contract.ts';
+import type { ChangelogRecord, ChangelogStore, HistoryEvent, HistoryRecord, RecordChange, RecordClaim, RecordMatch } from '../changelog/contract.ts';
 import { MongrateError } from '../errors.ts';
 import type { Direction, ImportedMigration, ListedMigration } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
@@ -62,6 +71,12 @@ export interface ClaimOptions {
   transaction: boolean;
 }
 
+/** The next step of the run when it is an up of a migration with no record: claimed with this outcome. */
+export interface NextUp {
+  file: ListedMigration;
+  how: ClaimOptions;
+}
+
 export interface RecorderOptions {
   store: ChangelogStore;
   identity: RunIdentity;
@@ -79,6 +94,8 @@ export class Recorder {
   /** Entries kept on their records, appended together by `settled()`. */
   private deferred: HistoryRecord[] = [];
   private entries = 0;
+  /** Claims written with an earlier outcome, not used yet ('taken': a record was there already). */
+  private readonly claimedAhead = new Map<string, Claimed | 'taken'>();
 
   constructor(private readonly options: RecorderOptions) {}
 
@@ -178,23 +195,70 @@ export class Recorder {
    * dead record as planned, replaced only if it is still exactly that.
    */
   async claimUp(file: ListedMigration, planned: ChangelogRecord | undefined, how: ClaimOptions = { transaction: false }): Promise<Claimed> {
-    const claim = this.newClaim('up', how);
-    const record: ChangelogRecord = { ...this.newRecord(file, 'running', claim.startedAt), claim };
-    const taken = planned === undefined ? await this.options.store.insertRecord(record) : await this.options.store.replaceRecord(matchOf(planned), record);
-    if (!taken) {
-      throw new MongrateError('LOCK_HELD', `migration ${file.id} was claimed by another runner while this run was starting it; nothing of it ran here`);
+    const ahead = planned === undefined ? this.claimedAhead.get(file.id) : undefined;
+    if (ahead !== undefined) {
+      this.claimedAhead.delete(file.id);
+      if (ahead === 'taken') throw this.claimedByAnother(file.id);
+      // claimed for the way it runs (the policy decided both times); were it not, the claim says so first
+      return (ahead.claim.transaction === true) === how.transaction ? ahead : this.reclaim(ahead, how);
     }
-    return { id: file.id, direction: 'up', startedAt: claim.startedAt, match: { state: 'running', claimRunId: claim.runId }, claim };
+    const { record, claimed } = this.upClaim(file, how);
+    const taken = planned === undefined ? await this.options.store.insertRecord(record) : await this.options.store.replaceRecord(matchOf(planned), record);
+    if (!taken) throw this.claimedByAnother(file.id);
+    return claimed;
   }
 
-  async finishUp(file: ListedMigration, claimed: Claimed, durationMs: number): Promise<void> {
+  private claimedByAnother(id: string): MongrateError {
+    return new MongrateError('LOCK_HELD', `migration ${id} was claimed by another runner while this run was starting it; nothing of it ran here`);
+  }
+
+  /** A new `running` record claiming `file` for an up, and the claim this run then holds. */
+  private upClaim(file: ListedMigration, how: ClaimOptions): { record: ChangelogRecord; claimed: Claimed } {
+    const claim = this.newClaim('up', how);
+    const record: ChangelogRecord = { ...this.newRecord(file, 'running', claim.startedAt), claim };
+    return { record, claimed: { id: file.id, direction: 'up', startedAt: claim.startedAt, match: { state: 'running', claimRunId: claim.runId }, claim } };
+  }
+
+  /** An up's outcome, and the next up's claim with it when there is one (one command). */
+  private async finishWithNext(id: string, claimed: Claimed, change: RecordChange, next: NextUp | undefined, session?: ClientSession): Promise<boolean> {
+    const { store } = this.options;
+    if (next === undefined) return store.updateRecord(id, claimed.match, change, session);
+    const { record, claimed: nextClaimed } = this.upClaim(next.file, next.how);
+    const { updated, created } = await store.updateRecordAndCreate(id, claimed.match, change, record, session);
+    // registered even if this outcome did not match: an unused claim is deleted when the run ends
+    this.claimedAhead.set(next.file.id, created ? nextClaimed : 'taken');
+    return updated;
+  }
+
+  /** Deletes the claims written ahead that no step used (the run stopped first) when `held` (the lock is ours); never rejects. */
+  async releaseUnused(held: boolean): Promise<void> {
+    const unused = [...this.claimedAhead.values()].filter((c): c is Claimed => c !== 'taken');
+    this.claimedAhead.clear();
+    if (!held) return;
+    for (const claimed of unused) {
+      try {
+        // only while it is still exactly this run's untouched claim
+        await this.options.store.deleteRecord(claimed.id, claimed.match);
+      } catch (error) {
+        this.options.warn(claimed.id, `could not remove the claim on ${claimed.id}, which did not run (${this.options.clean(messageText(error))}); it shows as interrupted once the lock expires`);
+      }
+    }
+  }
+
+  private async reclaim(claimed: Claimed, how: ClaimOptions): Promise<Claimed> {
+    const claim: RecordClaim = { ...claimed.claim, transaction: how.transaction };
+    if (!(await this.options.store.updateRecord(claimed.id, claimed.match, { set: { claim } }))) throw this.claimedByAnother(claimed.id);
+    return { ...claimed, claim };
+  }
+
+  async finishUp(file: ListedMigration, claimed: Claimed, durationMs: number, next?: NextUp): Promise<void> {
     const finishedAt = this.options.now();
     const entry = this.keptEntry(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs });
-    const done = await this.options.store.updateRecord(file.id, claimed.match, {
+    const change: RecordChange = {
       set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description, pendingHistory: entry },
       unset: ['claim', 'error'],
-    });
-    if (!done) throw this.claimLost(file.id, `${file.id} ran to the end`);
+    };
+    if (!(await this.finishWithNext(file.id, claimed, change, next))) throw this.claimLost(file.id, `${file.id} ran to the end`);
     this.deferred.push(entry);
   }
 
@@ -242,7 +306,7 @@ export class Recorder {
    * to the history here (a failed history write must not abort the commit): an up's entry is kept
    * on its record, so it commits with the outcome; `afterCommit` takes it from there.
    */
-  async finishInTransaction(file: ListedMigration, claimed: Claimed, durationMs: number, session: ClientSession): Promise<InTransaction> {
+  async finishInTransaction(file: ListedMigration, claimed: Claimed, durationMs: number, session: ClientSession, next?: NextUp): Promise<InTransaction> {
     const { store } = this.options;
     if (claimed.direction === 'down') {
       if (!(await store.deleteRecord(claimed.id, claimed.match, session))) throw this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
@@ -250,13 +314,13 @@ export class Recorder {
     }
     const finishedAt = this.options.now();
     const entry = this.keptEntry(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs });
-    const done = await store.updateRecord(
-      claimed.id,
-      claimed.match,
-      { set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description, pendingHistory: entry }, unset: ['claim', 'error'] },
-      session,
-    );
-    if (!done) throw this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
+    const change: RecordChange = {
+      set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description, pendingHistory: entry },
+      unset: ['claim', 'error'],
+    };
+    // the next claim commits with this outcome, before the next migration starts; if this
+    // transaction is rolled back, so is the claim (and the run stops: its removal finds nothing)
+    if (!(await this.finishWithNext(claimed.id, claimed, change, next, session))) throw this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
     return { kept: entry };
   }
 

@@ -12,7 +12,7 @@ import type { ChangelogRecord } from '../changelog/contract.ts';
 import type { Direction, MigrationFn, MigratorEvents, RunErrorCode, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 import type { LeaseInTransaction } from './lease.ts';
-import type { Recorder } from './recorder.ts';
+import type { NextUp, Recorder } from './recorder.ts';
 import type { StepEnvironment } from './step-context.ts';
 import type { TransactionPolicy } from './transactions.ts';
 
@@ -63,6 +63,8 @@ export interface StepState {
   fn: MigrationFn;
   outcome: StepResult;
   started: number;
+  /** The next step's claim, written with this step's outcome when it is an up of a migration with no record. */
+  next: NextUp | undefined;
 }
 
 export const elapsed = (state: StepState): number => Math.round(performance.now() - state.started);

@@ -61,7 +61,7 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
         run.lease.assertHeld();
         await lease.refresh();
         attempt.throwIfPoisoned();
-        committed = await run.recorder.finishInTransaction(migration, claimed, elapsed(state), session);
+        committed = await run.recorder.finishInTransaction(migration, claimed, elapsed(state), session, state.next);
         await commitWithRetry(session);
         lease.committed();
       } catch (error) {
