@@ -143,9 +143,10 @@ export interface ChangelogStore {
   appendHistory(entry: HistoryRecord, session?: ClientSession): Promise<void>;
   /**
    * Appends entries that carry an `_id` in one command; one already there (sent before, its
-   * answer lost) is left as it is, never appended twice.
+   * answer lost) is left as it is, never appended twice. Returns those the server refused (say a
+   * unique index of the user's); throws when the command failed as a whole.
    */
-  appendHistoryOnce(entries: HistoryRecord[]): Promise<void>;
+  appendHistoryOnce(entries: HistoryRecord[]): Promise<HistoryRecord[]>;
   /** Removes `pendingHistory` from the records that keep one of these entries (they are in the history now). */
   clearPendingHistory(entryIds: string[]): Promise<void>;
   /**

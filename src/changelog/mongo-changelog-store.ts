@@ -8,7 +8,7 @@
  * from the write, which is why the core also holds the lock for every writing command.
  */
 import type { ClientSession, Collection, Db, Document, Filter } from 'mongodb';
-import { DUPLICATE_KEY_CODES, hasServerCode, isDriverErrorNamed, isDuplicateKey, SERVER_CODES } from '../driver/errors.ts';
+import { hasServerCode, isDriverErrorNamed, isDuplicateKey, SERVER_CODES } from '../driver/errors.ts';
 import type { ChangelogRecord, ChangelogStore, HistoryFilter, HistoryRecord, RecordChange, RecordMatch } from './contract.ts';
 
 /** The driver stores `undefined` as null; records leave absent fields out instead. */
@@ -111,13 +111,20 @@ export class MongoChangelogStore implements ChangelogStore {
     await this.history.insertOne(definedOnly({ ...entry }), withSession(session));
   }
 
-  async appendHistoryOnce(entries: HistoryRecord[]): Promise<void> {
-    if (entries.length === 0) return;
+  async appendHistoryOnce(entries: HistoryRecord[]): Promise<HistoryRecord[]> {
+    if (entries.length === 0) return [];
     try {
       // unordered: an entry already there (a retry) does not keep the others out
       await this.history.insertMany(entries.map((entry) => definedOnly({ ...entry })), { ordered: false });
+      return [];
     } catch (error) {
-      if (!onlyDuplicates(error)) throw error;
+      const refused = refusedIndexes(error);
+      if (refused === undefined) throw error;
+      const candidates = refused.flatMap((i) => (entries[i] === undefined ? [] : [entries[i]]));
+      // a duplicate key may be its _id (sent before: it is there) or another unique index (refused): the history says which
+      const ids = candidates.flatMap((e) => (e._id === undefined ? [] : [e._id]));
+      const there = new Set((await this.history.find({ _id: { $in: ids } } as Filter<HistoryRecord>, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+      return candidates.filter((e) => e._id === undefined || !there.has(e._id));
     }
   }
 
@@ -143,10 +150,11 @@ function updateOf(change: RecordChange): Document {
   return update;
 }
 
-/** A bulk insert whose every refused document was refused as a duplicate key: those are already stored. */
-function onlyDuplicates(error: unknown): boolean {
-  if (!isDriverErrorNamed(error, 'MongoBulkWriteError')) return isDuplicateKey(error);
+/** The indexes of the documents a bulk insert refused, or undefined when it failed as a whole (a lost connection). */
+function refusedIndexes(error: unknown): number[] | undefined {
+  if (!isDriverErrorNamed(error, 'MongoBulkWriteError')) return undefined;
   const writeErrors: unknown = (error as { writeErrors?: unknown }).writeErrors;
   const list: unknown[] = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
-  return list.length > 0 && list.every((w) => DUPLICATE_KEY_CODES.has(Number((w as { code?: unknown } | null)?.code)));
+  const indexes = list.map((w) => Number((w as { index?: unknown } | null)?.index));
+  return indexes.length > 0 && indexes.every(Number.isInteger) ? indexes : undefined;
 }

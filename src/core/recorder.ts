@@ -31,6 +31,7 @@
  */
 import type { ClientSession } from 'mongodb';
 import type { ChangelogRecord, ChangelogStore, HistoryEvent, HistoryRecord, RecordChange, RecordClaim, RecordMatch } from '../changelog/contract.ts';
+import { isConnectionLoss } from '../driver/errors.ts';
 import { MongrateError } from '../errors.ts';
 import type { Direction, ImportedMigration, ListedMigration } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
@@ -129,14 +130,24 @@ export class Recorder {
 
   private async appendKept(entries: HistoryRecord[], whose: string): Promise<void> {
     if (entries.length === 0) return;
-    const { store } = this.options;
+    const { store, clean, warn } = this.options;
+    let refused: HistoryRecord[];
+    let why = 'the server refused it';
     try {
-      await store.appendHistoryOnce(entries);
-      await store.clearPendingHistory(entries.flatMap((e) => (e._id === undefined ? [] : [e._id])));
+      refused = await store.appendHistoryOnce(entries);
     } catch (error) {
-      const ids = [...new Set(entries.map((e) => e.migrationId))].join(', ');
-      this.options.warn(undefined, `could not append the history entries of ${whose} (${ids}): ${this.options.clean(messageText(error))}; they stay on their changelog records and the next run appends them`);
+      if (isConnectionLoss(error)) {
+        const ids = [...new Set(entries.map((e) => e.migrationId))].join(', ');
+        warn(undefined, `could not append the history entries of ${whose} (${ids}): ${clean(messageText(error))}; they stay on their changelog records and the next run appends them`);
+        return;
+      }
+      refused = entries;
+      why = clean(messageText(error));
     }
+    // an entry the server refuses would be refused again: it is given up, as an entry sent alone always was
+    for (const entry of refused) warn(entry.migrationId, `could not append the '${entry.event}' history entry of ${entry.migrationId} (${why}); the changelog says what happened`);
+    // a record left keeping its entry is harmless: the next run appends it once (or finds it there)
+    await store.clearPendingHistory(entries.flatMap((e) => (e._id === undefined ? [] : [e._id]))).catch(() => undefined);
   }
 
   /** A history entry to keep on its record until it is appended: with its own `_id`, so it is appended once. */
