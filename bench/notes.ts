@@ -90,23 +90,25 @@ export function missNote(key: string, facts: NoteFacts): string | null {
       const theirs = cases.mm_apply;
       if (ours?.extra == null || theirs?.extra == null) return null;
       // a command sent once per migration is sent as often as the migrations' own inserts
-      const k = ours.extra.migrationCommands;
+      const k = ours.extra.migrationCommands ?? Number.NaN;
+      // sent about once per migration (one more or less: the first claim, the last outcome, the run's clear)
       const split = (c: CaseResult): string => {
         const entries = Object.entries(c.traffic?.byCommand ?? {});
-        const each = entries.filter(([, v]) => v === k).map(([name]) => name);
-        const once = entries.filter(([, v]) => v !== k).reduce((total, [, v]) => total + v, 0);
-        return `${each.length > 0 ? each.join(' + ') : 'nothing'} per migration, ${once} per run`;
+        const each = entries.filter(([, v]) => Math.abs(v - k) <= 1).map(([name, v]) => `${name} (${v})`);
+        const once = entries.filter(([, v]) => Math.abs(v - k) > 1).reduce((total, [, v]) => total + v, 0);
+        return `${each.length > 0 ? each.join(' + ') : 'nothing'} for ${k} migrations, ${once} more per run`;
       };
       const time = (c: CaseResult): string => `${num(c.extra?.ownCommandsMs ?? Number.NaN)} ms`;
       const cost =
         profile === null ? ''
         : ` On this server an insert costs ${num(profile.insertMs)} ms and an update whose filter names more than _id (the recorded outcome: _id, state and claim) ${num(profile.conditionalUpdateMs)} ms.`;
       return (
-        `mongrate sends ${split(ours)} (the claim before running, the conditional outcome, the history entry; the lock, the clock, the probe) where migrate-mongo sends ${split(theirs)} (its changelog insert; no claim, no lock): ` +
+        `mongrate sends ${split(ours)} (the conditional outcome with the next migration's claim in one command, in a transaction also the lock document and the commit; per run the first claim, the history entries in one insert, the lock, the clock, the probe) where migrate-mongo sends ${split(theirs)} (its changelog insert; no claim, no lock): ` +
         `on the counting run those commands of their own took ${time(ours)} against ${time(theirs)} of the ${num(ours.median)} and ${num(theirs.median)} ms; client CPU ${num(ours.extra.cpuMs ?? Number.NaN)} ms against ${num(theirs.extra.cpuMs ?? Number.NaN)} ms.${cost}`
       );
     }
     case 'roundtrips_per_applied_migration':
+    case 'roundtrips_per_applied_migration_no_transaction':
       return `mongrate's own commands at ${cases.cli_apply?.sample?.documents ?? 'K'} migrations: ${Object.entries(cases.cli_apply?.traffic?.byCommand ?? {}).map(([k, v]) => `${v} ${k}`).join(', ')}.`;
     case 'throttle_on_vs_limit': {
       const on = cases.throttle_on;

@@ -184,9 +184,12 @@ export const RATIOS: Readonly<Record<string, RatioSpec>> = {
   reshape_cpu_vs_floor: { numerator: 'reshape_fn.cpuMicrosPerDoc', denominator: 'floor_nest.median', target: at(2, '<='), kind: 'ratio' },
   rss_10n_vs_n: { numerator: 'rss_10n.median', denominator: 'rss_n.median', target: at(1.2, '<='), kind: 'ratio' },
   status_vs_bare: { numerator: 'cli_status.median', denominator: 'cli_bare.median', target: at(1.5, '<='), kind: 'ratio' },
+  status_vs_migrate_mongo: { numerator: 'cli_status.median', denominator: 'mm_status.median', target: at(1, '<='), kind: 'ratio' },
   noop_up_vs_bare: { numerator: 'cli_noop_up.median', denominator: 'cli_bare.median', target: at(1.5, '<='), kind: 'ratio' },
   apply50_vs_migrate_mongo: { numerator: 'cli_apply.median', denominator: 'mm_apply.median', target: at(1.2, '<='), kind: 'ratio' },
-  roundtrips_per_applied_migration: { numerator: 'cli_apply.extra.ownCommandsPerMigration', denominator: null, target: at(3, '<='), kind: 'count' },
+  // issue #21: at most two commands of mongrate's own per applied migration, with or without a transaction
+  roundtrips_per_applied_migration: { numerator: 'cli_apply.extra.ownCommandsPerMigration', denominator: null, target: at(2, '<='), kind: 'count' },
+  roundtrips_per_applied_migration_no_transaction: { numerator: 'cli_apply.extra.ownCommandsPerMigrationNoTransaction', denominator: null, target: at(2, '<='), kind: 'count' },
   throttle_on_vs_limit: { numerator: 'throttle_on.median', denominator: 'throttle_on.extra.limitDocsPerSecond', target: { comparator: 'within', low: 0.9, high: 1.1 }, kind: 'ratio' },
   // a limit the reshape never reaches costs it nothing: the pacer never waits (milliseconds per run, median)
   throttle_unbound_wait_ms: { numerator: 'throttle_unbound.extra.waitedMs', denominator: null, target: at(1, '<='), kind: 'count' },
@@ -194,7 +197,9 @@ export const RATIOS: Readonly<Record<string, RatioSpec>> = {
   // the same, as wall time: on FerretDB within its run-to-run variation, so context only
   throttle_unbound_vs_off: { numerator: 'throttle_unbound.median', denominator: 'throttle_off.median', target: null, kind: 'ratio' },
   reshape_decl_split_roundtrips_10n_vs_n: { numerator: 'reshape_decl_split.commands', denominator: 'reshape_decl_split_tenth.commands', target: null, kind: 'ratio' },
-  reshape_work_vs_floor: { numerator: 'reshape_work.median', denominator: 'floor_nest.median', target: null, kind: 'ratio' },
+  cli_version_ms: { numerator: 'cli_version.median', denominator: null, target: null, kind: 'count' },
+  // issue #21: reshape's own client work, with no server, at most twice the floor
+  reshape_work_vs_floor: { numerator: 'reshape_work.median', denominator: 'floor_nest.median', target: at(2, '<='), kind: 'ratio' },
   reshape_marginal_cpu_vs_floor: { numerator: 'reshape_fn.extra.marginalCpuMicrosPerDoc', denominator: 'floor_nest.median', target: null, kind: 'ratio' },
   reshape_bytes_sent_vs_naive: { numerator: 'reshape_fn.bytesSent', denominator: 'reshape_naive.bytesSent', target: null, kind: 'ratio' },
   bump_cpu_vs_floor: { numerator: 'bump_fn.cpuMicrosPerDoc', denominator: 'floor_bump.median', target: null, kind: 'ratio' },

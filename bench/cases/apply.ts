@@ -3,7 +3,9 @@
 // `.js`, as its `init` sets a project up (no lock: lockTtl 0), interleaved runs after one warm-up
 // each (both tools' file caches, jiti's transpile cache). Then counting runs of both tools, at K
 // and at 1 migration: what each sends per applied migration beyond the migration's own insert is
-// (commands at K - commands at 1) / (K - 1), the start-up's share cancelled out.
+// (commands at K - commands at 1) / (K - 1), the start-up's share cancelled out; mongrate's is
+// counted with its default `transactions: 'auto'` (in a transaction where the server has them) and
+// with `transactions: 'never'`.
 import path from 'node:path';
 import type { MongoClient } from 'mongodb';
 import { BIN } from '../../test/support/cli.ts';
@@ -13,7 +15,7 @@ import { caseResult, median, type CaseResult } from '../report.ts';
 import { createCliProject, migrationId } from './cli.ts';
 import { timedNode, type NodeRun, type SentCommand } from './node-runs.ts';
 
-const MIGRATE_MONGO = path.join(import.meta.dirname, '..', '..', 'node_modules', 'migrate-mongo', 'bin', 'migrate-mongo.js');
+export const MIGRATE_MONGO = path.join(import.meta.dirname, '..', '..', 'node_modules', 'migrate-mongo', 'bin', 'migrate-mongo.js');
 const MARKS = 'marks';
 
 export interface ApplyEnv {
@@ -26,7 +28,7 @@ export interface ApplyEnv {
 }
 
 /** migrate-mongo's project: its config as `migrate-mongo init` writes it (ESM), reading the server and database from the environment. */
-async function createMigrateMongoProject(count: number): Promise<TestProject> {
+export async function createMigrateMongoProject(count: number): Promise<TestProject> {
   const project = await createProject();
   await project.writeFile('package.json', '{ "type": "module" }\n');
   await project.writeFile(
@@ -55,7 +57,7 @@ async function createMigrateMongoProject(count: number): Promise<TestProject> {
 }
 
 interface Tool {
-  key: 'cli_apply' | 'mm_apply';
+  key: 'cli_apply' | 'mm_apply' | 'cli_apply_never';
   label: string;
   changelog: string;
   /** The projects with K migrations and with 1. */
@@ -86,10 +88,19 @@ export async function applyCases(env: ApplyEnv): Promise<Record<string, CaseResu
       env: (database) => ({ ...uriEnv, BENCH_DB: database }),
     },
   ];
+  // counted only: mongrate with `transactions: 'never'` (on a server without transactions, the same run as cli_apply)
+  const never: Tool = {
+    key: 'cli_apply_never',
+    label: `mongrate up applying ${env.apply} trivial .ts migrations, transactions: 'never'`,
+    changelog: 'mongrate_changelog',
+    projects: [await createCliProject(`${env.database}_x`, env.apply, 'never'), await createCliProject(`${env.database}_x`, 1, 'never')],
+    args: (database) => [BIN, '--db', database, 'up'],
+    env: () => uriEnv,
+  };
   let fresh = 0;
   /** One run of a tool on a fresh database, checked: every migration recorded and run once. */
   const runOn = async (tool: Tool, which: 0 | 1, count: boolean): Promise<NodeRun> => {
-    const database = `${env.database}_${tool.key === 'cli_apply' ? 'a' : 'm'}${fresh++}`;
+    const database = `${env.database}_${tool.key === 'mm_apply' ? 'm' : 'a'}${fresh++}`;
     const expected = which === 0 ? env.apply : 1;
     try {
       const run = await timedNode(tool.args(database), tool.projects[which].dir, tool.env(database), { count });
@@ -114,6 +125,12 @@ export async function applyCases(env: ApplyEnv): Promise<Record<string, CaseResu
       }
     }
     const results: Record<string, CaseResult> = {};
+    const perMigrationOf = async (tool: Tool): Promise<number> => {
+      const own = async (which: 0 | 1): Promise<number> => (await runOn(tool, which, true)).commands.filter(isOwn).length;
+      return env.apply > 1 ? ((await own(0)) - (await own(1))) / (env.apply - 1) : Number.NaN;
+    };
+    const perMigrationNever = await perMigrationOf(never);
+    env.progress(`[apply counted] ${never.label}: ${perMigrationNever.toFixed(2)} commands of its own per migration`);
     for (const tool of tools) {
       const counted = await runOn(tool, 0, true);
       const many = counted.commands;
@@ -137,6 +154,8 @@ export async function applyCases(env: ApplyEnv): Promise<Record<string, CaseResu
         ownCommandsPerRun: ownOne - perMigration,
         ownCommands: ownMany,
         migrationCommands: many.length - ownMany,
+        // mongrate's with transactions: 'never' (the same as ownCommandsPerMigration where the server has none)
+        ...(tool.key === 'cli_apply' ? { ownCommandsPerMigrationNoTransaction: perMigrationNever } : {}),
       };
       env.progress(`[apply counted] ${tool.label}: ${many.length} commands, ${ownMany} of them the tool's own: ${perMigration.toFixed(2)} per migration + ${(ownOne - perMigration).toFixed(0)} per run`);
       const perMs = median(times.get(tool.key) ?? []) / env.apply;
@@ -148,6 +167,6 @@ export async function applyCases(env: ApplyEnv): Promise<Record<string, CaseResu
     }
     return results;
   } finally {
-    for (const tool of tools) for (const project of tool.projects) await project.remove();
+    for (const tool of [...tools, never]) for (const project of tool.projects) await project.remove();
   }
 }

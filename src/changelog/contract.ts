@@ -42,6 +42,12 @@ export interface ChangelogRecord {
   };
   /** Recorded by `mongrate import` from another tool's changelog, not run by mongrate. */
   importedFrom?: 'migrate-mongo';
+  /**
+   * The history entry of the operation this write finished, kept here until it is in the history
+   * collection: written with the outcome (in the same command, or the same transaction), so a
+   * runner that dies before its history lands leaves the entry where the next run finds it.
+   */
+  pendingHistory?: HistoryRecord;
 }
 
 /** Who is applying or reverting a migration, since when. */
@@ -66,6 +72,8 @@ export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'u
 
 /** Appended for every event; never updated. */
 export interface HistoryRecord {
+  /** Given by the runner for an entry first kept on its changelog record, so it is appended once however often it is sent. */
+  _id?: string;
   migrationId: string;
   event: HistoryEvent;
   direction?: Direction;
@@ -112,7 +120,7 @@ export interface RecordMatch {
 /** Fields to set and fields to remove, in one atomic update of one record. */
 export interface RecordChange {
   set?: Partial<Omit<ChangelogRecord, '_id'>>;
-  unset?: ('claim' | 'error' | 'finishedAt' | 'durationMs')[];
+  unset?: ('claim' | 'error' | 'finishedAt' | 'durationMs' | 'pendingHistory')[];
 }
 
 export interface ChangelogStore {
@@ -128,12 +136,26 @@ export interface ChangelogStore {
   insertRecord(record: ChangelogRecord, session?: ClientSession): Promise<boolean>;
   /** Applies `change` if the record still matches; false when it does not (anymore). */
   updateRecord(id: string, match: RecordMatch, change: RecordChange, session?: ClientSession): Promise<boolean>;
+  /**
+   * In one command: applies `change` to record `id` if it still matches, then creates `next`
+   * unless a record with its `_id` exists. `updated`: the change applied; `created`: `next` is new.
+   * With a session, both inside its transaction.
+   */
+  updateRecordAndCreate(id: string, match: RecordMatch, change: RecordChange, next: ChangelogRecord, session?: ClientSession): Promise<{ updated: boolean; created: boolean }>;
   /** Replaces the record (same `_id`) if it still matches; false otherwise. */
   replaceRecord(match: RecordMatch, record: ChangelogRecord, session?: ClientSession): Promise<boolean>;
   /** Deletes the record if it still matches; false otherwise. */
   deleteRecord(id: string, match: RecordMatch, session?: ClientSession): Promise<boolean>;
   /** Appends one entry to the history; entries are never updated. */
   appendHistory(entry: HistoryRecord, session?: ClientSession): Promise<void>;
+  /**
+   * Appends entries that carry an `_id` in one command; one already there (sent before, its
+   * answer lost) is left as it is, never appended twice. Returns those the server refused (say a
+   * unique index of the user's); throws when the command failed as a whole.
+   */
+  appendHistoryOnce(entries: HistoryRecord[]): Promise<HistoryRecord[]>;
+  /** Removes `pendingHistory` from the records that keep one of these entries (they are in the history now). */
+  clearPendingHistory(entryIds: string[]): Promise<void>;
   /**
    * History entries, in the order they were written; of one migration and/or one event when
    * given, from `since` on (inclusive); with `limit`, only the newest `limit` of them.

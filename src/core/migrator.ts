@@ -196,7 +196,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         if (dryRun) return simulate(this.scope, kind, await plan(await this.view()));
         // no run: no run id, nothing recorded
         if (await nothingToDo(plan, await this.view())) return emptyResult(kind, false, [], undefined);
-        return withLock(this.scope, kind, options.lockWait, async (locked) => execute(this.scope, locked, kind, await plan(await this.view(locked.identity.runId))));
+        return withLock(this.scope, kind, options.lockWait, async (locked) => {
+          const view = await this.view(locked.identity.runId);
+          // what a run that died left unappended goes to the history before anything changes records
+          await locked.recorder.recoverHistory(view.records);
+          return execute(this.scope, locked, kind, await plan(view));
+        });
       },
       // refused before any step: no run id, no steps
       (error) => ({ ...emptyResult(kind, dryRun, [], undefined), error }),
@@ -289,6 +294,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }
       return withLock(this.scope, 'repair', options.lockWait, async ({ identity, recorder }): Promise<RepairResult> => {
         const { migrations, records } = await this.view(identity.runId);
+        // a record repair deletes may keep the history entry of a run that died: appended first
+        await recorder.recoverHistory(records);
         const byId = new Map(migrations.map((m) => [m.id, m]));
         const actions = [];
         for (const { record, ...action } of planRepair(migrations, records, identity.runId)) {

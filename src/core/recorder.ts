@@ -5,13 +5,33 @@
  * conditional on that claim (compare-and-set on state + claim), so a runner whose lease was taken
  * over and whose record was re-claimed changes nothing. An operation run in a transaction writes
  * its outcome inside it, with the migration's own writes; its failure is recorded outside, after
- * the rollback, as the rolled-back attempt it was. History entries are best effort: they never change the
- * outcome of a migration (a failed history write becomes a warning). The entry of a finished
- * migration is sent at once but not waited for, so it overlaps the next migration's claim instead
- * of costing a round trip of its own; the run waits for all of them (`settled()`) before it ends.
+ * the rollback, as the rolled-back attempt it was. History entries are best effort: they never
+ * change the outcome of a migration (a failed history write becomes a warning).
+ *
+ * What an applied migration costs: its claim and its outcome (in a transaction, the outcome is
+ * inside it, beside the lock document), and when the next step of the run is an up of a migration
+ * with no record yet, its claim rides in the same `update` command as this outcome: a statement
+ * that creates the next record `running` unless one exists (`updateRecordAndCreate`). The claim is
+ * then written right before the next migration starts, as it always was, and is visible outside
+ * any transaction before it runs (a claim written in a transaction commits with the outcome before
+ * the next one starts); a record that exists already means another runner has it, and the next
+ * step is refused as a claim refused alone would be. A claim the run does not use (it stops first,
+ * or the outcome it rode with did not match) is deleted when the run ends, conditionally on being
+ * this run's. So a run of K fresh migrations sends one changelog write per migration outside a
+ * transaction, plus one claim. Its history entry is not a command of its own:
+ * the outcome write carries it (`pendingHistory` on the record, in the same update, so in the same
+ * transaction when there is one), and the run appends the entries of all its migrations at its end
+ * in one insert, then clears them from the records in one update. Nothing is lost on a crash: an
+ * entry stays on its record until it is in the history, and the next run that takes the lock
+ * appends what a dead run left there (`recoverHistory`). Each entry carries an `_id` given here,
+ * so an insert sent twice (its answer lost, or a dead run's flush that did land) appends it once:
+ * the history stays append-only, one entry per event. Entries of what deletes its record (a
+ * `down`) and of failures are sent at once, as before; a `down` finished by the delete is the only
+ * event with a window (one round trip) in which a crash loses its entry.
  */
 import type { ClientSession } from 'mongodb';
-import type { ChangelogRecord, ChangelogStore, HistoryEvent, HistoryRecord, RecordClaim, RecordMatch } from '../changelog/contract.ts';
+import type { ChangelogRecord, ChangelogStore, HistoryEvent, HistoryRecord, RecordChange, RecordClaim, RecordMatch } from '../changelog/contract.ts';
+import { isConnectionLoss } from '../driver/errors.ts';
 import { MongrateError } from '../errors.ts';
 import type { CiJob, Direction, ImportedMigration, ListedMigration, RunOutput } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
@@ -45,9 +65,20 @@ type HistoryDetails = Partial<Pick<HistoryRecord, 'at' | 'direction' | 'checksum
 /** What a run's entry adds: what the migration and its helpers said (a `StepOutput`, stored bounded and masked). */
 type Said = { stored: (clean: (text: string) => string) => RunOutput | undefined } | undefined;
 
+/** What an outcome written in a transaction keeps for after the commit: an up's history entry. */
+export interface InTransaction {
+  kept: HistoryRecord | undefined;
+}
+
 /** How a claimed operation runs: in a transaction, a runner that dies leaves nothing of it behind. */
 export interface ClaimOptions {
   transaction: boolean;
+}
+
+/** The next step of the run when it is an up of a migration with no record: claimed with this outcome. */
+export interface NextUp {
+  file: ListedMigration;
+  how: ClaimOptions;
 }
 
 export interface RecorderOptions {
@@ -66,6 +97,11 @@ export interface RecorderOptions {
 export class Recorder {
   /** History entries sent and not answered yet. */
   private readonly pendingHistory = new Set<Promise<void>>();
+  /** Entries kept on their records, appended together by `settled()`. */
+  private deferred: HistoryRecord[] = [];
+  private entries = 0;
+  /** Claims written with an earlier outcome, not used yet ('taken': a record was there already). */
+  private readonly claimedAhead = new Map<string, Claimed | 'taken'>();
 
   constructor(private readonly options: RecorderOptions) {}
 
@@ -75,9 +111,56 @@ export class Recorder {
     this.pendingHistory.add(write);
   }
 
-  /** Waits for every history entry still being written; never rejects. */
+  /**
+   * Waits for every history entry still being written, and appends those kept on their records
+   * (one insert), then clears them from the records (one update). Never rejects: an entry that
+   * could not be appended stays on its record for the next run, and the output warns.
+   */
   async settled(): Promise<void> {
     while (this.pendingHistory.size > 0) await Promise.all([...this.pendingHistory]);
+    const entries = this.deferred;
+    this.deferred = [];
+    await this.appendKept(entries, 'this run');
+  }
+
+  /**
+   * Under the lock, before a command changes records: appends the entries a run that died (or
+   * lost the server) left on records, and clears them. Never rejects (a failure is a warning; they
+   * stay where they are for the next run).
+   */
+  async recoverHistory(records: ChangelogRecord[]): Promise<void> {
+    const left = records.flatMap((r) => (r.pendingHistory === undefined ? [] : [r.pendingHistory]));
+    await this.appendKept(left, 'an earlier run');
+  }
+
+  private async appendKept(entries: HistoryRecord[], whose: string): Promise<void> {
+    if (entries.length === 0) return;
+    const { store, clean, warn } = this.options;
+    let refused: HistoryRecord[];
+    let why = 'the server refused it';
+    try {
+      refused = await store.appendHistoryOnce(entries);
+    } catch (error) {
+      if (isConnectionLoss(error)) {
+        const ids = [...new Set(entries.map((e) => e.migrationId))].join(', ');
+        warn(undefined, `could not append the history entries of ${whose} (${ids}): ${clean(messageText(error))}; they stay on their changelog records and the next run appends them`);
+        return;
+      }
+      refused = entries;
+      why = clean(messageText(error));
+    }
+    // an entry the server refuses would be refused again: it is given up, as an entry sent alone always was
+    for (const entry of refused) warn(entry.migrationId, `could not append the '${entry.event}' history entry of ${entry.migrationId} (${why}); the changelog says what happened`);
+    // a record left keeping its entry is harmless: the next run appends it once (or finds it there)
+    await store.clearPendingHistory(entries.flatMap((e) => (e._id === undefined ? [] : [e._id]))).catch(() => undefined);
+  }
+
+  /** A history entry to keep on its record until it is appended: with its own `_id`, so it is appended once. */
+  private keptEntry(migrationId: string, event: HistoryEvent, details: HistoryDetails): HistoryRecord {
+    this.entries += 1;
+    const entry: HistoryRecord = { _id: `${this.options.identity.runId}/${String(this.entries).padStart(6, '0')}`, ...this.newEntry(migrationId, event, details) };
+    // the driver would store an absent detail as null inside the record
+    return Object.fromEntries(Object.entries(entry).filter(([, value]) => value !== undefined)) as HistoryRecord;
   }
 
   /** The time records are stamped with. */
@@ -127,13 +210,17 @@ export class Recorder {
    * dead record as planned, replaced only if it is still exactly that.
    */
   async claimUp(file: ListedMigration, planned: ChangelogRecord | undefined, how: ClaimOptions = { transaction: false }): Promise<Claimed> {
-    const claim = this.newClaim('up', how);
-    const record: ChangelogRecord = { ...this.newRecord(file, 'running', claim.startedAt), claim };
-    const taken = planned === undefined ? await this.options.store.insertRecord(record) : await this.options.store.replaceRecord(matchOf(planned), record);
-    if (!taken) {
-      throw new MongrateError('LOCK_HELD', `migration ${file.id} was claimed by another runner while this run was starting it; nothing of it ran here`);
+    const ahead = planned === undefined ? this.claimedAhead.get(file.id) : undefined;
+    if (ahead !== undefined) {
+      this.claimedAhead.delete(file.id);
+      if (ahead === 'taken') throw this.claimedByAnother(file.id);
+      // claimed for the way it runs (the policy decided both times); were it not, the claim says so first
+      return (ahead.claim.transaction === true) === how.transaction ? ahead : this.reclaim(ahead, how);
     }
-    return { id: file.id, direction: 'up', startedAt: claim.startedAt, match: { state: 'running', claimRunId: claim.runId }, claim };
+    const { record, claimed } = this.upClaim(file, how);
+    const taken = planned === undefined ? await this.options.store.insertRecord(record) : await this.options.store.replaceRecord(matchOf(planned), record);
+    if (!taken) throw this.claimedByAnother(file.id);
+    return claimed;
   }
 
   /** What `said` adds to a history entry: its bounded, masked lines, when there are any. */
@@ -142,14 +229,58 @@ export class Recorder {
     return output === undefined ? {} : { output };
   }
 
-  async finishUp(file: ListedMigration, claimed: Claimed, durationMs: number, said?: Said): Promise<void> {
+  private claimedByAnother(id: string): MongrateError {
+    return new MongrateError('LOCK_HELD', `migration ${id} was claimed by another runner while this run was starting it; nothing of it ran here`);
+  }
+
+  /** A new `running` record claiming `file` for an up, and the claim this run then holds. */
+  private upClaim(file: ListedMigration, how: ClaimOptions): { record: ChangelogRecord; claimed: Claimed } {
+    const claim = this.newClaim('up', how);
+    const record: ChangelogRecord = { ...this.newRecord(file, 'running', claim.startedAt), claim };
+    return { record, claimed: { id: file.id, direction: 'up', startedAt: claim.startedAt, match: { state: 'running', claimRunId: claim.runId }, claim } };
+  }
+
+  /** An up's outcome, and the next up's claim with it when there is one (one command). */
+  private async finishWithNext(id: string, claimed: Claimed, change: RecordChange, next: NextUp | undefined, session?: ClientSession): Promise<boolean> {
+    const { store } = this.options;
+    if (next === undefined) return store.updateRecord(id, claimed.match, change, session);
+    const { record, claimed: nextClaimed } = this.upClaim(next.file, next.how);
+    const { updated, created } = await store.updateRecordAndCreate(id, claimed.match, change, record, session);
+    // registered even if this outcome did not match: an unused claim is deleted when the run ends
+    this.claimedAhead.set(next.file.id, created ? nextClaimed : 'taken');
+    return updated;
+  }
+
+  /** Deletes the claims written ahead that no step used (the run stopped first) when `held` (the lock is ours); never rejects. */
+  async releaseUnused(held: boolean): Promise<void> {
+    const unused = [...this.claimedAhead.values()].filter((c): c is Claimed => c !== 'taken');
+    this.claimedAhead.clear();
+    if (!held) return;
+    for (const claimed of unused) {
+      try {
+        // only while it is still exactly this run's untouched claim
+        await this.options.store.deleteRecord(claimed.id, claimed.match);
+      } catch (error) {
+        this.options.warn(claimed.id, `could not remove the claim on ${claimed.id}, which did not run (${this.options.clean(messageText(error))}); it shows as interrupted once the lock expires`);
+      }
+    }
+  }
+
+  private async reclaim(claimed: Claimed, how: ClaimOptions): Promise<Claimed> {
+    const claim: RecordClaim = { ...claimed.claim, transaction: how.transaction };
+    if (!(await this.options.store.updateRecord(claimed.id, claimed.match, { set: { claim } }))) throw this.claimedByAnother(claimed.id);
+    return { ...claimed, claim };
+  }
+
+  async finishUp(file: ListedMigration, claimed: Claimed, durationMs: number, said?: Said, next?: NextUp): Promise<void> {
     const finishedAt = this.options.now();
-    const done = await this.options.store.updateRecord(file.id, claimed.match, {
-      set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description },
+    const entry = this.keptEntry(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs, ...this.output(said) });
+    const change: RecordChange = {
+      set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description, pendingHistory: entry },
       unset: ['claim', 'error'],
-    });
-    if (!done) throw this.claimLost(file.id, `${file.id} ran to the end`);
-    this.historySoon(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs, ...this.output(said) });
+    };
+    if (!(await this.finishWithNext(file.id, claimed, change, next))) throw this.claimLost(file.id, `${file.id} ran to the end`);
+    this.deferred.push(entry);
   }
 
   /**
@@ -157,6 +288,8 @@ export class Recorder {
    * the `down` leaves a visible state; a retry takes over the failed or dead `down` as planned.
    */
   async claimDown(planned: ChangelogRecord, how: ClaimOptions = { transaction: false }): Promise<Claimed> {
+    // a record about to be deleted keeps no entry of this run: it is appended first
+    if (this.deferred.some((e) => e.migrationId === planned._id)) await this.settled();
     const previousState = planned.state === 'applied' || planned.state === 'baseline' ? planned.state : (planned.claim?.previousState ?? 'applied');
     const claim = this.newClaim('down', how, previousState);
     const taken = await this.options.store.updateRecord(planned._id, matchOf(planned), { set: { state: 'running', claim }, unset: ['error'] });
@@ -190,21 +323,26 @@ export class Recorder {
 
   /**
    * Inside the migration's transaction: the outcome, conditional on this run's claim, committed
-   * with the migration's own writes (an up becomes applied, a down deletes the record). No history
-   * here: a failed history write must not abort the commit.
+   * with the migration's own writes (an up becomes applied, a down deletes the record). No write
+   * to the history here (a failed history write must not abort the commit): an up's entry is kept
+   * on its record, so it commits with the outcome; `afterCommit` takes it from there.
    */
-  async finishInTransaction(file: ListedMigration, claimed: Claimed, durationMs: number, session: ClientSession): Promise<void> {
+  async finishInTransaction(file: ListedMigration, claimed: Claimed, durationMs: number, session: ClientSession, next?: NextUp): Promise<InTransaction> {
     const { store } = this.options;
-    const done =
-      claimed.direction === 'down' ?
-        await store.deleteRecord(claimed.id, claimed.match, session)
-      : await store.updateRecord(
-          claimed.id,
-          claimed.match,
-          { set: { state: 'applied', finishedAt: this.options.now(), durationMs, checksum: file.checksum, description: file.description }, unset: ['claim', 'error'] },
-          session,
-        );
-    if (!done) throw this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
+    if (claimed.direction === 'down') {
+      if (!(await store.deleteRecord(claimed.id, claimed.match, session))) throw this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
+      return { kept: undefined };
+    }
+    const finishedAt = this.options.now();
+    const entry = this.keptEntry(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs });
+    const change: RecordChange = {
+      set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description, pendingHistory: entry },
+      unset: ['claim', 'error'],
+    };
+    // the next claim commits with this outcome, before the next migration starts; if this
+    // transaction is rolled back, so is the claim (and the run stops: its removal finds nothing)
+    if (!(await this.finishWithNext(claimed.id, claimed, change, next, session))) throw this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
+    return { kept: entry };
   }
 
   /**
@@ -244,10 +382,17 @@ export class Recorder {
     return { ...claimed, claim };
   }
 
-  /** The history entry of an operation that committed in a transaction (sent after the commit, waited for by `settled()`). */
-  historyAfterCommit(file: ListedMigration, direction: Direction, durationMs: number, said?: Said): void {
-    // the same entry as outside a transaction: a down names its direction, an up does not
-    this.historySoon(file.id, direction, { ...(direction === 'down' ? { direction } : {}), durationMs, checksum: file.checksum, ...this.output(said) });
+  /**
+   * The history entry of an operation that committed in a transaction: an up's, committed on its
+   * record, is appended with the run's others by `settled()`; a down's is sent now (its record is
+   * gone), waited for by `settled()`.
+   */
+  afterCommit(file: ListedMigration, committed: InTransaction, durationMs: number, said?: Said): void {
+    // what the attempt said is known once it committed: the appended entry carries it (the copy
+    // on the record, for a run that dies before appending, goes without it)
+    if (committed.kept !== undefined) this.deferred.push({ ...committed.kept, ...this.output(said) });
+    // the same entry as outside a transaction: a down names its direction
+    else this.historySoon(file.id, 'down', { direction: 'down', durationMs, checksum: file.checksum, ...this.output(said) });
   }
 
   /** Records migrations as applied without running them (`baseline`); those already recorded are skipped. */
@@ -302,12 +447,17 @@ export class Recorder {
   }
 
   /** Appends a history entry; a failure is a warning, never a different outcome. */
-  async history(migrationId: string, event: HistoryEvent, details: HistoryDetails = {}): Promise<void> {
+  /** A history entry: the event, who ran it (host, user, pid, CI job, environment), with which version, and its details. */
+  private newEntry(migrationId: string, event: HistoryEvent, details: HistoryDetails): HistoryRecord {
     const { runId, host, pid, user, toolVersion, ci } = this.options.identity;
     const { environment, clean } = this.options;
     const who = { ...(ci === undefined ? {} : { ci: maskedJob(ci, clean) }), ...(environment === undefined ? {} : { environment }) };
+    return { migrationId, event, at: details.at ?? this.options.now(), runId, host, pid, user, toolVersion, ...who, ...details };
+  }
+
+  async history(migrationId: string, event: HistoryEvent, details: HistoryDetails = {}): Promise<void> {
     try {
-      await this.options.store.appendHistory({ migrationId, event, at: details.at ?? this.options.now(), runId, host, pid, user, toolVersion, ...who, ...details });
+      await this.options.store.appendHistory(this.newEntry(migrationId, event, details));
     } catch (error) {
       const outcome = event === 'failed' ? 'its failure is recorded in the changelog' : `the changelog says what happened`;
       this.options.warn(migrationId, `could not append the '${event}' history entry of ${migrationId} (${this.options.clean(messageText(error))}); ${outcome}`);

@@ -3,7 +3,7 @@
  * outside any transaction and in either direction (its record marked `running`, so `status` and
  * every other runner see it), then run, and its outcome recorded conditionally on that claim:
  * right after it (`runOutside`), or inside the migration's transaction with its own writes
- * (`transactional-step.ts`). A migration that does not fit a transaction under `auto` runs again
+ * (`transactional-step.ts`); an up's outcome carries the next up's claim (see `recorder.ts`). A migration that does not fit a transaction under `auto` runs again
  * here, outside one, under the same claim. A failure stops the run and is recorded; an interrupt
  * stops it at the next safe point; a lost lease or a lost server stops it without writing
  * anything more. Returns the filled-in result; never throws for a migration's failure.
@@ -13,7 +13,7 @@ import { MongrateError } from '../errors.ts';
 import type { HelperProgress } from '../helpers/types.ts';
 import type { RunErrorCode, RunResult, StepResult } from '../types.ts';
 import { isConnectionLoss } from '../driver/errors.ts';
-import type { Claimed } from './recorder.ts';
+import type { Claimed, NextUp } from './recorder.ts';
 import { StepOutput, type LineSource } from './run-output.ts';
 import { callMigration } from './step-context.ts';
 import {
@@ -50,7 +50,10 @@ export async function runSteps(run: Run, steps: Step[], result: RunResult): Prom
   try {
     await runEach(run, steps, result);
   } finally {
-    // history entries go out without holding up the next migration; the run ends once they are written
+    // a claim written ahead for a step that never ran is taken back, while the lock is still ours
+    // (a runner that lost it writes nothing more: the claim then shows as interrupted, as any would)
+    await run.recorder.releaseUnused(run.lease.lost === undefined && !leaseRanOut(run));
+    // the run's history entries, kept on their records meanwhile, are appended in one go before it ends
     await run.recorder.settled();
   }
 }
@@ -62,7 +65,7 @@ async function runEach(run: Run, steps: Step[], result: RunResult): Promise<void
       result.error = stop;
       return;
     }
-    const failure = await runStep(run, step, result.steps[index] as StepResult);
+    const failure = await runStep(run, step, result.steps[index] as StepResult, nextUp(run, steps[index + 1]));
     if (failure !== undefined) {
       result.error = failure;
       return;
@@ -75,25 +78,40 @@ async function runEach(run: Run, steps: Step[], result: RunResult): Promise<void
   }
 }
 
+function leaseRanOut(run: Run): boolean {
+  try {
+    run.lease.assertHeld();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** The step after this one, when its claim can ride with this one's outcome: an up of a migration with no record yet. */
+function nextUp(run: Run, next: Step | undefined): NextUp | undefined {
+  if (next?.direction !== 'up' || next.record !== undefined) return undefined;
+  return { file: next.migration, how: { transaction: run.transactions.use(next.migration) } };
+}
+
 /** One step under its time limit (the migration's `timeoutSeconds`, else the config's): past it, the run is interrupted. */
-async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunError | undefined> {
+async function runStep(run: Run, step: Step, outcome: StepResult, next: NextUp | undefined): Promise<RunError | undefined> {
   const { id, definition } = step.migration;
   const limit = definition.timeoutSeconds ?? run.timeoutSeconds;
   const timer = limit === undefined ? undefined : setTimeout(() => run.interrupt(new TimeLimitPassed(id, limit)), limit * 1000);
   try {
-    return await runTimedStep(run, step, outcome);
+    return await runTimedStep(run, step, outcome, next);
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function runTimedStep(run: Run, step: Step, outcome: StepResult): Promise<RunError | undefined> {
+async function runTimedStep(run: Run, step: Step, outcome: StepResult, next: NextUp | undefined): Promise<RunError | undefined> {
   const { migration, direction } = step;
   const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
   if (fn === undefined) return { code: 'MIGRATION_FAILED', message: `${migration.id} has no ${direction}`, id: migration.id };
   if (direction === 'up') run.emit('migrating', { id: migration.id, direction });
   else run.emit('reverting', { id: migration.id, direction });
-  const state: StepState = { run, step, fn, outcome, started: performance.now(), output: new StepOutput() };
+  const state: StepState = { run, step, fn, outcome, started: performance.now(), output: new StepOutput(), next };
   const transaction = run.transactions.use(migration);
   let claimed: Claimed;
   try {
@@ -133,7 +151,7 @@ async function runOutside(state: StepState, claimed: Claimed): Promise<RunError 
     phase = 'record';
     run.lease.assertHeld();
     const durationMs = elapsed(state);
-    if (direction === 'up') await run.recorder.finishUp(migration, claimed, durationMs, state.output);
+    if (direction === 'up') await run.recorder.finishUp(migration, claimed, durationMs, state.output, state.next);
     else await run.recorder.finishDown(plannedRecord(step), claimed, durationMs, state.output);
   } catch (error) {
     return failOutside(state, error, phase, claimed);

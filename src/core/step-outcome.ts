@@ -12,7 +12,7 @@ import type { ChangelogRecord } from '../changelog/contract.ts';
 import type { Direction, MigrationFn, MigratorEvents, OnlyPlacement, RunErrorCode, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 import type { LeaseInTransaction } from './lease.ts';
-import type { Recorder } from './recorder.ts';
+import type { NextUp, Recorder } from './recorder.ts';
 import type { StepOutput } from './run-output.ts';
 import type { StepEnvironment } from './step-context.ts';
 import type { TransactionPolicy } from './transactions.ts';
@@ -96,6 +96,8 @@ export interface StepState {
   started: number;
   /** What the migration and its helpers said (the attempt that counted): stored with its history entry. */
   output: StepOutput;
+  /** The next step's claim, written with this step's outcome when it is an up of a migration with no record. */
+  next: NextUp | undefined;
 }
 
 export const elapsed = (state: StepState): number => Math.round(performance.now() - state.started);

@@ -1,7 +1,7 @@
 /**
  * One claimed migration in one transaction: the lock document touched first, the migration run
- * with every operation bound to the transaction, its outcome written conditionally on the claim,
- * and the commit. Attempted again while the server says a retry may succeed (bounded); a
+ * with every operation bound to the transaction, its outcome written conditionally on the claim
+ * (an up's history entry with it, on the record: see `recorder.ts`), and the commit. Attempted again while the server says a retry may succeed (bounded); a
  * transaction the server aborted is never retried blindly (see `transaction-attempt.ts`). When it
  * fails, the transaction is aborted and the failure recorded outside it, on the claim, as the
  * rolled-back attempt it was: an up `failed (rolled back)`, a down back to what it was.
@@ -13,7 +13,7 @@ import { TransactionLimitError, type Hint } from '../errors.ts';
 import { isConnectionLoss } from '../driver/errors.ts';
 import type { LeaseInTransaction } from './lease.ts';
 import type { LineSource } from './run-output.ts';
-import type { Claimed } from './recorder.ts';
+import type { Claimed, InTransaction } from './recorder.ts';
 import { callMigration } from './step-context.ts';
 import { STATUS_HINT, elapsed, failed, interruptedMessage, lostLease, messageOf, succeeded, warn, type RunError, type StepState } from './step-outcome.ts';
 import { TransactionAttempt, attemptVerdict } from './transaction-attempt.ts';
@@ -51,6 +51,7 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
         transaction: { session, attempt },
       };
       let lease: LeaseInTransaction | undefined;
+      let committed: InTransaction;
       try {
         await run.lease.coverTransaction(lifetimeLimitMs);
         startMigrationTransaction(session);
@@ -62,7 +63,7 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
         run.lease.assertHeld();
         await lease.refresh();
         attempt.throwIfPoisoned();
-        await run.recorder.finishInTransaction(migration, claimed, elapsed(state), session);
+        committed = await run.recorder.finishInTransaction(migration, claimed, elapsed(state), session, state.next);
         await commitWithRetry(session);
         lease.committed();
       } catch (error) {
@@ -76,7 +77,7 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
         return { kind: 'ended', error: await failInTransaction(state, claimed, verdict.kind === 'outside' ? verdict.why : verdict.error) };
       }
       flush();
-      run.recorder.historyAfterCommit(migration, direction, elapsed(state), state.output);
+      run.recorder.afterCommit(migration, committed, elapsed(state), state.output);
       return { kind: 'ended', error: succeeded(state, { transaction: true }) };
     }
   } finally {

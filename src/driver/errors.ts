@@ -114,6 +114,12 @@ export function isConnectionLoss(error: unknown): boolean {
     const code = serverCode(error);
     if (code !== undefined && SHUTTING_DOWN.has(code)) return true;
   }
+  // bulkWrite wraps a connection error met mid-batch in a MongoBulkWriteError with no write errors,
+  // copying its own fields: a server selection error's `reason`, a network error's `beforeHandshake`
+  if (isDriverErrorNamed(error, 'MongoBulkWriteError')) {
+    const { writeErrors } = error as { writeErrors?: unknown };
+    if ((!Array.isArray(writeErrors) || writeErrors.length === 0) && ('reason' in error || 'beforeHandshake' in error)) return true;
+  }
   // a helper may wrap the driver's error
   const cause: unknown = (error as { cause?: unknown }).cause;
   return cause !== undefined && cause !== error && isConnectionLoss(cause);

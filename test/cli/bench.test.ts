@@ -25,7 +25,7 @@ const COUNTED = [
   'reshape_naive', 'reshape_fn', 'reshape_fn_b100', 'reshape_fn_b10000', 'reshape_decl', 'reshape_decl_split', 'reshape_updatemany', 'reshape_decl_tenth', 'reshape_decl_split_tenth',
   'bump_naive', 'bump_fn', 'bump_spec', 'bump_updatemany', 'copy_naive', 'copy_helper',
 ];
-const CASES = [...COUNTED, 'copy_checks_small', 'copy_checks_large', 'reshape_fn_half', 'floor_nest', 'floor_bump', 'reshape_work', 'throttle_off', 'throttle_on', 'throttle_unbound', 'rss_n', 'rss_10n', 'cli_bare', 'cli_version', 'cli_status', 'cli_noop_up', 'cli_apply', 'mm_apply'];
+const CASES = [...COUNTED, 'copy_checks_small', 'copy_checks_large', 'reshape_fn_half', 'floor_nest', 'floor_bump', 'reshape_work', 'throttle_off', 'throttle_on', 'throttle_unbound', 'rss_n', 'rss_10n', 'cli_bare', 'cli_version', 'cli_status', 'cli_noop_up', 'mm_status', 'cli_apply', 'mm_apply'];
 const RESHAPE_EXTRA = ['marginalCpuMicrosPerDoc'];
 const APPLY_EXTRA = ['cpuMs', 'ownCommandsPerMigration', 'ownCommandsPerRun', 'ownCommands', 'migrationCommands', 'ownCommandsMs', 'migrationCommandsMs'];
 const THROTTLE_EXTRA = ['limitDocsPerSecond', 'waitedMs', 'unthrottledDocsPerSecond'];
@@ -33,11 +33,11 @@ const CHECKS_EXTRA = ['passes', 'copyAndRenameMs', 'checksShareOfCopy'];
 const RATIO_FIELDS = ['value', 'numerator', 'denominator', 'target', 'pass', 'note'];
 const TARGETED = [
   'reshape_roundtrips_per_1000', 'reshape_roundtrips_vs_naive', 'bump_roundtrips_vs_naive', 'copy_roundtrips_vs_naive', 'reshape_decl_roundtrips_10n_vs_n',
-  'reshape_cpu_vs_floor', 'rss_10n_vs_n', 'status_vs_bare', 'noop_up_vs_bare', 'apply50_vs_migrate_mongo', 'roundtrips_per_applied_migration',
-  'throttle_on_vs_limit', 'throttle_unbound_wait_ms',
+  'reshape_cpu_vs_floor', 'rss_10n_vs_n', 'status_vs_bare', 'status_vs_migrate_mongo', 'noop_up_vs_bare', 'apply50_vs_migrate_mongo', 'roundtrips_per_applied_migration',
+  'roundtrips_per_applied_migration_no_transaction', 'throttle_on_vs_limit', 'throttle_unbound_wait_ms', 'reshape_work_vs_floor',
 ];
 const CONTEXT = [
-  'reshape_decl_split_roundtrips_10n_vs_n', 'reshape_work_vs_floor', 'reshape_marginal_cpu_vs_floor', 'reshape_bytes_sent_vs_naive', 'bump_cpu_vs_floor', 'copy_cpu_vs_floor', 'apply50_cpu_vs_migrate_mongo',
+  'reshape_decl_split_roundtrips_10n_vs_n', 'cli_version_ms', 'reshape_marginal_cpu_vs_floor', 'reshape_bytes_sent_vs_naive', 'bump_cpu_vs_floor', 'copy_cpu_vs_floor', 'apply50_cpu_vs_migrate_mongo',
   'reshape_fn_vs_naive', 'reshape_decl_vs_updatemany', 'reshape_fn_vs_updatemany', 'reshape_decl_split_vs_updatemany', 'bump_vs_naive', 'bump_spec_vs_updatemany', 'bump_fn_vs_updatemany', 'copy_vs_naive', 'throttle_unbound_vs_off',
 ];
 
@@ -110,6 +110,7 @@ void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
         const extra = hasKeys(object(cases[key], key).extra, APPLY_EXTRA, `cases.${key}.extra`);
         for (const field of APPLY_EXTRA) finite(extra[field], `cases.${key}.extra.${field}`);
       }
+      finite(object(object(cases.cli_apply, 'cli_apply').extra, 'cli_apply.extra').ownCommandsPerMigrationNoTransaction, 'cases.cli_apply.extra.ownCommandsPerMigrationNoTransaction');
       hasKeys(object(cases.throttle_on, 'throttle_on').extra, THROTTLE_EXTRA, 'cases.throttle_on.extra');
       for (const key of ['copy_checks_small', 'copy_checks_large']) {
         const extra = hasKeys(object(cases[key], key).extra, CHECKS_EXTRA, `cases.${key}.extra`);
@@ -129,7 +130,7 @@ void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
       }
 
       const readme = await readFile(README, 'utf8');
-      for (const key of [...TOP_LEVEL, ...SERVER, ...SETTINGS, ...PROFILE, ...CASE_FIELDS, ...TRAFFIC, ...CASES, ...RESHAPE_EXTRA, ...APPLY_EXTRA, ...THROTTLE_EXTRA, ...CHECKS_EXTRA, ...RATIO_FIELDS, ...TARGETED, ...CONTEXT]) {
+      for (const key of [...TOP_LEVEL, ...SERVER, ...SETTINGS, ...PROFILE, ...CASE_FIELDS, ...TRAFFIC, ...CASES, ...RESHAPE_EXTRA, ...APPLY_EXTRA, 'ownCommandsPerMigrationNoTransaction', ...THROTTLE_EXTRA, ...CHECKS_EXTRA, ...RATIO_FIELDS, ...TARGETED, ...CONTEXT]) {
         assert.ok(readme.includes(`\`${key}\``), `bench/README.md documents \`${key}\``);
       }
     } finally {

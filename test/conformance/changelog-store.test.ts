@@ -130,6 +130,47 @@ for (const { name, create } of IMPLEMENTATIONS) {
         assert.equal((await store.listRecords())[0]?.checksum, 'sha256:new');
       }));
 
+    void it('updateRecordAndCreate: the change while the record matches, and the next record only where none exists; the answer says which', () =>
+      withTestDb('cs_update_create', async ({ db }) => {
+        const store = create(db);
+        await store.prepare();
+        const running = (id: string, runId: string): ChangelogRecord => record(id, { state: 'running', finishedAt: undefined, durationMs: undefined, claim: claim(runId) });
+        await store.insertRecord(running('001', 'run-2'));
+        const applied = { set: { state: 'applied' as const, durationMs: 7 }, unset: ['claim' as const] };
+        // both apply
+        assert.deepEqual(await store.updateRecordAndCreate('001', { state: 'running', claimRunId: 'run-2' }, applied, running('002', 'run-2')), { updated: true, created: true });
+        // the change does not match (stale claim), the next record is new
+        assert.deepEqual(await store.updateRecordAndCreate('002', { state: 'running', claimRunId: 'run-other' }, applied, running('003', 'run-2')), { updated: false, created: true });
+        // the change matches, the next record exists already: left exactly as it was
+        await store.insertRecord(running('005', 'run-other'));
+        assert.deepEqual(await store.updateRecordAndCreate('002', { state: 'running', claimRunId: 'run-2' }, applied, running('005', 'run-2')), { updated: true, created: false });
+        // neither
+        assert.deepEqual(await store.updateRecordAndCreate('002', { state: 'running', claimRunId: 'run-2' }, applied, running('005', 'run-3')), { updated: false, created: false });
+        const byId = new Map((await store.listRecords()).map((r) => [r._id, r]));
+        assert.deepEqual([...byId.keys()].sort(), ['001', '002', '003', '005']);
+        assert.equal(byId.get('001')?.state, 'applied');
+        assert.equal(byId.get('002')?.state, 'applied');
+        assert.deepEqual(byId.get('003'), running('003', 'run-2'), 'created exactly as given');
+        assert.deepEqual(byId.get('005'), running('005', 'run-other'), 'an existing record is untouched');
+      }));
+
+    void it('appendHistoryOnce appends entries by their _id once, however often sent; clearPendingHistory removes them from records', () =>
+      withTestDb('cs_history_once', async ({ db }) => {
+        const store = create(db);
+        await store.prepare();
+        const kept = (n: number): HistoryRecord => ({ ...history(`00${n}`, 'up', n), _id: `run-1/00000${n}` });
+        await store.insertRecord(record('001', { pendingHistory: kept(1) }));
+        await store.insertRecord(record('002', { pendingHistory: kept(2) }));
+        await store.appendHistoryOnce([kept(1)]);
+        await store.appendHistoryOnce([kept(1), kept(2)]);
+        await store.appendHistoryOnce([]);
+        assert.deepEqual((await store.listHistory()).map((h) => h.migrationId), ['001', '002']);
+        await store.clearPendingHistory(['run-1/000001']);
+        const records = await store.listRecords();
+        assert.equal(records.find((r) => r._id === '001')?.pendingHistory, undefined);
+        assert.deepEqual(records.find((r) => r._id === '002')?.pendingHistory, kept(2));
+      }));
+
     void it('replaceRecord and deleteRecord are conditional the same way', () =>
       withTestDb('cs_replace_delete', async ({ db }) => {
         const store = create(db);

@@ -68,6 +68,30 @@ void describe('history()', { concurrency: 2 }, () => {
       assert.match((await env.migrator.history({ limit: 1 })).entries[0]?.outcome ?? '', /released lock of h pid 1 \(expired\)/);
     }));
 
+  void it('an entry a run that died left on its changelog record is appended by the next run that takes the lock, once, and cleared from the record', () =>
+    withEnv('history_recover', async (env) => {
+      await env.project.write('001-a.ts', markerMigration('a'));
+      await env.project.write('002-b.ts', markerMigration('b'));
+      assert.equal((await env.migrator.up()).error, undefined);
+      const records = env.db.collection<{ _id: string; pendingHistory?: unknown }>('mongrate_changelog');
+      const history = env.db.collection<{ _id: string }>('mongrate_history');
+      assert.equal(await records.countDocuments({ pendingHistory: { $exists: true } }), 0, 'a finished run keeps no entry on its records');
+      // as a run that died leaves them: 001-a's entry never reached the history, 002-b's did but was not cleared
+      const dead = (n: number, migrationId: string): Record<string, unknown> => ({
+        _id: `dead-run/00000${n}`, migrationId, event: 'up', at: new Date(), runId: 'dead-run', host: 'gone', pid: 1, user: 'u', toolVersion: '0.0.0', durationMs: 1,
+      });
+      await records.updateOne({ _id: '001-a' }, { $set: { pendingHistory: dead(1, '001-a') } });
+      await records.updateOne({ _id: '002-b' }, { $set: { pendingHistory: dead(2, '002-b') } });
+      await history.insertOne(dead(2, '002-b') as never);
+
+      await env.project.write('003-c.ts', markerMigration('c'));
+      assert.equal((await env.migrator.up()).error, undefined);
+      assert.equal(await history.countDocuments({ _id: 'dead-run/000001' }), 1, 'the lost entry is appended');
+      assert.equal(await history.countDocuments({ _id: 'dead-run/000002' }), 1, 'the one already there is not appended twice');
+      assert.equal(await records.countDocuments({ pendingHistory: { $exists: true } }), 0, 'no record keeps an entry');
+      assert.deepEqual(summary((await env.migrator.history()).entries).sort(), ['001-a:applied', '001-a:applied', '002-b:applied', '002-b:applied', '003-c:applied']);
+    }));
+
   void it('bad options are programmer errors (thrown); an empty database has no events', () =>
     withEnv('history_args', async (env) => {
       await rejectsWithCode(Promise.resolve().then(() => env.migrator.history({ limit: 0 })), 'USAGE');

@@ -88,6 +88,25 @@ void describe('migrator.interrupt()', () => {
     }));
 });
 
+void describe('claims written ahead', () => {
+  void it("the next migration's claim rides with this outcome; a record another runner made meanwhile refuses it and is left as it was", () =>
+    withEnv('claim_ahead_taken', async (env) => {
+      // 001 makes 002's record as another runner would, between this run's plan and 002's claim
+      await env.project.write(
+        '001-a.js',
+        `export async function up({ db }) {\n  await db.collection('mongrate_changelog').insertOne({ _id: '002-b', state: 'running', runId: 'other', host: 'h', pid: 1, toolVersion: '0', startedAt: new Date(), claim: { direction: 'up', runId: 'other', host: 'h', pid: 1, startedAt: new Date() } });\n}\n`,
+      );
+      await env.project.write('002-b.ts', markerMigration('b'));
+      const result = await env.migrator.up();
+      assert.equal(result.error?.code, 'LOCK_HELD', JSON.stringify(result.error));
+      assert.match(result.error.message, /002-b was claimed by another runner/);
+      assert.deepEqual(stepSummary(result), ['001-a:up:success', '002-b:up:failed']);
+      assert.deepEqual(await env.marks(), [], '002 did not run');
+      const records = await env.changelog();
+      assert.deepEqual(records.map((r) => `${r._id}:${r.state}:${r.claim?.runId ?? ''}`).sort(), ['001-a:applied:', '002-b:running:other']);
+    }));
+});
+
 void describe('connection failures', () => {
   void it('an unreachable server is UNREACHABLE quickly', async () => {
     const project = await createProject();

@@ -55,8 +55,14 @@ void describe('a transactional up', () => {
       assert.ok(transaction.every((c) => c.inTransaction && c.lsid && c.txnNumber), 'every command carries the transaction');
       assert.equal((transaction[3]?.command.writeConcern as { w?: unknown } | undefined)?.w, 'majority', 'committed by a majority');
 
-      // claimed `running` outside the transaction (everyone sees it), applied inside it
-      assert.deepEqual(changelogWrites(commands), [['insert mongrate_changelog', false], ['update mongrate_changelog', true]]);
+      // claimed `running` outside the transaction (everyone sees it), applied inside it with its
+      // history entry kept on the record; once the entry is in the history, it is cleared from the record
+      assert.deepEqual(changelogWrites(commands), [['insert mongrate_changelog', false], ['update mongrate_changelog', true], ['update mongrate_changelog', false]]);
+      const [outcome, cleared] = writesTo(commands, 'mongrate_changelog').slice(1);
+      const [outcomeUpdate] = (outcome?.command.updates ?? []) as { u: { $set?: { pendingHistory?: { event?: string } } } }[];
+      assert.equal(outcomeUpdate?.u.$set?.pendingHistory?.event, 'up', 'the outcome carries the history entry');
+      const [clearUpdate] = (cleared?.command.updates ?? []) as { u: unknown }[];
+      assert.deepEqual(clearUpdate?.u, { $unset: { pendingHistory: '' } }, 'the last changelog write only clears the kept entry');
       const claim = writesTo(commands, 'mongrate_changelog')[0];
       const [claimed] = (claim?.command.documents ?? []) as { _id: string; state: string; claim: { transaction?: boolean; runId: string } }[];
       assert.deepEqual([claimed?._id, claimed?.state, claimed?.claim.transaction, claimed?.claim.runId], ['001-mark', 'running', true, result.runId]);
@@ -69,6 +75,7 @@ void describe('a transactional up', () => {
       assert.deepEqual(historyWrites.map((c) => [named(c), c.inTransaction]), [['insert mongrate_history', false]]);
       const historyWrite = historyWrites[0];
       assert.ok(historyWrite !== undefined && commands.indexOf(historyWrite) > commands.indexOf(commit), 'history after the commit');
+      assert.ok(commands.indexOf(cleared ?? historyWrite) > commands.indexOf(historyWrite), 'cleared from the record only once it is in the history');
 
       // collections, indexes and the lock before anything carries a transaction
       const firstInTransaction = commands.findIndex((c) => c.inTransaction);
