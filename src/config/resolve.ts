@@ -23,7 +23,9 @@ export const DEFAULTS = {
   transactions: 'auto',
   // MongoDB advises at most ~1,000 documents modified per transaction
   transactionDocumentLimit: 1000,
-  serverSelectionTimeoutMS: 5000,
+  // the driver's own default: it outlasts a replica-set election (MongoDB's take up to ~12 s;
+  // Atlas steps primaries down for maintenance), so a write waits for the new primary
+  serverSelectionTimeoutMS: 30_000,
   concurrency: 1,
 } as const;
 

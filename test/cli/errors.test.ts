@@ -149,9 +149,9 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
       exits(result, 5, 'up against an unreachable server');
       oneLineError(result, /127\.0\.0\.1:1/);
       // the configured timeout is the one used (the message says so); the wall time only has to
-      // stay under the 5000 ms default plus process start-up, even on a loaded 2-core machine
+      // stay well under the 30000 ms default plus process start-up, even on a loaded 2-core machine
       oneLineError(result, /within 500 ms/);
-      assert.ok(elapsed < 5000, `took ${elapsed} ms with serverSelectionTimeoutMS 500 (the default is 5000)`);
+      assert.ok(elapsed < 5000, `took ${elapsed} ms with serverSelectionTimeoutMS 500 (the default is 30000)`);
       const json = await bare(['--uri', 'mongodb://127.0.0.1:1', '--db', dbName, 'status', '--json']);
       exits(json, 5, 'status --json against an unreachable server');
       jsonError(json, 'UNREACHABLE');

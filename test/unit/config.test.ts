@@ -152,7 +152,7 @@ void describe('mergeConfig', () => {
       lock: { ttlSeconds: 120, waitSeconds: 0 },
       transactions: 'auto',
       transactionDocumentLimit: 1000,
-      clientOptions: { serverSelectionTimeoutMS: 5000 },
+      clientOptions: { serverSelectionTimeoutMS: 30_000 },
       databases: undefined,
       concurrency: 1,
       compat: undefined,
@@ -231,8 +231,11 @@ void describe('mergeConfig', () => {
     assert.equal(resolved.migrationsDir, join(CWD, 'from-flag'));
   });
 
-  void it('defaults serverSelectionTimeoutMS to 5000 and lets clientOptions override it', () => {
-    assert.equal(merge({ database: 'app' }).clientOptions.serverSelectionTimeoutMS, 5000);
+  void it('defaults serverSelectionTimeoutMS to 30000, longer than a replica-set election (~12 s at worst), and lets clientOptions override it', () => {
+    const { serverSelectionTimeoutMS } = merge({ database: 'app' }).clientOptions;
+    assert.equal(serverSelectionTimeoutMS, 30_000);
+    // MongoDB's documented median election is under 12 s (electionTimeoutMillis 10 s + the election itself)
+    assert.ok(serverSelectionTimeoutMS > 12_000 * 2, 'a write waits out an election with room to spare');
     const resolved = merge({ database: 'app', clientOptions: { serverSelectionTimeoutMS: 250, maxPoolSize: 3 } });
     assert.deepEqual(resolved.clientOptions, { serverSelectionTimeoutMS: 250, maxPoolSize: 3 });
   });
