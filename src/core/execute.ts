@@ -99,6 +99,8 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
   const given = await scope.target.forMigrations();
   const server = await scope.target.server();
   const { config } = scope;
+  const transactions = transactionPolicy(config.transactions, transactionSupportOf(server), config.transactionDocumentLimit);
+  if (transactions.notice !== undefined) locked.warn(undefined, transactions.notice);
   await runSteps(
     {
       identity: locked.identity,
@@ -107,7 +109,7 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
       lease: locked.lease,
       client,
       given,
-      transactions: transactionPolicy(config.transactions, transactionSupportOf(server), config.transactionDocumentLimit),
+      transactions,
       ttlSeconds: config.lock.ttlSeconds,
       emit: scope.emit,
       warn: locked.warn,

@@ -31,6 +31,7 @@ import type {
 import { newRunIdentity } from '../util/identity.ts';
 import { redactText, secretsOf } from '../util/redact.ts';
 import { isConnectionLoss, isDriverError } from '../driver/errors.ts';
+import { settingRefused } from '../server/refusals.ts';
 import { withLock, type CommandScope } from './command-scope.ts';
 import { execute, simulate } from './execute.ts';
 import { Interrupts } from './interrupts.ts';
@@ -93,6 +94,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       return await work();
     } catch (error) {
       if (error instanceof MongrateError || !isDriverError(error)) throw error;
+      const refused = settingRefused(error, this.scope.clean);
+      if (refused !== undefined) throw refused;
       const message = this.scope.clean(messageOf(error));
       if (isConnectionLoss(error)) throw new MongrateError('UNREACHABLE', `lost the connection to the server: ${message}`, { cause: error });
       throw new MongrateError('SERVER_ERROR', `the server refused a command mongrate sent: ${message}`, { cause: error });
