@@ -144,6 +144,9 @@ export function isConnectionLoss(error: unknown): boolean {
     const code = serverCode(error);
     if (code !== undefined && SERVER_WENT_AWAY.has(code)) return true;
     if (hasErrorLabel(error, 'RetryableWriteError')) return true;
+    // a bulk write that could not reach a server carries the driver's error as its response
+    const response: unknown = (error as { errorResponse?: unknown }).errorResponse;
+    if (response !== error && isDriverError(response) && isConnectionLoss(response)) return true;
   }
   // a helper may wrap the driver's error
   const cause: unknown = (error as { cause?: unknown }).cause;

@@ -88,6 +88,9 @@ void describe('driver errors from either copy of the driver', () => {
       assert.equal(isConnectionLoss(labelled), true, 'RetryableWriteError');
       assert.equal(isConnectionLoss(new driver.MongoServerError({ message: 'operation exceeded time limit', code: 262 })), false, 'the same code without the label');
       assert.equal(isConnectionLoss(new driver.MongoServerError({ message: 'write conflict', code: 112, errorLabels: ['TransientTransactionError'] })), false, 'a transaction retry is not a failover');
+      // how a bulkWrite reports that no primary was found in time (a helper's batch, mid-election)
+      const selection = new driver.MongoNetworkError('Server selection timed out after 30000 ms');
+      assert.equal(isConnectionLoss(Object.assign(new driver.MongoServerError({ message: 'bulk' }), { errorResponse: selection })), true, 'a bulk write error over a lost server');
     });
 
     void it(`${label}: Cosmos DB's throttling, unsupported commands, a server too old for the driver`, () => {
