@@ -6,6 +6,13 @@ import type { ServerInfo } from './server/capabilities.ts';
 
 export type TransactionMode = 'auto' | 'always' | 'never';
 
+/**
+ * What a run that takes the lock does with operations a dead run left in progress on the server
+ * (a killed runner's `updateMany` or index build goes on without it): wait for them to end, or
+ * kill them (`killOp`) and then wait.
+ */
+export type DeadRunOperations = 'wait' | 'kill';
+
 /** Which databases a command runs on, one after another or a few at once (one database per tenant). */
 export type DatabaseSelection =
   | string[]
@@ -31,8 +38,11 @@ export interface MongrateConfig {
   historyCollection?: string;
   /** Holds the single lock document. Default `mongrate_lock`. */
   lockCollection?: string;
-  /** Lease length and how long to wait for a held lock. */
-  lock?: { ttlSeconds?: number; waitSeconds?: number };
+  /**
+   * Lease length, how long to wait for a held lock, and what to do with a dead run's operations
+   * still in progress on the server when this run takes the lock (`wait`, the default, or `kill`).
+   */
+  lock?: { ttlSeconds?: number; waitSeconds?: number; deadRunOperations?: DeadRunOperations };
   /** Run each migration and its changelog write in one transaction. Default `auto`. */
   transactions?: TransactionMode;
   /**
@@ -63,7 +73,7 @@ export interface ResolvedConfig {
   changelogCollection: string;
   historyCollection: string;
   lockCollection: string;
-  lock: { ttlSeconds: number; waitSeconds: number };
+  lock: { ttlSeconds: number; waitSeconds: number; deadRunOperations: DeadRunOperations };
   transactions: TransactionMode;
   transactionDocumentLimit: number;
   clientOptions: MongoClientOptions;

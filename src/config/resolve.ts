@@ -19,7 +19,7 @@ export const DEFAULTS = {
   changelogCollection: 'mongrate_changelog',
   historyCollection: 'mongrate_history',
   lockCollection: 'mongrate_lock',
-  lock: { ttlSeconds: 120, waitSeconds: 0 },
+  lock: { ttlSeconds: 120, waitSeconds: 0, deadRunOperations: 'wait' },
   transactions: 'auto',
   // MongoDB advises at most ~1,000 documents modified per transaction
   transactionDocumentLimit: 1000,
@@ -208,6 +208,7 @@ export function mergeConfig(
     lock: {
       ttlSeconds: config.lock?.ttlSeconds ?? DEFAULTS.lock.ttlSeconds,
       waitSeconds: config.lock?.waitSeconds ?? DEFAULTS.lock.waitSeconds,
+      deadRunOperations: config.lock?.deadRunOperations ?? DEFAULTS.lock.deadRunOperations,
     },
     transactions: config.transactions ?? DEFAULTS.transactions,
     transactionDocumentLimit: config.transactionDocumentLimit ?? DEFAULTS.transactionDocumentLimit,

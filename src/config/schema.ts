@@ -19,7 +19,7 @@ const oneOf =
 
 // the heartbeat renews every ttl/3 (at least every 200 ms): a lease under a second cannot be kept
 const atLeastOne: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 1 ? undefined : 'a number >= 1');
-const LOCK_KEYS: Record<string, Check> = { ttlSeconds: atLeastOne, waitSeconds: nonNegativeNumber };
+const LOCK_KEYS: Record<string, Check> = { ttlSeconds: atLeastOne, waitSeconds: nonNegativeNumber, deadRunOperations: oneOf('wait', 'kill') };
 
 const wholeAtLeastOne: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? undefined : 'a whole number >= 1');
 

@@ -149,7 +149,7 @@ void describe('mergeConfig', () => {
       changelogCollection: 'mongrate_changelog',
       historyCollection: 'mongrate_history',
       lockCollection: 'mongrate_lock',
-      lock: { ttlSeconds: 120, waitSeconds: 0 },
+      lock: { ttlSeconds: 120, waitSeconds: 0, deadRunOperations: 'wait' },
       transactions: 'auto',
       transactionDocumentLimit: 1000,
       clientOptions: { serverSelectionTimeoutMS: 30_000 },
@@ -255,7 +255,7 @@ void describe('mergeConfig', () => {
     assert.equal(resolved.changelogCollection, 'cl');
     assert.equal(resolved.historyCollection, 'hist');
     assert.equal(resolved.lockCollection, 'lk');
-    assert.deepEqual(resolved.lock, { ttlSeconds: 30, waitSeconds: 0 });
+    assert.deepEqual(resolved.lock, { ttlSeconds: 30, waitSeconds: 0, deadRunOperations: 'wait' });
     assert.equal(resolved.transactions, 'always');
     assert.equal(resolved.configFile, '/project/migrate.config.ts');
   });
