@@ -24,12 +24,36 @@ const STATEMENT_FIELDS: Readonly<Record<string, string>> = { insert: 'documents'
 
 const size = (document: Document | undefined): number => (document === undefined ? 0 : BSON.calculateObjectSize(document));
 
-/** A monitored client: `count(fn)` returns the traffic of everything sent while fn ran. */
+/** One command as `record` saw it. */
+export interface SentCommand {
+  /** performance.now() when it started. */
+  at: number;
+  name: string;
+  /** The collection it named (`find: 'users'`), or ''. */
+  collection: string;
+  bytesSent: number;
+}
+
+/** The traffic of some recorded commands (replies not counted). */
+export function trafficOf(commands: SentCommand[]): Traffic {
+  const traffic = emptyTraffic();
+  for (const command of commands) {
+    traffic.commands += 1;
+    traffic.byCommand[command.name] = (traffic.byCommand[command.name] ?? 0) + 1;
+    traffic.bytesSent += command.bytesSent;
+  }
+  return traffic;
+}
+
+/** A monitored client: `count(fn)` returns the traffic of everything sent while fn ran, `record(fn)` each command. */
 export class TrafficMeter {
   private current: Traffic | undefined;
+  private recording: SentCommand[] | undefined;
 
   private constructor(readonly client: MongoClient) {
     client.on('commandStarted', (event: CommandStartedEvent) => {
+      const collection: unknown = event.command[event.commandName];
+      this.recording?.push({ at: performance.now(), name: event.commandName, collection: typeof collection === 'string' ? collection : '', bytesSent: size(event.command) });
       const traffic = this.current;
       if (traffic === undefined) return;
       traffic.commands += 1;
@@ -60,6 +84,19 @@ export class TrafficMeter {
       this.current = undefined;
     }
     return traffic;
+  }
+
+  /** Every command fn sent, in order. */
+  async record(fn: () => Promise<unknown>): Promise<SentCommand[]> {
+    if (this.recording !== undefined) throw new Error('TrafficMeter.record does not nest');
+    const commands: SentCommand[] = [];
+    this.recording = commands;
+    try {
+      await fn();
+    } finally {
+      this.recording = undefined;
+    }
+    return commands;
   }
 
   close(): Promise<void> {

@@ -55,7 +55,7 @@ export function missNote(key: string, facts: NoteFacts): string | null {
     }
     case 'copy_roundtrips_vs_naive': {
       const helper = cases.copy_helper;
-      const per1000 = helper?.traffic == null || helper.sample === null ? '' : ` (2 per 1000 documents: a getMore and an insert; the rest, ${fmt(helper.traffic.commands - 2 * Math.ceil(helper.sample.documents / 1000))}, once per call)`;
+      const per1000 = helper?.traffic == null || helper.sample === null ? '' : ` (2 per 1000 documents: an insert into the copy and one into its digests; the rest, ${fmt(helper.traffic.commands - 2 * Math.ceil(helper.sample.documents / 1000))}, reads of 10,000 documents a round trip and commands once per call)`;
       return `copyAndRename sent ${commandsText(helper)}${per1000}; the naive loop ${commandsText(cases.copy_naive)}: at this size the per-call commands weigh; they do not grow with the collection.`;
     }
     case 'reshape_decl_roundtrips_10n_vs_n': {

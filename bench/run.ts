@@ -16,6 +16,7 @@ import { bumpSchemaVersion, reshape } from '../src/helpers/index.ts';
 import { probeServer, type ServerInfo } from '../src/server/capabilities.ts';
 import { redactUri, startServer, type TestServer } from '../test/support/server.ts';
 import { cliGroup } from './cases/cli.ts';
+import { copyChecksGroup } from './cases/copy-checks.ts';
 import { copyGroup } from './cases/copy.ts';
 import { floorGroup } from './cases/floor.ts';
 import { rssGroup } from './cases/rss.ts';
@@ -166,7 +167,10 @@ async function main(): Promise<number> {
       // measured again: the copy's waits are long too, and the machine's other load may have changed
       const copyIdle = await idleCpuMicrosPerMs();
       Object.assign(cases, await copyGroup({ db, meter, server: info, n: sizes.copy, sample: copySample, runs: options.runs, idleMicrosPerMs: copyIdle, progress }));
-      section(`4. Copy-and-rename of ${fmt(sizes.copy)} users into the nested shape (docs/s on this server)`, cases, 'copy');
+      // the checks before the swap, at a tenth of the copy and at the copy's size
+      const checkSizes: [number, number] = [Math.max(100, Math.round(sizes.copy / 10)), sizes.copy];
+      Object.assign(cases, await copyChecksGroup({ db, meter, server: info, sizes: checkSizes, runs: options.runs, progress }));
+      section(`4. Copy-and-rename of ${fmt(sizes.copy)} users into the nested shape (docs/s on this server), and its consistency checks at two sizes (ms)`, cases, 'copy');
       if (!info.supports('renameDropTarget')) notes.push(`copyAndRename ran with allowBriefGap: true: ${info.describe()} has no renameCollection dropTarget`);
     }
     if (run('throttle')) {

@@ -1,9 +1,12 @@
 /**
  * Typed errors. Every error the core raises on purpose carries a stable `code` and, where there is
  * a way out, `hints`: what to do next in API terms (`down({ retryFailed: true })`), never CLI
- * flags. The CLI maps codes to exit codes and words hints as commands and flags, in one table
- * (src/cli/errors.ts).
+ * flags. A command hands them to its caller as the result's `error` (`resultErrorOf`; the rule is
+ * in types.ts's header). The CLI maps codes to exit codes in one table (src/cli/exit-codes.ts)
+ * and words hints as commands and flags (src/cli/advice.ts).
  */
+import type { ResultError } from './types.ts';
+
 export type ErrorCode =
   | 'MIGRATION_FAILED'
   | 'USAGE'
@@ -40,6 +43,8 @@ export interface HintOptions {
   /** A number of seconds, chosen by the reader. */
   lockWait?: 'seconds';
   force?: true;
+  /** A destructive command in a protected environment, confirmed. */
+  confirmed?: true;
 }
 
 /**
@@ -70,10 +75,12 @@ export class MongrateError extends Error {
 }
 
 /**
- * Thrown by a helper running inside a transaction whose work does not fit one: more documents
- * than `transactionDocumentLimit`, or collection/index changes a transaction cannot hold. The
- * helper wrote nothing. Under `transactions: 'auto'` the runner rolls the migration back and runs
- * it again outside a transaction; under `'always'` the migration fails with this message.
+ * Work that does not fit the migration's transaction: a helper's (more documents than
+ * `transactionDocumentLimit`, or collection/index changes a transaction cannot hold; the helper
+ * wrote nothing), an operation the server refused to run inside a transaction, or a transaction
+ * that outlived the server's lifetime limit. Under `transactions: 'auto'` the runner rolls the
+ * migration back and runs it again outside a transaction; under `'always'` the migration fails
+ * with this message. Caught or not, it ends the transaction's attempt.
  */
 export class TransactionLimitError extends MongrateError {
   constructor(
@@ -81,10 +88,17 @@ export class TransactionLimitError extends MongrateError {
     readonly what: string,
     /** Why it does not fit, e.g. `it would touch 3000 documents, more than transactionDocumentLimit (1000)`. */
     readonly reason: string,
+    /** `cause`: the server's refusal, when it came from the server. */
+    options?: { cause?: unknown },
   ) {
-    super('TRANSACTION_LIMIT', `${what} cannot run inside a transaction: ${reason}`);
+    super('TRANSACTION_LIMIT', `${what} cannot run inside a transaction: ${reason}`, options);
     this.name = 'TransactionLimitError';
   }
+}
+
+/** A MongrateError as a result carries it: `cause` is the error itself, so its stack (and its own `cause`) stay at hand. */
+export function resultErrorOf(error: MongrateError): ResultError {
+  return { code: error.code, message: error.message, ...(error.hints.length === 0 ? {} : { hints: error.hints }), cause: error };
 }
 
 export const usageError = (message: string, hints?: readonly Hint[]): MongrateError =>

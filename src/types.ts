@@ -1,4 +1,19 @@
-/** Every public type of mongrate lives here, so users and the CLI import from one place. */
+/**
+ * The public types of mongrate's config, commands, results and events live here; users and the
+ * CLI get them from the public entry. index.ts also exports, from the modules that own them, the
+ * types of errors.ts, of the helpers (helpers/types.ts) and of the server probe, and the options
+ * of createMigrator, createFanOut, loadConfig and adoptMigrateMongo. The changelog and history
+ * documents are not public (changelog/contract.ts): programs read them through results.
+ *
+ * One error channel (Kysely's rule): every method of a Migrator or a FanOut that returns a result
+ * (`status`, `up`, `down`, `redo`, `validate`, `baseline`, `repair`, `unlock`, `history`, `show`,
+ * `importApplied`, and the FanOut's per-database commands), and `checkOffline`, reports everything a caller can act on as the result's
+ * `error`, with its code and hints: a lock held, a check that failed, an earlier failure, a usage
+ * error found after the call started, a failed migration, a lost server. Such a method throws only
+ * for programmer errors: invalid arguments (a negative `step`, a `down` given both `to` and `step`), or a bug.
+ * Functions that build something rather than run a command (`createMigrator`, `createFanOut`,
+ * `loadConfig`) throw a `MongrateError` for bad input: they have no result to carry it.
+ */
 import type { ClientSession, Db, MongoClient, MongoClientOptions } from 'mongodb';
 import type { ErrorCode, Hint } from './errors.ts';
 import type { HelperPlan, HelperProgress, MigrationHelpers } from './helpers/types.ts';
@@ -61,6 +76,26 @@ export interface MongrateConfig {
   compat?: CompatMode;
   /** Instead of `migrationsDir`: migrations given in code, a list or a provider (bundled apps, tests). */
   migrations?: InlineMigration[] | InlineMigrationProvider;
+  /**
+   * Named sets of config keys, merged over the others when chosen with `--env <name>`,
+   * `MONGRATE_ENV` or `loadConfig({ environment })`: `{ production: { protected: true, uri: '${PROD_URI}' } }`.
+   */
+  environments?: Record<string, EnvironmentConfig>;
+}
+
+/** One environment of `environments`: any config key, and whether it is protected. */
+export interface EnvironmentConfig extends Omit<MongrateConfig, 'environments'> {
+  /**
+   * Destructive commands (`down` of everything, `unlock` of a live lock, `repair`) need confirming
+   * (`confirmed: true`; the CLI's `--yes`), even on a terminal.
+   */
+  protected?: boolean;
+}
+
+/** The environment a command runs in. */
+export interface ChosenEnvironment {
+  name: string;
+  protected: boolean;
 }
 
 /** The configuration after flags, environment, file and defaults are merged. */
@@ -87,6 +122,8 @@ export interface ResolvedConfig {
   configFile: string | undefined;
   /** Where the project's `mongodb` is resolved from: the config file's folder, else the cwd. */
   projectRoot: string;
+  /** The environment chosen (`--env`, `MONGRATE_ENV`), its keys merged in; undefined when none was. */
+  environment: ChosenEnvironment | undefined;
   /** What the config set that is not used, and why (e.g. a MONGODB_URI a migrate-mongo project ignores): shown once per command. */
   notices: string[];
 }
@@ -100,7 +137,11 @@ export interface MigrationContext {
   /** The migration's database. */
   db: Db;
   client: MongoClient;
-  /** The transaction's session, when the migration runs in one. Pass it to every write. */
+  /**
+   * The transaction's session, when the migration runs in one. Every operation made through `db`,
+   * `client` and the helpers already carries it (passing it too is fine); a session of the
+   * migration's own is refused there.
+   */
   session: ClientSession | undefined;
   /** Writes a line under the migration in the CLI output (and a `log` event). */
   log: MigrationLogger;
@@ -161,72 +202,6 @@ export interface ListedMigration {
   path: string | undefined;
 }
 
-/** A migration file found on disk; nothing imported yet. */
-export interface MigrationFile extends ListedMigration {
-  path: string;
-  checksum: string;
-}
-
-export type ChangelogState = 'applied' | 'failed' | 'running' | 'baseline';
-
-/** One changelog document per migration. */
-export interface ChangelogRecord {
-  _id: string;
-  state: ChangelogState;
-  /** Absent for an in-code migration given without `source`. */
-  checksum: string | undefined;
-  description: string | undefined;
-  startedAt: Date;
-  finishedAt: Date | undefined;
-  durationMs: number | undefined;
-  runId: string;
-  host: string;
-  pid: number;
-  toolVersion: string;
-  /**
-   * While `running`, and kept when `failed`: the operation under way or that failed. An `up`
-   * claims a new record; a `down` claims the applied record it reverts (its top-level fields keep
-   * describing the application). Every write that finishes an operation is conditional on it.
-   */
-  claim?: RecordClaim;
-  error?: { message: string; direction?: Direction; interrupted?: boolean };
-  /** Recorded by `mongrate import` from another tool's changelog, not run by mongrate. */
-  importedFrom?: 'migrate-mongo';
-}
-
-/** Who is applying or reverting a migration, since when. */
-export interface RecordClaim {
-  direction: Direction;
-  runId: string;
-  host: string;
-  pid: number;
-  startedAt: Date;
-  /** A `down`: the state to restore when the revert is given up (`repair`). */
-  previousState?: 'applied' | 'baseline';
-  finishedAt?: Date;
-  durationMs?: number;
-}
-
-export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'unlock' | 'import';
-
-/** Appended for every event; never updated. */
-export interface HistoryRecord {
-  migrationId: string;
-  event: HistoryEvent;
-  direction?: Direction;
-  at: Date;
-  runId: string;
-  host: string;
-  pid: number;
-  user: string;
-  toolVersion: string;
-  checksum?: string;
-  durationMs?: number;
-  error?: { message: string };
-  /** What a `repair` or `baseline` did. */
-  note?: string;
-}
-
 export type MigrationState =
   | 'applied'
   | 'pending'
@@ -249,7 +224,13 @@ export interface MigrationStatus {
   error: string | undefined;
   /** A failed migration whose runner was interrupted or died mid-run. */
   interrupted: boolean;
-  /** `failed` or `running`: which way. A failed `down` may have left its data half reverted. */
+  /**
+   * Its last attempt failed (or its runner died) inside a transaction, which was rolled back:
+   * nothing of that attempt was written. A `failed` up shown so runs again with a plain `up`; an
+   * applied migration whose `down` was rolled back is still applied.
+   */
+  rolledBack: boolean;
+  /** `failed` or `running` (or a rolled-back `down`): which way. A failed `down` outside a transaction may have left its data half reverted. */
   direction: Direction | undefined;
 }
 
@@ -265,6 +246,7 @@ export interface StatusResult {
    * recorded, and nothing counts as missing.
    */
   migrationsUnavailable?: string;
+  error?: ResultError | undefined;
 }
 
 export type StepStatus = 'success' | 'failed' | 'not-run';
@@ -294,7 +276,7 @@ export interface StepResult {
 export interface RunResult {
   direction: Direction | 'redo';
   dryRun: boolean;
-  /** The run's id, as recorded in the changelog and history; absent for a dry run (nothing is recorded). */
+  /** The run's id, as recorded in the changelog and history; absent when nothing was recorded (a dry run, or nothing to do: no lock was taken). */
   runId?: string;
   /** Every migration of the plan, in plan order. */
   steps: StepResult[];
@@ -302,24 +284,28 @@ export interface RunResult {
    * Set when a migration failed, the run was interrupted or lost its lock or its server; in a dry
    * run, when the simulation already knows the real run would fail.
    */
-  error: RunError | undefined;
+  error: ResultError | undefined;
   /** Things that did not change the outcome but deserve a look (a history entry not written...). */
   warnings: string[];
 }
 
-/** Why a run stopped early. */
-export interface RunError {
-  code: RunErrorCode;
+/**
+ * Why a command stopped short of what was asked (see the header: the one error channel). When it
+ * is set, the result's other fields hold what was done before it: often nothing.
+ */
+export interface ResultError {
+  code: ErrorCode;
   /** What happened; what to do about it is in `hints`. */
   message: string;
-  /** The migration the run stopped at, if any. */
-  id: string | undefined;
+  /** The migration it is about (the one a run stopped at), if any. */
+  id?: string | undefined;
   /** Ways out, in API terms (`{ command: 'up', options: { retryFailed: true } }`). */
-  hints?: Hint[];
-  /** What was thrown (by the migration, a helper or the driver), with its own class, stack and `cause`. */
+  hints?: readonly Hint[] | undefined;
+  /** What was thrown (by the migration, a helper, the driver or mongrate), with its own class, stack and `cause`. */
   cause?: unknown;
 }
 
+/** The codes a run's steps end with (the others stop a command before any step runs). */
 export type RunErrorCode = 'MIGRATION_FAILED' | 'INTERRUPTED' | 'LOCK_HELD' | 'LOCK_LOST' | 'UNREACHABLE' | 'TRANSACTION_LIMIT';
 
 export interface UpOptions {
@@ -350,9 +336,24 @@ export interface DownOptions {
   retryFailed?: boolean;
   dryRun?: boolean;
   lockWait?: number;
+  /** In a protected environment, `all` needs this (the CLI's `--yes`). */
+  confirmed?: boolean;
 }
 
-export type FindingKind = 'changed' | 'missing' | 'duplicate-id' | 'no-up' | 'load-error' | 'failed' | 'leftover-collection';
+export type FindingKind =
+  | 'changed'
+  | 'missing'
+  | 'duplicate-id'
+  | 'no-up'
+  | 'load-error'
+  | 'failed'
+  | 'leftover-collection'
+  /** `checkOffline`: an id without a version prefix, with odd characters, or a prefix of another width than the others. */
+  | 'malformed-id'
+  /** `checkOffline`: a TypeScript error in a migration. */
+  | 'type-error'
+  /** `checkOffline` with `base`: a new migration that sorts before the base branch's newest. */
+  | 'out-of-order';
 
 export interface Finding {
   id: string;
@@ -363,6 +364,22 @@ export interface Finding {
 export interface ValidateResult {
   ok: boolean;
   findings: Finding[];
+  /** `CHECK_FAILED` when there are findings; or what kept it from looking (no migrations folder...). */
+  error?: ResultError | undefined;
+}
+
+/** What `checkOffline` found, without a database: ids, loading, types, and with `base` the git history. */
+export interface OfflineCheckResult {
+  /** `changed` and `missing` (with `base`): a file of the base branch edited or deleted here. */
+  findings: Finding[];
+  /** How many migrations were checked. */
+  migrations: number;
+  /** The TypeScript that type-checked the `.ts` migrations and how many, or why none did. */
+  typescript: { version: string; files: number } | { skipped: string };
+  /** With `base`: the ref, and the commit where this branch forked from it. */
+  base?: { ref: string; mergeBase: string };
+  /** `CHECK_FAILED` when there are findings; or what kept it from looking (an unknown ref, no migrations folder...). */
+  error?: ResultError | undefined;
 }
 
 export interface RepairAction {
@@ -376,6 +393,7 @@ export interface RepairResult {
   actions: RepairAction[];
   /** Did not change the outcome (a history entry not written, the lock not released...). */
   warnings?: string[];
+  error?: ResultError | undefined;
 }
 
 export interface BaselineResult {
@@ -383,6 +401,7 @@ export interface BaselineResult {
   /** Already had a changelog record: left as they were. */
   skipped: string[];
   warnings?: string[];
+  error?: ResultError | undefined;
 }
 
 export interface LockInfo {
@@ -398,6 +417,8 @@ export interface UnlockResult {
   lock: LockInfo | null;
   expired: boolean;
   released: boolean;
+  /** `LOCK_HELD` when a lock is held and was not released (live, without `force`; or another runner is taking it over). */
+  error?: ResultError | undefined;
 }
 
 /**
@@ -421,6 +442,63 @@ export interface MigratorEvents {
   plan: [HelperPlan & { id: string }];
 }
 
+/** What happened to a migration (or to the lock), in the words `history()` and `show()` use. */
+export type HistoryEventName = 'applied' | 'reverted' | 'failed' | 'rolled back' | 'interrupted' | 'repaired' | 'baselined' | 'imported' | 'unlocked';
+
+/** One event of the history, as `history()` and `show()` read it back (the stored documents are not public). */
+export interface HistoryEntry {
+  /** The migration; undefined for an event of the lock (`unlocked`). */
+  id: string | undefined;
+  /** What happened; an event a newer mongrate wrote and this one does not know keeps its stored name. */
+  event: HistoryEventName | (string & Record<never, never>);
+  /** Which way a failed, rolled back or interrupted operation went (`reverted` is always down). */
+  direction: Direction | undefined;
+  /** When it ended, on the server's clock. */
+  at: Date;
+  durationMs: number | undefined;
+  /** Who: the machine, the user and the process that ran the command, and its run (one per command). */
+  host: string;
+  user: string;
+  pid: number;
+  runId: string;
+  /** The mongrate version that ran it. */
+  toolVersion: string;
+  /** The migration's checksum recorded with it (applied, baselined, imported, repaired). */
+  checksum: string | undefined;
+  /** The outcome in words, where there is more to say than the event: a failure's error, what a repair or an unlock did. */
+  outcome: string | undefined;
+}
+
+export interface HistoryOptions {
+  /** One migration's events only. */
+  id?: string;
+  /** Only the newest this many (still oldest first). */
+  limit?: number;
+  /** Only events from this time on. */
+  since?: Date;
+}
+
+export interface HistoryResult {
+  /** Oldest first. */
+  entries: HistoryEntry[];
+  error?: ResultError | undefined;
+}
+
+/** One migration, everything known about it: what `show(id)` returns. */
+export interface ShowResult {
+  id: string;
+  /**
+   * Its row of `status()`; undefined when neither a migration nor a changelog record has this id
+   * any more (it was reverted and its file deleted: only the history remembers it).
+   */
+  status: MigrationStatus | undefined;
+  /** `now`: of the migration as it is (undefined: no file, or no `source`); `applied`: as recorded when it went in. */
+  checksum: { now: string | undefined; applied: string | undefined };
+  /** Every event of its history, oldest first. */
+  events: HistoryEntry[];
+  error?: ResultError | undefined;
+}
+
 /** One entry of another tool's changelog, as `Migrator.importApplied` records it. */
 export interface ImportedMigration {
   id: string;
@@ -437,6 +515,7 @@ export interface ImportResult {
   /** Left alone: already in mongrate's changelog, or imported once before (even if reverted since). */
   skipped: { id: string; reason: 'recorded' | 'imported-before' }[];
   warnings?: string[];
+  error?: ResultError | undefined;
 }
 
 /** How one database of a command across databases ended. */
@@ -445,10 +524,10 @@ export type DatabaseOutcome = 'ok' | 'failed' | 'interrupted' | 'not started' | 
 export interface DatabaseResult<R> {
   database: string;
   outcome: DatabaseOutcome;
-  /** What the command returned there; undefined when it did not start or stopped with an error. */
+  /** What the command returned there; undefined when it did not start or threw. */
   result: R | undefined;
-  /** Why it did not end `ok` (the run's error, or what stopped the command). */
-  error: { code: ErrorCode; message: string } | undefined;
+  /** Why it did not end `ok`: the result's `error` (or what the work given to `run` threw). */
+  error: ResultError | undefined;
   durationMs: number | undefined;
 }
 
@@ -457,6 +536,11 @@ export interface FanOutResult<R> {
   ok: boolean;
   command: string;
   databases: DatabaseResult<R>[];
+  /**
+   * What stopped the command as a whole: selecting the databases failed (then `databases` is
+   * empty), the canary is not among them, or `interrupt()` was called (databases not started).
+   */
+  error?: ResultError | undefined;
 }
 
 /** How a command runs across databases. */
@@ -475,5 +559,5 @@ export type WithDatabase<T> = T & { database: string };
 /** Every migrator event tagged with its database, plus when each database starts and ends. */
 export type FanOutEvents = { [K in keyof MigratorEvents]: [WithDatabase<MigratorEvents[K][0]>] } & {
   'database-start': [{ database: string }];
-  'database-end': [{ database: string; outcome: DatabaseOutcome; durationMs: number; error: { code: ErrorCode; message: string } | undefined }];
+  'database-end': [{ database: string; outcome: DatabaseOutcome; durationMs: number; error: ResultError | undefined }];
 };

@@ -33,7 +33,9 @@ function decodeTransformEncode(raw: Uint8Array[], transform: (doc: WithId<FlatUs
 function reshapeWork(raw: Uint8Array[], transform: (doc: WithId<FlatUser>) => Document): void {
   const documents = page(raw);
   for (const [index, doc] of documents.docs.entries()) {
-    const write = plannedWrite(doc, documents.originals[index] ?? doc, documents.raw[index], transform(doc as WithId<FlatUser>), 'reshape(users)');
+    const bytes = documents.raw[index];
+    if (bytes === undefined) continue;
+    const write = plannedWrite(doc, bytes, transform(doc as WithId<FlatUser>), 'reshape(users)');
     if (write !== undefined && 'updateOne' in write.operation) {
       const { filter, update } = write.operation.updateOne;
       BSON.serialize({ q: filter, u: update, upsert: false, multi: false });

@@ -6,7 +6,91 @@
  * `test/conformance/changelog-store.test.ts` proves an implementation against any server.
  */
 import type { ClientSession } from 'mongodb';
-import type { ChangelogRecord, ChangelogState, HistoryEvent, HistoryRecord } from '../types.ts';
+import type { Direction } from '../types.ts';
+
+// The stored documents. They are not public API: programs read what they say through the
+// migrator's results (status(), and the history a command writes), never the documents.
+
+export type ChangelogState = 'applied' | 'failed' | 'running' | 'baseline';
+
+/** One changelog document per migration. */
+export interface ChangelogRecord {
+  _id: string;
+  state: ChangelogState;
+  /** Absent for an in-code migration given without `source`. */
+  checksum: string | undefined;
+  description: string | undefined;
+  startedAt: Date;
+  finishedAt: Date | undefined;
+  durationMs: number | undefined;
+  runId: string;
+  host: string;
+  pid: number;
+  toolVersion: string;
+  /**
+   * While `running`, and kept when `failed`: the operation under way or that failed. An `up`
+   * claims a new record; a `down` claims the applied record it reverts (its top-level fields keep
+   * describing the application). Every write that finishes an operation is conditional on it.
+   */
+  claim?: RecordClaim;
+  error?: {
+    message: string;
+    direction?: Direction;
+    interrupted?: boolean;
+    /** It failed inside a transaction, which was rolled back: nothing of it was written. */
+    rolledBack?: true;
+  };
+  /** Recorded by `mongrate import` from another tool's changelog, not run by mongrate. */
+  importedFrom?: 'migrate-mongo';
+}
+
+/** Who is applying or reverting a migration, since when. */
+export interface RecordClaim {
+  direction: Direction;
+  runId: string;
+  host: string;
+  pid: number;
+  startedAt: Date;
+  /** A `down`: the state to restore when the revert is given up (`repair`). */
+  previousState?: 'applied' | 'baseline';
+  finishedAt?: Date;
+  durationMs?: number;
+  /**
+   * The operation runs inside a transaction: a runner that dies leaves nothing of it behind (the
+   * server rolls it back), so the record is reported as interrupted and rolled back.
+   */
+  transaction?: boolean;
+}
+
+export type HistoryEvent = 'up' | 'down' | 'failed' | 'repair' | 'baseline' | 'unlock' | 'import';
+
+/** Appended for every event; never updated. */
+export interface HistoryRecord {
+  migrationId: string;
+  event: HistoryEvent;
+  direction?: Direction;
+  at: Date;
+  runId: string;
+  host: string;
+  pid: number;
+  user: string;
+  toolVersion: string;
+  checksum?: string;
+  durationMs?: number;
+  error?: { message: string };
+  /** A `failed` entry of an attempt that ran inside a transaction and was rolled back: it changed nothing. */
+  rolledBack?: true;
+  /** What a `repair` or `baseline` did. */
+  note?: string;
+}
+
+/** Which history entries to list. */
+export interface HistoryFilter {
+  migrationId?: string | undefined;
+  event?: HistoryEvent | undefined;
+  since?: Date | undefined;
+  limit?: number | undefined;
+}
 
 /**
  * The record as the caller last saw it: a conditional write applies only while the record still
@@ -43,6 +127,9 @@ export interface ChangelogStore {
   deleteRecord(id: string, match: RecordMatch, session?: ClientSession): Promise<boolean>;
   /** Appends one entry to the history; entries are never updated. */
   appendHistory(entry: HistoryRecord, session?: ClientSession): Promise<void>;
-  /** History entries, in the order they were written; of one migration and/or one event when given. */
-  listHistory(filter?: { migrationId?: string; event?: HistoryEvent }): Promise<HistoryRecord[]>;
+  /**
+   * History entries, in the order they were written; of one migration and/or one event when
+   * given, from `since` on (inclusive); with `limit`, only the newest `limit` of them.
+   */
+  listHistory(filter?: HistoryFilter): Promise<HistoryRecord[]>;
 }

@@ -11,8 +11,7 @@
 import type { ClientSession, Collection, Db, Document, Filter } from 'mongodb';
 import { ownCollection } from '../driver/own-documents.ts';
 import { hasServerCode, isDuplicateKey, SERVER_CODES } from '../driver/errors.ts';
-import type { ChangelogRecord, HistoryRecord } from '../types.ts';
-import type { ChangelogStore, RecordChange, RecordMatch } from './contract.ts';
+import type { ChangelogRecord, ChangelogStore, HistoryFilter, HistoryRecord, RecordChange, RecordMatch } from './contract.ts';
 
 /** The driver stores `undefined` as null; records leave absent fields out instead. */
 function definedOnly<T extends object>(object: T): T {
@@ -99,8 +98,12 @@ export class MongoChangelogStore implements ChangelogStore {
     await this.history.insertOne(definedOnly({ ...entry }), withSession(session));
   }
 
-  async listHistory(filter: { migrationId?: string; event?: HistoryRecord['event'] } = {}): Promise<HistoryRecord[]> {
-    const query = definedOnly({ migrationId: filter.migrationId, event: filter.event });
-    return this.history.find(query, { projection: { _id: 0 } }).sort({ at: 1, _id: 1 }).toArray();
+  async listHistory(filter: HistoryFilter = {}): Promise<HistoryRecord[]> {
+    const query: Filter<HistoryRecord> = definedOnly({ migrationId: filter.migrationId, event: filter.event });
+    if (filter.since !== undefined) query.at = { $gte: filter.since };
+    if (filter.limit === undefined) return this.history.find(query, { projection: { _id: 0 } }).sort({ at: 1, _id: 1 }).toArray();
+    // the newest `limit`, read newest first, handed back in the order written
+    const newest = await this.history.find(query, { projection: { _id: 0 } }).sort({ at: -1, _id: -1 }).limit(filter.limit).toArray();
+    return newest.reverse();
   }
 }

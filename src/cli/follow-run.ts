@@ -1,12 +1,13 @@
 /**
  * What `up`, `down` and `redo` print while they run and when they end: a spinner per migration on
  * a terminal (its text carries the helpers' progress and ETA), plain lines elsewhere, with a
- * progress line at least every PROGRESS_EVERY_MS so a long backfill in CI never looks hung.
+ * progress line at least every PROGRESS_EVERY_MS so a long backfill in CI never looks hung; and
+ * what else the three commands share (`runOutput`).
  */
-import type { HelperProgress, Migrator, RunResult, StepResult } from '../index.ts';
-import { countOf } from '../util/words.ts';
+import type { Direction, HelperProgress, Migrator, RunResult, StepResult } from '../index.ts';
+import { withoutError, type DatabaseCommand } from './command.ts';
 import type { Renderer } from './renderer.ts';
-import { formatDuration, progressWords } from './words.ts';
+import { countOf, formatDuration, progressWords } from './format.ts';
 
 /** Plain output gets a progress line this often while a migration runs (and one when a helper finishes). */
 const PROGRESS_EVERY_MS = 10_000;
@@ -107,7 +108,7 @@ function dryRunSummary(renderer: Renderer, result: RunResult): void {
   renderer.out('Nothing was changed.');
 }
 
-export function runSummary(renderer: Renderer, result: RunResult): void {
+function runSummary(renderer: Renderer, result: RunResult): void {
   if (result.dryRun) {
     dryRunSummary(renderer, result);
     return;
@@ -128,4 +129,32 @@ export function runSummary(renderer: Renderer, result: RunResult): void {
     `${result.direction === 'down' ? 'Reverted' : 'Applied'} before the ${result.error.code === 'INTERRUPTED' ? 'interruption' : 'failure'}: ${before.length === 0 ? 'none' : before.join(', ')}` +
       (notRun.length > 0 ? `; not run: ${notRun.map((s) => s.id).join(', ')}` : ''),
   );
+}
+
+/** Refused before any step (a held lock, a failed check): such a run shows only its error. */
+function refused(result: RunResult): boolean {
+  return result.error !== undefined && result.steps.length === 0;
+}
+
+/** How `up`, `down` and `redo` follow, show and count a run; each adds its `declare`, `run` and count title. */
+export function runOutput<F>(count: { title: string; direction: Direction }): Omit<DatabaseCommand<F, RunResult>, 'declare' | 'run'> {
+  return {
+    interruptible: true,
+    async follow(out, migrator) {
+      await out.prepareSpinners();
+      out.followLock(migrator);
+      followRun(out, migrator);
+      migrator.on('warning', ({ message }) => out.warn(message));
+    },
+    render(out, result) {
+      if (!refused(result)) runSummary(out, result);
+    },
+    json: (result) => (refused(result) ? {} : withoutError(result)),
+    count: {
+      title: count.title,
+      // a dry run counts what it would run
+      of: (result) => (refused(result) ? undefined : result.steps.filter((s) => s.direction === count.direction && (result.dryRun || s.status === 'success')).length),
+      dryRun: (result) => !refused(result) && result.dryRun,
+    },
+  };
 }

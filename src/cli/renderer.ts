@@ -1,16 +1,18 @@
 /**
  * The one place that writes to the terminal: colours (chalk), spinners (ora), `--json` documents,
- * secrets scrubbing and the mapping of errors to exit codes (through cli/errors.ts). Every line
- * passes `redactText`, and JSON documents `redactValue` before they are serialised. What a run,
- * and the status table print is worded in follow-run.ts and status-table.ts.
+ * secrets scrubbing, and errors as an `error:` line or a JSON document (their exit codes come
+ * from cli/exit-codes.ts). Every line passes `redactText`, and JSON documents `redactValue` before
+ * they are serialised. What a run and the status table print is worded in follow-run.ts and
+ * status-table.ts; a database of several gets a renderer of its own (`prefixed`).
  */
+import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Ora } from 'ora';
-import type { Hint, LockInfo, Migrator, RunResult } from '../index.ts';
-import { MongrateError } from '../errors.ts';
-import { redactText, redactValue, secretsOf } from '../util/redact.ts';
-import { exitCodeFor, withAdvice } from './errors.ts';
+import type { Migrator, ResultError } from '../index.ts';
+import { describeHolder, messageOf, MongrateError, redactText, redactValue, secretsOf } from '../light.ts';
+import { errorDocument } from './advice.ts';
+import { exitCodeOf } from './exit-codes.ts';
 
 export interface RendererOptions {
   json: boolean;
@@ -23,15 +25,18 @@ export interface RendererOptions {
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 }
 
-/** What an error report holds, whether it was thrown or is a run result's error. */
-export interface Failure {
-  code: string;
-  message: string;
-  hints?: readonly Hint[] | undefined;
-  /** The migration it is about, if any (`error.id` in `--json`). */
-  id?: string | undefined;
-  /** Shown with `-v`: the error's stack, or what the migration threw, and their causes. */
-  trace?: unknown;
+/** A stream that writes every line to `target` with `prefix` before it. */
+function prefixedStream(target: NodeJS.WritableStream, prefix: string): Writable {
+  let partial = '';
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, callback) {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      if (lines.length > 0) target.write(lines.map((line) => prefix + line + '\n').join(''));
+      callback();
+    },
+  });
 }
 
 /**
@@ -43,11 +48,6 @@ export const MIN_SPINNER_COLUMNS = 20;
 const DEFAULT_WIDTH = 120;
 /** `cause` chains printed with -v stop here (a cycle, or a library that nests deeply). */
 const MAX_CAUSES = 5;
-
-/** Who holds (or held) a lock: `host pid 123 (up) since 2026-01-01T10:42:00.000Z`. */
-export function holderWords(lock: LockInfo): string {
-  return `${lock.host} pid ${lock.pid} (${lock.command}) since ${lock.acquiredAt.toISOString()}`;
-}
 
 function colourLevel(options: RendererOptions): 0 | 1 | 2 | 3 {
   if (options.json || !options.color) return 0;
@@ -136,46 +136,62 @@ export class Renderer {
     if (!this.options.json && !this.options.quiet) this.aboveSpinner(() => this.write(this.options.stderr, this.chalk.cyan(text)));
   }
 
+  /** What must be seen before anything changes (the protected environment a command runs in): stderr, even with --quiet. */
+  caution(text: string): void {
+    if (!this.options.json) this.aboveSpinner(() => this.write(this.options.stderr, this.chalk.yellow(text)));
+  }
+
   warn(text: string): void {
     if (!this.options.json) this.aboveSpinner(() => this.write(this.options.stderr, this.chalk.yellow(`warning: ${text}`)));
   }
 
   /** The single JSON document of a `--json` run. */
-  emitJson(document: Record<string, unknown>): void {
+  emitJson(document: object): void {
     if (!this.options.json) return;
     // masked on values: in serialised JSON a password's '"' or '\' is escaped and would not match
     const masked = redactValue({ command: this.options.command, ...document }, this.secrets);
     this.options.stdout.write(JSON.stringify(masked) + '\n');
   }
 
-  /** A run came to its end (before its summary): a hook for renderers that keep the result (a fan-out's, per database). */
-  runEnded(_result: RunResult): void {
-    // the terminal's renderer keeps nothing
+  /**
+   * The renderer of one database of several: every line prefixed with it, the same secrets, no
+   * spinner (its streams are no terminal; colour follows the real one).
+   */
+  prefixed(prefix: string): Renderer {
+    const { stdout, stderr } = this.options;
+    const child = new Renderer({
+      ...this.options,
+      stdout: Object.assign(prefixedStream(stdout, prefix), { isTTY: stdout.isTTY }),
+      stderr: prefixedStream(stderr, prefix),
+    });
+    child.addSecrets(this.secrets);
+    return child;
   }
 
-  /** Prints something thrown the way the contract says and returns its exit code. */
-  fail(error: unknown): number {
-    if (error instanceof MongrateError) return this.report({ code: error.code, message: error.message, hints: error.hints, trace: error });
-    const message = error instanceof Error ? error.message : String(error);
-    return this.report({ code: 'MIGRATION_FAILED', message, trace: error });
+  /** Prints something thrown (a config error, a bug) the way the contract says and returns its exit code. */
+  fail(thrown: unknown): number {
+    const error: ResultError =
+      thrown instanceof MongrateError ? { code: thrown.code, message: thrown.message, hints: thrown.hints, cause: thrown }
+      : { code: 'MIGRATION_FAILED', message: messageOf(thrown), cause: thrown };
+    this.report(error);
+    return exitCodeOf({ error });
   }
 
   /**
-   * Prints one failure, once: `error: <message>; <what to do>` on stderr (with -v the trace under
-   * it), or the `--json` document with `extra` (a run's steps). Returns the exit code.
+   * Prints one error, once: `error: <message>; <what to do>` on stderr (with -v what was thrown,
+   * its stack and causes, under it), or the `--json` document with `fields` (a run's steps).
    */
-  report(failure: Failure, extra: Record<string, unknown> = {}): number {
+  report(error: ResultError, fields: object = {}): void {
     this.stopSpinner();
-    const message = withAdvice(failure.message, failure.hints);
+    const document = errorDocument(error);
     if (this.options.json) {
-      this.emitJson({ ok: false, ...extra, error: { code: failure.code, message, ...(failure.id === undefined ? {} : { id: failure.id }) } });
-    } else {
-      this.write(this.options.stderr, this.chalk.red(`error: ${message.split('\n').join(' ')}`));
-      if (this.options.verbose && failure.trace !== undefined) {
-        for (const line of traceLines(failure.trace)) this.write(this.options.stderr, this.chalk.dim(line));
-      }
+      this.emitJson({ ok: false, ...fields, error: document });
+      return;
     }
-    return exitCodeFor(failure.code);
+    this.write(this.options.stderr, this.chalk.red(`error: ${document.message.split('\n').join(' ')}`));
+    if (this.options.verbose && error.cause !== undefined) {
+      for (const line of traceLines(error.cause)) this.write(this.options.stderr, this.chalk.dim(line));
+    }
   }
 
   /** A terminal that reports no width, or too little (a pty of 0 columns), gets plain lines. */
@@ -248,10 +264,10 @@ export class Renderer {
   /** Says when a command waits for the lock, naming its holder, and when it takes over an expired one. */
   followLock(migrator: Migrator): void {
     migrator.on('lockWait', ({ holder, waitSeconds }) =>
-      this.notice(`waiting up to ${waitSeconds} s for the lock held by ${holderWords(holder)} ...`),
+      this.notice(`waiting up to ${waitSeconds} s for the lock held by ${describeHolder(holder)} ...`),
     );
     migrator.on('lockTakeover', ({ previous }) =>
-      this.notice(`took over the lock of ${holderWords(previous)}: its lease expired at ${previous.expiresAt.toISOString()} (that runner died or stalled)`),
+      this.notice(`took over the lock of ${describeHolder(previous)}: its lease expired at ${previous.expiresAt.toISOString()} (that runner died or stalled)`),
     );
   }
 }

@@ -1,12 +1,16 @@
 /**
  * `mongrate status` as a table that fits the terminal (console-table-printer wraps cells at the
- * widths chosen here), with failures' errors listed under it rather than inside a row.
+ * widths chosen here), with failures' errors listed under it rather than inside a row; across
+ * databases, one row of counts per database.
  */
 import type { ChalkInstance } from 'chalk';
 import { Table } from 'console-table-printer';
-import type { MigrationState, MigrationStatus, StatusResult } from '../index.ts';
+import type { DatabaseResult, FanOutResult, MigrationState, MigrationStatus, StatusResult } from '../index.ts';
+import { withoutError } from './command.ts';
+import { errorDocument } from './advice.ts';
 import type { Renderer } from './renderer.ts';
-import { formatDuration } from './words.ts';
+import { OUTCOME_COLOURS, table } from './summary-table.ts';
+import { formatDuration } from './format.ts';
 import { breakLongWords, wrapLine } from './wrap.ts';
 
 const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance> = {
@@ -21,9 +25,13 @@ const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance>
   unchecked: (c) => c.gray,
 };
 
-/** `failed (down, interrupted)`: the state with what a user must know before acting on it. */
-function stateLabel(m: Pick<MigrationStatus, 'state' | 'direction' | 'interrupted'>): string {
-  const notes = [m.direction === 'down' ? 'down' : undefined, m.state === 'failed' && m.interrupted ? 'interrupted' : undefined].filter(Boolean);
+/** `failed (down, interrupted)`, `failed (rolled back)`: the state with what a user must know before acting on it. */
+function stateLabel(m: Pick<MigrationStatus, 'state' | 'direction' | 'interrupted' | 'rolledBack'>): string {
+  const notes = [
+    m.direction === 'down' ? 'down' : undefined,
+    (m.state === 'failed' || m.rolledBack) && m.interrupted ? 'interrupted' : undefined,
+    m.rolledBack ? 'rolled back' : undefined,
+  ].filter(Boolean);
   return notes.length === 0 ? m.state : `${m.state} (${notes.join(', ')})`;
 }
 
@@ -106,10 +114,51 @@ export function statusTable(renderer: Renderer, status: StatusResult): void {
 
 /** Why each failed or running migration is in that state, wrapped to the width, under the table. */
 function printErrors(renderer: Renderer, status: StatusResult, width: number): void {
-  const failing = status.migrations.filter((m) => m.error !== undefined && (m.state === 'failed' || m.state === 'running'));
+  const failing = status.migrations.filter((m) => m.error !== undefined && (m.state === 'failed' || m.state === 'running' || m.rolledBack));
   for (const m of failing) {
     const text = `${m.id} (${stateLabel(m)}): ${(m.error ?? '').replace(/\s*\n\s*/g, ' ')}`;
     const colour = STATE_COLOURS[m.state](renderer.chalk);
     for (const [index, line] of wrapLine(text, width, '    ').entries()) renderer.out(index === 0 ? colour(line) : line);
   }
 }
+
+/** The status a result shows: none when an error kept it from reading one (a `--check` finding is not such an error). */
+export function statusOf(result: StatusResult | undefined): StatusResult | undefined {
+  return result === undefined || (result.error !== undefined && result.error.code !== 'CHECK_FAILED') ? undefined : result;
+}
+
+const failedCheck = (d: DatabaseResult<StatusResult>): boolean => d.error?.code === 'CHECK_FAILED';
+
+/** `status` across databases: applied (with baselines and unchecked ones), pending (with out-of-order ones), failed, changed, missing. */
+function countsTable(chalk: ChalkInstance, results: DatabaseResult<StatusResult>[]): string {
+  const sum = (status: StatusResult, ...states: MigrationState[]): number => states.reduce((n, s) => n + status.counts[s], 0);
+  const rows = results.map((d) => {
+    const status = statusOf(d.result);
+    if (status === undefined) return [d.database, '', '', '', '', '', OUTCOME_COLOURS[d.outcome](chalk)(`${d.outcome}: ${d.error?.message ?? ''}`)];
+    const counts = [sum(status, 'applied', 'baseline', 'unchecked'), sum(status, 'pending', 'out-of-order'), sum(status, 'failed'), sum(status, 'changed'), sum(status, 'missing')];
+    const running = sum(status, 'running');
+    const note = running > 0 ? chalk.blue(`${running} running`) : status.migrationsUnavailable !== undefined ? chalk.dim('changelog only') : '';
+    const colours = [chalk.green, chalk.yellow, chalk.red, chalk.red, chalk.red];
+    return [d.database, ...counts.map((n, i) => (n === 0 ? String(n) : (colours[i] ?? chalk)(String(n)))), note];
+  });
+  return table(chalk, ['Database', 'Applied', 'Pending', 'Failed', 'Changed', 'Missing', 'Note'], rows);
+}
+
+/** `status` across databases shows one row of counts per database, not each database's table. */
+export const statusAcross = {
+  render(out: Renderer, result: FanOutResult<StatusResult>): void {
+    out.out(countsTable(out.chalk, result.databases));
+    const problems = result.databases.filter(failedCheck).map((d) => d.database);
+    if (problems.length > 0) {
+      out.out(out.chalk.red(`check failed: ${problems.join(', ')} need${problems.length === 1 ? 's' : ''} attention (mongrate status --db <name> shows which migrations)`));
+    }
+  },
+  json(result: FanOutResult<StatusResult>): object {
+    const databases = result.databases.map((d) => {
+      const status = statusOf(d.result);
+      const error = d.error === undefined || failedCheck(d) ? {} : { error: errorDocument(d.error) };
+      return { database: d.database, ok: d.outcome === 'ok', outcome: d.outcome, ...(status === undefined ? {} : withoutError(status)), ...error };
+    });
+    return { ok: result.ok, databases };
+  },
+};

@@ -9,7 +9,8 @@ import { withoutNoEffectOptions } from '../driver/client-options.ts';
 import { configError, usageError } from '../errors.ts';
 import type { DatabaseSelection, MongrateConfig, ResolvedConfig } from '../types.ts';
 import { redactText, redactUri, secretsOf, splitConnectionString } from '../util/redact.ts';
-import { validateConfig } from './schema.ts';
+import { chooseEnvironment, expandVariables } from './environments.ts';
+import { checkConcurrency, validateConfig } from './schema.ts';
 import { loadConfigFile } from './load.ts';
 
 export const DEFAULT_URI = 'mongodb://127.0.0.1:27017';
@@ -40,6 +41,8 @@ export interface ConfigOverrides {
   /** `--databases-match <glob>`. */
   databasesMatch?: string | undefined;
   concurrency?: number | undefined;
+  /** `--env <name>`: the config environment to merge in (else `MONGRATE_ENV`). */
+  environment?: string | undefined;
 }
 
 /**
@@ -83,7 +86,7 @@ function emptyToUndefined(value: string | undefined): string | undefined {
  * several (they exclude each other); then MONGODB_DATABASE (one); then the config's `database` or
  * `databases`; then the URI's path.
  */
-function selectDatabases(
+function targetDatabases(
   config: MongrateConfig,
   overrides: ConfigOverrides,
   env: NodeJS.ProcessEnv,
@@ -159,21 +162,31 @@ function targetOf(config: MongrateConfig, overrides: ConfigOverrides, env: NodeJ
  * relative `migrationsDir` paths start: the config file's folder, else the cwd.
  */
 export function mergeConfig(
-  config: MongrateConfig,
+  written: MongrateConfig,
   options: {
     overrides?: ConfigOverrides;
+    /** What MONGODB_URI, MONGODB_DATABASE and MONGRATE_ENV are read from (the CLI's environment; none for a config from code). */
     env?: NodeJS.ProcessEnv;
+    /** What `${VAR}` in string values expands from (default: `env`). */
+    variables?: NodeJS.ProcessEnv;
     baseDir: string;
     cwd?: string;
     configFile?: string | undefined;
+    /** How messages name a config that has no file (`createMigrator(config)`). */
+    source?: string;
     /** `create` and `init` work without a database: then `database` is ''. */
     requireDatabase?: boolean;
   },
 ): ResolvedConfig {
   const overrides = options.overrides ?? {};
+  const source = options.configFile ?? options.source ?? 'the config';
+  const chosen = chooseEnvironment(written, emptyToUndefined(overrides.environment) ?? emptyToUndefined(options.env?.MONGRATE_ENV), source);
+  // checked again once expanded: a variable may have left a key empty
+  const where = chosen.environment === undefined ? source : `${source} (environment ${chosen.environment.name})`;
+  const config = validateConfig(expandVariables(chosen.config, options.variables ?? options.env ?? {}, where), where);
   const target = targetOf(config, overrides, options.env ?? {}, options.configFile, options.requireDatabase !== false);
   const { uri, notices } = target;
-  const selected = selectDatabases(config, overrides, target.env, uri);
+  const selected = targetDatabases(config, overrides, target.env, uri);
   const databases = selected.databases;
   const database = selected.database ?? (databases === undefined ? target.fallbackDatabase : undefined);
   if (database === undefined && databases === undefined && options.requireDatabase !== false) {
@@ -186,7 +199,7 @@ export function mergeConfig(
     notices.push(`ignored the client options ${dropped.join(', ')} (${options.configFile ?? 'the config'}): they have had no effect since the mongodb driver 4.0, and 7.x refuses them`);
   }
   const concurrency = overrides.concurrency ?? config.concurrency ?? DEFAULTS.concurrency;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency must be a whole number >= 1, got ${concurrency}`);
+  checkConcurrency(concurrency, '--concurrency');
   const migrationsDir = overrides.migrationsDir ?? config.migrationsDir ?? DEFAULTS.migrationsDir;
   const collections = {
     changelogCollection: config.changelogCollection ?? DEFAULTS.changelogCollection,
@@ -219,6 +232,7 @@ export function mergeConfig(
     migrations: config.migrations,
     configFile: options.configFile,
     projectRoot: options.baseDir,
+    environment: chosen.environment,
     notices,
   };
 }
@@ -267,7 +281,21 @@ export function isResolved(config: MongrateConfig | ResolvedConfig): config is R
   return 'resolved' in config;
 }
 
-/** For the programmatic API: a config object from code, validated the same way. */
-export function resolveProgrammaticConfig(config: MongrateConfig, baseDir = process.cwd(), source = 'createMigrator(config)'): ResolvedConfig {
-  return mergeConfig(validateConfig(config, source), { baseDir });
+/**
+ * For the programmatic API: a config object from code, validated the same way. It reads no
+ * MONGODB_URI or MONGRATE_ENV (the code says what it wants: `environment`), but `${VAR}` in its
+ * strings expand from the process's environment, as in a config file.
+ */
+export function resolveProgrammaticConfig(
+  config: MongrateConfig,
+  options: { baseDir?: string; source?: string; environment?: string | undefined; requireDatabase?: boolean } = {},
+): ResolvedConfig {
+  const source = options.source ?? 'createMigrator(config)';
+  return mergeConfig(validateConfig(config, source), {
+    baseDir: options.baseDir ?? process.cwd(),
+    source,
+    variables: process.env,
+    overrides: { environment: options.environment },
+    ...(options.requireDatabase === undefined ? {} : { requireDatabase: options.requireDatabase }),
+  });
 }

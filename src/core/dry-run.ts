@@ -6,64 +6,51 @@
  * stops there and the result carries the error. Nothing is claimed, locked or written.
  */
 import type { EventEmitter } from 'node:events';
-import type { Db, MongoClient } from 'mongodb';
 import { MongrateError } from '../errors.ts';
 import type { HelperPlan } from '../helpers/types.ts';
 import type { MigratorEvents, RunResult, StepResult } from '../types.ts';
-import { DryRunWriteStop, readOnlyClient, readOnlyDb } from './guarded.ts';
-import type { BaseContext, Step, StepHooks } from './runner.ts';
+import { DryRunWriteStop } from './bound-handles.ts';
+import { callMigration, type StepEnvironment } from './step-context.ts';
+import type { Step } from './step-outcome.ts';
 
 export interface Simulation {
-  client: MongoClient;
-  db: Db;
-  signal: AbortSignal;
+  /** A dry run's: `dryRun` set, no fence. */
+  environment: StepEnvironment;
   emit: EventEmitter<MigratorEvents>['emit'];
   clean: (text: string) => string;
-  /** Calls the migration function with helpers in dry-run mode; `onPlan` receives what they would do. */
-  invoke: (base: BaseContext, step: Step, hooks: StepHooks, onPlan: (plan: HelperPlan) => void) => Promise<unknown>;
-  documentLimit: number;
 }
 
 const CAVEAT = 'counted on the database as it is now: the steps before this one would change it first';
 
 export async function simulateSteps(simulation: Simulation, steps: Step[], result: RunResult): Promise<void> {
-  const { db, client, signal, emit } = simulation;
+  const { environment, emit } = simulation;
   // whether an earlier step would change the database, so this one's counts are of a state it never meets
   let changedBefore = false;
   for (const [index, step] of steps.entries()) {
     const { migration, direction } = step;
-    if (signal.aborted) {
+    if (environment.signal.aborted) {
       result.error = { code: 'INTERRUPTED', message: `dry run interrupted before ${migration.id}`, id: undefined };
       return;
     }
     const outcome = result.steps[index];
     if (outcome === undefined) continue;
+    const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
     const plan: HelperPlan[] = [];
     const logs: string[] = [];
-    const log = (message: string): void => {
-      logs.push(message);
-      emit('log', { id: migration.id, message });
-    };
-    const base: BaseContext = {
-      db: readOnlyDb(db),
-      client: readOnlyClient(client),
-      session: undefined,
-      log,
-      signal,
+    const call = {
       id: migration.id,
       direction,
-    };
-    const hooks: StepHooks = {
-      log,
+      log: (message: string): void => {
+        logs.push(message);
+        emit('log', { id: migration.id, message });
+      },
       progress: () => undefined,
-      warn: (message) => emit('warning', { id: migration.id, message: simulation.clean(message) }),
-      fence: () => undefined,
-      session: undefined,
-      transactionDocumentLimit: simulation.documentLimit,
+      warn: (message: string): void => void emit('warning', { id: migration.id, message: simulation.clean(message) }),
+      onPlan: (p: HelperPlan): void => void plan.push(p),
     };
     let thrown: unknown;
     try {
-      await simulation.invoke(base, step, hooks, (p) => plan.push(p));
+      if (fn !== undefined) await callMigration(environment, call, fn);
     } catch (error) {
       if (error instanceof DryRunWriteStop) outcome.note = error.message;
       else thrown = error;

@@ -1,55 +1,15 @@
 /**
  * Turns planned steps into a run result: for real under the lock (`runner.ts`), or simulated
- * for `--dry-run` (`dry-run.ts`). Both call migrations the same way: the context completed with
- * helpers bound to the migration, the server probe and the dry-run flag.
+ * for `--dry-run` (`dry-run.ts`). Both build each migration's context the same way
+ * (`step-context.ts`), from an environment made here.
  */
-import type { Db } from 'mongodb';
-import type { Driver } from '../driver/drivers.ts';
-import { createHelpers, runWithHelperContext, type HelperContext, type HelperPlan } from '../helpers/index.ts';
-import type { ServerInfo } from '../server/capabilities.ts';
-import type { MigrationContext, RunResult } from '../types.ts';
+import type { RunResult } from '../types.ts';
 import type { CommandScope, Locked } from './command-scope.ts';
 import { simulateSteps } from './dry-run.ts';
-import { runSteps, type BaseContext, type Step, type StepHooks } from './runner.ts';
+import { runSteps, type Step } from './runner.ts';
+import type { StepEnvironment } from './step-context.ts';
+import { lifetimeLimitReader } from './transaction-attempt.ts';
 import { transactionPolicy, transactionSupportOf } from './transactions.ts';
-
-interface InvokeOptions {
-  /** The helpers' database, on mongrate's client. */
-  db: Db;
-  /** The driver of that client: the helpers encode and decode BSON with it. */
-  driver: Driver;
-  server: ServerInfo;
-  dryRun: boolean;
-  onPlan?: (plan: HelperPlan) => void;
-}
-
-/**
- * Calls the migration so that standalone helpers imported from 'mongrate' find the same context
- * as `ctx.helpers`. Helpers get the real database: they fence their own writes, and in a dry
- * run only count.
- */
-function invoke(scope: CommandScope, base: BaseContext, fn: (ctx: MigrationContext) => Promise<unknown>, hooks: StepHooks, options: InvokeOptions): Promise<unknown> {
-  const { server, dryRun, onPlan } = options;
-  const helperContext: HelperContext = {
-    db: options.db,
-    bson: options.driver.mongodb.BSON,
-    server,
-    dryRun,
-    signal: base.signal,
-    log: hooks.log,
-    onProgress: hooks.progress,
-    onPlan: (plan) => {
-      onPlan?.(plan);
-      scope.emit('plan', { id: base.id, ...plan });
-    },
-    fence: hooks.fence,
-    warn: hooks.warn,
-    transactionDocumentLimit: hooks.transactionDocumentLimit,
-    ...(hooks.session === undefined ? {} : { session: hooks.session }),
-  };
-  const ctx: MigrationContext = { ...base, helpers: createHelpers(helperContext), server, dryRun };
-  return runWithHelperContext(helperContext, () => fn(ctx));
-}
 
 export function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[], runId: string | undefined): RunResult {
   return {
@@ -65,27 +25,24 @@ export function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps
 export async function simulate(scope: CommandScope, kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
   const result = emptyResult(kind, true, steps, undefined);
   if (steps.length === 0) return result;
-  const { db, drivers } = await scope.target.open();
+  const { client, db, drivers } = await scope.target.open();
   const given = await scope.target.forMigrations();
   const server = await scope.target.server();
   const abort = scope.interrupts.begin();
   try {
-    await simulateSteps(
-      {
-        client: given.client,
-        db: given.db,
-        signal: abort.signal,
-        emit: scope.emit,
-        clean: scope.clean,
-        documentLimit: scope.config.transactionDocumentLimit,
-        invoke: (base, step, hooks, onPlan) => {
-          const fn = step.direction === 'up' ? step.migration.definition.up : step.migration.definition.down;
-          return fn === undefined ? Promise.resolve() : invoke(scope, base, fn, hooks, { db, driver: drivers.bookkeeping, server, dryRun: true, onPlan });
-        },
-      },
-      steps,
-      result,
-    );
+    const environment: StepEnvironment = {
+      client,
+      db,
+      bson: drivers.bookkeeping.mongodb.BSON,
+      given,
+      server,
+      signal: abort.signal,
+      dryRun: true,
+      transactionDocumentLimit: scope.config.transactionDocumentLimit,
+      fence: () => undefined,
+      emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
+    };
+    await simulateSteps({ environment, emit: scope.emit, clean: scope.clean }, steps, result);
   } finally {
     scope.interrupts.end();
   }
@@ -101,20 +58,31 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
   const { config } = scope;
   const transactions = transactionPolicy(config.transactions, transactionSupportOf(server), config.transactionDocumentLimit);
   if (transactions.notice !== undefined) locked.warn(undefined, transactions.notice);
+  const environment: StepEnvironment = {
+    client,
+    db,
+    bson: drivers.bookkeeping.mongodb.BSON,
+    given,
+    server,
+    signal: locked.signal,
+    dryRun: false,
+    transactionDocumentLimit: config.transactionDocumentLimit,
+    fence: () => locked.lease.assertHeld(),
+    emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
+  };
   await runSteps(
     {
       identity: locked.identity,
       signal: locked.signal,
       recorder: locked.recorder,
       lease: locked.lease,
-      client,
-      given,
       transactions,
+      environment,
+      lifetimeLimitMs: lifetimeLimitReader(client),
       ttlSeconds: config.lock.ttlSeconds,
       emit: scope.emit,
       warn: locked.warn,
       clean: scope.clean,
-      invoke: (base, fn, hooks) => invoke(scope, base, fn, hooks, { db, driver: drivers.bookkeeping, server, dryRun: false }),
     },
     steps,
     result,

@@ -1,7 +1,9 @@
 /**
  * A command across databases (one database per tenant): a migrator per database, all on one
  * shared client, each with its own changelog, history and lock, a few at a time. It returns one
- * result per database and emits every migrator event tagged with its database.
+ * result per database, each database's outcome read from its result's `error` (the one error
+ * channel), and emits every migrator event tagged with its database. What stops the command as a
+ * whole (the selection failed, the canary is not selected, an interruption) is its own `error`.
  *
  * - `canary` runs first, alone; the others start only if it ended `ok`.
  * - A database that ends failed, locked or unreachable stops further databases from starting
@@ -11,7 +13,8 @@
 import { EventEmitter } from 'node:events';
 import type { MongoClient } from 'mongodb';
 import { checkDatabaseName, isResolved, resolveProgrammaticConfig } from '../config/resolve.ts';
-import { MongrateError, messageOf, usageError, type ErrorCode } from '../errors.ts';
+import { checkConcurrency } from '../config/schema.ts';
+import { MongrateError, messageOf, resultErrorOf, usageError, type ErrorCode } from '../errors.ts';
 import type {
   BaselineResult,
   DatabaseOutcome,
@@ -20,11 +23,15 @@ import type {
   FanOutEvents,
   FanOutOptions,
   FanOutResult,
+  HistoryOptions,
+  HistoryResult,
   MigratorEvents,
   MongrateConfig,
   RepairResult,
   ResolvedConfig,
+  ResultError,
   RunResult,
+  ShowResult,
   StatusResult,
   UnlockResult,
   UpOptions,
@@ -33,7 +40,8 @@ import type {
 import { driversFor } from '../driver/drivers.ts';
 import { retryable } from '../util/retryable.ts';
 import { connect } from './connection.ts';
-import { Migrator } from './migrator.ts';
+import { Migrator, typedDriverError } from './migrator.ts';
+import { redactText, secretsOf } from '../util/redact.ts';
 import { selectDatabases } from './select-databases.ts';
 
 /** Every migrator event, forwarded with its database. Listed so that a new event fails the type check until it is forwarded. */
@@ -71,21 +79,15 @@ export function outcomeOfCode(code: ErrorCode): DatabaseOutcome {
   }
 }
 
-/** How a command's own result reads: a run's error, a validation's findings, else ok. */
-function defaultOutcome(result: unknown): { outcome: DatabaseOutcome; error: DatabaseResult<unknown>['error'] } {
-  if (typeof result === 'object' && result !== null) {
-    const { error, ok } = result as { error?: { code: ErrorCode; message: string }; ok?: unknown };
-    if (error !== undefined) return { outcome: outcomeOfCode(error.code), error: { code: error.code, message: error.message } };
-    if (ok === false) return { outcome: 'problems', error: undefined };
-  }
-  return { outcome: 'ok', error: undefined };
+/** How a database's result reads: its `error` decides (the one error channel), else ok. */
+function outcomeOfResult(result: unknown): { outcome: DatabaseOutcome; error: ResultError | undefined } {
+  const error = typeof result === 'object' && result !== null ? (result as { error?: ResultError }).error : undefined;
+  return error === undefined ? { outcome: 'ok', error: undefined } : { outcome: outcomeOfCode(error.code), error };
 }
 
-export interface FanOutRunOptions<R> extends FanOutOptions {
+export interface FanOutRunOptions extends FanOutOptions {
   /** The databases to run on, when already selected (see `databases()`). */
   databases?: string[];
-  /** Reads a database's result; by default a run's error, or `ok: false`, decides. */
-  outcomeOf?: (result: R) => { outcome: DatabaseOutcome; error: DatabaseResult<R>['error'] };
 }
 
 export class FanOut extends EventEmitter<FanOutEvents> {
@@ -95,9 +97,14 @@ export class FanOut extends EventEmitter<FanOutEvents> {
   private readonly running = new Set<Migrator>();
   private interrupted = false;
 
+  /** Masks the connection string's secrets in messages. */
+  private readonly clean: (text: string) => string;
+
   constructor(config: ResolvedConfig) {
     super();
     this.config = config;
+    const secrets = secretsOf(config.uri);
+    this.clean = (text) => redactText(text, secrets);
   }
 
   /** The databases the config (or the flags) select: the list, the glob's matches, or the function's answer. */
@@ -119,22 +126,33 @@ export class FanOut extends EventEmitter<FanOutEvents> {
     if (client !== undefined) await (await client.catch(() => undefined))?.close();
   }
 
-  /** Runs `work` with each database's migrator, as the options say; never throws for one database's failure. */
-  async run<R>(command: string, work: (migrator: Migrator, database: string) => Promise<R>, options: FanOutRunOptions<R> = {}): Promise<FanOutResult<R>> {
-    const names = options.databases ?? (await this.databases());
-    const { canary } = options;
-    if (canary !== undefined && !names.includes(canary)) {
-      throw usageError(`canary ${canary}: not one of the selected databases (${names.join(', ') || 'none'})`);
-    }
+  /**
+   * Runs `work` with each database's migrator, as the options say. Never throws for one
+   * database's failure, nor for what stops the whole command (selecting the databases failed, the
+   * canary is not selected, an interruption): that is the result's `error`.
+   */
+  async run<R>(command: string, work: (migrator: Migrator, database: string) => Promise<R>, options: FanOutRunOptions = {}): Promise<FanOutResult<R>> {
     const concurrency = options.concurrency ?? this.config.concurrency;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`concurrency must be a whole number >= 1, got ${concurrency}`);
-    const client = await this.client();
+    checkConcurrency(concurrency, 'concurrency');
+    const { canary } = options;
+    let names: string[];
+    let client: MongoClient;
+    try {
+      names = options.databases ?? (await this.databases());
+      if (canary !== undefined && !names.includes(canary)) {
+        throw usageError(`canary ${canary}: not one of the selected databases (${names.join(', ') || 'none'})`);
+      }
+      client = await this.client();
+    } catch (error) {
+      const known = error instanceof MongrateError ? error : typedDriverError(error, this.clean);
+      if (known === undefined) throw error;
+      return { ok: false, command, databases: [], error: resultErrorOf(known) };
+    }
     const results = new Map<string, DatabaseResult<R>>(
       names.map((database) => [database, { database, outcome: 'not started', result: undefined, error: undefined, durationMs: undefined }]),
     );
-    const outcomeOf = options.outcomeOf ?? defaultOutcome;
     const runOne = async (database: string): Promise<DatabaseOutcome> => {
-      const entry = await this.runOne(client, database, work, outcomeOf);
+      const entry = await this.runOne(client, database, work);
       results.set(database, entry);
       return entry.outcome;
     };
@@ -149,15 +167,11 @@ export class FanOut extends EventEmitter<FanOutEvents> {
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
     const databases = names.map((name) => results.get(name) as DatabaseResult<R>);
+    if (this.interrupted) return { ok: false, command, databases, error: { code: 'INTERRUPTED', message: 'interrupted: no further database was started' } };
     return { ok: databases.every((d) => d.outcome === 'ok'), command, databases };
   }
 
-  private async runOne<R>(
-    client: MongoClient,
-    database: string,
-    work: (migrator: Migrator, database: string) => Promise<R>,
-    outcomeOf: NonNullable<FanOutRunOptions<R>['outcomeOf']>,
-  ): Promise<DatabaseResult<R>> {
+  private async runOne<R>(client: MongoClient, database: string, work: (migrator: Migrator, database: string) => Promise<R>): Promise<DatabaseResult<R>> {
     const migrator = new Migrator({ ...this.config, database, databases: undefined }, { client });
     this.running.add(migrator);
     if (this.interrupted) migrator.interrupt();
@@ -167,10 +181,11 @@ export class FanOut extends EventEmitter<FanOutEvents> {
     let entry: DatabaseResult<R>;
     try {
       const result = await work(migrator, database);
-      entry = { database, result, ...outcomeOf(result), durationMs: 0 };
+      entry = { database, result, ...outcomeOfResult(result), durationMs: 0 };
     } catch (error) {
-      const code: ErrorCode = error instanceof MongrateError ? error.code : 'MIGRATION_FAILED';
-      entry = { database, result: undefined, outcome: outcomeOfCode(code), error: { code, message: messageOf(error) }, durationMs: 0 };
+      // what a caller's own `work` threw (the migrator's commands return their errors)
+      const thrown: ResultError = error instanceof MongrateError ? resultErrorOf(error) : { code: 'MIGRATION_FAILED', message: messageOf(error), cause: error };
+      entry = { database, result: undefined, outcome: outcomeOfCode(thrown.code), error: thrown, durationMs: 0 };
     } finally {
       this.running.delete(migrator);
       await migrator.close();
@@ -187,41 +202,50 @@ export class FanOut extends EventEmitter<FanOutEvents> {
     on(name, (payload) => emit(name, { ...payload, database }));
   }
 
-  status(options: FanOutRunOptions<StatusResult> = {}): Promise<FanOutResult<StatusResult>> {
+  status(options: FanOutRunOptions = {}): Promise<FanOutResult<StatusResult>> {
     return this.run('status', (m) => m.status(), options);
   }
 
-  up(options: UpOptions & FanOutRunOptions<RunResult> = {}): Promise<FanOutResult<RunResult>> {
+  up(options: UpOptions & FanOutRunOptions = {}): Promise<FanOutResult<RunResult>> {
     return this.run('up', (m) => m.up(options), options);
   }
 
-  down(options: DownOptions & FanOutRunOptions<RunResult> = {}): Promise<FanOutResult<RunResult>> {
+  down(options: DownOptions & FanOutRunOptions = {}): Promise<FanOutResult<RunResult>> {
     return this.run('down', (m) => m.down(options), options);
   }
 
-  redo(id?: string, options: { dryRun?: boolean; lockWait?: number } & FanOutRunOptions<RunResult> = {}): Promise<FanOutResult<RunResult>> {
+  redo(id?: string, options: { dryRun?: boolean; lockWait?: number } & FanOutRunOptions = {}): Promise<FanOutResult<RunResult>> {
     return this.run('redo', (m) => m.redo(id, options), options);
   }
 
-  validate(options: FanOutRunOptions<ValidateResult> = {}): Promise<FanOutResult<ValidateResult>> {
+  validate(options: FanOutRunOptions = {}): Promise<FanOutResult<ValidateResult>> {
     return this.run('validate', (m) => m.validate(), options);
   }
 
-  baseline(id: string, options: { lockWait?: number } & FanOutRunOptions<BaselineResult> = {}): Promise<FanOutResult<BaselineResult>> {
+  history(options: HistoryOptions & FanOutRunOptions = {}): Promise<FanOutResult<HistoryResult>> {
+    const { id, limit, since } = options;
+    return this.run('history', (m) => m.history({ ...(id === undefined ? {} : { id }), ...(limit === undefined ? {} : { limit }), ...(since === undefined ? {} : { since }) }), options);
+  }
+
+  show(id: string, options: FanOutRunOptions = {}): Promise<FanOutResult<ShowResult>> {
+    return this.run('show', (m) => m.show(id), options);
+  }
+
+  baseline(id: string, options: { lockWait?: number } & FanOutRunOptions = {}): Promise<FanOutResult<BaselineResult>> {
     return this.run('baseline', (m) => m.baseline(id, options), options);
   }
 
-  repair(options: { dryRun?: boolean; lockWait?: number } & FanOutRunOptions<RepairResult> = {}): Promise<FanOutResult<RepairResult>> {
+  repair(options: { dryRun?: boolean; lockWait?: number; confirmed?: boolean } & FanOutRunOptions = {}): Promise<FanOutResult<RepairResult>> {
     return this.run('repair', (m) => m.repair(options), options);
   }
 
-  unlock(options: { force?: boolean } & FanOutRunOptions<UnlockResult> = {}): Promise<FanOutResult<UnlockResult>> {
+  unlock(options: { force?: boolean; confirmed?: boolean } & FanOutRunOptions = {}): Promise<FanOutResult<UnlockResult>> {
     return this.run('unlock', (m) => m.unlock(options), options);
   }
 }
 
 /** The programmatic entry point for several databases: config `databases` (or one `database`). */
-export function createFanOut(config: MongrateConfig | ResolvedConfig): FanOut {
-  const resolved = isResolved(config) ? config : resolveProgrammaticConfig(config, process.cwd(), 'createFanOut(config)');
+export function createFanOut(config: MongrateConfig | ResolvedConfig, options: { environment?: string } = {}): FanOut {
+  const resolved = isResolved(config) ? config : resolveProgrammaticConfig(config, { source: 'createFanOut(config)', environment: options.environment });
   return new FanOut(resolved);
 }

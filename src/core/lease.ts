@@ -13,11 +13,24 @@
  *   can reach the `expiresAt` it wrote, so it always stops before anyone may take over. Past the
  *   deadline the lease is lost for good: never renewed again (someone may own it now), and
  *   `assertHeld()` (the fence before every write) throws LOCK_LOST.
+ * - A migration's transaction writes the lock document as its first operation (`touch`). While
+ *   that transaction is open nobody can take the lease over: a takeover's write to the lock
+ *   document waits for our commit or abort (MongoDB and PostgreSQL both make a write outside a
+ *   transaction wait for one that wrote the document first), and if the server aborts the
+ *   transaction, none of its writes land. So while it is open the deadline does not stop the
+ *   holder, and the heartbeat sends nothing (its renewal would only wait for the commit, and land
+ *   after it with an older expiry). So that others still see the lease live meanwhile, a lease that
+ *   would not outlast the server's longest transaction is first renewed for that long
+ *   (`coverTransaction`). Right before the commit a transaction that outlived a third of the lease
+ *   stamps the lock again (`refresh`). After the commit the deadline is the one the last stamp in
+ *   the transaction gives; after an abort, the one committed renewals gave: a runner whose lease
+ *   ran out meanwhile has lost it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientSession } from 'mongodb';
 import { MongrateError, messageOf } from '../errors.ts';
 import type { LockStore } from '../lock/contract.ts';
+import { describeHolder } from '../lock/holder.ts';
 import type { ServerClock } from '../server/clock.ts';
 import type { LockInfo, UnlockResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
@@ -64,10 +77,6 @@ export const safetyMarginMs = (ttlMs: number): number => Math.max(200, ttlMs / 1
 /** The most uncertainty about the server's time that still leaves a lease of this ttl usable. */
 const maxUncertaintyMs = (ttlMs: number): number => ttlMs / 10;
 
-export function describeHolder(lock: LockInfo): string {
-  return `${lock.host} pid ${lock.pid} (${lock.command}) since ${lock.acquiredAt.toISOString()}`;
-}
-
 /** Expired on the server's clock, conservatively: only when even its earliest possible time is past it. */
 export function isLeaseExpired(lease: Pick<LockInfo, 'expiresAt'>, clock: ServerClock): boolean {
   return clock.earliestMs() > lease.expiresAt.getTime();
@@ -88,6 +97,23 @@ function deadlineFor(clock: ServerClock, sentMs: number, ttlMs: number): number 
 }
 
 type TakeoverOutcome = 'removed' | 'already-gone' | 'contended';
+
+/** An expiry written to the lock document: when it was sent (steady time), and the deadline it gives. */
+interface Stamp {
+  sentMs: number;
+  deadline: number;
+  expiresAt: Date;
+}
+
+/** The lock document as written inside one transaction (`Lease.touch`). */
+export interface LeaseInTransaction {
+  /** Right before the commit: stamps the lock again if the first stamp is a third of the lease old. */
+  refresh(): Promise<void>;
+  /** The transaction committed: the lease runs from its last stamp. */
+  committed(): void;
+  /** The transaction was aborted (or its end is unknown): the lease is what committed renewals made it. */
+  aborted(): void;
+}
 
 /**
  * Removes the expired lease `expired` if this caller wins a claim on it. 'contended': another
@@ -124,6 +150,8 @@ export class Lease {
   private released = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private renewal: Promise<void> | undefined;
+  /** Set while a transaction holds the lock document: its stamp, once written. */
+  private held: { stamp: Stamp | undefined } | undefined;
 
   constructor(private readonly options: LeaseOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
@@ -224,7 +252,8 @@ export class Lease {
   assertHeld(): void {
     if (this.released) throw new MongrateError('LOCK_LOST', 'the lock was already released by this run');
     if (this.expiresAt === undefined) throw new MongrateError('LOCK_LOST', 'the lock was not acquired');
-    if (this.lostReason === undefined && this.options.clock.steadyNowMs() >= this.deadline) {
+    // an open transaction that wrote the lock document keeps it ours (see the header)
+    if (this.lostReason === undefined && this.held?.stamp === undefined && this.options.clock.steadyNowMs() >= this.deadline) {
       this.markLost(
         `its lease (until ${this.expiresAt.toISOString()}) ran out before it was renewed (the process stalled, or the server did not answer)`,
       );
@@ -241,7 +270,8 @@ export class Lease {
 
   /** One heartbeat now (the timer calls it every ttl/3); a renewal still under way is not doubled. */
   renew(): Promise<void> {
-    if (this.lostReason !== undefined || this.released) return Promise.resolve();
+    // a transaction holds the lock document: a renewal would wait for its end (see the header)
+    if (this.lostReason !== undefined || this.released || this.held !== undefined) return Promise.resolve();
     try {
       this.assertHeld();
     } catch {
@@ -252,45 +282,116 @@ export class Lease {
   }
 
   private async extend(): Promise<void> {
-    const { store, clock, identity } = this.options;
     try {
-      await clock.refreshIfOlderThan(CLOCK_REFRESH_MS).catch(() => undefined);
-      const sent = clock.steadyNowMs();
-      if (sent >= this.deadline) return; // the next beat reports it
-      const deadline = deadlineFor(clock, sent, this.ttlMs);
-      const expiresAt = new Date(clock.serverMsAt(sent) + this.ttlMs);
-      if (!(await store.extendLease(identity.runId, expiresAt))) {
-        const holder = await store.readLease().catch(() => null);
-        this.markLost(holder === null ? REMOVED : `the lock was taken over by ${describeHolder(holder)}`);
-        return;
-      }
-      // an answer after the deadline does not revive the lease: it was lost in between
-      if (clock.steadyNowMs() >= this.deadline || this.lostReason !== undefined) return;
-      this.deadline = Math.max(this.deadline, deadline);
-      this.expiresAt = expiresAt;
+      await this.options.clock.refreshIfOlderThan(CLOCK_REFRESH_MS).catch(() => undefined);
+      await this.renewFor(this.ttlMs);
     } catch {
       // a failed renewal is retried by the next beat; the deadline catches a long outage
     }
   }
 
   /**
-   * Inside a transaction: writes the lock document in that transaction, so a takeover or removal
-   * of the lock conflicts with the commit. Call it as the transaction's first operation: its
-   * snapshot then starts with it, and the heartbeat's renewals outside wait for the commit
-   * instead of making the transaction's own write conflict. Throws LOCK_LOST when the lock is
-   * no longer this run's.
+   * Writes an expiry `lengthMs` from now (outside any transaction). The lock document then holds
+   * exactly that expiry, so the deadline becomes the one it gives, shorter or longer.
    */
-  async touch(session: ClientSession): Promise<void> {
-    this.assertHeld();
+  private async renewFor(lengthMs: number): Promise<void> {
     const { store, clock, identity } = this.options;
     const sent = clock.steadyNowMs();
+    if (sent >= this.deadline) return; // the next beat reports it
+    const deadline = deadlineFor(clock, sent, lengthMs);
+    const expiresAt = new Date(clock.serverMsAt(sent) + lengthMs);
+    if (!(await store.extendLease(identity.runId, expiresAt))) {
+      const holder = await store.readLease().catch(() => null);
+      this.markLost(holder === null ? REMOVED : `the lock was taken over by ${describeHolder(holder)}`);
+      return;
+    }
+    // an answer after the deadline does not revive the lease: it was lost in between
+    if (clock.steadyNowMs() >= this.deadline || this.lostReason !== undefined) return;
+    this.deadline = deadline;
+    this.expiresAt = expiresAt;
+  }
+
+  /**
+   * Before a transaction: the heartbeat cannot renew the lease while a transaction holds the lock
+   * document, so when the lease would not outlast the longest transaction the server allows
+   * (`lifetimeMs`), it is renewed now for that long plus a lease. `status`, `unlock` and other
+   * runners then see it live for as long as the transaction may hold the lock document (the
+   * server aborts it after `lifetimeMs`; till then a takeover would wait for it anyway).
+   */
+  async coverTransaction(lifetimeMs: number): Promise<void> {
+    this.assertHeld();
+    await this.renewal;
+    this.assertHeld();
+    if (this.deadline - this.options.clock.steadyNowMs() > lifetimeMs) return;
+    // in the heartbeat's slot, so no renewal of its own runs beside it; the slot is freed after
+    const renewal: Promise<void> = this.renewFor(lifetimeMs + this.ttlMs).finally(() => {
+      if (this.renewal === renewal) this.renewal = undefined;
+    });
+    this.renewal = renewal;
+    await renewal;
+    this.assertHeld();
+  }
+
+  /**
+   * Inside a transaction: writes the lock document in that transaction, so a takeover or removal
+   * of the lock waits for the commit, or conflicts with it. Call it as the transaction's first
+   * operation: its snapshot then starts with it. Throws LOCK_LOST when the lock is no longer this
+   * run's. The caller says how the transaction ended (see the header).
+   */
+  async touch(session: ClientSession): Promise<LeaseInTransaction> {
+    this.assertHeld();
+    const held: { stamp: Stamp | undefined } = { stamp: undefined };
+    // no renewal starts from now on, and one still in flight lands first: none may wait behind
+    // the transaction and land after its commit with an older expiry
+    this.held = held;
+    try {
+      await this.renewal;
+      this.assertHeld();
+      held.stamp = await this.stampInTransaction(session, undefined);
+    } catch (error) {
+      this.held = undefined;
+      throw error;
+    }
+    const end = (committed: boolean): void => {
+      if (this.held !== held) return;
+      this.held = undefined;
+      // committed, the lock document holds the last stamp of the transaction, exactly
+      if (committed && held.stamp !== undefined) {
+        this.deadline = held.stamp.deadline;
+        this.expiresAt = held.stamp.expiresAt;
+      }
+    };
+    return {
+      refresh: async () => {
+        const stamp = held.stamp;
+        if (this.held !== held || stamp === undefined) return;
+        if (this.options.clock.steadyNowMs() - stamp.sentMs < this.ttlMs / 3) return; // as fresh as a heartbeat would keep it
+        held.stamp = await this.stampInTransaction(session, stamp.expiresAt);
+      },
+      committed: () => end(true),
+      aborted: () => {
+        end(false);
+        // renewals waited for the transaction: one now, if the lease is still ours
+        void this.renew();
+      },
+    };
+  }
+
+  /** Writes a new expiry on the lock document inside the transaction; LOCK_LOST when it is not ours. */
+  private async stampInTransaction(session: ClientSession, previous: Date | undefined): Promise<Stamp> {
+    const { store, clock, identity } = this.options;
+    const sentMs = clock.steadyNowMs();
+    const deadline = deadlineFor(clock, sentMs, this.ttlMs);
     // a new value, so the write really changes the document (an unchanged one conflicts with nothing)
-    const expiresAt = new Date(Math.max(clock.serverMsAt(sent) + this.ttlMs, (this.expiresAt?.getTime() ?? 0) + 1));
+    let expiresAtMs = clock.serverMsAt(sentMs) + this.ttlMs;
+    if (expiresAtMs === (previous ?? this.expiresAt)?.getTime()) expiresAtMs += 1;
+    const expiresAt = new Date(expiresAtMs);
     if (!(await store.extendLease(identity.runId, expiresAt, session))) {
       const holder = await store.readLease(session).catch(() => null);
       this.markLost(holder === null ? REMOVED : `the lock was taken over by ${describeHolder(holder)}`);
       this.assertHeld();
     }
+    return { sentMs, deadline, expiresAt };
   }
 
   /**

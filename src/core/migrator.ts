@@ -1,20 +1,24 @@
 /**
  * The migrator: one database. Orchestration only: it asks its provider for migrations, plans
- * with `plan.ts`, holds the lock for every command that writes (`command-scope.ts`), and runs or
- * simulates the steps (`execute.ts`). It never prints and never exits; it returns result objects
- * and emits events, and raises `MongrateError`s only for what stops a command before anything
- * runs. No driver error escapes it raw.
+ * with `plan.ts`, holds the lock for every command that writes (`command-scope.ts`; a run with
+ * nothing to do takes none), runs or simulates the steps (`execute.ts`), and reads the history
+ * back (`history.ts`). It never prints and never exits; it returns result objects
+ * and emits events. One error channel: whatever stops a command (a `MongrateError` raised below,
+ * or a driver error, masked and typed) comes back as the result's `error`; a command throws only
+ * for invalid arguments or a bug. No driver error escapes it raw.
  */
 import { EventEmitter } from 'node:events';
 import type { MongoClient } from 'mongodb';
+import type { ChangelogRecord } from '../changelog/contract.ts';
 import { isResolved, resolveProgrammaticConfig } from '../config/resolve.ts';
-import { MongrateError, messageOf, usageError } from '../errors.ts';
+import { MongrateError, messageOf, resultErrorOf, usageError } from '../errors.ts';
 import { leftoverCollections } from '../helpers/index.ts';
-import { checkedMigrations, listMigrations, loadMigration, providerFor, type MigrationProvider, type ProvidedMigration } from '../providers/index.ts';
+import { checkedMigrations, listMigrations, providerFor, type LoadedMigration, type MigrationProvider } from '../providers/index.ts';
 import type {
   BaselineResult,
-  ChangelogRecord,
   DownOptions,
+  HistoryOptions,
+  HistoryResult,
   ImportedMigration,
   ImportResult,
   ListedMigration,
@@ -22,18 +26,22 @@ import type {
   MongrateConfig,
   RepairResult,
   ResolvedConfig,
+  ResultError,
   RunResult,
+  ShowResult,
   StatusResult,
   UnlockResult,
   UpOptions,
   ValidateResult,
 } from '../types.ts';
+import { describeHolder } from '../lock/holder.ts';
 import { newRunIdentity } from '../util/identity.ts';
 import { redactText, secretsOf } from '../util/redact.ts';
 import { isConnectionLoss, isDriverError } from '../driver/errors.ts';
 import { settingRefused } from '../server/refusals.ts';
 import { withLock, type CommandScope } from './command-scope.ts';
-import { execute, simulate } from './execute.ts';
+import { emptyResult, execute, simulate } from './execute.ts';
+import { checkHistoryOptions, LOCK_EVENTS_ID, readHistory, showMigration, unknownMigration } from './history.ts';
 import { Interrupts } from './interrupts.ts';
 import { unlockLease } from './lease.ts';
 import { checkCount, checkRunOptions, computeStatus, integrityFindings, planBaseline, planDown, planImport, planRedo, planRepair, planRevert, planUp, refuseIrreversible } from './plan.ts';
@@ -44,7 +52,7 @@ import { validateFindings } from './validate.ts';
 
 /** What a plan is made from: the listed migrations, the records, and the run id of the live lock holder. */
 interface PlanView {
-  migrations: ProvidedMigration[];
+  migrations: ListedMigration[];
   records: ChangelogRecord[];
   liveOwner: string | undefined;
 }
@@ -52,6 +60,8 @@ interface PlanView {
 export interface MigratorOptions {
   /** A connected client to use instead of opening one; the migrator never closes it. */
   client?: MongoClient;
+  /** The config environment to merge in (a config from code; `loadConfig` takes it as an override). */
+  environment?: string;
 }
 
 export class Migrator extends EventEmitter<MigratorEvents> {
@@ -89,27 +99,44 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * Every public method runs through here: a driver error becomes a MongrateError (a lost server
    * UNREACHABLE, anything else SERVER_ERROR) with secrets masked, never a raw driver error.
    */
-  private async api<T>(work: () => Promise<T>): Promise<T> {
+  private async guarded<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof MongrateError || !isDriverError(error)) throw error;
-      const refused = settingRefused(error, this.scope.clean);
-      if (refused !== undefined) throw refused;
-      const message = this.scope.clean(messageOf(error));
-      if (isConnectionLoss(error)) throw new MongrateError('UNREACHABLE', `lost the connection to the server: ${message}`, { cause: error });
-      throw new MongrateError('SERVER_ERROR', `the server refused a command mongrate sent: ${message}`, { cause: error });
+      throw typedDriverError(error, this.scope.clean) ?? error;
     }
   }
 
-  /** The migrations the provider lists (files, or given in code); nothing is imported. */
-  async files(): Promise<ListedMigration[]> {
-    return listMigrations(this.provider);
+  /**
+   * The one error channel of a command: whatever stops it as a MongrateError comes back as the
+   * result `stopped` makes of it. Anything else thrown is a bug, and is thrown.
+   */
+  private async command<R>(work: () => Promise<R>, stopped: (error: ResultError) => R): Promise<R> {
+    try {
+      return await this.guarded(work);
+    } catch (error) {
+      if (!(error instanceof MongrateError)) throw error;
+      return stopped(resultErrorOf(error));
+    }
   }
 
-  /** Changelog records, read without the migrations. */
-  records(): Promise<ChangelogRecord[]> {
-    return this.api(async () => (await this.target.open()).store.listRecords());
+  /**
+   * A destructive command in a protected environment that was not confirmed: refused before
+   * anything is read or written, even where someone could have been asked (the CLI's terminal).
+   */
+  private unconfirmed(what: string, confirmed: boolean | undefined): ResultError | undefined {
+    const { environment } = this.config;
+    if (environment?.protected !== true || confirmed === true) return undefined;
+    return {
+      code: 'USAGE',
+      message: `environment '${environment.name}' is protected: ${what} needs confirming`,
+      hints: [{ options: { confirmed: true }, purpose: `confirm ${what} in ${environment.name}` }],
+    };
+  }
+
+  /** The migrations the provider lists (files, or given in code); nothing is imported. */
+  async migrations(): Promise<ListedMigration[]> {
+    return listMigrations(this.provider);
   }
 
   private async view(liveOwner?: string): Promise<PlanView> {
@@ -120,36 +147,77 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Every migration known from the provider or the changelog; with no migrations folder here, the changelog as recorded. */
   status(): Promise<StatusResult> {
-    return this.api(async () => {
-      const { db, store } = await this.target.open();
-      const [survey, records, liveOwner] = await Promise.all([this.provider.survey(), store.listRecords(), this.target.liveOwner(db)]);
-      const { order } = this.provider;
-      if (survey.unavailable !== undefined) return computeStatus(this.config.database, [], records, liveOwner, survey.unavailable, order);
-      return computeStatus(this.config.database, checkedMigrations(survey, this.provider.origin), records, liveOwner, undefined, order);
-    });
+    return this.command(
+      async () => {
+        const { db, store } = await this.target.open();
+        const [survey, records, liveOwner] = await Promise.all([this.provider.survey(), store.listRecords(), this.target.liveOwner(db)]);
+        const { order } = this.provider;
+        if (survey.unavailable !== undefined) return computeStatus(this.config.database, [], records, liveOwner, survey.unavailable.message, order);
+        return computeStatus(this.config.database, checkedMigrations(survey, this.provider.origin), records, liveOwner, undefined, order);
+      },
+      (error) => ({ ...computeStatus(this.config.database, [], []), error }),
+    );
   }
 
-  /** The scaffold `up`, `down` and `redo` share: plan from a fresh view, then simulate, or run holding the lock. */
-  private async command(kind: RunResult['direction'], options: { dryRun?: boolean; lockWait?: number }, plan: (view: PlanView) => Promise<Step[]>): Promise<RunResult> {
-    return this.api(async () => {
-      if (options.dryRun === true) return simulate(this.scope, kind, await plan(await this.view()));
-      return withLock(this.scope, kind, options.lockWait, async (locked) => execute(this.scope, locked, kind, await plan(await this.view(locked.identity.runId))));
-    });
+  /** The history's events, oldest first: of one migration, from a date on, the newest n. Takes no lock and writes nothing. */
+  history(options: HistoryOptions = {}): Promise<HistoryResult> {
+    checkHistoryOptions(options);
+    return this.command(
+      async () => readHistory((await this.target.open()).store, options),
+      (error) => ({ entries: [], error }),
+    );
+  }
+
+  /**
+   * One migration, everything known about it: its status, its checksum now and as applied, every
+   * event of its history. With no migrations folder here, the changelog and history as recorded.
+   */
+  show(id: string): Promise<ShowResult> {
+    if (typeof id !== 'string' || id === '') throw usageError('show(id) needs a migration id');
+    return this.command(
+      async () => {
+        const { db, store } = await this.target.open();
+        return showMigration(id, { database: this.config.database, provider: this.provider, store, liveOwner: await this.target.liveOwner(db) });
+      },
+      (error) => ({ ...unknownMigration(id), error }),
+    );
+  }
+
+  /**
+   * The scaffold `up`, `down` and `redo` share: plan from a fresh view, then simulate, or run
+   * holding the lock. A start with nothing to do takes no lock and writes nothing (every pod of a
+   * deploy runs `up`; those that find nothing to do must not queue for, or fail on, the lock), so
+   * the plan is made first without the lock, and again under it: it may have changed meanwhile.
+   */
+  private run(kind: RunResult['direction'], options: { dryRun?: boolean; lockWait?: number }, plan: (view: PlanView) => Promise<Step[]>): Promise<RunResult> {
+    const dryRun = options.dryRun === true;
+    return this.command(
+      async () => {
+        if (dryRun) return simulate(this.scope, kind, await plan(await this.view()));
+        // no run: no run id, nothing recorded
+        if (await nothingToDo(plan, await this.view())) return emptyResult(kind, false, [], undefined);
+        return withLock(this.scope, kind, options.lockWait, async (locked) => execute(this.scope, locked, kind, await plan(await this.view(locked.identity.runId))));
+      },
+      // refused before any step: no run id, no steps
+      (error) => ({ ...emptyResult(kind, dryRun, [], undefined), error }),
+    );
   }
 
   async up(options: UpOptions = {}): Promise<RunResult> {
     checkRunOptions(options, 'up');
-    return this.command('up', options, async ({ migrations, records, liveOwner }) => {
+    return this.run('up', options, async ({ migrations, records, liveOwner }) => {
       if (options.validate !== false) refuseIntegrityProblems(integrityFindings(migrations, records));
       const recordsById = new Map(records.map((r) => [r._id, r]));
-      const loaded = await Promise.all(planUp(migrations, records, options, liveOwner, this.provider.order).map(loadMigration));
+      const loaded = await Promise.all(planUp(migrations, records, options, liveOwner, this.provider.order).map((m) => this.provider.load(m)));
       return loaded.map((migration) => ({ migration, direction: 'up' as const, record: recordsById.get(migration.id) }));
     });
   }
 
   async down(options: DownOptions = {}): Promise<RunResult> {
     checkRunOptions(options, 'down');
-    return this.command('down', options, async ({ migrations, records, liveOwner }) => {
+    const refusal = options.all === true && options.dryRun !== true ? this.unconfirmed('reverting every applied migration', options.confirmed) : undefined;
+    if (refusal !== undefined) return { ...emptyResult('down', false, [], undefined), error: refusal };
+    return this.run('down', options, async ({ migrations, records, liveOwner }) => {
       const targets = planDown(records, options, liveOwner, this.provider.order);
       const loaded = await this.loadForRevert(migrations, targets);
       return loaded.map((migration, index) => ({ migration, direction: 'down' as const, record: targets[index] }));
@@ -159,7 +227,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Reverts and re-applies one applied migration (default: the newest applied). */
   async redo(id?: string, options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RunResult> {
     checkCount(options.lockWait, 'lockWait');
-    return this.command('redo', options, async ({ migrations, records, liveOwner }) => {
+    return this.run('redo', options, async ({ migrations, records, liveOwner }) => {
       const target = planRedo(records, id, liveOwner, this.provider.order);
       const [migration] = await this.loadForRevert(migrations, [target]);
       if (migration === undefined) throw usageError(`cannot redo ${target._id}`);
@@ -170,33 +238,40 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     });
   }
 
-  private async loadForRevert(migrations: ProvidedMigration[], targets: ChangelogRecord[]): Promise<Step['migration'][]> {
-    const loaded = await Promise.all(planRevert(migrations, targets, this.provider.origin).map(loadMigration));
+  private async loadForRevert(migrations: ListedMigration[], targets: ChangelogRecord[]): Promise<LoadedMigration[]> {
+    const loaded = await Promise.all(planRevert(migrations, targets, this.provider.origin).map((m) => this.provider.load(m)));
     refuseIrreversible(loaded);
     return loaded;
   }
 
   /** Applied migrations exist and match; ids are unique; every migration loads and exports `up`. Takes no lock. */
   validate(): Promise<ValidateResult> {
-    return this.api(async () => {
-      const survey = await this.provider.survey();
-      if (survey.unavailable !== undefined) throw usageError(survey.unavailable);
-      const { db, store } = await this.target.open();
-      const [records, leftovers] = await Promise.all([store.listRecords(), leftoverCollections(db)]);
-      const loadErrors: { id: string; message: string }[] = [];
-      for (const migration of survey.migrations) {
-        await migration.load().catch((error: unknown) => loadErrors.push({ id: migration.id, message: this.scope.clean(messageOf(error)) }));
-      }
-      const findings = validateFindings({ migrations: survey.migrations, duplicates: survey.duplicates, records, leftovers, loadErrors });
-      return { ok: findings.length === 0, findings };
-    });
+    return this.command(
+      async (): Promise<ValidateResult> => {
+        const survey = await this.provider.survey();
+        if (survey.unavailable !== undefined) throw survey.unavailable;
+        const { db, store } = await this.target.open();
+        const [records, leftovers] = await Promise.all([store.listRecords(), leftoverCollections(db)]);
+        const loadErrors: { id: string; message: string }[] = [];
+        for (const migration of survey.migrations) {
+          await this.provider.load(migration).catch((error: unknown) => loadErrors.push({ id: migration.id, message: this.scope.clean(messageOf(error)) }));
+        }
+        const findings = validateFindings({ migrations: survey.migrations, duplicates: survey.duplicates, records, leftovers, loadErrors });
+        if (findings.length === 0) return { ok: true, findings };
+        return { ok: false, findings, error: { code: 'CHECK_FAILED', message: `${findings.length} problem${findings.length === 1 ? '' : 's'} found` } };
+      },
+      (error) => ({ ok: false, findings: [], error }),
+    );
   }
 
   /** What `repair` would do, or does: forget failed and missing records, restore failed downs, re-record changed checksums. */
-  async repair(options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RepairResult> {
+  async repair(options: { dryRun?: boolean; lockWait?: number; confirmed?: boolean } = {}): Promise<RepairResult> {
     checkCount(options.lockWait, 'lockWait');
-    return this.api(async () => {
-      if (options.dryRun === true) {
+    const dryRun = options.dryRun === true;
+    const refusal = dryRun ? undefined : this.unconfirmed('repairing the changelog', options.confirmed);
+    if (refusal !== undefined) return { dryRun, actions: [], error: refusal };
+    return this.command(async () => {
+      if (dryRun) {
         const { migrations, records, liveOwner } = await this.view();
         return { dryRun: true, actions: planRepair(migrations, records, liveOwner).map(({ record: _record, ...action }) => action) };
       }
@@ -214,20 +289,22 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         }
         return { dryRun: false, actions };
       });
-    });
+    }, (error) => ({ dryRun, actions: [], error }));
   }
 
   /** Records every migration up to and including `id` as applied without running it. */
   async baseline(id: string, options: { lockWait?: number } = {}): Promise<BaselineResult> {
     checkCount(options.lockWait, 'lockWait');
-    return this.api(() =>
-      withLock(this.scope, 'baseline', options.lockWait, async ({ identity, recorder }): Promise<BaselineResult> => {
-        const { migrations, records } = await this.view(identity.runId);
-        const { toRecord, skipped } = planBaseline(migrations, records, id, this.provider.order);
-        const baselined = await recorder.baseline(toRecord);
-        const raced = toRecord.filter((m) => !baselined.includes(m.id)).map((m) => m.id);
-        return { baselined, skipped: [...skipped, ...raced] };
-      }),
+    return this.command(
+      () =>
+        withLock(this.scope, 'baseline', options.lockWait, async ({ identity, recorder }): Promise<BaselineResult> => {
+          const { migrations, records } = await this.view(identity.runId);
+          const { toRecord, skipped } = planBaseline(migrations, records, id, this.provider.order);
+          const baselined = await recorder.baseline(toRecord);
+          const raced = toRecord.filter((m) => !baselined.includes(m.id)).map((m) => m.id);
+          return { baselined, skipped: [...skipped, ...raced] };
+        }),
+      (error) => ({ baselined: [], skipped: [], error }),
     );
   }
 
@@ -238,13 +315,14 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async importApplied(from: 'migrate-mongo', entries: ImportedMigration[], options: { dryRun?: boolean; lockWait?: number } = {}): Promise<ImportResult> {
     checkCount(options.lockWait, 'lockWait');
-    return this.api(async () => {
+    const dryRun = options.dryRun === true;
+    return this.command(async () => {
       const plan = async (liveOwner?: string): Promise<ReturnType<typeof planImport>> => {
         const { migrations, records } = await this.view(liveOwner);
         const history = await (await this.target.open()).store.listHistory({ event: 'import' });
         return planImport(entries, migrations, records, new Set(history.map((h) => h.migrationId)), this.provider.order);
       };
-      if (options.dryRun === true) {
+      if (dryRun) {
         const { imported, skipped } = await plan();
         return { dryRun: true, imported, skipped };
       }
@@ -257,24 +335,66 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         }
         return { dryRun: false, imported: imported.filter((i) => recorded.has(i.id)), skipped };
       });
-    });
+    }, (error) => ({ dryRun, imported: [], skipped: [], error }));
   }
 
   /** Shows the lock; releases it when expired on the server's clock, or always with `force`. */
-  unlock(options: { force?: boolean } = {}): Promise<UnlockResult> {
-    return this.api(async () => {
-      const { db, store } = await this.target.open();
-      const identity = newRunIdentity();
-      const clock = await this.target.clock();
-      const result = await unlockLease(this.target.lockStore(db), clock, { force: options.force === true, claimant: identity, ttlSeconds: this.config.lock.ttlSeconds });
-      if (result.released && result.lock !== null) {
+  async unlock(options: { force?: boolean; confirmed?: boolean } = {}): Promise<UnlockResult> {
+    const refusal = options.force === true ? this.unconfirmed('releasing a lock whatever its lease', options.confirmed) : undefined;
+    if (refusal !== undefined) return { lock: null, expired: false, released: false, error: refusal };
+    return this.command(
+      async (): Promise<UnlockResult> => {
+        const { db, store } = await this.target.open();
+        const identity = newRunIdentity();
+        const clock = await this.target.clock();
+        const result = await unlockLease(this.target.lockStore(db), clock, { force: options.force === true, claimant: identity, ttlSeconds: this.config.lock.ttlSeconds });
+        if (result.lock === null) return result;
+        if (!result.released) return { ...result, error: lockStillHeld(result.lock, result.expired) };
         const warn = (id: string | undefined, message: string): void => void this.emit('warning', { id, message });
         const recorder = new Recorder({ store, identity, now: () => clock.now(), warn, clean: this.scope.clean });
-        await recorder.history('(lock)', 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
-      }
-      return result;
-    });
+        await recorder.history(LOCK_EVENTS_ID, 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
+        return result;
+      },
+      (error) => ({ lock: null, expired: false, released: false, error }),
+    );
   }
+}
+
+/**
+ * Whether a plan made without the lock is empty. Anything else, a refusal included (a migration
+ * `running` under a live runner, an earlier failure), is decided under the lock, as before: the
+ * lock is waited for or reported held, and the plan made again there.
+ */
+async function nothingToDo(plan: (view: PlanView) => Promise<Step[]>, view: PlanView): Promise<boolean> {
+  try {
+    return (await plan(view)).length === 0;
+  } catch (error) {
+    if (error instanceof MongrateError) return false;
+    throw error;
+  }
+}
+
+/** Why `unlock` left a lock where it was: it is live (and `force` was not given), or another runner is taking over its expired lease. */
+function lockStillHeld(lock: NonNullable<UnlockResult['lock']>, expired: boolean): ResultError {
+  const why = expired ? 'its lease expired, but another runner is taking it over' : 'it is live';
+  return {
+    code: 'LOCK_HELD',
+    message: `lock held by ${describeHolder(lock)}, lease until ${lock.expiresAt.toISOString()}; ${why}`,
+    hints: expired ? [] : [{ options: { force: true }, purpose: 'release it if that runner is dead' }],
+  };
+}
+
+/**
+ * A driver error as a MongrateError, its message masked: a connection setting the server refused a
+ * config error naming it, a lost server UNREACHABLE, any other refusal SERVER_ERROR; undefined for anything else.
+ */
+export function typedDriverError(error: unknown, clean: (text: string) => string): MongrateError | undefined {
+  if (error instanceof MongrateError || !isDriverError(error)) return undefined;
+  const refused = settingRefused(error, clean);
+  if (refused !== undefined) return refused;
+  const message = clean(messageOf(error));
+  if (isConnectionLoss(error)) return new MongrateError('UNREACHABLE', `lost the connection to the server: ${message}`, { cause: error });
+  return new MongrateError('SERVER_ERROR', `the server refused a command mongrate sent: ${message}`, { cause: error });
 }
 
 function refuseIntegrityProblems(findings: ReturnType<typeof integrityFindings>): void {
@@ -296,5 +416,5 @@ export function createMigrator(config: MongrateConfig | ResolvedConfig, options:
   if (!isResolved(config) && config.databases !== undefined && config.database === undefined) {
     throw usageError('this config names several databases (`databases`): use createFanOut(config) to run across them, or set `database` for one');
   }
-  return new Migrator(isResolved(config) ? config : resolveProgrammaticConfig(config), options);
+  return new Migrator(isResolved(config) ? config : resolveProgrammaticConfig(config, { environment: options.environment }), options);
 }

@@ -3,10 +3,10 @@
  * what each command will do (apply, revert, refuse, repair, baseline, redo, import). No I/O
  * here, so every rule is unit-tested without a server.
  */
+import type { ChangelogRecord } from '../changelog/contract.ts';
 import { MongrateError, usageError } from '../errors.ts';
 import { compareIds, type IdOrder, type LoadedMigration } from '../providers/contract.ts';
 import type {
-  ChangelogRecord,
   DownOptions,
   Finding,
   ImportedMigration,
@@ -44,15 +44,36 @@ export function isDeadRunning(record: ChangelogRecord, liveOwner: string | undef
   return record.state === 'running' && operationOwner(record) !== liveOwner;
 }
 
-/** Failed, or running under a runner that is gone: its writes may be half done. */
-function isBroken(record: ChangelogRecord, liveOwner: string | undefined): boolean {
-  return record.state === 'failed' || isDeadRunning(record, liveOwner);
+/**
+ * Its last attempt changed nothing: it failed inside a transaction (recorded so), or its runner
+ * died while the operation ran in one (the server rolled the transaction back).
+ */
+export function isRolledBack(record: ChangelogRecord, liveOwner: string | undefined): boolean {
+  if (record.state === 'failed') return record.error?.rolledBack === true;
+  return isDeadRunning(record, liveOwner) && record.claim?.transaction === true;
 }
 
-/** A `down` that failed or died: the migration's data may be half reverted. */
+/** Failed, or running under a runner that is gone, outside a transaction: its writes may be half done. */
+function isBroken(record: ChangelogRecord, liveOwner: string | undefined): boolean {
+  return (record.state === 'failed' || isDeadRunning(record, liveOwner)) && !isRolledBack(record, liveOwner);
+}
+
+/** A `down` that failed or died outside a transaction: the migration's data may be half reverted. */
 export function isBrokenDown(record: ChangelogRecord, liveOwner: string | undefined): boolean {
   return isBroken(record, liveOwner) && directionOf(record) === 'down';
 }
+
+/**
+ * The state a record stands for: a `down` whose runner died inside its transaction reverted
+ * nothing, so the migration is what it was before (applied, or baseline).
+ */
+function effectiveState(record: ChangelogRecord, liveOwner: string | undefined): ChangelogRecord['state'] {
+  if (isRolledBack(record, liveOwner) && directionOf(record) === 'down') return record.claim?.previousState ?? 'applied';
+  return record.state;
+}
+
+/** Its changes are in the database: applied or baselined (also while a rolled-back `down` left it so). */
+const isInDatabase = (record: ChangelogRecord, liveOwner: string | undefined): boolean => IN_DATABASE.has(effectiveState(record, liveOwner));
 
 /** Both sides have a checksum, and they differ. Without one (an in-code migration without `source`) nothing can be compared. */
 function checksumDiffers(file: ListedMigration, record: ChangelogRecord): boolean {
@@ -68,13 +89,25 @@ function stateOf(
   order: IdOrder,
 ): MigrationState {
   if (record === undefined) return newestApplied !== '' && order(file?.id ?? '', newestApplied) < 0 ? 'out-of-order' : 'pending';
-  if (isDeadRunning(record, liveOwner)) return 'failed';
-  if (record.state === 'failed' || record.state === 'running') return record.state;
+  const state = effectiveState(record, liveOwner);
+  if (state === 'running' && isDeadRunning(record, liveOwner)) return 'failed';
+  if (state === 'failed' || state === 'running') return state;
   // no migrations could be listed at all (no folder here): the record says what it says
-  if (file === undefined) return listed ? 'missing' : record.state;
+  if (file === undefined) return listed ? 'missing' : state;
   if (checksumDiffers(file, record)) return 'changed';
-  if (record.state === 'applied' && (file.checksum === undefined || record.checksum === undefined)) return 'unchecked';
-  return record.state;
+  if (state === 'applied' && (file.checksum === undefined || record.checksum === undefined)) return 'unchecked';
+  return state;
+}
+
+/** Why a failed (or dead) record is in that state, in words for `status`. */
+function errorOf(record: ChangelogRecord | undefined, liveOwner: string | undefined): string | undefined {
+  if (record === undefined) return undefined;
+  if (!isDeadRunning(record, liveOwner)) return record.error?.message;
+  const runner = `its runner (${record.claim?.host ?? record.host} pid ${record.claim?.pid ?? record.pid}) is gone`;
+  if (!isRolledBack(record, liveOwner)) return `interrupted: ${runner}`;
+  return directionOf(record) === 'down' ?
+      `a down was interrupted: ${runner}; its transaction was rolled back, nothing was reverted`
+    : `interrupted: ${runner}; its transaction was rolled back, nothing was applied`;
 }
 
 /** When the migration's changes went in: for applied records, and for those a `down` is reverting. */
@@ -106,7 +139,7 @@ export function computeStatus(
   const filesById = new Map(files.map((f) => [f.id, f]));
   const recordsById = new Map(records.map((r) => [r._id, r]));
   const newestApplied = records
-    .filter((r) => IN_DATABASE.has(r.state))
+    .filter((r) => isInDatabase(r, liveOwner))
     .map((r) => r._id)
     .reduce((max, id) => (max === '' || order(id, max) > 0 ? id : max), '');
   const ids = [...new Set([...filesById.keys(), ...recordsById.keys()])].sort(order);
@@ -114,9 +147,8 @@ export function computeStatus(
     const file = filesById.get(id);
     const record = recordsById.get(id);
     const dead = record !== undefined && isDeadRunning(record, liveOwner);
+    const rolledBack = record !== undefined && isRolledBack(record, liveOwner);
     const state = stateOf(file, record, newestApplied, liveOwner, migrationsUnavailable === undefined, order);
-    const host = record?.claim?.host ?? record?.host;
-    const pid = record?.claim?.pid ?? record?.pid;
     return {
       id,
       state,
@@ -124,9 +156,10 @@ export function computeStatus(
       appliedAt: appliedAtOf(record),
       durationMs: durationOf(record),
       file: file?.path,
-      error: dead ? `interrupted: its runner (${host ?? '?'} pid ${pid ?? '?'}) is gone` : record?.error?.message,
+      error: errorOf(record, liveOwner),
       interrupted: dead || record?.error?.interrupted === true,
-      direction: record !== undefined && (state === 'failed' || state === 'running') ? directionOf(record) : undefined,
+      rolledBack,
+      direction: record !== undefined && (state === 'failed' || state === 'running' || rolledBack) ? directionOf(record) : undefined,
     };
   });
   // every state, zeros included, so `counts.pending` is a number whatever the database holds
@@ -172,7 +205,8 @@ export function planUp<M extends ListedMigration>(
   if (options.retryFailed !== true) {
     const brokenDowns = records.filter((r) => isBrokenDown(r, liveOwner)).map((r) => r._id);
     if (brokenDowns.length > 0) throw halfRevertedError(brokenDowns);
-    const failed = status.migrations.find((m) => m.state === 'failed');
+    // a failure rolled back with its transaction changed nothing: it runs again like a pending one
+    const failed = status.migrations.find((m) => m.state === 'failed' && !m.rolledBack);
     if (failed !== undefined) {
       throw new MongrateError('MIGRATION_FAILED', `migration ${failed.id} failed earlier (${failed.error ?? 'no message'}); its writes may be half done`, {
         hints: [
@@ -209,9 +243,12 @@ export function planUp<M extends ListedMigration>(
 
 const appliedTime = (r: ChangelogRecord): number => (r.finishedAt ?? r.startedAt).getTime();
 
-/** Applied records (and baselines), in the order they were applied (ties, e.g. within one imported millisecond, in `order`). */
-export function appliedInOrder(records: ChangelogRecord[], order: IdOrder = compareIds): ChangelogRecord[] {
-  return records.filter((r) => IN_DATABASE.has(r.state)).sort((a, b) => appliedTime(a) - appliedTime(b) || order(a._id, b._id));
+/**
+ * Applied records (and baselines, and those a rolled-back `down` left so), in the order they were
+ * applied (ties, e.g. within one imported millisecond, in `order`).
+ */
+export function appliedInOrder(records: ChangelogRecord[], liveOwner?: string, order: IdOrder = compareIds): ChangelogRecord[] {
+  return records.filter((r) => isInDatabase(r, liveOwner)).sort((a, b) => appliedTime(a) - appliedTime(b) || order(a._id, b._id));
 }
 
 /**
@@ -241,7 +278,7 @@ export function planDown(records: ChangelogRecord[], options: DownOptions, liveO
   checkRunOptions(options, 'down');
   const broken = records.filter((r) => isBrokenDown(r, liveOwner)).sort((a, b) => appliedTime(b) - appliedTime(a));
   if (broken.length > 0 && options.retryFailed !== true) throw halfRevertedError(broken.map((r) => r._id));
-  const applied = appliedInOrder(records, order);
+  const applied = appliedInOrder(records, liveOwner, order);
   const newestFirst = (list: ChangelogRecord[]): ChangelogRecord[] => [...broken, ...[...list].reverse()];
   if (options.all === true) return newestFirst(applied);
   if (options.lastRun === true) {
@@ -282,7 +319,7 @@ export function refuseIrreversible(migrations: LoadedMigration[]): void {
  */
 export function planRedo(records: ChangelogRecord[], id: string | undefined, liveOwner?: string, order: IdOrder = compareIds): ChangelogRecord {
   if (records.some((r) => isBrokenDown(r, liveOwner))) planDown(records, {}, liveOwner); // throws, naming the ways out
-  const applied = appliedInOrder(records, order);
+  const applied = appliedInOrder(records, liveOwner, order);
   const target = id === undefined ? applied.at(-1) : applied.find((r) => r._id === id);
   if (target === undefined) throw usageError(id === undefined ? 'nothing to redo: no migration is applied' : `cannot redo ${id}: it is not applied`);
   return target;
@@ -311,10 +348,12 @@ export function planRepair(files: ListedMigration[], records: ChangelogRecord[],
   const actions: PlannedRepair[] = [];
   for (const record of [...records].sort((a, b) => compareIds(a._id, b._id))) {
     const file = filesById.get(record._id);
-    if (isBrokenDown(record, liveOwner)) {
+    const rolledBack = isRolledBack(record, liveOwner);
+    if (isBrokenDown(record, liveOwner) || (rolledBack && directionOf(record) === 'down' && record.state === 'running')) {
       const previous = record.claim?.previousState ?? 'applied';
-      actions.push({ id: record._id, action: 'restore-applied', detail: `mark it ${previous} again, so \`down\` reverts it again (its data may be half reverted)`, record });
-    } else if (isBroken(record, liveOwner)) {
+      const why = rolledBack ? 'its interrupted down was rolled back' : 'its data may be half reverted';
+      actions.push({ id: record._id, action: 'restore-applied', detail: `mark it ${previous} again, so \`down\` reverts it again (${why})`, record });
+    } else if (isBroken(record, liveOwner) || rolledBack) {
       actions.push({ id: record._id, action: 'forget-failed', detail: `remove the ${record.state} record so it runs again`, record });
     } else if (record.state === 'running') {
       continue;

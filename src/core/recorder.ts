@@ -1,16 +1,19 @@
 /**
  * What the changelog says about each migration, decided here and written through the store's
- * dumb contract. Every write that finishes an operation is conditional on the claim this run
- * made (compare-and-set on state + claim), so a runner whose lease was taken over and whose
- * record was re-claimed changes nothing. History entries are best effort: they never change the
+ * dumb contract. Every operation is claimed first (its record marked `running`, outside any
+ * transaction, so every other runner and `status` see it), and every write that finishes it is
+ * conditional on that claim (compare-and-set on state + claim), so a runner whose lease was taken
+ * over and whose record was re-claimed changes nothing. An operation run in a transaction writes
+ * its outcome inside it, with the migration's own writes; its failure is recorded outside, after
+ * the rollback, as the rolled-back attempt it was. History entries are best effort: they never change the
  * outcome of a migration (a failed history write becomes a warning). The entry of a finished
  * migration is sent at once but not waited for, so it overlaps the next migration's claim instead
  * of costing a round trip of its own; the run waits for all of them (`settled()`) before it ends.
  */
 import type { ClientSession } from 'mongodb';
-import type { ChangelogStore, RecordMatch } from '../changelog/contract.ts';
+import type { ChangelogRecord, ChangelogStore, HistoryEvent, HistoryRecord, RecordClaim, RecordMatch } from '../changelog/contract.ts';
 import { MongrateError } from '../errors.ts';
-import type { ChangelogRecord, Direction, HistoryEvent, HistoryRecord, ImportedMigration, ListedMigration, RecordClaim } from '../types.ts';
+import type { Direction, ImportedMigration, ListedMigration } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 
 /** What a record looked like when the plan was made: `match` for the next conditional write. */
@@ -37,7 +40,12 @@ export interface Claimed {
   claim: RecordClaim;
 }
 
-type HistoryDetails = Partial<Pick<HistoryRecord, 'at' | 'direction' | 'checksum' | 'durationMs' | 'error' | 'note'>>;
+type HistoryDetails = Partial<Pick<HistoryRecord, 'at' | 'direction' | 'checksum' | 'durationMs' | 'error' | 'rolledBack' | 'note'>>;
+
+/** How a claimed operation runs: in a transaction, a runner that dies leaves nothing of it behind. */
+export interface ClaimOptions {
+  transaction: boolean;
+}
 
 export interface RecorderOptions {
   store: ChangelogStore;
@@ -72,9 +80,17 @@ export class Recorder {
     return this.options.now();
   }
 
-  private newClaim(direction: Direction, previousState?: RecordClaim['previousState']): RecordClaim {
+  private newClaim(direction: Direction, how: ClaimOptions, previousState?: RecordClaim['previousState']): RecordClaim {
     const { runId, host, pid } = this.options.identity;
-    return { direction, runId, host, pid, startedAt: this.options.now(), ...(previousState === undefined ? {} : { previousState }) };
+    return {
+      direction,
+      runId,
+      host,
+      pid,
+      startedAt: this.options.now(),
+      ...(previousState === undefined ? {} : { previousState }),
+      ...(how.transaction ? { transaction: true } : {}),
+    };
   }
 
   private newRecord(file: ListedMigration, state: ChangelogRecord['state'], startedAt: Date): ChangelogRecord {
@@ -105,8 +121,8 @@ export class Recorder {
    * Claims a migration before applying it: a new `running` record, or (a retry) the failed or
    * dead record as planned, replaced only if it is still exactly that.
    */
-  async claimUp(file: ListedMigration, planned: ChangelogRecord | undefined): Promise<Claimed> {
-    const claim = this.newClaim('up');
+  async claimUp(file: ListedMigration, planned: ChangelogRecord | undefined, how: ClaimOptions = { transaction: false }): Promise<Claimed> {
+    const claim = this.newClaim('up', how);
     const record: ChangelogRecord = { ...this.newRecord(file, 'running', claim.startedAt), claim };
     const taken = planned === undefined ? await this.options.store.insertRecord(record) : await this.options.store.replaceRecord(matchOf(planned), record);
     if (!taken) {
@@ -129,9 +145,9 @@ export class Recorder {
    * Marks an applied (or baselined) record as being reverted, so a crash or an interrupt during
    * the `down` leaves a visible state; a retry takes over the failed or dead `down` as planned.
    */
-  async claimDown(planned: ChangelogRecord): Promise<Claimed> {
+  async claimDown(planned: ChangelogRecord, how: ClaimOptions = { transaction: false }): Promise<Claimed> {
     const previousState = planned.state === 'applied' || planned.state === 'baseline' ? planned.state : (planned.claim?.previousState ?? 'applied');
-    const claim = this.newClaim('down', previousState);
+    const claim = this.newClaim('down', how, previousState);
     const taken = await this.options.store.updateRecord(planned._id, matchOf(planned), { set: { state: 'running', claim }, unset: ['error'] });
     if (!taken) {
       throw new MongrateError('LOCK_HELD', `migration ${planned._id} was changed by another runner while this run was starting to revert it; nothing was reverted`);
@@ -162,36 +178,65 @@ export class Recorder {
   }
 
   /**
-   * Inside the migration's transaction: the outcome in one conditional write, committed with the
-   * migration's own writes. An up inserts the applied record (a duplicate `_id` aborts: it never
-   * overwrites a record someone else wrote) or replaces the failed one it retries; a down deletes
-   * the record it planned from. No history here: a failed history write must not abort the commit.
+   * Inside the migration's transaction: the outcome, conditional on this run's claim, committed
+   * with the migration's own writes (an up becomes applied, a down deletes the record). No history
+   * here: a failed history write must not abort the commit.
    */
-  async recordInTransaction(
-    step: { file: ListedMigration; direction: Direction; planned: ChangelogRecord | undefined },
-    startedAt: Date,
-    durationMs: number,
-    session: ClientSession,
-  ): Promise<void> {
-    const { file, direction, planned } = step;
+  async finishInTransaction(file: ListedMigration, claimed: Claimed, durationMs: number, session: ClientSession): Promise<void> {
     const { store } = this.options;
-    let done: boolean;
-    if (direction === 'down') {
-      done = planned !== undefined && (await store.deleteRecord(file.id, matchOf(planned), session));
-    } else {
-      const record: ChangelogRecord = { ...this.newRecord(file, 'applied', startedAt), finishedAt: this.options.now(), durationMs };
-      done = planned === undefined ? await store.insertRecord(record, session) : await store.replaceRecord(matchOf(planned), record, session);
+    const done =
+      claimed.direction === 'down' ?
+        await store.deleteRecord(claimed.id, claimed.match, session)
+      : await store.updateRecord(
+          claimed.id,
+          claimed.match,
+          { set: { state: 'applied', finishedAt: this.options.now(), durationMs, checksum: file.checksum, description: file.description }, unset: ['claim', 'error'] },
+          session,
+        );
+    if (!done) throw this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
+  }
+
+  /**
+   * The transaction of a claimed operation was rolled back (it failed, or was interrupted): an up
+   * is recorded `failed` as a rolled-back attempt, which a plain `up` runs again; a down gets the
+   * record back as it was (nothing was reverted). History says what was attempted.
+   */
+  async recordRolledBack(claimed: Claimed, error: { message: string; interrupted: boolean }, durationMs: number): Promise<void> {
+    const finishedAt = this.options.now();
+    const message = this.options.clean(error.message);
+    const { store } = this.options;
+    const done =
+      claimed.direction === 'down' ?
+        await store.updateRecord(claimed.id, claimed.match, { set: { state: claimed.claim.previousState ?? 'applied' }, unset: ['claim', 'error'] })
+      : await store.updateRecord(claimed.id, claimed.match, {
+          set: {
+            finishedAt,
+            durationMs,
+            state: 'failed',
+            claim: { ...claimed.claim, finishedAt, durationMs },
+            error: { message, direction: 'up', ...(error.interrupted ? { interrupted: true } : {}), rolledBack: true },
+          },
+        });
+    if (!done) throw this.claimLost(claimed.id, `${claimed.id} failed and was rolled back`);
+    await this.history(claimed.id, 'failed', { at: finishedAt, direction: claimed.direction, durationMs, error: { message }, rolledBack: true });
+  }
+
+  /**
+   * Before a migration claimed for a transaction runs again outside one: from now on a runner
+   * that dies leaves it possibly half done, and the record must say so (one conditional write).
+   */
+  async leaveTransaction(claimed: Claimed): Promise<Claimed> {
+    const claim: RecordClaim = { ...claimed.claim, transaction: false };
+    if (!(await this.options.store.updateRecord(claimed.id, claimed.match, { set: { claim } }))) {
+      throw this.claimLost(claimed.id, `${claimed.id} was rolled back to run again outside a transaction`);
     }
-    // the runner adds that the transaction was rolled back
-    if (!done && direction === 'up' && planned === undefined) {
-      throw new MongrateError('LOCK_HELD', `${file.id} already has a changelog record, written outside this run's transaction (by another runner, or by the migration itself); it was left as it was`);
-    }
-    if (!done) throw new MongrateError('LOCK_HELD', `the changelog record of ${file.id} was changed by another runner during this transaction`);
+    return { ...claimed, claim };
   }
 
   /** The history entry of an operation that committed in a transaction (sent after the commit, waited for by `settled()`). */
   historyAfterCommit(file: ListedMigration, direction: Direction, durationMs: number): void {
-    this.historySoon(file.id, direction, { direction, durationMs, checksum: file.checksum });
+    // the same entry as outside a transaction: a down names its direction, an up does not
+    this.historySoon(file.id, direction, { ...(direction === 'down' ? { direction } : {}), durationMs, checksum: file.checksum });
   }
 
   /** Records migrations as applied without running them (`baseline`); those already recorded are skipped. */

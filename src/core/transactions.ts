@@ -2,9 +2,11 @@
  * Whether migrations run in transactions: decided from the server probe (a replica set or mongos
  * that really committed a trivial transaction; see `probeServer`), the config's mode, the
  * migration's own `transaction: false`, and the size of the work (`transactionDocumentLimit`).
+ * How a transaction starts and commits, and which of the server's answers mean "run it again".
  */
 import type { ClientSession } from 'mongodb';
-import { hasErrorLabel } from '../driver/errors.ts';
+import { WriteConcern } from 'mongodb';
+import { hasErrorLabel, hasServerCode } from '../driver/errors.ts';
 import { configError } from '../errors.ts';
 import type { ServerInfo } from '../server/capabilities.ts';
 import type { TransactionMode } from '../types.ts';
@@ -63,15 +65,27 @@ export function transactionPolicy(mode: TransactionMode, support: TransactionSup
 /** Attempts of one migration's transaction when the server says a retry may succeed. */
 export const TRANSACTION_ATTEMPTS = 3;
 const COMMIT_ATTEMPTS = 3;
+const WRITE_CONFLICT = 112;
+const MAJORITY = new WriteConcern('majority');
 
-/** MongoDB's answer that the whole transaction may be run again (a write conflict, an election...). */
+/**
+ * Inside a transaction: the server's answer that the whole transaction may be run again (a write
+ * conflict, an election...). DocumentDB's gateway returns a write conflict (112) without the label.
+ */
 export function isTransientTransactionError(error: unknown): boolean {
-  return hasErrorLabel(error, 'TransientTransactionError');
+  return hasErrorLabel(error, 'TransientTransactionError') || hasServerCode(error, WRITE_CONFLICT);
 }
 
 /** The commit was sent but the server could not confirm it (e.g. replication timed out): it may have taken effect. */
 export function isUnknownCommitResult(error: unknown): boolean {
   return hasErrorLabel(error, 'UnknownTransactionCommitResult');
+}
+
+/** How every migration's transaction runs: on the primary, committed by a majority (as the changelog is written). */
+export function startMigrationTransaction(session: ClientSession): void {
+  // the session may belong to the project's own driver: each driver version reads a transaction's
+  // writeConcern by its fields (w, wtimeoutMS, journal), so mongrate's instance serves any of them
+  session.startTransaction({ readPreference: 'primary', writeConcern: MAJORITY });
 }
 
 /**

@@ -2,8 +2,9 @@
  * What `validate` finds: duplicate ids, applied migrations changed or gone, what a stopped
  * copyAndRename left behind, and migrations that do not load. Pure: the migrator gathers the facts.
  */
+import type { ChangelogRecord } from '../changelog/contract.ts';
 import type { LeftoverCollection } from '../helpers/index.ts';
-import type { ChangelogRecord, Finding, ListedMigration } from '../types.ts';
+import type { Finding, ListedMigration } from '../types.ts';
 import { integrityFindings } from './plan.ts';
 
 export interface ValidateFacts {

@@ -8,10 +8,13 @@
 import type { AnyBulkWriteOperation, Collection, Document, Filter, WithId } from 'mongodb';
 import { usageError } from '../errors.ts';
 import type { HelperContext } from './types.ts';
-import { bsonOf, withSession } from './context.ts';
+import { withSession } from './context.ts';
 import type { Pacer } from './pacing.ts';
+import { transformView, WRITE_OPTIONS } from './typed.ts';
 
 export const DEFAULT_BATCH_SIZE = 1000;
+/** Documents a read-only cursor asks for per round trip, at least (FerretDB's own default is 101). */
+export const READ_BATCH = 10_000;
 
 /**
  * `$gt` compares only within one BSON type bracket, so a walk in `_id` order moves to the next
@@ -92,50 +95,55 @@ function withIdCondition(filter: Filter<Document>, condition: Document): Filter<
 }
 
 /**
- * One page of documents, decoded twice from the same bytes: `docs` the usual JavaScript values
- * (for transforms, which may change them), `originals` with every BSON type kept (a Double 2.0
- * stays a Double, a Long a Long) for writing back what a transform did not change.
+ * One page of documents: the bytes as read, and their decoding for the transform (which may change
+ * it). The stored values, every BSON type kept, are decoded from the bytes when a document is
+ * written (typed.ts).
  */
 export interface Page {
   docs: WithId<Document>[];
-  originals: WithId<Document>[];
-  /** The bytes both were decoded from (decode again for a copy a transform cannot have touched). */
   raw: Uint8Array[];
 }
 
-const KEEP_TYPES = { promoteValues: false, promoteLongs: false, promoteBuffers: false } as const;
-
 export function page(raw: Uint8Array[], ctx?: HelperContext): Page {
-  const bson = bsonOf(ctx);
-  return {
-    docs: raw.map((bytes) => bson.deserialize(bytes) as WithId<Document>),
-    originals: raw.map((bytes) => bson.deserialize(bytes, KEEP_TYPES) as WithId<Document>),
-    raw,
-  };
+  return { docs: raw.map((bytes) => transformView(bytes, ctx)), raw };
 }
 
 /**
- * For a collection that is only read (copyAndRename's source): one cursor in `_id` order, handed
- * out batchSize documents at a time. One pass over the collection, where keyset pages cost a pass
- * each on servers without an index range scan (FerretDB 1.24).
+ * For a collection that is only read (copyAndRename's source): one cursor in `sort` order (`_id`,
+ * or a capped collection's natural order), handed out batchSize documents at a time. One pass over
+ * the collection, where keyset pages cost a pass each on servers without an index range scan
+ * (FerretDB 1.24). Each round trip asks for READ_BATCH documents or batchSize, whichever is more
+ * (a reply stays within 16 MB): a read-only pass needs few round trips, and holds one reply.
  */
 export async function* cursorBatches(
   ctx: HelperContext,
   collection: Collection,
   filter: Filter<Document>,
   batchSize: number,
+  sort: Document = { _id: 1 },
 ): AsyncGenerator<Page> {
-  const cursor = collection.find(filter, { ...withSession(ctx), sort: { _id: 1 }, batchSize, raw: true });
+  for await (const raw of rawCursorBatches(ctx, collection, filter, batchSize, sort)) yield page(raw, ctx);
+}
+
+/** cursorBatches, the bytes only: for a pass that decodes just the documents it needs. */
+export async function* rawCursorBatches(
+  ctx: HelperContext,
+  collection: Collection,
+  filter: Filter<Document>,
+  batchSize: number,
+  sort: Document = { _id: 1 },
+): AsyncGenerator<Uint8Array[]> {
+  const cursor = collection.find(filter, { ...withSession(ctx), sort, batchSize: Math.max(batchSize, READ_BATCH), raw: true });
   try {
     let raw: Uint8Array[] = [];
     for await (const bytes of cursor) {
       raw.push(bytes as unknown as Uint8Array);
       if (raw.length >= batchSize) {
-        yield page(raw, ctx);
+        yield raw;
         raw = [];
       }
     }
-    if (raw.length > 0) yield page(raw, ctx);
+    if (raw.length > 0) yield raw;
   } finally {
     await cursor.close();
   }
@@ -208,6 +216,8 @@ export async function writeChunked(
   operations: AnyBulkWriteOperation[],
   /** After each call but the last: how many of the operations went out, for progress within a batch. */
   onChunk?: (sent: number, total: number) => Promise<void>,
+  /** e.g. bypassDocumentValidation, for a copy whose validator describes the old shape. */
+  options: { bypassDocumentValidation?: boolean } = {},
 ): Promise<WriteCounts> {
   const counts: WriteCounts = { matched: 0, modified: 0, deleted: 0 };
   let sent = 0;
@@ -222,7 +232,7 @@ export async function writeChunked(
   for (const group of kinds.values()) {
     for (let start = 0; start < group.length; start += size) {
       ctx.fence?.();
-      const result = await collection.bulkWrite(group.slice(start, start + size), { ...withSession(ctx), ordered: false });
+      const result = await collection.bulkWrite(group.slice(start, start + size), { ...options, ...withSession(ctx), ...WRITE_OPTIONS, ordered: false });
       counts.matched += result.matchedCount;
       counts.modified += result.modifiedCount;
       counts.deleted += result.deletedCount;

@@ -37,13 +37,19 @@ export interface CopyOptions {
   /** For `createCollection`. */
   options: Document;
   capped: boolean;
+  /** The default collation, when it has one. */
+  collation: Document | undefined;
   /** The copy has a validator: its inserts bypass it (see copyAndRename). */
   validated: boolean;
 }
 
-/** The source's full `listCollections` entry, or undefined when it does not exist. */
+/**
+ * The source's full `listCollections` entry, or undefined when it does not exist. Decoded with
+ * every BSON type kept, so a copied validator is the same bytes: a regex keeps its `x` and `s`
+ * flags, a Double bound stays a Double.
+ */
 export async function collectionEntry(ctx: HelperContext, db: Db, name: string): Promise<Document | undefined> {
-  const [entry] = await db.listCollections({ name }, withSession(ctx)).toArray();
+  const [entry] = await db.listCollections({ name }, { ...withSession(ctx), promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true }).toArray();
   return entry;
 }
 
@@ -78,5 +84,11 @@ export function copyOptions(ctx: HelperContext, entry: Document, what: string): 
     const { v: _version, ...spec } = clustered as Document;
     options.clusteredIndex = spec;
   }
-  return { options, capped: options.capped === true, validated: options.validator !== undefined && Object.keys(options.validator as Document).length > 0 };
+  const collation: unknown = options.collation;
+  return {
+    options,
+    capped: options.capped === true,
+    collation: typeof collation === 'object' && collation !== null ? (collation) : undefined,
+    validated: options.validator !== undefined && Object.keys(options.validator as Document).length > 0,
+  };
 }

@@ -2,30 +2,41 @@
  * `copyAndRename`: builds the new shape of a collection beside it, then swaps it in.
  *
  * Documents are copied in batches into a temporary collection created with the source's options,
- * the source's indexes (changed by the `indexes` option) are rebuilt on it, the copy is counted
- * against the source, and one `renameCollection` with `dropTarget` replaces the target: readers
- * see the old or the new collection, never none. Servers without `dropTarget` (FerretDB) need the
- * caller's `allowBriefGap` to move the target aside first. Afterwards the source is gone (renamed
- * to `keepOriginalAs` when given). A crash, or a copy refused by the count, leaves only
- * `_mongrate_tmp_*` collections behind, which the next run drops before it starts.
+ * the source's indexes (changed by the `indexes` option) are rebuilt on it, the writes the source
+ * took meanwhile are carried over (copy-consistency.ts: catch-up passes against a digest per
+ * document kept on the server, then the source frozen for the last pass where the server allows
+ * it), and one `renameCollection` with `dropTarget` replaces the target: readers see the old or the new collection, never none. Servers without
+ * `dropTarget` (FerretDB) need the caller's `allowBriefGap` to move the target aside first.
+ * Afterwards the source is gone (renamed to `keepOriginalAs` when given). A crash, or a copy
+ * refused, leaves only `_mongrate_tmp_*` / `_mongrate_sums_*` collections behind, which the next
+ * run drops before it starts (and a source it left frozen gets its validator back).
  */
+import { performance } from 'node:perf_hooks';
 import type { Collection, Db, Document } from 'mongodb';
-import { MongrateError, usageError } from '../errors.ts';
+import { MongrateError, messageOf, usageError } from '../errors.ts';
 import { FEATURE_NAMES } from '../server/capabilities.ts';
-import { checkBatchSize, cursorBatches } from './batches.ts';
-import { collectionEntry, copyOptions, type CopyOptions } from './collection-options.ts';
-import { ProgressMeter, bsonOf, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { checkBatchSize } from './batches.ts';
+import { collectionEntry, copyOptions } from './collection-options.ts';
+import { countBeside, resolveCollection, withSession } from './context.ts';
+import { changesOf } from './copy-catch-up.ts';
+import { makeConsistent, type Consistency } from './copy-consistency.ts';
+import { copyDocuments } from './copy-documents.ts';
+import { frozenOriginal, restoreValidation, type Frozen } from './copy-freeze.ts';
 import { buildIndexes, copyIndexSpecs } from './copy-indexes.ts';
-import { keepUntouchedTypes } from './diff.ts';
+import { CopyJob, type CopyCounts } from './copy-job.ts';
+import { refuseClientEncryption, refuseSearchIndexes } from './copy-refusals.ts';
 import { copyableIndexes, existingIndexes } from './indexes.ts';
-import { ASIDE_PREFIX, TEMP_PREFIX } from './leftovers.ts';
-import { checkResult } from './page-writes.ts';
+import { ASIDE_PREFIX, SUMS_PREFIX, TEMP_PREFIX } from './leftovers.ts';
+import { userTransform, type PageTransform } from './page-writes.ts';
 import { Pacer, paces, pacingNote } from './pacing.ts';
 import { applySpec, checkSpec, isReshapeSpec } from './spec.ts';
 import { collectionType, dropIfExists, isSharded, shardedError, swap, type Names } from './swap.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
 import { countOf } from '../util/words.ts';
 import type { CollectionRef, CopyAndRenameOptions, CopyAndRenameResult, DocumentTransform, HelperContext, ReshapeSpec } from './types.ts';
+
+/** Servers whose change streams a rename ends (FerretDB 1.x has none). */
+const HAS_CHANGE_STREAMS = new Set(['mongodb', 'documentdb', 'cosmosdb', 'unknown']);
 
 export async function copyAndRenameWith<T extends Document>(
   ctx: HelperContext,
@@ -45,7 +56,8 @@ export async function copyAndRenameWith<T extends Document>(
 
   const entry = await collectionEntry(ctx, db, source.collectionName);
   if (entry === undefined) throw await missingSourceError(ctx, db, source.collectionName, keep, what);
-  const created = copyOptions(ctx, entry, what);
+  const thawed = ctx.dryRun ? undefined : await thawLeftFrozen(ctx, db, source.collectionName, entry.options as Document | undefined, what);
+  const created = copyOptions(ctx, thawed ?? entry, what);
   const targetExists = to === source.collectionName || (await collectionType(ctx, db, to)) !== undefined;
   if (ctx.server.topology === 'sharded') {
     for (const name of targetExists ? [source.collectionName, to] : [source.collectionName]) {
@@ -73,8 +85,11 @@ export async function copyAndRenameWith<T extends Document>(
     keepTemp: keep !== undefined && to === source.collectionName && atomic ? TEMP_PREFIX + keep : undefined,
     aside: atomic ? undefined : keep !== undefined && to === source.collectionName ? keep : ASIDE_PREFIX + to,
   };
+  const sums = SUMS_PREFIX + to;
+  refuseClientEncryption(db, [names.source, to, keep], created.options.validator as Document | undefined, names.temp, what);
+  await refuseSearchIndexes(ctx, source, to, what);
   // read and checked before anything is copied: a mistake in the indexes option costs no copy
-  const sourceIndexes = copyableIndexes(await existingIndexes(ctx, source));
+  const sourceIndexes = copyableIndexes(await existingIndexes(ctx, source), created.collation);
   const copySpecs = copyIndexSpecs(ctx, options.copyIndexes === false ? [] : sourceIndexes, options.indexes, what);
 
   // The dry run's plan gets the exact count. A real run needs a total only for its progress, so it
@@ -86,37 +101,117 @@ export async function copyAndRenameWith<T extends Document>(
     const kept = keep === undefined ? '' : `, keep the original as '${keep}'`;
     const gap = atomic ? {} : { note: `'${to}' is missing for a moment: no renameCollection dropTarget` };
     ctx.onPlan?.({ helper: 'copyAndRename', collection: names.source, action: `copy ${countOf(total, 'document')} ${into}${kept}`, ...gap, documents: total });
-    return { matched: total, copied: 0, dryRun: true };
+    return { matched: total, copied: 0, carriedOver: 0, dryRun: true };
   }
 
-  const temporary = [names.temp, names.keepTemp, atomic ? undefined : ASIDE_PREFIX + to].filter((n): n is string => n !== undefined);
+  const temporary = [names.temp, names.keepTemp, sums, atomic ? undefined : ASIDE_PREFIX + to].filter((n): n is string => n !== undefined);
   for (const name of temporary) await dropIfExists(ctx, db, name);
-  // a copy the count refused stays for inspection, beside the untouched source
+  // a copy refused before the swap stays for inspection, beside the untouched source
   let keepCopies = false;
+  let frozen: Frozen | undefined;
+  let swapped = false;
   try {
     for (const name of [names.temp, names.keepTemp]) {
       if (name === undefined) continue;
       ctx.fence?.();
       await db.createCollection(name, { ...created.options, ...withSession(ctx) });
     }
+    ctx.fence?.();
+    await db.createCollection(sums, withSession(ctx));
+    const keepTemp = names.keepTemp === undefined ? undefined : db.collection(names.keepTemp);
+    const job = new CopyJob(ctx, source, db.collection(names.temp), keepTemp, db.collection(sums), transform, created.validated, what);
     const pacer = throttled ? new Pacer(ctx, options) : undefined;
-    const { copied, leftOut } = await copyDocuments(ctx, source, names, transform, { batchSize, created, counting, what, pacer }).finally(settled);
+    // a capped collection's copy keeps its natural order, which need not be the _id order
+    const sort = created.capped ? { $natural: 1 } : { _id: 1 };
+    await copyDocuments(ctx, job, { batchSize, sort, counting, pacer }).finally(settled);
     await buildIndexes(ctx, db.collection(names.temp), copySpecs, what);
     // the kept original is the original: it keeps the source's indexes whatever the copy gets
-    if (names.keepTemp !== undefined) await buildIndexes(ctx, db.collection(names.keepTemp), sourceIndexes, what);
-    const mismatch = await verifyCopy(ctx, source, names, leftOut, created.capped, what);
-    if (mismatch !== undefined) {
+    if (keepTemp !== undefined) await buildIndexes(ctx, keepTemp, sourceIndexes, what);
+    // the records are in the source's order only where both sort by _id with the simple collation
+    const consistency = await makeConsistent(ctx, job, db, batchSize, sort, !created.capped && created.collation === undefined);
+    frozen = consistency.frozen;
+    const refusal = !consistency.clean ? notConsistentError(names, consistency, what) : created.capped ? await verifyCappedCopy(ctx, source, names, job.counts, what) : undefined;
+    if (refusal !== undefined) {
       keepCopies = true;
-      throw mismatch;
+      throw refusal;
     }
     await swap(ctx, db, names, atomic, what);
-    ctx.log?.(`${what}: ${copied} documents copied${keep === undefined ? '' : `, original kept as '${keep}'`}${pacingNote(pacer)}`);
-    return { matched: copied + leftOut, copied };
+    swapped = true;
+    const unguardedMs = performance.now() - consistency.lastLook;
+    // the frozen original survives the swap where it is kept (the kept copy of an in-place swap was never frozen)
+    const survivor = names.to !== names.source || !atomic ? names.keep : undefined;
+    if (frozen !== undefined && survivor !== undefined) await restoreOrWarn(ctx, frozen, survivor, what);
+    const frozenMs = frozen === undefined ? 0 : performance.now() - frozen.since;
+    // the copy is in place: a digest collection left behind is only a leftover (validate lists it)
+    await dropIfExists(ctx, db, sums).catch((error: unknown) => {
+      // a lost lease (the fence's error) still stops the run
+      if (error instanceof MongrateError) throw error;
+      ctx.warn?.(`${what}: could not drop '${sums}' (${messageOf(error)}); drop it, or the next copyAndRename to '${to}' does`);
+    });
+    report(ctx, { what, names, counts: job.counts, consistency, unguardedMs, frozenMs, pacer });
+    return { matched: job.counts.copied + job.counts.leftOut, copied: job.counts.copied, carriedOver: job.counts.carriedOver };
   } catch (error) {
+    if (frozen !== undefined && !swapped) await restoreOrWarn(ctx, frozen, names.source, what);
     // only our temporary names: after a successful rename they no longer exist
-    if (!keepCopies) for (const name of [names.temp, names.keepTemp]) if (name !== undefined) await dropIfExists(ctx, db, name).catch(() => undefined);
+    if (!keepCopies) for (const name of [names.temp, names.keepTemp, sums]) if (name !== undefined) await dropIfExists(ctx, db, name).catch(() => undefined);
     throw error;
   }
+}
+
+interface Report {
+  what: string;
+  names: Names;
+  counts: CopyCounts;
+  consistency: Consistency;
+  unguardedMs: number;
+  frozenMs: number;
+  pacer: Pacer | undefined;
+}
+
+const secondsOf = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const passesOf = (count: number): string => `${count} catch-up pass${count === 1 ? '' : 'es'}`;
+
+/** The summary line, and the notices a user must act on: an unguarded moment, ended change streams. */
+function report(ctx: HelperContext, { what, names, counts, consistency, unguardedMs, frozenMs, pacer }: Report): void {
+  const { passes, frozen, unfrozenBecause } = consistency;
+  const passMs = passes.reduce((sum, pass) => sum + pass.ms, 0);
+  const carried = `${counts.carriedOver} written during the copy and carried over (${passesOf(passes.length)}, ${secondsOf(passMs)})`;
+  const late =
+    frozen !== undefined ? `; inserts and updates to '${names.source}' refused for ${secondsOf(frozenMs)} around the swap (a delete then, which no validator refuses, would be undone)` : '';
+  const kept = names.keep === undefined ? '' : `, original kept as '${names.keep}'`;
+  ctx.log?.(`${what}: ${counts.copied} documents copied, ${carried}${late}${kept}${pacingNote(pacer)}`);
+  if (frozen === undefined) {
+    ctx.warn?.(
+      `${what}: writes to '${names.source}' in the last ${secondsOf(unguardedMs)} before the swap (the last check and the rename) could not be refused, since ${unfrozenBecause ?? 'it could not be frozen'}: a write in that moment is lost. Stop the writes to '${names.source}' while it is copied to be sure`,
+    );
+  }
+  if (HAS_CHANGE_STREAMS.has(ctx.server.flavour)) {
+    ctx.warn?.(`${what}: the rename ended the change streams on '${names.to}' (an Atlas Trigger on it stops): resume them on the new collection`);
+  }
+}
+
+async function restoreOrWarn(ctx: HelperContext, frozen: Frozen, name: string, what: string): Promise<void> {
+  try {
+    await frozen.restore(name);
+  } catch (error) {
+    ctx.warn?.(`${what}: '${name}' still refuses inserts and updates (its validator could not be put back: ${messageOf(error)}); running the migration again restores it`);
+  }
+}
+
+/** A source a stopped run left frozen gets its own validation back first; returns its entry as it is then. */
+async function thawLeftFrozen(ctx: HelperContext, db: Db, name: string, options: Document | undefined, what: string): Promise<Document | undefined> {
+  const original = frozenOriginal(options);
+  if (original === undefined) return undefined;
+  await restoreValidation(ctx, db, name, original);
+  ctx.warn?.(`${what}: '${name}' was left refusing writes by a copy that stopped; its validator is restored`);
+  return collectionEntry(ctx, db, name);
+}
+
+function notConsistentError(names: Names, { passes }: Consistency, what: string): MongrateError {
+  return new MongrateError(
+    'MIGRATION_FAILED',
+    `${what}: writers kept changing '${names.source}' while it was copied: each of ${passesOf(passes.length)} found documents to carry over (${passes.map(changesOf).join(', ')}). Nothing was swapped: '${names.source}' is unchanged and the copy is kept to inspect (the next run drops it); run the migration again when the writes are quieter, or stop them`,
+  );
 }
 
 /** A brief-gap swap that crashed between its two renames leaves the original aside: say where. */
@@ -138,122 +233,30 @@ function checkNames(source: string, to: string, keep: string | undefined, what: 
   if (keep === '' || keep === source || keep === to) throw usageError(`${what}: keepOriginalAs must name a new collection, not '${keep}'`);
 }
 
-function transformOf(given: DocumentTransform | ReshapeSpec | undefined, what: string): DocumentTransform {
-  if (given === undefined) return (doc) => doc;
+/** A spec rearranges the stored values (a value it moves keeps its type); no transform copies them as stored. */
+function transformOf(given: DocumentTransform | ReshapeSpec | undefined, what: string): PageTransform {
+  if (given === undefined) return (_doc, stored) => stored();
   if (isReshapeSpec(given)) {
     checkSpec(given, what);
-    return (doc) => applySpec(given, doc);
+    return (_doc, stored) => applySpec(given, stored());
   }
   if (typeof given !== 'function') throw usageError(`${what}: transform must be a function or a spec`);
-  return given;
+  return userTransform(given);
 }
 
 /**
- * The swap's precondition: the copy holds every document of the source now, less those the
- * transform left out. A writer that inserted or deleted during the copy breaks it (one that
- * inserted one and deleted another does not: this is a count, not a comparison).
+ * A capped copy can lose documents on its own (it outgrew its size, or its max, before the source
+ * did: the catch-up passes compare the source with the digest records, not with the copy), so its
+ * documents are counted against what the passes say it holds.
  */
-async function verifyCopy(ctx: HelperContext, source: Collection, names: Names, leftOut: number, capped: boolean, what: string): Promise<MongrateError | undefined> {
+async function verifyCappedCopy(ctx: HelperContext, source: Collection, names: Names, counts: CopyCounts, what: string): Promise<MongrateError | undefined> {
   const count = (name: string): Promise<number> => source.db.collection(name).countDocuments({}, withSession(ctx));
-  const [now, inCopy, inKept] = await Promise.all([count(names.source), count(names.temp), names.keepTemp === undefined ? undefined : count(names.keepTemp)]);
-  const expected = now - leftOut;
-  if (inCopy === expected && (inKept === undefined || inKept === now)) return undefined;
-  const kept = inKept === undefined ? '' : ` (the copy of the original, '${names.keepTemp ?? ''}', ${inKept})`;
-  const cap = capped ? ', or the capped copy outgrew its size and lost its oldest documents' : '';
+  const [inCopy, inKept] = await Promise.all([count(names.temp), names.keepTemp === undefined ? undefined : count(names.keepTemp)]);
+  if (inCopy === counts.copied && (inKept === undefined || inKept === counts.copied + counts.leftOut)) return undefined;
   return new MongrateError(
     'MIGRATION_FAILED',
-    `${what}: the copy '${names.temp}' has ${inCopy} documents${kept}, but '${names.source}' now has ${now} and the transform left out ${leftOut}, so ${expected} were expected: writers were not stopped during the copy${cap}. Nothing was swapped: '${names.source}' is unchanged and the copy is kept to inspect (the next run drops it); stop the writes to '${names.source}' and run the migration again`,
+    `${what}: the capped copy '${names.temp}' has ${inCopy} documents where ${counts.copied} were copied${inKept === undefined ? '' : ` (the copy of the original: ${inKept} of ${counts.copied + counts.leftOut})`}: it outgrew its size or max and dropped its oldest documents. Nothing was swapped: '${names.source}' is unchanged and the copy is kept to inspect (the next run drops it)`,
   );
-}
-
-interface CopySettings {
-  batchSize: number;
-  created: CopyOptions;
-  counting: Promise<number>;
-  what: string;
-  pacer: Pacer | undefined;
-}
-
-/** Copies the documents in batches; returns how many the copy got and how many the transform left out. */
-async function copyDocuments(
-  ctx: HelperContext,
-  source: Collection,
-  names: Names,
-  transform: DocumentTransform,
-  { batchSize, created, counting, what, pacer }: CopySettings,
-): Promise<{ copied: number; leftOut: number }> {
-  const temp = source.db.collection(names.temp);
-  const keepTemp = names.keepTemp === undefined ? undefined : source.db.collection(names.keepTemp);
-  // progress starts at once; its total arrives when the count (running beside the copy) does
-  const meter = new ProgressMeter(ctx, 'copyAndRename', names.source, counting);
-  let copied = 0;
-  let leftOut = 0;
-  // The copies are faithful, or in the new shape, while a validator copied from the source
-  // describes the old one (and may be newer than documents it let stay): they bypass it.
-  const insertOptions = { ...withSession(ctx), ordered: true, ...(created.validated ? { bypassDocumentValidation: true } : {}) };
-  // Batch k is inserted while batch k+1 is read and transformed; batch k+1 goes out only once
-  // batch k's insert has succeeded. A failure is kept as a value, so it is never an unhandled
-  // rejection while the loop waits for the cursor.
-  let inFlight: { outcome: Promise<{ error: unknown } | undefined>; copies: number; read: number } | undefined;
-  /** Waits for the batch in flight; false when there was none. */
-  const settle = async (): Promise<boolean> => {
-    if (inFlight === undefined) return false;
-    const { outcome, copies, read } = inFlight;
-    inFlight = undefined;
-    const failure = await outcome;
-    if (failure !== undefined) throw failure.error;
-    copied += copies;
-    await meter.add(read);
-    throwIfAborted(ctx, what, meter.done, meter.total);
-    return true;
-  };
-  try {
-    // the source is only read here, so one cursor: a single pass over it
-    for await (const { docs: batch, originals, raw } of cursorBatches(ctx, source, {}, batchSize)) {
-      const copies: Document[] = [];
-      for (const [index, doc] of batch.entries()) {
-        const original = originals[index] ?? doc;
-        const outcome = checkResult(await transform(doc), doc, what);
-        if (outcome === null || outcome === 'delete') continue;
-        const { _id: id, ...rest } = outcome;
-        // compared with a fresh decoding of the bytes as read: the transform may have changed doc in place
-        const read = bsonOf(ctx).deserialize(raw[index] ?? bsonOf(ctx).serialize(original));
-        copies.push(keepUntouchedTypes({ _id: (id as unknown) ?? original._id, ...rest }, read, original));
-      }
-      // between two batches: the one before is written, this one is not sent yet
-      if ((await settle()) && pacer !== undefined) {
-        await pacer.beforeNextBatch(meter.done);
-        throwIfAborted(ctx, what, meter.done, meter.total);
-      }
-      leftOut += batch.length - copies.length;
-      const writes: Promise<unknown>[] = [];
-      const insert = (target: Collection, documents: Document[]): void => {
-        ctx.fence?.();
-        writes.push(target.insertMany(documents, insertOptions));
-      };
-      try {
-        // the kept originals are written with their BSON types intact
-        if (keepTemp !== undefined) insert(keepTemp, originals);
-        if (copies.length > 0) insert(temp, copies);
-      } finally {
-        // also when the fence stopped the second insert: the first one is awaited, never left unhandled
-        inFlight = {
-          outcome: Promise.all(writes).then(
-            () => undefined,
-            (error: unknown) => ({ error }),
-          ),
-          copies: copies.length,
-          read: batch.length,
-        };
-      }
-    }
-    await settle();
-    await pacer?.afterLastBatch(meter.done);
-  } finally {
-    // on an error, the insert in flight finishes before the caller drops the temporary collection
-    if (inFlight !== undefined) await inFlight.outcome;
-  }
-  return { copied, leftOut };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * A changed document written as the difference between what was read and what the transform
- * returned: `$set` of the top-level fields it added or changed, `$unset` of those it removed, and a
- * filter that holds only while those fields still have the values read. A concurrent application
+ * A changed document written as the difference between what was stored and what the transform
+ * returned: `$set` of the top-level fields it added or changed (each with the stored BSON types of
+ * what it left alone inside, see typed.ts), `$unset` of those it removed or set to `undefined`, and
+ * a filter that holds only while those fields still have the values read. A concurrent application
  * write to another field is then never overwritten, and one to the same field makes the write
  * match nothing (the caller reads the document again).
  *
@@ -17,44 +18,21 @@
  * - an array condition `{ a: [1, 2] }` also matches an array that contains the element [1, 2];
  * - strings compare under the collection's default collation, if it has one: a change the
  *   collation calls equal ('bob' -> 'Bob' case-insensitively) is not noticed.
+ *
+ * Size: a filter carries at most CONDITION_BUDGET bytes of values read, smallest first; a larger
+ * value (a 9 MB field) would take the statement past the server's 16 MB limit beside the new value,
+ * so it is `checked` instead: compared by re-reading it right before the write (large-values.ts).
+ * So is a value holding a regular expression on FerretDB 1.x, which closes the connection on a
+ * `$eq` of one.
  */
 import type { Document } from 'mongodb';
 import { bsonOf } from './context.ts';
 import { usageError } from '../errors.ts';
+import { keepTypes, sameBytes, valueBytes } from './typed.ts';
+import type { HelperContext } from './types.ts';
 
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(a, b) === 0;
-}
-
-const fieldBytes = (value: unknown): Uint8Array => bsonOf().serialize({ v: value });
-
-const SCALAR = new Set(['string', 'number', 'boolean']);
-
-/**
- * Whether two values serialise to the same BSON. Strings, numbers and booleans (most fields) are
- * compared directly: for them Object.is is exactly byte equality (-0 is a double, 0 an int32).
- * Everything else is compared by its bytes.
- */
-export function sameValue(a: unknown, b: unknown): boolean {
-  const scalarA = SCALAR.has(typeof a);
-  const scalarB = SCALAR.has(typeof b);
-  if (scalarA && scalarB) return Object.is(a, b);
-  if (scalarA !== scalarB) return false;
-  return sameBytes(fieldBytes(a), fieldBytes(b));
-}
-
-/**
- * The document to write: `next` in its own field order, but every top-level field whose value a
- * transform left as it was read is taken from `original`, with its BSON type intact.
- */
-export function keepUntouchedTypes(next: Document, read: Document, original: Document): Document {
-  const out: Document = {};
-  for (const [key, value] of Object.entries(next) as [string, unknown][]) {
-    const untouched = key in read && key in original && sameValue(value, read[key]);
-    out[key] = untouched ? (original[key] as unknown) : value;
-  }
-  return out;
-}
+/** Bytes of values read that one write's filter carries at most. */
+export const CONDITION_BUDGET = 1024 * 1024;
 
 /** One document's conditional update, and what it sets, to tell afterwards whether it applied. */
 export interface DiffWrite {
@@ -62,6 +40,8 @@ export interface DiffWrite {
   update: { $set?: Document; $unset?: Document };
   set: Document;
   unset: string[];
+  /** Fields too large for the filter: compared by re-reading them before the write. */
+  checked: string[];
 }
 
 /** `$set`/`$unset` read such a name as a path or an operator, and a filter cannot name it either. */
@@ -70,65 +50,95 @@ function writableName(key: string): boolean {
 }
 
 /** The condition "this field still holds the value read" (see the edges above). */
-function stillHolds(original: Document, key: string): Document {
-  if (!(key in original)) return { $exists: false };
-  const value: unknown = original[key];
+function stillHolds(stored: Document, key: string): Document {
+  if (!Object.hasOwn(stored, key)) return { $exists: false };
+  const value: unknown = stored[key];
   return value === null ? { $eq: null, $exists: true } : { $eq: value };
 }
 
+function holdsRegex(value: unknown): boolean {
+  if (value instanceof RegExp) return true;
+  if (Array.isArray(value)) return value.some(holdsRegex);
+  if (typeof value !== 'object' || value === null) return false;
+  if ((value as { _bsontype?: unknown })._bsontype !== undefined) return (value as { _bsontype?: unknown })._bsontype === 'BSONRegExp';
+  return Object.values(value).some(holdsRegex);
+}
+
 /**
- * The update that turns the document read into `next`, or undefined when nothing changed (field
- * order alone is no change). `read` is a fresh decoding of the bytes read (the transform may have
- * changed its own copy in place), `original` the same bytes with every BSON type kept: the filter's
- * values, so they match the stored bytes exactly.
+ * The filter on `_id` and the given fields as stored: each field's value while the values stay
+ * within CONDITION_BUDGET (smallest first); the larger ones are left out and returned as `checked`.
  */
-export function diffWrite(read: Document, original: Document, next: Document, what: string): DiffWrite | undefined {
+export function conditions(stored: Document, keys: string[], ctx?: HelperContext): { filter: Document; checked: string[] } {
+  const bson = bsonOf(ctx);
+  const large = new Set<string>();
+  if (ctx?.server.flavour === 'ferretdb') for (const key of keys) if (holdsRegex(stored[key])) large.add(key);
+  const sized = keys.filter((key) => !large.has(key)).map((key) => ({ key, size: Object.hasOwn(stored, key) ? bson.calculateObjectSize({ v: stored[key] as unknown }) : 0 }));
+  let carried = 0;
+  for (const { key, size } of [...sized].sort((a, b) => a.size - b.size)) {
+    if (carried + size <= CONDITION_BUDGET) carried += size;
+    else large.add(key);
+  }
+  const filter: Document = { _id: stored._id as unknown };
+  for (const key of keys) if (!large.has(key)) filter[key] = stillHolds(stored, key);
+  return { filter, checked: keys.filter((key) => large.has(key)) };
+}
+
+/**
+ * The update that turns the stored document into `next`, or undefined when nothing changed (field
+ * order alone is no change). `stored` is the bytes read decoded with every BSON type kept (the
+ * transform had its own decoding, which it may have changed in place).
+ */
+export function diffWrite(stored: Document, next: Document, what: string, ctx?: HelperContext): DiffWrite | undefined {
   const set: Document = {};
   const unset: string[] = [];
   for (const [key, value] of Object.entries(next) as [string, unknown][]) {
-    if (key === '_id') continue;
-    if (!(key in read) || !sameValue(value, read[key])) set[key] = value;
+    if (key === '_id' || value === undefined) continue;
+    if (!Object.hasOwn(stored, key)) {
+      set[key] = value;
+      continue;
+    }
+    const kept = keepTypes(value, stored[key], ctx);
+    if (!kept.same) set[key] = kept.value;
   }
-  for (const key of Object.keys(read)) {
-    if (key !== '_id' && !(key in next)) unset.push(key);
+  for (const key of Object.keys(stored)) {
+    if (key !== '_id' && next[key] === undefined) unset.push(key);
   }
   const changed = [...Object.keys(set), ...unset];
   if (changed.length === 0) return undefined;
   const bad = changed.find((key) => !writableName(key));
   if (bad !== undefined) {
     throw usageError(
-      `${what}: the transform changes the field '${bad}' of ${String(original._id)}, whose name ${bad === '' ? 'is empty' : bad.startsWith('$') ? "starts with '$'" : "contains '.'"}; such a top-level field cannot be written with $set/$unset (copy the collection with copyAndRename instead)`,
+      `${what}: the transform changes the field '${bad}' of ${String(stored._id)}, whose name ${bad === '' ? 'is empty' : bad.startsWith('$') ? "starts with '$'" : "contains '.'"}; such a top-level field cannot be written with $set/$unset (copy the collection with copyAndRename instead)`,
     );
   }
-  const filter: Document = { _id: original._id as unknown };
-  for (const key of changed) filter[key] = stillHolds(original, key);
+  const { filter, checked } = conditions(stored, changed, ctx);
   const update: DiffWrite['update'] = {};
   if (Object.keys(set).length > 0) update.$set = set;
   if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((key) => [key, '']));
-  return { filter, update, set, unset };
+  return { filter, update, set, unset, checked };
 }
 
 /**
  * A delete conditional on every top-level field as read: the transform judged the whole document,
  * so a change to any field it saw sends the document back to be judged again. (A field another
  * writer added is not seen: a filter can only name the fields it knows. Fields whose names a
- * filter cannot express are left out of the condition.)
+ * filter cannot express are left out of the condition.) Large fields are `checked`, as above.
  */
-export function deleteFilter(original: Document): Document {
-  const filter: Document = { _id: original._id as unknown };
-  for (const key of Object.keys(original)) {
-    if (key !== '_id' && writableName(key)) filter[key] = stillHolds(original, key);
-  }
-  return filter;
+export function deleteFilter(stored: Document, ctx?: HelperContext): { filter: Document; checked: string[] } {
+  return conditions(
+    stored,
+    Object.keys(stored).filter((key) => key !== '_id' && writableName(key)),
+    ctx,
+  );
 }
 
 /**
  * Whether a document read again (`current`, decoded with its BSON types kept) holds what the
  * write sets and lacks what it unsets: then the write applied (or another writer did the same).
  */
-export function holdsTarget(current: Document, write: DiffWrite): boolean {
+export function holdsTarget(current: Document, write: DiffWrite, ctx?: HelperContext): boolean {
   for (const [key, value] of Object.entries(write.set) as [string, unknown][]) {
-    if (!(key in current) || !sameBytes(fieldBytes(current[key]), fieldBytes(value))) return false;
+    if (!Object.hasOwn(current, key) || !sameBytes(valueBytes(current[key], ctx), valueBytes(value, ctx))) return false;
   }
-  return write.unset.every((key) => !(key in current));
+  return write.unset.every((key) => !Object.hasOwn(current, key));
 }

@@ -15,18 +15,56 @@ import type { CollectionRef, DropIndexesResult, EnsureIndexesResult, HelperConte
 const { NamespaceNotFound: NAMESPACE_NOT_FOUND, IndexNotFound: INDEX_NOT_FOUND } = SERVER_CODES;
 /** listIndexes fields that describe an index build, not the index. */
 const NOT_COPIED = new Set(['v', 'ns', 'background']);
-/** Options that make two indexes on one key different indexes. */
-const COMPARED_OPTIONS = ['unique', 'sparse', 'partialFilterExpression', 'expireAfterSeconds', 'hidden', 'default_language', 'language_override'];
-const OPTION_DEFAULTS: Record<string, unknown> = { unique: false, sparse: false, hidden: false, default_language: 'english', language_override: 'language' };
+/**
+ * Options that make two indexes on one key different indexes, compared whether or not the spec
+ * names them (a spec without one asks for its default). Any other option a spec names is compared
+ * too; options only the server lists (its own bookkeeping) are not.
+ */
+const COMPARED_OPTIONS = [
+  'unique',
+  'sparse',
+  'partialFilterExpression',
+  'expireAfterSeconds',
+  'hidden',
+  'prepareUnique',
+  'default_language',
+  'language_override',
+  'wildcardProjection',
+  // 2d indexes
+  'bits',
+  'min',
+  'max',
+  'bucketSize',
+];
+const OPTION_DEFAULTS: Record<string, unknown> = {
+  unique: false,
+  sparse: false,
+  hidden: false,
+  prepareUnique: false,
+  default_language: 'english',
+  language_override: 'language',
+  bits: 26,
+  min: -180,
+  max: 180,
+};
+/** Compared apart (key, weights, collation) or not part of what the index is. */
+const NOT_COMPARED = new Set(['key', 'name', 'v', 'ns', 'background', 'weights', 'collation']);
 
 /**
  * The specs to rebuild a collection's indexes elsewhere: all but `_id_` and a clustered
- * collection's clustered index (the copy gets that one from its collection options).
+ * collection's clustered index (the copy gets that one from its collection options). On a
+ * collection with a default collation, `listIndexes` leaves out the collation of an index built
+ * with the simple one; rebuilt as listed on a copy with that default, it would take the default
+ * (a unique index turning case-insensitive, a text or 2d index refusing to build), so the simple
+ * collation is made explicit.
  */
-export function copyableIndexes(indexes: Document[]): IndexDescription[] {
+export function copyableIndexes(indexes: Document[], defaultCollation?: Document): IndexDescription[] {
   return indexes
     .filter((index) => index.name !== '_id_' && index.clustered !== true)
-    .map((index) => Object.fromEntries(Object.entries(index).filter(([key]) => !NOT_COPIED.has(key))) as IndexDescription);
+    .map((index) => {
+      const spec = Object.fromEntries(Object.entries(index).filter(([key]) => !NOT_COPIED.has(key))) as IndexDescription;
+      return defaultCollation !== undefined && spec.collation === undefined ? { ...spec, collation: { locale: 'simple' } } : spec;
+    });
 }
 
 /** MongoDB's default index name: `field_value` pairs joined by `_`. */
@@ -92,7 +130,21 @@ function show(value: unknown): string {
 }
 
 function option(document: Document, name: string): unknown {
-  return document[name] ?? OPTION_DEFAULTS[name];
+  const value: unknown = document[name] ?? OPTION_DEFAULTS[name];
+  return name === 'wildcardProjection' ? canonicalProjection(value) : value;
+}
+
+/**
+ * A wildcard projection as comparable data: servers list `{ a: 1 }` back as given or as
+ * `{ a: true, _id: false }` (DocumentDB); inclusion and exclusion are what counts, in no order.
+ */
+function canonicalProjection(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value as Document)
+    .map(([field, included]): [string, number] => [field, included === true || Number(included) === 1 ? 1 : 0])
+    .filter(([field, included]) => !(field === '_id' && included === 0))
+    .sort(([a], [b]) => a.localeCompare(b));
+  return Object.fromEntries(entries);
 }
 
 /** Where an existing index differs from the spec, or [] when it is the same index. */
@@ -102,7 +154,8 @@ function differences(existing: Document, spec: IndexDescription, key: Document):
   if (canonicalKey(existingKey, existing.weights) !== canonicalKey(key, spec.weights)) {
     found.push(`key ${JSON.stringify(existingKey)} instead of ${JSON.stringify(key)}`);
   }
-  for (const name of COMPARED_OPTIONS) {
+  const named = Object.keys(spec).filter((name) => !NOT_COMPARED.has(name) && !COMPARED_OPTIONS.includes(name));
+  for (const name of [...COMPARED_OPTIONS, ...named]) {
     const have = option(existing, name);
     const want = option(spec, name);
     if (!sameValue(have, want)) found.push(`${name} ${show(have)} instead of ${show(want)}`);

@@ -11,7 +11,9 @@ import type { AnyBulkWriteOperation, Collection, Document, Filter, WithId } from
 import { MongrateError, usageError } from '../errors.ts';
 import { page, writeChunked, type Page } from './batches.ts';
 import { bsonOf, withSession } from './context.ts';
-import { deleteFilter, diffWrite, holdsTarget, sameBytes, type DiffWrite } from './diff.ts';
+import { deleteFilter, diffWrite, holdsTarget, type DiffWrite } from './diff.ts';
+import { withoutStaleLargeFields } from './large-values.ts';
+import { idKey, sameBytes, storedValues } from './typed.ts';
 import type { DocumentTransform, HelperContext, TransformResult } from './types.ts';
 
 /** Writes of one document before the helper gives up on it: the first and four more. */
@@ -23,7 +25,24 @@ export interface PlannedWrite {
   operation: AnyBulkWriteOperation;
   /** The update's target, to tell after a shortfall whether it applied; undefined for a delete. */
   diff: DiffWrite | undefined;
+  /** The document as stored when read, every BSON type kept. */
+  stored: WithId<Document>;
+  /** Fields too large for the filter, compared by re-reading them before the write. */
+  checked: string[];
 }
+
+/**
+ * A transform as the page writer calls it: the document as decoded for it, and its stored values
+ * (every BSON type kept, decoded on demand), which a declarative spec rearranges so that a value it
+ * moves keeps its type.
+ */
+export type PageTransform = (doc: WithId<Document>, stored: () => WithId<Document>) => TransformResult | Promise<TransformResult>;
+
+/** A user's transform, which sees only the document. */
+export const userTransform =
+  (transform: DocumentTransform): PageTransform =>
+  (doc) =>
+    transform(doc);
 
 export interface PageCounts {
   modified: number;
@@ -54,22 +73,28 @@ export function checkResult(result: unknown, original: WithId<Document>, what: s
 
 /**
  * The write for one document and its transform's outcome, or undefined when there is nothing to
- * write. `raw` is the bytes as read: the transform may have changed `doc` in place, so the
- * comparison is with a fresh decoding of them.
+ * write. `raw` is the bytes as read: the transform may have changed `doc` in place, so what it
+ * returned is compared with the stored values decoded from them.
  */
-export function plannedWrite(doc: WithId<Document>, original: WithId<Document>, raw: Uint8Array | undefined, outcome: TransformResult, what: string): PlannedWrite | undefined {
+export function plannedWrite(doc: WithId<Document>, raw: Uint8Array, outcome: TransformResult, what: string, ctx?: HelperContext): PlannedWrite | undefined {
   if (outcome === null) return undefined;
-  if (outcome === 'delete') return { id: original._id, operation: { deleteOne: { filter: deleteFilter(original) } }, diff: undefined };
-  const read = bsonOf().deserialize(raw ?? bsonOf().serialize(original));
-  const diff = diffWrite(read, original, replacementFor(outcome, doc, what), what);
-  return diff === undefined ? undefined : { id: original._id, operation: { updateOne: { filter: diff.filter, update: diff.update } }, diff };
+  const stored = storedValues(raw, ctx);
+  if (outcome === 'delete') {
+    const { filter, checked } = deleteFilter(stored, ctx);
+    return { id: stored._id, operation: { deleteOne: { filter } }, diff: undefined, stored, checked };
+  }
+  const diff = diffWrite(stored, replacementFor(outcome, doc, what), what, ctx);
+  if (diff === undefined) return undefined;
+  return { id: stored._id, operation: { updateOne: { filter: diff.filter, update: diff.update } }, diff, stored, checked: diff.checked };
 }
 
-async function planWrites(documents: Page, transform: DocumentTransform, what: string): Promise<PlannedWrite[]> {
+async function planWrites(ctx: HelperContext, documents: Page, transform: PageTransform, what: string): Promise<PlannedWrite[]> {
   const planned: PlannedWrite[] = [];
   for (const [index, doc] of documents.docs.entries()) {
-    const outcome = checkResult(await transform(doc), doc, what);
-    const write = plannedWrite(doc, documents.originals[index] ?? doc, documents.raw[index], outcome, what);
+    const raw = documents.raw[index];
+    if (raw === undefined) continue;
+    const outcome = checkResult(await transform(doc, () => storedValues(raw, ctx)), doc, what);
+    const write = plannedWrite(doc, raw, outcome, what, ctx);
     if (write !== undefined) planned.push(write);
   }
   return planned;
@@ -86,8 +111,6 @@ async function readAgain(ctx: HelperContext, collection: Collection, filter: Fil
   return page(raw, ctx);
 }
 
-/** Key of an `_id` for lookups: its BSON bytes, so ids of every type compare exactly. */
-const idKey = (id: unknown): string => Buffer.from(bsonOf().serialize({ id })).toString('hex');
 
 /**
  * The documents whose writes did not apply, as read again. A document not read again is gone or
@@ -96,17 +119,16 @@ const idKey = (id: unknown): string => Buffer.from(bsonOf().serialize({ id })).t
  * written again. (One of our updates that applied and was then overwritten in the same fields,
  * within this round trip, looks unapplied and is transformed again from what it holds now.)
  */
-function unapplied(planned: PlannedWrite[], current: Page): Page {
+function unapplied(ctx: HelperContext, planned: PlannedWrite[], current: Page): Page {
   const writes = new Map(planned.map((p) => [idKey(p.id), p]));
-  const again: Page = { docs: [], originals: [], raw: [] };
-  for (const [index, original] of current.originals.entries()) {
-    const write = writes.get(idKey(original._id));
-    if (write === undefined || (write.diff !== undefined && holdsTarget(original, write.diff))) continue;
+  const again: Page = { docs: [], raw: [] };
+  for (const [index, raw] of current.raw.entries()) {
+    const now = storedValues(raw, ctx);
+    const write = writes.get(idKey(now._id));
+    if (write === undefined || (write.diff !== undefined && holdsTarget(now, write.diff, ctx))) continue;
     const doc = current.docs[index];
-    const raw = current.raw[index];
-    if (doc === undefined || raw === undefined) continue;
+    if (doc === undefined) continue;
     again.docs.push(doc);
-    again.originals.push(original);
     again.raw.push(raw);
   }
   return again;
@@ -130,25 +152,27 @@ export async function writePage(
   collection: Collection,
   filter: Filter<Document>,
   documents: Page,
-  transform: DocumentTransform,
+  transform: PageTransform,
   what: string,
   onProgress?: (fraction: number) => Promise<void>,
 ): Promise<PageCounts> {
   const counts: PageCounts = { modified: 0, deleted: 0, vanished: 0 };
   let pending = documents;
   for (let attempt = 1; ; attempt++) {
-    const planned = await planWrites(pending, transform, what);
+    const planned = await planWrites(ctx, pending, transform, what);
     if (planned.length === 0) return counts;
+    // a large field another writer changed since it was read: not written now, read again below
+    const ready = await withoutStaleLargeFields(ctx, collection, planned);
     const chunk = attempt === 1 && onProgress !== undefined ? (sent: number, total: number) => onProgress(sent / total) : undefined;
-    const written = await writeChunked(ctx, collection, planned.map((p) => p.operation), chunk);
+    const written = await writeChunked(ctx, collection, ready.map((p) => p.operation), chunk);
     counts.modified += written.modified;
     counts.deleted += written.deleted;
     const missed = planned.length - written.matched - written.deleted;
     if (missed <= 0) return counts;
     const current = await readAgain(ctx, collection, filter, planned.map((p) => p.id));
-    pending = unapplied(planned, current);
+    pending = unapplied(ctx, planned, current);
     counts.vanished += Math.max(0, missed - pending.docs.length);
     if (pending.docs.length === 0) return counts;
-    if (attempt === MAX_WRITE_ATTEMPTS) throw retriesExhausted(what, pending.originals.map((doc) => doc._id as unknown));
+    if (attempt === MAX_WRITE_ATTEMPTS) throw retriesExhausted(what, pending.docs.map((doc) => doc._id as unknown));
   }
 }

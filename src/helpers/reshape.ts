@@ -7,7 +7,7 @@ import { usageError } from '../errors.ts';
 import { checkBatchSize, keysetBatches } from './batches.ts';
 import { ProgressMeter, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
 import { Pacer, paces, pacingNote } from './pacing.ts';
-import { checkResult, writePage } from './page-writes.ts';
+import { checkResult, userTransform, writePage, type PageTransform } from './page-writes.ts';
 import { applySpec, checkSpec, isReshapeSpec, serverPlan, setPath, type ServerPlan } from './spec.ts';
 import { refuseOversizedTransaction } from './transaction-limit.ts';
 import { countOf } from '../util/words.ts';
@@ -66,7 +66,7 @@ export async function reshapeWith<T extends Document>(
   try {
     result =
       plan !== undefined ? await runServerPlan(ctx, collection, filter, plan, await counting, helper)
-      : await runBatches(ctx, collection, filter, batchSize, isReshapeSpec(transform) ? (doc) => applySpec(transform, doc) : transform, counting, helper, pacer);
+      : await runBatches(ctx, collection, filter, batchSize, pageTransform(transform), counting, helper, pacer);
   } finally {
     await settled();
   }
@@ -76,12 +76,17 @@ export async function reshapeWith<T extends Document>(
   return result;
 }
 
+/** A spec rearranges the stored values, so a value it moves keeps its BSON type; a function sees the document. */
+function pageTransform(transform: DocumentTransform | ReshapeSpec): PageTransform {
+  return isReshapeSpec(transform) ? (_doc, stored) => applySpec(transform, stored()) : userTransform(transform);
+}
+
 async function runBatches(
   ctx: HelperContext,
   collection: Collection,
   filter: Filter<Document>,
   batchSize: number,
-  transform: DocumentTransform,
+  transform: PageTransform,
   counting: Promise<number>,
   helper: string,
   pacer: Pacer | undefined,
@@ -107,8 +112,9 @@ async function runBatches(
 }
 
 /**
- * Defaults first (each only where missing), then rename/unset/set as one update, so a filter
- * on fields the update changes (bumpSchemaVersion's version) is read before they change.
+ * Defaults first (each only where missing), then renames into sub-documents, then the rest as one
+ * update, so a filter on fields the update changes (bumpSchemaVersion's version) is read before
+ * they change.
  * `modified` is the most documents one command changed: exact when the main update changes
  * every matched document (as bumpSchemaVersion's does), a lower bound otherwise.
  */
@@ -123,7 +129,7 @@ async function runServerPlan(
   const what = `${helper}(${collection.collectionName})`;
   const meter = new ProgressMeter(ctx, helper, collection.collectionName, total);
   let modified = 0;
-  for (const step of plan.defaults) {
+  for (const step of [...plan.defaults, ...plan.moves]) {
     ctx.fence?.();
     const result = await collection.updateMany(step.filter, step.update, withSession(ctx));
     modified = Math.max(modified, result.modifiedCount);

@@ -5,6 +5,7 @@
  */
 import type { Document, Filter, UpdateFilter } from 'mongodb';
 import { usageError } from '../errors.ts';
+import { isPlainObject } from '../util/objects.ts';
 import type { ReshapeSpec } from './types.ts';
 
 const SPEC_KEYS = new Set(['set', 'setDefaults', 'rename', 'unset']);
@@ -68,10 +69,17 @@ function filterPaths(filter: Document): string[] | undefined {
   return paths;
 }
 
+export interface ServerStep {
+  filter: Filter<Document>;
+  update: UpdateFilter<Document>;
+}
+
 export interface ServerPlan {
-  /** One `updateMany` per default: sets the field where it is missing. Run before `main`. */
-  defaults: { filter: Filter<Document>; update: UpdateFilter<Document> }[];
-  /** rename + unset + set in one update, so each document changes atomically. */
+  /** One `updateMany` per default: sets the field where it is missing. Run first. */
+  defaults: ServerStep[];
+  /** One `updateMany` per rename into a sub-document, on the documents that have its source (see serverPlan). Run next. */
+  moves: ServerStep[];
+  /** The other renames + unset + set in one update, so each document changes atomically. */
   main: UpdateFilter<Document> | undefined;
 }
 
@@ -90,6 +98,11 @@ function andFilter(filter: Filter<Document>, path: string, condition: Document):
  * the target was there; so it is set on the source, where both are missing, before the rename
  * moves it. (The source already there is moved as it is; a target already there without the
  * source stays.) Only for a top-level source, whose parent cannot be a value the default fails on.
+ *
+ * A rename into a sub-document (`bio` -> `profile.bio`) in one update with other changes creates
+ * the parent even where the source is missing on DocumentDB (`profile: {}`), while MongoDB,
+ * FerretDB and applySpec create nothing; so each such rename runs as its own update, on the
+ * documents that have its source (unless the filter reads its paths: then JS applies the spec).
  */
 export function serverPlan(spec: ReshapeSpec, filter: Filter<Document>): ServerPlan | undefined {
   const set = spec.set ?? {};
@@ -108,8 +121,13 @@ export function serverPlan(spec: ReshapeSpec, filter: Filter<Document>): ServerP
   const touched = [...plain, ...onTargets.flatMap((path) => [path, sourceOf.get(path) ?? path])];
   if (touched.length > 0 && (read === undefined || read.some((r) => touched.some((d) => conflict(r, d))))) return undefined;
 
+  const nested = Object.entries(rename).filter(([, to]) => to.includes('.'));
+  const moved = Object.keys(set).length + unset.length + Object.keys(rename).length > 1 ? nested : [];
+  if (moved.length > 0 && (read === undefined || read.some((r) => moved.some(([from, to]) => conflict(r, from) || conflict(r, to))))) return undefined;
+  const stays = Object.entries(rename).filter(([from]) => !moved.some(([other]) => other === from));
+
   const main: Document = {};
-  if (Object.keys(rename).length > 0) main.$rename = { ...rename };
+  if (stays.length > 0) main.$rename = Object.fromEntries(stays);
   if (unset.length > 0) main.$unset = Object.fromEntries(unset.map((path) => [path, '']));
   if (Object.keys(set).length > 0) main.$set = { ...set };
   return {
@@ -118,14 +136,9 @@ export function serverPlan(spec: ReshapeSpec, filter: Filter<Document>): ServerP
       if (source === undefined) return { filter: andFilter(filter, path, { $exists: false }), update: { $set: { [path]: value } } };
       return { filter: andFilter(andFilter(filter, source, { $exists: false }), path, { $exists: false }), update: { $set: { [source]: value } } };
     }),
+    moves: moved.map(([from, to]) => ({ filter: andFilter(filter, from, { $exists: true }), update: { $rename: { [from]: to } } })),
     main: Object.keys(main).length > 0 ? main : undefined,
   };
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function lookup(doc: Record<string, unknown>, path: string): { found: boolean; value: unknown } {

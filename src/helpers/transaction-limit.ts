@@ -2,7 +2,8 @@
  * What a helper may do inside the migration's transaction. A transaction has to stay small (by
  * default 60 s, and MongoDB advises at most ~1,000 modified documents) and cannot hold collection
  * or index changes; a helper whose work does not fit writes nothing and throws
- * `TransactionLimitError`, and the runner reruns the migration outside a transaction (`auto`).
+ * `TransactionLimitError`, and the runner reruns the migration outside a transaction (`auto`),
+ * even if the migration caught the error: the helper tells the runner before throwing it.
  */
 import { TransactionLimitError } from '../errors.ts';
 import type { HelperContext } from './types.ts';
@@ -17,6 +18,12 @@ export function transactionOverflow(documents: number, limit: number = DEFAULT_T
 
 const inTransaction = (ctx: HelperContext): boolean => ctx.session?.inTransaction() === true;
 
+/** The runner hears of it first: the attempt ends with it even if the migration catches it. */
+function refused(ctx: HelperContext, error: TransactionLimitError): TransactionLimitError {
+  ctx.onTransactionLimit?.(error);
+  return error;
+}
+
 /**
  * Throws before the first write when the helper runs in a transaction its documents do not fit.
  * Waits for the count only inside a transaction (where it was taken first anyway).
@@ -24,10 +31,10 @@ const inTransaction = (ctx: HelperContext): boolean => ctx.session?.inTransactio
 export async function refuseOversizedTransaction(ctx: HelperContext, what: string, documents: Promise<number>): Promise<void> {
   if (!inTransaction(ctx)) return;
   const reason = transactionOverflow(await documents, ctx.transactionDocumentLimit);
-  if (reason !== undefined) throw new TransactionLimitError(what, reason);
+  if (reason !== undefined) throw refused(ctx, new TransactionLimitError(what, reason));
 }
 
 /** DDL (renames, index builds, collMod) cannot run inside a multi-document transaction. */
 export function refuseInTransaction(ctx: HelperContext, what: string): void {
-  if (inTransaction(ctx)) throw new TransactionLimitError(what, 'it changes collections or indexes, which a transaction cannot hold');
+  if (inTransaction(ctx)) throw refused(ctx, new TransactionLimitError(what, 'it changes collections or indexes, which a transaction cannot hold'));
 }

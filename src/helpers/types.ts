@@ -1,5 +1,6 @@
 /** Public types of the migration helpers (re-exported from the package entry). */
 import type { BSON, ClientSession, Collection, Db, Document, Filter, IndexDescription, WithId } from 'mongodb';
+import type { TransactionLimitError } from '../errors.ts';
 import type { ServerInfo } from '../server/capabilities.ts';
 
 /** A driver collection, or the name of a collection in the migration's database. */
@@ -106,6 +107,11 @@ export interface CopyAndRenameResult {
   matched: number;
   /** Documents written to the copy (the rest the transform left out); 0 in a dry run. */
   copied: number;
+  /**
+   * Inserts, updates and deletes another writer made to the source while it was copied, carried
+   * into the copy before the swap (0 when nothing wrote to it).
+   */
+  carriedOver: number;
   /** Set in a dry run: nothing was copied or renamed. */
   dryRun?: true;
 }
@@ -114,7 +120,7 @@ export interface CopyAndRenameResult {
 export interface LeftoverCollection {
   /** e.g. `_mongrate_tmp_users`. */
   name: string;
-  /** `copy`: an unfinished or refused copy (the next copyAndRename to it drops it); `original`: a target moved aside by a brief-gap swap (check it, then rename it back). */
+  /** `copy`: an unfinished or refused copy, or its digests (`_mongrate_sums_*`) (the next copyAndRename to it drops it); `original`: a target moved aside by a brief-gap swap (check it, then rename it back). */
   kind: 'copy' | 'original';
   /** The collection it belongs to (the copy's target, or the target moved aside). */
   collection: string;
@@ -171,7 +177,7 @@ export interface HelperPlan {
 }
 
 /** What helpers need of a driver's BSON library. */
-export type HelperBson = Pick<typeof BSON, 'serialize' | 'deserialize'>;
+export type HelperBson = Pick<typeof BSON, 'serialize' | 'deserialize' | 'calculateObjectSize'>;
 
 /** Everything a helper needs from the migration that runs it. */
 export interface HelperContext {
@@ -202,6 +208,11 @@ export interface HelperContext {
    * documents than this writes nothing and throws `TransactionLimitError`. Default 1000.
    */
   transactionDocumentLimit?: number;
+  /**
+   * Told of every TransactionLimitError a helper raises inside the transaction, before it is
+   * thrown: the runner ends the attempt with it even if the migration catches it.
+   */
+  onTransactionLimit?: (error: TransactionLimitError) => void;
   /** A notice shown once in the run's output (not a failure), e.g. what a server cannot do. */
   warn?: (message: string) => void;
 }

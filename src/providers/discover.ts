@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import { MongrateError, usageError, type Hint } from '../errors.ts';
-import type { MigrationFile } from '../types.ts';
+import { usageError } from '../errors.ts';
+import type { ListedMigration } from '../types.ts';
 import { compareIds } from './contract.ts';
 
 export const MIGRATION_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
@@ -31,8 +31,6 @@ export function checksumOf(content: Buffer | string): string {
   return `sha256:${createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex')}`;
 }
 
-export { compareIds };
-
 const QUOTED = String.raw`(['"\`])((?:\\.|(?!\1)[^\\\n])*)\1`;
 const NAMED_EXPORT = new RegExp(String.raw`export\s+const\s+description\s*(?::\s*string\s*)?=\s*` + QUOTED);
 const PROPERTY = new RegExp(String.raw`\bdescription\s*:\s*` + QUOTED);
@@ -52,7 +50,7 @@ export function staticDescription(source: string): string | undefined {
 
 export interface Discovery {
   /** Files with a unique id, in id order. */
-  files: MigrationFile[];
+  files: ListedMigration[];
   /** Ids held by more than one file, with the file names. */
   duplicates: { id: string; names: string[] }[];
 }
@@ -60,19 +58,6 @@ export interface Discovery {
 /** Which files of the folder count beyond the contract's rules (migrate-mongo's `sample-migration.*` does not). */
 export interface DiscoveryOptions {
   skip?: (name: string) => boolean;
-}
-
-/** Throws DUPLICATE_ID on the first duplicate id: what every command but `validate` wants. */
-export async function discoverMigrations(dir: string, options: DiscoveryOptions = {}): Promise<MigrationFile[]> {
-  const { files, duplicates } = await discoverMigrationsAndDuplicates(dir, options);
-  const [first] = duplicates;
-  if (first !== undefined) {
-    throw new MongrateError(
-      'DUPLICATE_ID',
-      `duplicate migration id '${first.id}': ${first.names.join(' and ')} in ${relative(process.cwd(), dir) || '.'}; rename or remove one`,
-    );
-  }
-  return files;
 }
 
 const DANGLING = new Set(['ENOENT', 'ELOOP', 'ENOTDIR']);
@@ -103,19 +88,6 @@ function isLinkedFile(dir: string, entry: Dirent): boolean {
   }
 }
 
-export function missingFolderMessage(dir: string): string {
-  return `migrations folder not found: ${dir}`;
-}
-
-/** Where to point instead, in API terms (the CLI adds its flag and `init`). */
-export const MISSING_FOLDER_HINTS = [{ setting: 'migrationsDir', purpose: 'name the folder of migration files' }] as const satisfies readonly Hint[];
-
-export async function discoverMigrationsAndDuplicates(dir: string, options: DiscoveryOptions = {}): Promise<Discovery> {
-  const discovery = await scanMigrationsFolder(dir, options);
-  if (discovery === undefined) throw usageError(missingFolderMessage(dir), MISSING_FOLDER_HINTS);
-  return discovery;
-}
-
 /** The folder's migrations; undefined when there is no such folder. */
 export async function scanMigrationsFolder(dir: string, options: DiscoveryOptions = {}): Promise<Discovery | undefined> {
   let entries: Dirent[];
@@ -137,7 +109,7 @@ export async function scanMigrationsFolder(dir: string, options: DiscoveryOption
   // Synchronous reads on purpose: migration files are small, and 500 of them read in ~6 ms this
   // way against 35-65 ms as 500 concurrent fs.promises reads (4 thread-pool hops per file).
   // A link is read through: the checksum is of its target's bytes.
-  const files = unique.map(([id, name]): MigrationFile => {
+  const files = unique.map(([id, name]): ListedMigration => {
     const path = join(dir, name);
     const content = readFileSync(path);
     return { id, path, checksum: checksumOf(content), description: staticDescription(content.toString('utf8')) };

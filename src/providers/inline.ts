@@ -6,11 +6,14 @@
  */
 import { usageError } from '../errors.ts';
 import type { InlineMigration, InlineMigrationProvider } from '../types.ts';
-import { compareIds, type MigrationProvider, type ProvidedMigration } from './contract.ts';
+import type { ListedMigration } from '../types.ts';
+import { compareIds, withDefinition, type MigrationProvider } from './contract.ts';
 import { checksumOf } from './discover.ts';
 import { checkDefinition } from './load-file.ts';
 
 export function inlineProvider(migrations: InlineMigration[] | InlineMigrationProvider): MigrationProvider {
+  // the definitions of the latest list, by id: what load() hands out for a migration it listed
+  let listed = new Map<string, InlineMigration>();
   return {
     origin: 'the migrations given in code',
     async survey() {
@@ -21,17 +24,26 @@ export function inlineProvider(migrations: InlineMigration[] | InlineMigrationPr
         const checked = checkEntry(migration, index);
         byId.set(checked.id, [...(byId.get(checked.id) ?? []), { index, migration: checked }]);
       }
-      const provided: ProvidedMigration[] = [];
+      const unique = new Map<string, InlineMigration>();
       const duplicates: { id: string; names: string[] }[] = [];
       for (const [id, entries] of byId) {
         const [only] = entries;
         if (entries.length > 1 || only === undefined) duplicates.push({ id, names: entries.map((e) => `migrations[${e.index}]`) });
-        else provided.push(provide(only.migration));
+        else unique.set(id, only.migration);
       }
+      listed = unique;
       return {
-        migrations: provided.sort((a, b) => compareIds(a.id, b.id)),
+        migrations: [...unique.values()].map(listing).sort((a, b) => compareIds(a.id, b.id)),
         duplicates: duplicates.sort((a, b) => compareIds(a.id, b.id)),
       };
+    },
+    // checked when it is about to run, like a file: `validate` reports a bad one among the rest
+    load(migration) {
+      return Promise.resolve().then(() => {
+        const definition = listed.get(migration.id);
+        if (definition === undefined) throw usageError(`migration '${migration.id}' is not among the migrations given in code`);
+        return withDefinition(migration, checkDefinition(definition, `'${migration.id}'`));
+      });
     },
   };
 }
@@ -44,14 +56,11 @@ function checkEntry(entry: unknown, index: number): InlineMigration {
   return entry as InlineMigration;
 }
 
-function provide(migration: InlineMigration): ProvidedMigration {
-  const { id, source, description } = migration;
+function listing({ id, source, description }: InlineMigration): ListedMigration {
   return {
     id,
     checksum: source === undefined ? undefined : checksumOf(source),
     description: typeof description === 'string' ? description : undefined,
     path: undefined,
-    // checked when it is about to run, like a file: `validate` reports a bad one among the rest
-    load: () => Promise.resolve().then(() => checkDefinition(migration, `'${id}'`)),
   };
 }

@@ -1,15 +1,13 @@
 /** Imports one migration file and checks its shape: default export, named exports or CommonJS. */
 import { relative } from 'node:path';
 import { messageOf, usageError } from '../errors.ts';
-import type { MigrationDefinition, MigrationFile, MigrationFn } from '../types.ts';
+import type { MigrationDefinition, MigrationFn } from '../types.ts';
 import { importModule } from '../util/import-module.ts';
-import type { LoadedMigration } from './contract.ts';
+import { isRecord } from '../util/objects.ts';
 
-/** What a migration module exports, before its shape is checked. */
-export type ExportedMigration = Partial<Record<keyof MigrationDefinition, unknown>>;
-
-function asExported(candidate: unknown): ExportedMigration | undefined {
-  if (typeof candidate !== 'object' || candidate === null) return undefined;
+/** A module's export that looks like a migration (it has `up` or `down`), its shape not checked yet. */
+function asExported(candidate: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(candidate)) return undefined;
   return 'up' in candidate || 'down' in candidate ? candidate : undefined;
 }
 
@@ -19,7 +17,7 @@ export function shownPath(path: string): string {
 }
 
 /** The object a migration module exports (its default export, or its named exports). */
-export async function importMigrationExports(path: string): Promise<ExportedMigration> {
+export async function importMigrationExports(path: string): Promise<Record<string, unknown>> {
   let namespace: Record<string, unknown>;
   try {
     namespace = await importModule(path);
@@ -29,9 +27,9 @@ export async function importMigrationExports(path: string): Promise<ExportedMigr
   return asExported(namespace.default) ?? asExported(namespace) ?? {};
 }
 
-/** Checks an exported migration (from a file or given in code); `shown` names it in messages. */
-export function checkDefinition(exported: ExportedMigration, shown: string): MigrationDefinition {
-  const { up, down, description, transaction } = exported;
+/** Checks what a migration exports (a file's module, or what was given in code); `shown` names it in messages. */
+export function checkDefinition(exported: object, shown: string): MigrationDefinition {
+  const { up, down, description, transaction } = exported as Record<string, unknown>;
   if (typeof up !== 'function') throw usageError(`migration ${shown} does not export an \`up\` function`);
   if (down !== undefined && typeof down !== 'function') throw usageError(`migration ${shown}: \`down\` must be a function`);
   if (transaction !== undefined && typeof transaction !== 'boolean') {
@@ -43,9 +41,4 @@ export function checkDefinition(exported: ExportedMigration, shown: string): Mig
     ...(typeof description === 'string' ? { description } : {}),
     ...(transaction === undefined ? {} : { transaction }),
   };
-}
-
-export async function loadMigration(file: MigrationFile): Promise<LoadedMigration> {
-  const definition = checkDefinition(await importMigrationExports(file.path), shownPath(file.path));
-  return { id: file.id, path: file.path, checksum: file.checksum, description: definition.description ?? file.description, definition };
 }

@@ -18,7 +18,7 @@
  */
 import { uptime } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { Db } from 'mongodb';
+import { Long, type Db } from 'mongodb';
 import { isUnsupportedCommand } from '../driver/errors.ts';
 import { MongrateError, messageOf } from '../errors.ts';
 
@@ -220,13 +220,29 @@ export async function readHelloLocalTime(db: Db): Promise<Date> {
   } catch (error) {
     throw new MongrateError('SERVER_PROBE_FAILED', `could not read the server's clock (hello): ${messageOf(error)}`, { cause: error });
   }
-  if (!(reply.localTime instanceof Date)) {
+  const localTime = localTimeOf(reply.localTime);
+  if (localTime === undefined) {
     throw new MongrateError(
       'SERVER_PROBE_FAILED',
       "the server's hello reply has no localTime, so the lock's lease cannot be judged on the server's clock",
     );
   }
-  return reply.localTime;
+  return localTime;
+}
+
+/**
+ * MongoDB answers `localTime` as a date; DocumentDB's gateway (pg_documentdb) as an Int64 of
+ * milliseconds since the epoch, which the driver hands over as a number (a bigint or a Long with
+ * other BSON options). Each is the same instant.
+ */
+export function localTimeOf(value: unknown): Date | undefined {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value;
+  const ms =
+    typeof value === 'number' ? value
+    : typeof value === 'bigint' ? Number(value)
+    : value instanceof Long ? value.toNumber()
+    : undefined;
+  return ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms);
 }
 
 /** The clock of the server behind `db`. */

@@ -13,6 +13,8 @@
  *   `"` or `\` has been escaped and no longer matches).
  */
 
+import { isPlainObject } from './objects.ts';
+
 export const MASK = '***';
 
 /**
@@ -160,12 +162,6 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
   out = out.replace(URI_TOKEN, maskUriToken);
   out = out.replace(BARE_CREDENTIALS, (_m, user: string) => `${user}:${MASK}@`);
   return maskOptionSecrets(out);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function redactDeep(value: unknown, secrets: readonly string[], copies: WeakMap<object, unknown>): unknown {

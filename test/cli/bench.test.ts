@@ -25,10 +25,11 @@ const COUNTED = [
   'reshape_naive', 'reshape_fn', 'reshape_fn_b100', 'reshape_fn_b10000', 'reshape_decl', 'reshape_decl_split', 'reshape_updatemany', 'reshape_decl_tenth', 'reshape_decl_split_tenth',
   'bump_naive', 'bump_fn', 'bump_spec', 'bump_updatemany', 'copy_naive', 'copy_helper',
 ];
-const CASES = [...COUNTED, 'reshape_fn_half', 'floor_nest', 'floor_bump', 'reshape_work', 'throttle_off', 'throttle_on', 'throttle_unbound', 'rss_n', 'rss_10n', 'cli_bare', 'cli_version', 'cli_status', 'cli_noop_up', 'cli_apply', 'mm_apply'];
+const CASES = [...COUNTED, 'copy_checks_small', 'copy_checks_large', 'reshape_fn_half', 'floor_nest', 'floor_bump', 'reshape_work', 'throttle_off', 'throttle_on', 'throttle_unbound', 'rss_n', 'rss_10n', 'cli_bare', 'cli_version', 'cli_status', 'cli_noop_up', 'cli_apply', 'mm_apply'];
 const RESHAPE_EXTRA = ['marginalCpuMicrosPerDoc'];
 const APPLY_EXTRA = ['cpuMs', 'ownCommandsPerMigration', 'ownCommandsPerRun', 'ownCommands', 'migrationCommands', 'ownCommandsMs', 'migrationCommandsMs'];
 const THROTTLE_EXTRA = ['limitDocsPerSecond', 'waitedMs', 'unthrottledDocsPerSecond'];
+const CHECKS_EXTRA = ['passes', 'copyAndRenameMs', 'checksShareOfCopy'];
 const RATIO_FIELDS = ['value', 'numerator', 'denominator', 'target', 'pass', 'note'];
 const TARGETED = [
   'reshape_roundtrips_per_1000', 'reshape_roundtrips_vs_naive', 'bump_roundtrips_vs_naive', 'copy_roundtrips_vs_naive', 'reshape_decl_roundtrips_10n_vs_n',
@@ -110,6 +111,11 @@ void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
         for (const field of APPLY_EXTRA) finite(extra[field], `cases.${key}.extra.${field}`);
       }
       hasKeys(object(cases.throttle_on, 'throttle_on').extra, THROTTLE_EXTRA, 'cases.throttle_on.extra');
+      for (const key of ['copy_checks_small', 'copy_checks_large']) {
+        const extra = hasKeys(object(cases[key], key).extra, CHECKS_EXTRA, `cases.${key}.extra`);
+        assert.ok(finite(extra.passes, `cases.${key}.extra.passes`) >= 1);
+        assert.ok(finite(hasKeys(object(cases[key], key).traffic, TRAFFIC, `cases.${key}.traffic`).commands, `cases.${key}.traffic.commands`) > 0);
+      }
       const sample = object(object(cases.reshape_fn, 'cases.reshape_fn').sample, 'cases.reshape_fn.sample');
       assert.equal(sample.documents, 20);
       assert.equal(sample.of, 20);
@@ -123,7 +129,7 @@ void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
       }
 
       const readme = await readFile(README, 'utf8');
-      for (const key of [...TOP_LEVEL, ...SERVER, ...SETTINGS, ...PROFILE, ...CASE_FIELDS, ...TRAFFIC, ...CASES, ...RESHAPE_EXTRA, ...APPLY_EXTRA, ...THROTTLE_EXTRA, ...RATIO_FIELDS, ...TARGETED, ...CONTEXT]) {
+      for (const key of [...TOP_LEVEL, ...SERVER, ...SETTINGS, ...PROFILE, ...CASE_FIELDS, ...TRAFFIC, ...CASES, ...RESHAPE_EXTRA, ...APPLY_EXTRA, ...THROTTLE_EXTRA, ...CHECKS_EXTRA, ...RATIO_FIELDS, ...TARGETED, ...CONTEXT]) {
         assert.ok(readme.includes(`\`${key}\``), `bench/README.md documents \`${key}\``);
       }
     } finally {

@@ -5,15 +5,19 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import type { Db } from 'mongodb';
-import { exits, show, tableState, waitForRecord } from '../support/cli-checks.ts';
+import { exits, show, tableState, waitFor, waitForRecord } from '../support/cli-checks.ts';
 import { changelogRecord as record, type CliProjectContext, withCliProject } from '../support/cli-project.ts';
 
 const DOCS = 120;
 
-/** up seeds DOCS users at version 2; down brings them back to 1, slowly (15 ms per document), in batches of 10. */
+/**
+ * up seeds DOCS users at version 2; down brings them back to 1, slowly (15 ms per document), in
+ * batches of 10. Outside a transaction: what is under test is a down stopped half-way.
+ */
 const LONG_DOWN = `import { defineMigration } from 'mongrate';
 export default defineMigration({
   description: 'users to v2, slowly reverted',
+  transaction: false,
   async up({ db }) {
     await db.collection('users').insertMany(Array.from({ length: ${DOCS} }, (_, n) => ({ n, schema_version: 2 })));
   },
@@ -77,7 +81,7 @@ void describe('interrupting down', { concurrency: 2 }, () => {
       exits(await run(['up']), 0, 'up');
       const { child, done } = start(['down'], 60_000);
       await waitForRecord(db, '001-users', done, (r) => r?.state === 'running' && r.claim?.direction === 'down');
-      await sleep(600);
+      await waitFor('a batch of the down was written', async () => (await versions(db)).v1 !== undefined, done);
       child.kill('SIGINT');
       const result = await done;
       exits(result, 130, 'down interrupted by SIGINT');
@@ -96,7 +100,7 @@ void describe('interrupting down', { concurrency: 2 }, () => {
       exits(await run(['up']), 0, 'up');
       const { child, done } = start(['down'], 60_000);
       await waitForRecord(db, '001-users', done, (r) => r?.state === 'running' && r.claim?.direction === 'down');
-      await sleep(600);
+      await waitFor('a batch of the down was written', async () => (await versions(db)).v1 !== undefined, done);
       child.kill('SIGKILL');
       assert.equal((await done).signal, 'SIGKILL');
       assert.equal((await record(db, '001-users'))?.state, 'running', 'a killed runner records nothing');

@@ -13,6 +13,20 @@ import { withTestDb } from '../support/db.ts';
 
 const DIST = new URL('../../dist/index.js', import.meta.url).href;
 
+/**
+ * `uri` naming `database` in its path, its options kept (`?replicaSet=rs0`). Credentials are
+ * checked against the path's database unless `authSource` says otherwise, so a URI with
+ * credentials keeps checking them where it did (its own path's database, else admin).
+ */
+function uriWithDatabase(uri: string, database: string): string {
+  const match = /^(mongodb(?:\+srv)?:\/\/)([^/?]*)(?:\/([^?]*))?(?:\?(.*))?$/.exec(uri);
+  if (match === null) throw new Error('the test server URI is not a mongodb:// URI');
+  const [, scheme = '', hosts = '', path = '', query = ''] = match;
+  const options = query === '' ? [] : query.split('&');
+  if (hosts.includes('@') && !options.some((option) => /^authSource=/i.test(option))) options.push(`authSource=${path === '' ? 'admin' : path}`);
+  return `${scheme}${hosts}/${database}${options.length === 0 ? '' : `?${options.join('&')}`}`;
+}
+
 /** A program that gives mongrate its migrations in code; `second` is the source text of 002. */
 function program(uri: string, database: string, options: { second: string; provider?: boolean }): string {
   return `import { createMigrator } from ${JSON.stringify(DIST)};
@@ -72,7 +86,7 @@ void describe('migrations given in code', () => {
         assert.deepEqual(after.up, []);
 
         // the `npx mongrate status --uri ...` one-off, in a folder without migrations/
-        const status = await runCli(['status', '--uri', `${uri.replace(/\/?$/, '/')}${dbName}`], { cwd: dir });
+        const status = await runCli(['status', '--uri', uriWithDatabase(uri, dbName)], { cwd: dir });
         exits(status, 0, 'status in a folder without migrations/');
         assert.match(status.stdout, /001-first[^\n]*applied/, status.stdout);
         assert.match(status.stdout, /002-second[^\n]*applied/);

@@ -18,8 +18,12 @@ const describeSkew = (skew: Skew): string => (skew === null ? 'with the right ti
 
 const TTL_SECONDS = 2;
 
-/** Counts its run, then holds the lock (renewing) until the test inserts `control.go`. */
-const HOLD = `export async function up({ db, signal }) {
+/**
+ * Counts its run, then holds the lock (renewing) until the test inserts `control.go`. Outside a
+ * transaction: the test's `go` must reach it, and the lease is what is under test.
+ */
+const HOLD = `export const transaction = false;
+export async function up({ db, signal }) {
   await db.collection('counter').updateOne({ _id: 'counter' }, { $inc: { '001-hold': 1 } }, { upsert: true });
   const giveUp = performance.now() + 120000;
   while ((await db.collection('control').findOne({ _id: 'go' })) === null) {
@@ -31,8 +35,9 @@ const HOLD = `export async function up({ db, signal }) {
 export async function down() {}
 `;
 
-/** Loops until killed (the test SIGKILLs the runner inside it). */
-const UNTIL_KILLED = `export async function up({ signal }) {
+/** Loops until killed (the test SIGKILLs the runner inside it); no transaction holds the lock document then. */
+const UNTIL_KILLED = `export const transaction = false;
+export async function up({ signal }) {
   while (!signal.aborted) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 export async function down() {}

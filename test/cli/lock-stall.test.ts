@@ -1,28 +1,33 @@
 // A runner whose event loop stalls past its lease (a migration blocking synchronously): another
 // runner takes the lease over meanwhile, and the stalled one, once it wakes, writes nothing: its
 // helper's write is fenced (the lease's deadline passed without a renewal), it records nothing,
-// and it exits 3. Both are the built CLI; the database is read with the driver.
+// and it exits 3. Both are the built CLI; the database is read with the driver. The stall lasts
+// until the test ends it, once the takeover happened: nothing depends on how fast that is.
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { changelogRecord, withCliProject } from '../support/cli-project.ts';
 import { exits, lockConfig, lockDocument, show, waitFor } from '../support/lock-cli.ts';
 
 const TTL_SECONDS = 2;
-/** Past the lease by more than a takeover takes (wait for expiry + backoff + the taker's start). */
-const STALL_MS = TTL_SECONDS * 1000 + 4000;
 const DOCS = 5;
 
 /**
- * With MONGRATE_TEST_STALL_MS, blocks the event loop that long (no heartbeat can run), then
- * rewrites every document through a helper. Without it (the runner that takes over), it says it
- * runs, waits for the test's `go`, then rewrites them too.
+ * With MONGRATE_TEST_WAKE (a file), blocks the event loop (no heartbeat can run) until the test
+ * creates that file, however long the takeover takes, then rewrites every document through a
+ * helper. Without it (the runner that takes over), it says it runs, waits for the test's `go`,
+ * then rewrites them too. Outside a transaction: the test reads its signals while it runs.
  */
-const STALLING = `export async function up({ db, helpers }) {
-  const stallMs = Number(process.env.MONGRATE_TEST_STALL_MS ?? 0);
-  const writer = stallMs > 0 ? 'stalled' : 'taker';
-  if (stallMs > 0) {
+const STALLING = `import { existsSync } from 'node:fs';
+export const transaction = false;
+export async function up({ db, helpers }) {
+  const wake = process.env.MONGRATE_TEST_WAKE;
+  const writer = wake === undefined ? 'taker' : 'stalled';
+  if (wake !== undefined) {
     await db.collection('control').insertOne({ _id: 'stalling' });
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, stallMs);
+    // a synchronous wait: nothing else of this process runs until the file is there
+    while (!existsSync(wake)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     process.stderr.write('test: the stalled runner woke\\n');
   } else {
     await db.collection('control').insertOne({ _id: 'taker running' });
@@ -46,17 +51,19 @@ void describe('a runner that stalls past its lease', () => {
       await docs.insertMany(Array.from({ length: DOCS }, (_, i) => ({ _id: i })));
       await project.write('001-stalling.js', STALLING);
 
-      const stalled = start(['up'], 60_000, { MONGRATE_TEST_STALL_MS: String(STALL_MS) });
+      const wake = join(project.dir, 'wake');
+      const stalled = start(['up'], 60_000, { MONGRATE_TEST_WAKE: wake });
       let stalledStderr = '';
       stalled.child.stderr?.on('data', (chunk: string) => (stalledStderr += chunk));
       await waitFor('the first runner stalls inside its migration', async () => (await control.findOne({ _id: 'stalling' })) !== null, stalled.done);
 
       const taker = start(['up', '--retry-failed', '--lock-wait', '60'], 90_000);
       await waitFor('the second runner took the lease over and runs the migration', async () => (await control.findOne({ _id: 'taker running' })) !== null, taker.done, 30_000);
-      assert.doesNotMatch(stalledStderr, /woke/, `inconclusive: the stalled runner woke before the takeover (machine too slow?); raise STALL_MS`);
+      assert.doesNotMatch(stalledStderr, /woke/);
       assert.notEqual((await lockDocument(db))?.pid, stalled.child.pid, "the lock is the taker's");
 
       // the stalled runner wakes while the taker holds the lease, and tries to write through its helper
+      await writeFile(wake, '');
       const woke = await stalled.done;
       exits(woke, 3, 'the stalled runner');
       assert.match(woke.stderr, /the stalled runner woke/, `it did wake and try: ${show(woke)}`);

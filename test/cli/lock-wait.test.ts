@@ -78,6 +78,8 @@ void describe('--lock-wait on every command that takes the lock', { concurrency:
     withCliProject('lw_none', async (ctx) => {
       await ctx.project.write('001-a.ts', markerMigration('a'));
       exits(await ctx.run(['up']), 0, 'up');
+      // something for `up` to do: with nothing pending it takes no lock and exits 0 (no-op-start.test.ts)
+      await ctx.project.write('002-b.ts', markerMigration('b'));
       await insertForeignLock(ctx.db, 60_000);
       for (const args of [['down'], ['redo'], ['baseline', '001-a'], ['up']]) {
         const result = await ctx.run(args);

@@ -2,18 +2,16 @@
 // gate on `up`, `transactions: 'always'` and the history trail, run as a user would: the built bin
 // in a throwaway project folder against the test server, one fresh database per test.
 import type { LockDocument } from '../../src/lock/mongo-lock-store.ts';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Collection, Db } from 'mongodb';
-import { BIN, parseJson, type CliResult } from '../support/cli.ts';
+import { parseJson, type CliResult } from '../support/cli.ts';
+import { HAVE_SCRIPT, runOnTty } from '../support/tty.ts';
 import { changelog, history, marks, states, withCliProject, type HistoryDoc, type StartedCli } from '../support/cli-project.ts';
 import { failingMigration, markerMigration } from '../support/project.ts';
-import { testUri } from '../support/db.ts';
 import { exits, oneLineError, tableStates } from '../support/cli-checks.ts';
 
 interface StatusDoc {
@@ -138,34 +136,6 @@ void describe('checksums: changed and missing files', () => {
     });
   });
 });
-
-/** Runs the CLI on a pseudo-terminal (script(1)) and types `answer` at its y/N prompt. */
-async function runOnTty(args: string[], cwd: string, answer: string): Promise<{ code: number | null; output: string }> {
-  const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
-  const env: NodeJS.ProcessEnv = { ...process.env, MONGODB_URI: testUri(), NO_COLOR: '1' };
-  for (const key of ['MONGODB_DATABASE', 'CI', 'FORCE_COLOR', 'MONGRATE_TEST_URI']) delete env[key];
-  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  let answered = false;
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-    if (!answered && output.includes('[y/N]')) {
-      answered = true;
-      child.stdin.write(`${answer}\n`);
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (exitCode) => resolve(exitCode));
-  });
-  clearTimeout(timer);
-  return { code, output };
-}
-
-const HAVE_SCRIPT = ['/usr/bin/script', '/bin/script'].some((p) => existsSync(p));
 
 void describe('repair asks first', { concurrency: 2 }, () => {
   void it('repair without --yes and without a terminal exits 2 saying to pass --yes, and changes nothing', async () => {

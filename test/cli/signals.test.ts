@@ -25,8 +25,12 @@ export default defineMigration({
 });
 `;
 
-/** Sleeps 20 s and never looks at the signal. */
-const STUBBORN = `export async function up({ db }) {
+/**
+ * Sleeps 20 s and never looks at the signal. Outside a transaction: the second Ctrl-C exits at
+ * once, and a transaction left open would hold the lock document on the server until its lifetime ends.
+ */
+const STUBBORN = `export const transaction = false;
+export async function up({ db }) {
   await new Promise((resolve) => setTimeout(resolve, 20000));
   await db.collection('marks').insertOne({ mark: 'stubborn finished' });
 }

@@ -2,7 +2,9 @@
 // TTY, CI unset): a pty that reports 0 columns, or one narrowed to 0 mid-run, must neither hang nor
 // flood the terminal, and SIGTERM must stop the run the documented way (exit 130, recorded failed).
 import { spawn } from 'node:child_process';
-import { readlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -13,17 +15,26 @@ import { changelogRecord, withCliProject } from '../support/cli-project.ts';
 import { testUri } from '../support/db.ts';
 
 /**
- * Reshapes 60 documents in six one-batch steps with a pause after each: about 3-4 s of spinner,
- * progress and log lines. An interrupt stops it at the next batch (the helpers check the signal).
+ * Reshapes 60 documents in six one-batch steps with a pause after each: about 3 s of spinner,
+ * progress and log lines. After the first batch it creates the file $FIRST_BATCH and waits for
+ * the test's file $GO_ON (or an interrupt): the test acts while the run is surely under way,
+ * whatever the server's speed. An interrupt stops it at the next batch (the helpers check the
+ * signal). Outside a transaction, so that batch is written whatever the server.
  */
-const SLOW_RESHAPE = `import { defineMigration } from 'mongrate';
+const SLOW_RESHAPE = `import { existsSync, writeFileSync } from 'node:fs';
+import { defineMigration } from 'mongrate';
 export default defineMigration({
   description: 'slow reshape',
-  async up({ helpers, log }) {
+  transaction: false,
+  async up({ helpers, log, signal }) {
     log('starting');
     for (let step = 0; step < 6; step++) {
       const filter = { n: { $gte: step * 10, $lt: step * 10 + 10 } };
       await helpers.reshape('items', { filter, batchSize: 10, transform: (doc) => ({ ...doc, seen: true }) });
+      if (step === 0) {
+        writeFileSync(process.env.FIRST_BATCH, '');
+        while (!existsSync(process.env.GO_ON) && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     log('finished');
@@ -31,6 +42,11 @@ export default defineMigration({
   async down() {},
 });
 `;
+
+/** The files SLOW_RESHAPE signals through, in the project folder. */
+function signalFiles(dir: string): { FIRST_BATCH: string; GO_ON: string } {
+  return { FIRST_BATCH: join(dir, 'first-batch'), GO_ON: join(dir, 'go-on') };
+}
 const ITEMS = 60;
 const BATCH = 10;
 
@@ -58,8 +74,8 @@ interface PtyRun {
 const quote = (arg: string): string => `'${arg.replace(/'/g, `'\\''`)}'`;
 
 /** A clean environment with spinners possible: no CI, a real TERM, the test server's URI. */
-function terminalEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, MONGODB_URI: testUri(), TERM: 'xterm-256color' };
+function terminalEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, MONGODB_URI: testUri(), TERM: 'xterm-256color', ...extra };
   for (const key of ['CI', 'MONGODB_DATABASE', 'FORCE_COLOR', 'NO_COLOR', 'MONGRATE_TEST_URI']) delete env[key];
   return env;
 }
@@ -69,10 +85,10 @@ function terminalEnv(): NodeJS.ProcessEnv {
  * a signal killed it). A watchdog SIGKILLs the CLI itself after `timeoutMs`: a CLI stuck in a
  * synchronous loop ignores SIGTERM, and `script` would wait for it forever.
  */
-function startInPty(args: string[], options: { cwd: string; cols: number; timeoutMs: number }): PtyRun {
+function startInPty(args: string[], options: { cwd: string; cols: number; timeoutMs: number; env?: Record<string, string> }): PtyRun {
   const command = `stty cols ${options.cols} rows ${options.cols === 0 ? 0 : 24}; echo "pid=$$"; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
   const started = Date.now();
-  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: options.cwd, env: terminalEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: options.cwd, env: terminalEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: Buffer[] = [];
   let bytes = 0;
   let resolvePid: (pid: number) => void = () => undefined;
@@ -138,16 +154,23 @@ async function seedItems(db: Db): Promise<void> {
 
 const seen = (db: Db): Promise<number> => db.collection('items').countDocuments({ seen: true });
 
-/** Polls until the reshape has written its first batch; fails if the CLI exits first or 20 s pass. */
-async function waitForFirstBatch(db: Db, done: Promise<PtyResult>): Promise<void> {
+/** Polls until the reshape says it has written its first batch; fails if the CLI exits first or 20 s pass. */
+async function waitForFirstBatch(file: string, done: Promise<PtyResult>): Promise<void> {
   let exited: PtyResult | undefined;
   void done.then((result) => (exited = result));
   const deadline = Date.now() + 20_000;
-  while ((await seen(db)) === 0) {
+  while (!existsSync(file)) {
     if (exited !== undefined) assert.fail(`the CLI exited (${String(exited.code)}) before the first batch:\n${exited.output}`);
     if (Date.now() > deadline) assert.fail('the reshape wrote no batch within 20 s');
     await sleep(50);
   }
+}
+
+/** Signal files for a run that goes on without waiting for the test. */
+async function goingOn(dir: string): Promise<Record<string, string>> {
+  const files = signalFiles(dir);
+  await writeFile(files.GO_ON, '');
+  return files;
 }
 
 function assertHealthy(result: PtyResult, code: number, what: string): void {
@@ -161,7 +184,7 @@ void describe('a terminal without a usable width', { concurrency: 2 }, () => {
     await withCliProject('pty_80', async ({ project, db, dbName }) => {
       await seedItems(db);
       await project.write('001-slow.ts', SLOW_RESHAPE);
-      const result = await startInPty(['--db', dbName, 'up'], { cwd: project.dir, cols: 80, timeoutMs: 40_000 }).done;
+      const result = await startInPty(['--db', dbName, 'up'], { cwd: project.dir, cols: 80, timeoutMs: 40_000, env: await goingOn(project.dir) }).done;
       assertHealthy(result, 0, 'up at 80 columns');
       assert.match(result.output, SPINNER_FRAME, 'a spinner was drawn');
       assert.match(result.output, /applied\s+001-slow/);
@@ -173,7 +196,7 @@ void describe('a terminal without a usable width', { concurrency: 2 }, () => {
     await withCliProject('pty_0', async ({ project, db, dbName }) => {
       await seedItems(db);
       await project.write('001-slow.ts', SLOW_RESHAPE);
-      const result = await startInPty(['--db', dbName, 'up'], { cwd: project.dir, cols: 0, timeoutMs: 40_000 }).done;
+      const result = await startInPty(['--db', dbName, 'up'], { cwd: project.dir, cols: 0, timeoutMs: 40_000, env: await goingOn(project.dir) }).done;
       assertHealthy(result, 0, 'up at 0 columns');
       assert.doesNotMatch(result.output, SPINNER_FRAME, 'no spinner at 0 columns');
       assert.match(result.output, /001-slow: starting/);
@@ -189,10 +212,11 @@ void describe('a terminal without a usable width', { concurrency: 2 }, () => {
       await withCliProject(`pty_${cols}_term`, async ({ project, db, dbName }) => {
         await seedItems(db);
         await project.write('001-slow.ts', SLOW_RESHAPE);
-        const run = startInPty(['--db', dbName, 'up'], { cwd: project.dir, cols, timeoutMs: 40_000 });
+        const files = signalFiles(project.dir);
+        const run = startInPty(['--db', dbName, 'up'], { cwd: project.dir, cols, timeoutMs: 40_000, env: files });
         let sentAt = 0;
         const result = await whileRunning(run, async (pid) => {
-          await waitForFirstBatch(db, run.done);
+          await waitForFirstBatch(files.FIRST_BATCH, run.done);
           sentAt = Date.now();
           process.kill(pid, 'SIGTERM');
         });
@@ -203,8 +227,7 @@ void describe('a terminal without a usable width', { concurrency: 2 }, () => {
         assert.equal(record?.state, 'failed');
         assert.equal(record.error?.interrupted, true, JSON.stringify(record.error));
         assert.equal(await db.collection('mongrate_lock').countDocuments(), 0, 'the lock is released');
-        const done = await seen(db);
-        assert.ok(done > 0 && done < ITEMS && done % BATCH === 0, `stopped between batches: ${done} of ${ITEMS} documents written`);
+        assert.equal(await seen(db), BATCH, 'stopped after the batch under way: the first');
       });
     });
   }
@@ -213,15 +236,17 @@ void describe('a terminal without a usable width', { concurrency: 2 }, () => {
     await withCliProject('pty_resize', async ({ project, db, dbName }) => {
       await seedItems(db);
       await project.write('001-slow.ts', SLOW_RESHAPE);
-      const run = startInPty(['--db', dbName, 'up'], { cwd: project.dir, cols: 80, timeoutMs: 40_000 });
+      const files = signalFiles(project.dir);
+      const run = startInPty(['--db', dbName, 'up'], { cwd: project.dir, cols: 80, timeoutMs: 40_000, env: files });
       const result = await whileRunning(run, async (pid) => {
-        await waitForFirstBatch(db, run.done);
+        await waitForFirstBatch(files.FIRST_BATCH, run.done);
         // the pty the CLI writes to, narrowed from outside as a terminal emulator would, then told so
         const pty = await readlink(`/proc/${pid}/fd/2`);
         await new Promise<void>((resolve, reject) => {
           spawn('stty', ['-F', pty, 'cols', '0', 'rows', '0'], { stdio: 'ignore' }).on('error', reject).on('close', () => resolve());
         });
         process.kill(pid, 'SIGWINCH');
+        await writeFile(files.GO_ON, '');
       });
       assertHealthy(result, 0, 'up narrowed to 0 columns');
       assert.match(result.output, SPINNER_FRAME, 'the spinner ran before the resize');

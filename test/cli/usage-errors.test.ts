@@ -25,6 +25,11 @@ const CASES: { what: string; args: string[]; message: RegExp }[] = [
   { what: 'an empty host (mongodb://h:1,/)', args: ['--uri', 'mongodb://h:1,/', 'status'], message: /invalid connection string mongodb:\/\/h:1,\/: host 2 of 2 is empty/ },
   { what: 'a port that is no number', args: ['--uri', 'mongodb://127.0.0.1:notaport/x', 'up'], message: /invalid connection string/ },
   { what: 'no scheme', args: ['--uri', 'db.example.com', 'down'], message: /invalid connection string/ },
+  {
+    what: 'validate --migrations-dir nope',
+    args: ['validate', '--migrations-dir', 'nope'],
+    message: /migrations folder not found: \S*nope; pass `--migrations-dir <dir>` \(or set `migrationsDir` in the config\) to name the folder of migration files, or run `mongrate init` to create it/,
+  },
 ];
 
 void describe('usage errors exit 2 before any server is contacted', { concurrency: 1 }, () => {

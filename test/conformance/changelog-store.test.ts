@@ -7,7 +7,7 @@ import { MongoClient, type Db } from 'mongodb';
 import type { ChangelogStore } from '../../src/changelog/contract.ts';
 import { MongoChangelogStore } from '../../src/changelog/mongo-changelog-store.ts';
 import { probeServer } from '../../src/server/capabilities.ts';
-import type { ChangelogRecord, HistoryRecord } from '../../src/types.ts';
+import type { ChangelogRecord, HistoryRecord } from '../../src/changelog/contract.ts';
 import { testUri, withTestDb } from '../support/db.ts';
 
 const NAMES = { changelogCollection: 'cl_records', historyCollection: 'cl_history' };
@@ -157,6 +157,19 @@ for (const { name, create } of IMPLEMENTATIONS) {
         assert.deepEqual(await store.listHistory({ migrationId: '001' }), [entries[0], entries[2], entries[3]]);
         assert.deepEqual(await store.listHistory({ migrationId: '001', event: 'up' }), [entries[0], entries[3]]);
         assert.deepEqual(await store.listHistory({ event: 'down' }), [entries[2]]);
+      }));
+
+    void it('history lists from a date on, and the newest n entries, still in the order written', () =>
+      withTestDb('cs_history_window', async ({ db }) => {
+        const store = create(db);
+        await store.prepare();
+        const entries = [history('001', 'up', 1), history('002', 'up', 2), history('001', 'down', 3), history('001', 'up', 4), history('003', 'up', 5)];
+        for (const entry of entries) await store.appendHistory(entry);
+        assert.deepEqual(await store.listHistory({ since: new Date(T0 + 3) }), entries.slice(2));
+        assert.deepEqual(await store.listHistory({ limit: 2 }), entries.slice(3));
+        assert.deepEqual(await store.listHistory({ migrationId: '001', limit: 2 }), [entries[2], entries[3]]);
+        assert.deepEqual(await store.listHistory({ since: new Date(T0 + 2), limit: 10 }), entries.slice(1));
+        assert.deepEqual(await store.listHistory({ since: new Date(T0 + 6) }), []);
       }));
 
     void it('writes join a transaction session', async (t) => {

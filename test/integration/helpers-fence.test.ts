@@ -85,7 +85,8 @@ void describe('the fence', () => {
     await checkEveryWriteIsFenced({
       label: 'bump_spec',
       setup: (db) => seedUsers(db, 5),
-      run: (helpers) => helpers.bumpSchemaVersion('users', { to: 2, transform: { setDefaults: { prefs: {} }, unset: ['email'] } }),
+      // not `email`: documents without it would collide in its unique index on MongoDB
+      run: (helpers) => helpers.bumpSchemaVersion('users', { to: 2, transform: { setDefaults: { prefs: {} }, unset: ['n'] } }),
     });
   });
 
@@ -136,7 +137,7 @@ void describe('the fence', () => {
             assert.deepEqual(writes.map((e) => e.commandName), ['update'], 'the first batch only');
             assert.equal(await db.collection('users').countDocuments({ v: 2 }), 10);
           } else {
-            assert.deepEqual(writes.filter((e) => e.commandName === 'insert').length, 1, 'the first batch only');
+            assert.deepEqual(writes.filter((e) => e.command.insert === '_mongrate_tmp_people').length, 1, 'the first batch only');
             assert.ok(!writes.some((e) => e.commandName === 'renameCollection'));
           }
         }

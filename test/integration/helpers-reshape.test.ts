@@ -106,8 +106,8 @@ void describe('reshape()', () => {
         const helpers = createHelpers(await contextFor(mdb));
         const server = await helpers.reshape('server', { transform: spec });
         const serverUpdates = seen.updates.splice(0);
-        // one updateMany for the default, one for rename+unset+set
-        assert.deepEqual(serverUpdates.map((statements) => statements.map((s) => s.multi === true)), [[true], [true]]);
+        // one updateMany for the default, one for the rename into profile, one for unset+set
+        assert.deepEqual(serverUpdates.map((statements) => statements.map((s) => s.multi === true)), [[true], [true], [true]]);
 
         // a filter that reads the defaulted field (and matches everything) forces the batched path
         const everything = { $or: [{ preferences: { $exists: true } }, { preferences: { $exists: false } }] };

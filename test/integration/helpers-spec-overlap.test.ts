@@ -32,7 +32,7 @@ void describe('reshape() with defaults on rename targets', () => {
       await withMonitoredDb(uri, dbName, async (mdb, seen) => {
         const helpers = createHelpers(await contextFor(mdb));
         await helpers.reshape('server', { transform: spec });
-        assert.deepEqual(seen.updates.splice(0).map((statements) => statements.map((s) => s.multi === true)), [[true], [true], [true]], 'two defaults, then the move');
+        assert.deepEqual(seen.updates.splice(0).map((statements) => statements.map((s) => s.multi === true)), [[true], [true], [true], [true], [true]], 'two defaults, the two moves, then the unset');
         // a filter reading a renamed field forces the batched path
         await helpers.reshape('fallback', { filter: { $or: [{ theme: { $exists: true } }, { theme: { $exists: false } }] }, transform: spec, batchSize: 16 });
         assert.ok(seen.updates.splice(0).flat().every((s) => s.multi !== true), 'document by document');

@@ -9,7 +9,7 @@ import type { Db } from 'mongodb';
 import { LOCK_ID, type LockDocument } from '../../src/lock/mongo-lock-store.ts';
 import { readHelloLocalTime } from '../../src/server/clock.ts';
 import { markerMigration } from '../support/project.ts';
-import { rejectsWithCode, stepSummary, withEnv } from './migrator-helpers.ts';
+import { failsWithCode, stepSummary, withEnv } from './migrator-helpers.ts';
 
 const LOCKS = 'mongrate_lock';
 
@@ -46,6 +46,8 @@ void describe('migrator.unlock()', () => {
 
       await insertLockDoc(env.db, { owner: 'live-1', host: 'live-host', pid: 11, expiresAt: await serverTimePlus(env.db, 60_000) });
       const kept = await env.migrator.unlock();
+      assert.equal(kept.error?.code, 'LOCK_HELD', 'a live lock it leaves is an error to act on');
+      assert.match(kept.error.message, /live-host pid 11 .*; it is live/);
       assert.equal(kept.released, false);
       assert.equal(kept.expired, false);
       assert.equal(kept.lock?.host, 'live-host');
@@ -83,22 +85,36 @@ void describe('migrator.unlock()', () => {
     }));
 });
 
-/** Sleeps ~1 s, then inserts mark 'slow'. */
+/** The promise a SLOW migration in database `name` waits for, set by the test. */
+const release = (name: string): symbol => Symbol.for(`mongrate-test:release:${name}`);
+type Releases = typeof globalThis & Record<symbol, Promise<void> | undefined>;
+
+/**
+ * Waits until the test releases it (however long the test's checks take), then inserts mark
+ * 'slow'. Outside a transaction: on DocumentDB a second runner's lock insert would wait for the
+ * transaction to end, and the test releases it only after that runner was refused.
+ */
 const SLOW = `import { defineMigration } from 'mongrate';
 export default defineMigration({
   description: 'slow',
+  transaction: false,
   async up({ db }) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await globalThis[Symbol.for('mongrate-test:release:' + db.databaseName)];
     await db.collection('marks').insertOne({ mark: 'slow' });
   },
   async down() {},
 });
 `;
 
-/** Simulates another runner taking the lock over, then keeps working for 1.5 s (ignoring ctx.signal). */
-const USURPED = `export async function up({ db }) {
+/**
+ * Simulates another runner taking the lock over, then keeps working until its runner noticed (its
+ * run's signal is aborted when the lease is lost; bounded), and writes. Outside a transaction:
+ * what is under test is the fence on the migration's own writes.
+ */
+const USURPED = `export const transaction = false;
+export async function up({ db, signal }) {
   await db.collection('mongrate_lock').updateOne({ _id: 'mongrate' }, { $set: { owner: 'usurper', host: 'usurper-host', pid: 4242 } });
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  for (let i = 0; i < 400 && !signal.aborted; i++) await new Promise((resolve) => setTimeout(resolve, 50));
   await db.collection('marks').insertOne({ mark: 'usurped-finished' });
 }
 export async function down() {}
@@ -108,20 +124,23 @@ void describe('the lock in the migrator', () => {
   void it('a second up() is refused while one runs; with lockWait it waits and finds nothing to do; status and validate take no lock', () =>
     withEnv('lock_migrator', async (env) => {
       await env.project.write('001-slow.ts', SLOW);
+      let go: () => void = () => undefined;
+      (globalThis as Releases)[release(env.dbName)] = new Promise<void>((resolve) => (go = resolve));
       const runner = env.newMigrator();
       let finished = false;
       const running = runner.up().finally(() => (finished = true));
       try {
         const observer = env.newMigrator();
         let state = '';
-        for (let i = 0; i < 400 && state !== 'running'; i++) {
+        // however long the runner takes to get there (DocumentDB's first index build waits for other transactions)
+        for (const giveUp = performance.now() + 20_000; state !== 'running' && performance.now() < giveUp; ) {
           state = (await observer.status()).migrations[0]?.state ?? '';
           if (state !== 'running') await sleep(5);
         }
         assert.equal(state, 'running', "status() works while the lock is held and shows the migration 'running'");
 
         const second = env.newMigrator();
-        const refused = await rejectsWithCode(second.up(), 'LOCK_HELD');
+        const refused = await failsWithCode(second.up(), 'LOCK_HELD');
         assert.ok(refused.message.includes(hostname()));
         assert.match(refused.message, new RegExp(`pid ${process.pid}\\b`));
         assert.match(refused.message, /\(up\)/);
@@ -130,13 +149,16 @@ void describe('the lock in the migrator', () => {
         assert.deepEqual(validation, { ok: true, findings: [] });
         assert.equal(finished, false, 'status() and validate() did not wait for the lock');
 
+        go();
         const started = performance.now();
         const waited = await second.up({ lockWait: 5 });
         assert.ok(performance.now() - started < 5000);
         assert.equal(waited.error, undefined);
         assert.deepEqual(waited.steps, [], 'the waiting runner found nothing left to do');
       } finally {
+        go();
         await running;
+        Reflect.deleteProperty(globalThis, release(env.dbName));
       }
       const result = await running;
       assert.equal(result.error, undefined);
@@ -151,7 +173,8 @@ void describe('the lock in the migrator', () => {
       await env.project.write('001-a.ts', markerMigration('a'));
       await env.project.write('002-usurped.js', USURPED);
       await env.project.write('003-c.ts', markerMigration('c'));
-      const migrator = env.newMigrator({ lock: { ttlSeconds: 1 } });
+      // heartbeats every second: one finds the lock taken over long before its own deadline
+      const migrator = env.newMigrator({ lock: { ttlSeconds: 3 } });
 
       const result = await migrator.up();
       assert.ok(result.error !== undefined);
@@ -175,5 +198,38 @@ void describe('the lock in the migrator', () => {
       assert.equal(usurped.state, 'failed');
       assert.equal(usurped.interrupted, true);
       assert.deepEqual(status.migrations.map((m) => `${m.id}:${m.state}`), ['001-a:applied', '002-usurped:failed', '003-c:pending']);
+    }));
+
+  void it('after the loss the fence stops writes through every handle: collections(), createCollection(), client.db(), bulk operations, rename', () =>
+    withEnv('lock_lost_handles', async (env) => {
+      await env.db.createCollection('listed');
+      await env.project.write('001-handles.js', `export const transaction = false;
+export async function up({ db, client, log }) {
+  const created = await db.createCollection('created');
+  const listed = (await db.collections()).find((c) => c.collectionName === 'listed');
+  await db.collection('mongrate_lock').updateOne({ _id: 'mongrate' }, { $set: { owner: 'usurper', host: 'usurper-host' } });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const writes = {
+    'createCollection()': () => created.insertOne({ mark: 'created' }),
+    'collections()': () => listed.insertOne({ mark: 'listed' }),
+    'client.db()': () => client.db(db.databaseName).collection('marks').insertOne({ mark: 'client' }),
+    'bulk operation': () => { const bulk = db.collection('marks').initializeOrderedBulkOp(); bulk.insert({ mark: 'bulk' }); return bulk.execute(); },
+    'rename()': () => db.collection('listed').rename('renamed'),
+  };
+  for (const [handle, write] of Object.entries(writes)) {
+    try {
+      await write();
+      log(handle + ': written');
+    } catch (error) {
+      log(handle + ': ' + error.code);
+    }
+  }
+}
+`);
+      const result = await env.newMigrator({ lock: { ttlSeconds: 1 } }).up();
+      assert.equal(result.error?.code, 'LOCK_LOST', JSON.stringify(result.error));
+      assert.deepEqual(result.steps[0]?.logs, ['createCollection(): LOCK_LOST', 'collections(): LOCK_LOST', 'client.db(): LOCK_LOST', 'bulk operation: LOCK_LOST', 'rename(): LOCK_LOST']);
+      for (const name of ['created', 'listed', 'marks']) assert.equal(await env.db.collection(name).countDocuments(), 0, `nothing written to ${name}`);
+      assert.deepEqual((await env.db.listCollections({ name: 'renamed' }).toArray()).length, 0);
     }));
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
-import { exitCodeFor } from '../../src/cli/errors.ts';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import { transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
 import { probeServer } from '../../src/server/capabilities.ts';
 import { LOCK_ID } from '../../src/lock/mongo-lock-store.ts';
@@ -14,7 +14,7 @@ import { failingMigration, markerMigration } from '../support/project.ts';
 import {
   checksumOfFile,
   migrationPath,
-  rejectsWithCode,
+  failsWithCode,
   stepSummary,
   SYNTAX_ERROR_SOURCE,
   withEnv,
@@ -100,7 +100,7 @@ void describe('up() integrity check', () => {
       await env.project.write('001-a.ts', markerMigration('a', { description: 'mark a, edited' }));
       await env.project.write('003-c.ts', markerMigration('c'));
 
-      const error = await rejectsWithCode(env.migrator.up(), 'CHECK_FAILED');
+      const error = await failsWithCode(env.migrator.up(), 'CHECK_FAILED');
       assert.equal(exitCodeFor(error.code), 4);
       assert.match(error.message, /001-a/);
       assert.deepEqual(waysOut(error), ['repair()', 'again(validate)']);
@@ -124,7 +124,7 @@ void describe('up() integrity check', () => {
       await rm(migrationPath(env, '001-a.ts'));
       await env.project.write('003-c.ts', markerMigration('c'));
 
-      const error = await rejectsWithCode(env.migrator.up(), 'CHECK_FAILED');
+      const error = await failsWithCode(env.migrator.up(), 'CHECK_FAILED');
       assert.match(error.message, /001-a/);
       assert.deepEqual(await env.marks(), ['a', 'b']);
 
@@ -208,7 +208,7 @@ void describe('migrator.repair()', () => {
       assert.match(dead.error ?? '', /crashed-host/);
       assert.deepEqual(await states(env), ['001-a:applied', '002-b:failed', '003-c:pending']);
 
-      const refused = await rejectsWithCode(env.migrator.up(), 'MIGRATION_FAILED');
+      const refused = await failsWithCode(env.migrator.up(), 'MIGRATION_FAILED');
       assert.match(refused.message, /002-b/);
       assert.deepEqual(waysOut(refused), ['up(retryFailed)', 'repair()']);
       assert.deepEqual(await env.marks(), ['a']);
@@ -261,10 +261,10 @@ void describe('migrator.baseline()', () => {
       assert.deepEqual(await states(env), ['001:baseline', '002:baseline', '003:applied', '004:applied']);
     }));
 
-  void it('rejects an unknown id with USAGE and records nothing', () =>
+  void it('refuses an unknown id with USAGE and records nothing', () =>
     withEnv('baseline_unknown', async (env) => {
       await writeFour(env);
-      const error = await rejectsWithCode(env.migrator.baseline('005'), 'USAGE');
+      const error = await failsWithCode(env.migrator.baseline('005'), 'USAGE');
       assert.match(error.message, /005/);
       assert.deepEqual(await env.changelog(), []);
       assert.deepEqual(await env.history(), []);
@@ -331,7 +331,7 @@ void describe('transactions', () => {
       await env.project.write('001-a.ts', markerMigration('a'));
       await env.project.write('002-b.ts', markerMigration('b'));
       const migrator = env.newMigrator({ transactions: 'always' });
-      const error = await rejectsWithCode(migrator.up(), 'CONFIG');
+      const error = await failsWithCode(migrator.up(), 'CONFIG');
       assert.equal(exitCodeFor(error.code), 2);
       assert.match(error.message, /transactions/);
       assert.match(error.message, /always/);
@@ -360,7 +360,7 @@ void describe('transactions', () => {
     });
   });
 
-  void it('a failing migration in a transaction leaves no record and no writes, and stays pending', async (t) => {
+  void it('a failing migration in a transaction leaves no writes, is failed (rolled back), and a plain up runs it again', async (t) => {
     const support = await transactionSupport();
     if (!support.supported) {
       t.skip(`server lacks transactions: ${support.reason}`);
@@ -378,9 +378,13 @@ void describe('transactions', () => {
       assert.equal(result.error.code, 'MIGRATION_FAILED');
       assert.match(result.error.message, /rolled back/);
       assert.deepEqual(await env.marks(), ['a-in-txn'], "002-fail's write was rolled back");
-      assert.deepEqual((await env.changelog()).map((r) => `${r._id}:${r.state}`), ['001-a:applied'], 'no record of 002-fail');
+      const records = await env.changelog();
+      assert.deepEqual(records.map((r) => `${r._id}:${r.state}`), ['001-a:applied', '002-fail:failed'], 'recorded outside the transaction');
+      assert.equal(records[1]?.error?.rolledBack, true);
       assert.deepEqual(await events(env), ['001-a:up', '002-fail:failed']);
-      assert.deepEqual(await states(env), ['001-a:applied', '002-fail:pending', '003-c:pending']);
+      assert.deepEqual(await states(env), ['001-a:applied', '002-fail:failed', '003-c:pending']);
+      const again = await env.migrator.up();
+      assert.deepEqual(stepSummary(again), ['002-fail:up:failed', '003-c:up:not-run'], 'a plain up runs it again: nothing of it was written');
     });
   });
 

@@ -3,16 +3,20 @@
 // to pass it, and `down --retry-failed` finishes it. Against the test server, through the API.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ChangelogRecord } from '../../src/index.ts';
+import type { ChangelogRecord } from '../../src/changelog/contract.ts';
 import { waysOut } from '../support/assertions.ts';
 import { markerMigration } from '../support/project.ts';
-import { rejectsWithCode, stepSummary, withEnv, type Env } from './migrator-helpers.ts';
+import { failsWithCode, stepSummary, withEnv, type Env } from './migrator-helpers.ts';
 
-/** A migration whose down fails while `flags` holds `{ _id: 'fail-down' }` (after removing its mark). */
+/**
+ * A migration whose down fails while `flags` holds `{ _id: 'fail-down' }` (after removing its
+ * mark). Outside a transaction on every server: what is under test is a down left half done.
+ */
 function flakyDown(mark: string): string {
   return `import { defineMigration } from 'mongrate';
 export default defineMigration({
   description: 'flaky ${mark}',
+  transaction: false,
   async up({ db }) { await db.collection('marks').insertOne({ mark: '${mark}' }); },
   async down({ db }) {
     await db.collection('marks').deleteOne({ mark: '${mark}' });
@@ -61,13 +65,13 @@ void describe('a failed down', () => {
       assert.deepEqual(row.appliedAt, before.finishedAt);
       assert.ok(status.problems >= 1);
 
-      for (const refused of [await rejectsWithCode(env.migrator.down(), 'MIGRATION_FAILED'), await rejectsWithCode(env.migrator.up(), 'MIGRATION_FAILED')]) {
+      for (const refused of [await failsWithCode(env.migrator.down(), 'MIGRATION_FAILED'), await failsWithCode(env.migrator.up(), 'MIGRATION_FAILED')]) {
         assert.match(refused.message, /002-b/);
         assert.match(refused.message, /half reverted/);
         assert.deepEqual(waysOut(refused), ['down(retryFailed)', 'up(retryFailed)'], 'both ways out, in API terms');
       }
       // --all or --step do not pass it either, and 001-a was never touched
-      await rejectsWithCode(env.migrator.down({ all: true }), 'MIGRATION_FAILED');
+      await failsWithCode(env.migrator.down({ all: true }), 'MIGRATION_FAILED');
       assert.deepEqual(await env.marks(), ['a']);
       assert.equal((await record(env, '001-a'))?.state, 'applied');
     }));
@@ -133,6 +137,7 @@ void describe('a failed down', () => {
         '001-slow.ts',
         `import { defineMigration } from 'mongrate';
 export default defineMigration({
+  transaction: false,
   async up() {},
   async down({ signal }) {
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -173,8 +178,8 @@ void describe('a down whose runner died', () => {
       assert.match(row.error ?? '', /crashed-host pid 999/);
       assert.deepEqual(row.appliedAt, applied.finishedAt);
 
-      await rejectsWithCode(env.migrator.down(), 'MIGRATION_FAILED');
-      await rejectsWithCode(env.migrator.up(), 'MIGRATION_FAILED');
+      await failsWithCode(env.migrator.down(), 'MIGRATION_FAILED');
+      await failsWithCode(env.migrator.up(), 'MIGRATION_FAILED');
       const retried = await env.migrator.down({ retryFailed: true });
       assert.deepEqual(stepSummary(retried), ['001-a:down:success']);
       assert.deepEqual(await env.changelog(), []);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { markerMigration } from '../support/project.ts';
-import { migrationPath, rejectsWithCode, stepSummary, trackedMigration, withEnv, type Env } from './migrator-helpers.ts';
+import { migrationPath, failsWithCode, rejectsWithCode, stepSummary, trackedMigration, withEnv, type Env } from './migrator-helpers.ts';
 
 /** Writes and applies 001-a .. 00n-<letter>, tracked. */
 async function applyTracked(env: Env, marks: string[]): Promise<void> {
@@ -66,7 +66,7 @@ void describe('migrator.down()', () => {
       assert.deepEqual(stepSummary(result), ['004-d:down:success', '003-c:down:success']);
       assert.deepEqual(await appliedIds(env), ['001-a:applied', '002-b:applied']);
       assert.deepEqual((await env.trail()).slice(4), ['d:down', 'c:down']);
-      await rejectsWithCode(env.migrator.down({ to: '004-d' }), 'USAGE');
+      await failsWithCode(env.migrator.down({ to: '004-d' }), 'USAGE');
       await rejectsWithCode(env.migrator.down({ to: '002-b', step: 1 }), 'USAGE');
     }));
 
@@ -124,7 +124,7 @@ void describe('migrator.down()', () => {
       await env.migrator.up();
       const before = await env.changelog();
 
-      const error = await rejectsWithCode(env.migrator.down({ all: true }), 'USAGE');
+      const error = await failsWithCode(env.migrator.down({ all: true }), 'USAGE');
       assert.match(error.message, /002-b/);
       assert.deepEqual(await env.changelog(), before, 'changelog unchanged');
       assert.deepEqual(await env.marks(), ['a', 'b', 'c'], '003-c, before 002-b in the plan, was not reverted');
@@ -138,7 +138,9 @@ void describe('migrator.down()', () => {
   void it('stops at a failing down and records the migration failed in direction down', () =>
     withEnv('down_fail', async (env) => {
       await env.project.write('001-a.ts', markerMigration('a'));
-      await env.project.write('002-b.js', `export async function up({ db }) { await db.collection('marks').insertOne({ mark: 'b' }); }
+      // outside a transaction: a failed down is then `failed (down)` on every server
+      await env.project.write('002-b.js', `export const transaction = false;
+export async function up({ db }) { await db.collection('marks').insertOne({ mark: 'b' }); }
 export async function down() { throw new Error('cannot undo b'); }
 `);
       await env.migrator.up();
@@ -165,7 +167,7 @@ export async function down() { throw new Error('cannot undo b'); }
       await env.migrator.up();
       await rm(migrationPath(env, '002-b.ts'));
       const before = await env.changelog();
-      const error = await rejectsWithCode(env.migrator.down({ step: 2 }), 'USAGE');
+      const error = await failsWithCode(env.migrator.down({ step: 2 }), 'USAGE');
       assert.match(error.message, /002-b/);
       assert.deepEqual(await env.changelog(), before);
       assert.deepEqual(await env.marks(), ['a', 'b']);
@@ -192,15 +194,15 @@ void describe('migrator.redo()', () => {
       );
 
       await env.project.write('003-c.ts', trackedMigration('c'));
-      const error = await rejectsWithCode(env.migrator.redo('003-c'), 'USAGE');
+      const error = await failsWithCode(env.migrator.redo('003-c'), 'USAGE');
       assert.match(error.message, /003-c/);
-      await rejectsWithCode(env.migrator.redo('999-unknown'), 'USAGE');
+      await failsWithCode(env.migrator.redo('999-unknown'), 'USAGE');
       assert.equal((await env.trail()).length, 6, 'refused redos ran nothing');
     }));
 
-  void it('with nothing applied rejects USAGE', () =>
+  void it('with nothing applied fails with USAGE', () =>
     withEnv('redo_empty', async (env) => {
       await env.project.write('001-a.ts', trackedMigration('a'));
-      await rejectsWithCode(env.migrator.redo(), 'USAGE');
+      await failsWithCode(env.migrator.redo(), 'USAGE');
     }));
 });

@@ -3,7 +3,6 @@
 // either, the lock's `lockWait` (naming the holder) and `lockTakeover`, and the README's example.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
 import type { LockInfo, Migrator } from '../../src/index.ts';
 import { insertForeignLock, releaseForeignLock } from '../support/lock-cli.ts';
@@ -89,9 +88,12 @@ void describe('migrator events', { concurrency: 2 }, () => {
       env.migrator.on('lockWait', (e) => waits.push(e));
       env.migrator.on('lockTakeover', (e) => takeovers.push(e.previous));
 
-      // a live lock, released by its holder a moment later: the command waits, then runs
+      // a live lock, released by its holder once the command waits for it: then it runs
       const live = await foreignLock(env.db, 30_000);
-      const releasing = sleep(700).then(() => releaseForeignLock(env.db));
+      let releasing: Promise<void> = Promise.resolve();
+      env.migrator.once('lockWait', () => {
+        releasing = releaseForeignLock(env.db);
+      });
       const result = await env.migrator.up({ lockWait: 20 });
       await releasing;
       assert.equal(result.error, undefined);

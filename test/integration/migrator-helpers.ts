@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import {
   createMigrator,
   MongrateError,
-  type ChangelogRecord,
   type ErrorCode,
-  type HistoryRecord,
   type Migrator,
+  type ResultError,
   type MongrateConfig,
 } from '../../src/index.ts';
+import type { ChangelogRecord, HistoryRecord } from '../../src/changelog/contract.ts';
 import { withTestDb, type TestDbContext } from '../support/db.ts';
 import { createProject, type TestProject } from '../support/project.ts';
 
@@ -85,7 +85,15 @@ export default defineMigration({
 /** A source file that cannot be parsed. */
 export const SYNTAX_ERROR_SOURCE = `export async function up({ db ) {\n  await db.collection('marks').insertOne({ mark: 'never' };\n}\n`;
 
-/** Awaits `promise` and checks that it rejects with a MongrateError of `code`; returns the error. */
+/** Awaits a command and checks that its result's `error` has `code` (the one error channel); returns that error. */
+export async function failsWithCode(promise: Promise<{ error?: ResultError | undefined }>, code: ErrorCode): Promise<ResultError> {
+  const { error } = await promise;
+  assert.ok(error !== undefined, `expected an error with code ${code}, got none`);
+  assert.equal(error.code, code, `wrong code; message: ${error.message}`);
+  return error;
+}
+
+/** Awaits `promise` and checks that it rejects with a MongrateError of `code` (invalid arguments, programmer errors); returns the error. */
 export async function rejectsWithCode(promise: Promise<unknown>, code: ErrorCode): Promise<MongrateError> {
   let outcome: unknown;
   try {

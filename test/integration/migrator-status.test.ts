@@ -1,11 +1,12 @@
 // Integration tests of `migrator.status()` and of what `up()` refuses based on it.
 import { counts } from '../support/counts.ts';
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { failingMigration, markerMigration } from '../support/project.ts';
-import { migrationPath, rejectsWithCode, stepSummary, SYNTAX_ERROR_SOURCE, withEnv } from './migrator-helpers.ts';
+import { migrationPath, failsWithCode, stepSummary, SYNTAX_ERROR_SOURCE, withEnv } from './migrator-helpers.ts';
 
 void describe('migrator.status()', () => {
   void it('reports applied, pending, failed, changed, missing and out-of-order without importing files', () =>
@@ -52,9 +53,11 @@ void describe('migrator.status()', () => {
 
   void it('reports a migration another runner is running as running, and up() refuses meanwhile', () =>
     withEnv('status_running', async (env) => {
-      // waits (bounded) until the test inserts { _id: 'go' } into `control`
-      await env.project.write('001-slow.ts', `export async function up({ db }) {
-  for (let i = 0; i < 1000; i++) {
+      // waits (bounded) until the test inserts { _id: 'go' } into `control`; outside a
+      // transaction, whose snapshot would never show it that document
+      await env.project.write('001-slow.ts', `export const transaction = false;
+export async function up({ db }) {
+  for (const giveUp = Date.now() + 60000; Date.now() < giveUp; ) {
     if (await db.collection('control').findOne({ _id: 'go' })) return;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -64,13 +67,13 @@ void describe('migrator.status()', () => {
       const running = env.migrator.up();
       const observer = env.newMigrator();
       let state = '';
-      for (let i = 0; i < 500 && state !== 'running'; i++) {
+      for (const giveUp = performance.now() + 20_000; state !== 'running' && performance.now() < giveUp; ) {
         state = (await observer.status()).migrations[0]?.state ?? '';
         if (state !== 'running') await sleep(5);
       }
       try {
         assert.equal(state, 'running');
-        await rejectsWithCode(observer.up(), 'LOCK_HELD');
+        await failsWithCode(observer.up(), 'LOCK_HELD');
       } finally {
         await env.db.collection<{ _id: string }>('control').insertOne({ _id: 'go' });
         await running;
@@ -86,7 +89,7 @@ void describe('migrator.status()', () => {
       await env.project.write('015-late.ts', markerMigration('late'));
       await env.project.write('030-c.ts', markerMigration('c'));
 
-      const error = await rejectsWithCode(env.migrator.up(), 'CHECK_FAILED');
+      const error = await failsWithCode(env.migrator.up(), 'CHECK_FAILED');
       assert.match(error.message, /015-late/);
       assert.deepEqual(await env.marks(), ['a', 'b'], 'nothing ran, not even the in-order 030-c');
 
@@ -99,13 +102,13 @@ void describe('migrator.status()', () => {
       assert.equal(status.problems, 0);
     }));
 
-  void it('rejects duplicate ids with DUPLICATE_ID', () =>
+  void it('refuses duplicate ids with DUPLICATE_ID', () =>
     withEnv('status_dup', async (env) => {
       await env.project.write('001-a.ts', markerMigration('a'));
       await env.project.write('001-a.js', markerMigration('a'));
-      const error = await rejectsWithCode(env.migrator.status(), 'DUPLICATE_ID');
+      const error = await failsWithCode(env.migrator.status(), 'DUPLICATE_ID');
       assert.match(error.message, /001-a/);
-      await rejectsWithCode(env.migrator.up(), 'DUPLICATE_ID');
+      await failsWithCode(env.migrator.up(), 'DUPLICATE_ID');
       assert.deepEqual(await env.marks(), []);
     }));
 });

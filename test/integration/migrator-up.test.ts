@@ -7,6 +7,7 @@ import { failingMigration, markerMigration } from '../support/project.ts';
 import {
   checksumOfFile,
   migrationPath,
+  failsWithCode,
   rejectsWithCode,
   stepSummary,
   SYNTAX_ERROR_SOURCE,
@@ -92,7 +93,7 @@ export async function down() {}
         '004-d:applied',
       ]);
 
-      await rejectsWithCode(env.migrator.up({ to: '999-nope' }), 'USAGE');
+      await failsWithCode(env.migrator.up({ to: '999-nope' }), 'USAGE');
       await rejectsWithCode(env.migrator.up({ step: -1 }), 'USAGE');
       assert.deepEqual(await env.marks(), ['a', 'b', 'c', 'd'], 'refused runs changed nothing');
     }));
@@ -157,7 +158,7 @@ export async function down() {}
       assert.deepEqual(history.map((h) => `${h.migrationId}:${h.event}`), ['001-a:up', '002-bad:failed']);
       assert.equal(history[1]?.error?.message, 'boom at 002');
 
-      const refused = await rejectsWithCode(env.migrator.up(), 'MIGRATION_FAILED');
+      const refused = await failsWithCode(env.migrator.up(), 'MIGRATION_FAILED');
       assert.match(refused.message, /002-bad/);
       assert.deepEqual(await env.marks(), ['a', 'half-done'], 'the refused run ran nothing');
 
@@ -189,7 +190,7 @@ export async function down() {}
       const changelogBefore = await env.changelog();
 
       await env.project.write('003-broken.ts', SYNTAX_ERROR_SOURCE);
-      const error = await rejectsWithCode(env.migrator.up(), 'USAGE');
+      const error = await failsWithCode(env.migrator.up(), 'USAGE');
       assert.match(error.message, /003-broken/);
       assert.deepEqual(await env.changelog(), changelogBefore, 'changelog unchanged');
       assert.deepEqual(await env.marks(), ['a'], '002-b, planned before the broken file, did not run');
@@ -197,7 +198,7 @@ export async function down() {}
 
       // a file without `up` is refused the same way
       await env.project.write('003-broken.ts', 'export const description = "no up";\n');
-      await rejectsWithCode(env.migrator.up(), 'USAGE');
+      await failsWithCode(env.migrator.up(), 'USAGE');
       assert.deepEqual(await env.marks(), ['a']);
     }));
 });

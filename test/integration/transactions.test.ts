@@ -1,11 +1,14 @@
-// The transactional path of `up`, through the API: which commands the runner sends and in which
-// order, what it writes when a transaction fails or is retried, and what needs a real server
-// (rollback, write locks). Each title says where it runs: through the transaction shim over
-// FerretDB (commands only), or on a real replica set when MONGRATE_TEST_URI points at one.
+// The transactional path of `up` and `down`, through the API: which commands the runner sends and
+// in which order (the claim outside the transaction, the outcome inside it), what it records when
+// a transaction fails, and what needs a real server (rollback, write locks). Each title says where
+// it runs: through the transaction shim over FerretDB (commands only), or on a real replica set
+// when MONGRATE_TEST_URI points at one.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { exitCodeFor } from '../../src/cli/errors.ts';
-import { MongrateError } from '../../src/index.ts';
+import type { ChangelogRecord } from '../../src/changelog/contract.ts';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
+import { createMigrator } from '../../src/index.ts';
+import { testUri } from '../support/db.ts';
 import type { SeenCommand, TransactionShim } from '../support/transaction-shim.ts';
 import { venueIt } from '../support/transaction-venue.ts';
 import {
@@ -14,6 +17,7 @@ import {
   changelog,
   events,
   first,
+  history,
   marks,
   named,
   sent,
@@ -24,8 +28,11 @@ import {
   type TransactionEnv,
 } from './transaction-env.ts';
 
+/** The claim and outcome of a record as the shim saw them: `[command, in a transaction]`. */
+const changelogWrites = (commands: SeenCommand[]): [string, boolean][] => writesTo(commands, 'mongrate_changelog').map((c) => [named(c), c.inTransaction]);
+
 void describe('a transactional up', () => {
-  venueIt('touches the lock, runs the migration, inserts its record and commits, in that order; history after; collections first', { commands: true }, (gateway) =>
+  venueIt('claims its record outside the transaction, then touches the lock, runs the migration, marks it applied and commits, in that order; history after', { commands: true }, (gateway) =>
     withTransactionEnv(gateway, 'txn_order', {}, async (env) => {
       const shim = shimOf(gateway);
       await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
@@ -39,22 +46,21 @@ void describe('a transactional up', () => {
       const transaction = shim.transactionOf(mark);
       assert.deepEqual(
         transaction.map(named),
-        ['update mongrate_lock', 'insert marks', 'insert mongrate_changelog', 'commitTransaction'],
-        'the lock document first, then the migration, then its record, then the commit',
+        ['update mongrate_lock', 'insert marks', 'update mongrate_changelog', 'commitTransaction'],
+        'the lock document first, then the migration, then its outcome, then the commit',
       );
       assert.deepEqual(transaction.map((c) => c.startTransaction), [true, false, false, false], 'the first command starts it');
-      const [touchUpdate] = (transaction[0]?.command.updates ?? []) as { q: unknown; upsert?: boolean }[];
+      const [touchUpdate] = (transaction[0]?.command.updates ?? []) as { q: unknown }[];
       assert.deepEqual(touchUpdate?.q, { _id: 'mongrate', owner: result.runId }, "the touch matches this run's own lease only");
       assert.ok(transaction.every((c) => c.inTransaction && c.lsid && c.txnNumber), 'every command carries the transaction');
-      const attemptCounter = first(commands, 'insert of the attempt counter', (c) => c.collection === 'attempts');
-      assert.equal(attemptCounter.inTransaction, false, 'a write without the session stays outside the transaction');
+      assert.equal((transaction[3]?.command.writeConcern as { w?: unknown } | undefined)?.w, 'majority', 'committed by a majority');
 
-      // the record is inserted, applied, and nothing else ever writes the changelog
-      const recordInsert = transaction[2];
-      assert.ok(recordInsert !== undefined);
-      assert.deepEqual(writesTo(commands, 'mongrate_changelog'), [recordInsert], 'no upsert, no replaceOne, no claim outside the transaction');
-      const inserted = (recordInsert.command.documents as { _id: string; state: string }[]).map((d) => [d._id, d.state]);
-      assert.deepEqual(inserted, [['001-mark', 'applied']]);
+      // claimed `running` outside the transaction (everyone sees it), applied inside it
+      assert.deepEqual(changelogWrites(commands), [['insert mongrate_changelog', false], ['update mongrate_changelog', true]]);
+      const claim = writesTo(commands, 'mongrate_changelog')[0];
+      const [claimed] = (claim?.command.documents ?? []) as { _id: string; state: string; claim: { transaction?: boolean; runId: string } }[];
+      assert.deepEqual([claimed?._id, claimed?.state, claimed?.claim.transaction, claimed?.claim.runId], ['001-mark', 'running', true, result.runId]);
+      assert.ok(commands.indexOf(claim ?? mark) < commands.indexOf(transaction[0] ?? mark), 'claimed before the transaction starts');
 
       // the history entry follows the commit, outside the transaction
       const commit = transaction[3];
@@ -74,46 +80,132 @@ void describe('a transactional up', () => {
       assert.ok(commands.indexOf(release) > commands.indexOf(historyWrite), 'the lock is released last');
 
       assert.deepEqual(await marks(env), ['a']);
-      assert.deepEqual((await states(env)), [['001-mark', 'applied']]);
-      assert.deepEqual((await events(env)), [['001-mark', 'up']]);
+      const [record] = await changelog(env);
+      assert.deepEqual([record?.state, record?.claim, record?.error], ['applied', undefined, undefined]);
+      assert.deepEqual(await events(env), [['001-mark', 'up']]);
     }),
   );
 
-  venueIt('never overwrites an applied record: a record written outside the transaction first makes the run fail, and stays as it was', {}, (gateway) =>
-    withTransactionEnv(gateway, 'txn_no_overwrite', {}, async (env) => {
-      await env.project.write('001-self.ts', `import { defineMigration } from 'mongrate';
-export default defineMigration({
-  async up({ db, id, session }) {
-    await db.collection('marks').insertOne({ mark: 'self' }, { session });
-    try {
-      // no session: outside the transaction, as another runner would write it
-      await db.collection('mongrate_changelog').insertOne({ _id: id, state: 'applied', checksum: 'sha256:written-outside', marker: 'outside' });
-    } catch (error) {
-      if (error.code !== 11000) throw error; // a retried attempt finds it there already
-    }
-  },
-});
+  venueIt("is `running` (holder, since) to status and in another runner's view of the changelog while its transaction is open", {}, (gateway) =>
+    withTransactionEnv(gateway, 'txn_running_visible', {}, async (env) => {
+      const hook = Symbol.for(`mongrate-test:${env.db.databaseName}`);
+      const store = globalThis as typeof globalThis & Record<symbol, () => Promise<string>>;
+      // what another client sees while the migration's transaction is open
+      const observer = createMigrator({ uri: testUri(), database: env.db.databaseName, migrationsDir: env.project.migrationsDir });
+      // reads only: DocumentDB makes another runner's lock insert wait for the transaction (the
+      // scripted replica set shows another runner refused, transactional-migrations.test.ts)
+      store[hook] = async () => {
+        const status = await observer.status();
+        const record = await env.db.collection<ChangelogRecord>('mongrate_changelog').findOne({});
+        const [m] = status.migrations;
+        return JSON.stringify([m?.state, m?.direction, status.problems, record?.state, record?.claim?.transaction]);
+      };
+      await env.project.write('001-watched.ts', `export async function up({ db, log }) {
+  await db.collection('marks').insertOne({ mark: 'in the transaction' });
+  log(await globalThis[Symbol.for('mongrate-test:' + db.databaseName)]());
+}
 `);
-      const result = await env.migrator.up();
-      assert.equal(result.error?.code, 'MIGRATION_FAILED', JSON.stringify(result.error));
-      assert.equal(
-        result.error.message,
-        "migration 001-self failed: 001-self already has a changelog record, written outside this run's transaction (by another runner, or by the migration itself); it was left as it was (rolled back)",
-      );
-      assert.deepEqual(result.steps.map((s) => s.status), ['failed']);
-      assert.deepEqual(await changelog(env), [{ _id: '001-self', state: 'applied', checksum: 'sha256:written-outside', marker: 'outside' }], 'untouched');
-      assert.deepEqual((await events(env)), [['001-self', 'failed']]);
-      if (gateway.shim !== undefined) {
-        const writes = writesTo(sent(gateway.shim), 'mongrate_changelog');
-        assert.deepEqual(writes.map((c) => [named(c), c.inTransaction]), [['insert mongrate_changelog', false], ['insert mongrate_changelog', true]], 'one insert each, no update');
+      try {
+        const result = await env.migrator.up();
+        assert.equal(result.error, undefined, JSON.stringify(result.error));
+        assert.deepEqual(env.events.filter((e) => e.startsWith('log')), [`log 001-watched: ${JSON.stringify(['running', 'up', 1, 'running', true])}`]);
+        assert.deepEqual(await states(env), [['001-watched', 'applied']]);
+      } finally {
+        Reflect.deleteProperty(store, hook);
+        await observer.close();
       }
     }),
   );
 
+  venueIt('binds what the migration sends without a session to the transaction: every handle, cursor and bulk operation carries it', { commands: true }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_bound', {}, async (env) => {
+      const shim = shimOf(gateway);
+      await env.db.createCollection('audit');
+      await env.project.write('001-no-session.ts', `import { defineMigration } from 'mongrate';
+export default defineMigration({
+  async up({ db, client, session }) {
+    await db.collection('audit').insertOne({ step: 'no session' });
+    await client.db(db.databaseName).collection('audit').updateOne({ step: 'no session' }, { $set: { through: 'client.db()' } });
+    const bulk = db.collection('audit').initializeUnorderedBulkOp();
+    bulk.insert({ step: 'bulk' });
+    await bulk.execute();
+    for await (const doc of db.collection('audit').find({}).batchSize(1)) void doc;
+    await db.collection('audit').aggregate([{ $match: {} }]).toArray();
+    await db.command({ find: 'audit', filter: {} });
+    await db.collection('audit').insertOne({ step: 'own session option' }, { session });
+  },
+});
+`);
+      const result = await env.migrator.up();
+      assert.equal(result.error, undefined, JSON.stringify(result.error));
+      const commands = sent(shim).filter((c) => (c.collection === 'audit' || c.command.collection === 'audit') && c.name !== 'create');
+      assert.deepEqual([...new Set(commands.map((c) => c.name))].sort(), ['aggregate', 'find', 'getMore', 'insert', 'update']);
+      const touch = first(sent(shim), 'the touch of the lock', (c) => c.inTransaction && c.collection === 'mongrate_lock');
+      assert.ok(
+        commands.every((c) => c.transaction !== undefined && c.transaction === touch.transaction),
+        `every command in the migration's transaction:\n${commands.map((c) => `${c.name} ${String(c.transaction)}`).join('\n')}`,
+      );
+      assert.deepEqual((await env.db.collection('audit').find({}, { projection: { _id: 0 } }).toArray()).map((d) => d.step as string).sort(), ['bulk', 'no session', 'own session option']);
+    }),
+  );
+
+  venueIt("refuses a session of the migration's own, naming `transaction: false`: nothing is written, and the failure shows as rolled back", {}, (gateway) =>
+    withTransactionEnv(gateway, 'txn_own_session', {}, async (env) => {
+      await env.project.write('001-own-session.ts', `export async function up({ client, db }) {
+  const session = client.startSession();
+  try {
+    await db.collection('marks').insertOne({ mark: 'own' }, { session });
+  } finally {
+    await session.endSession();
+  }
+}
+`);
+      const result = await env.migrator.up();
+      assert.equal(result.error?.code, 'MIGRATION_FAILED', JSON.stringify(result.error));
+      assert.match(result.error.message, /client\.startSession\(\) inside a migration that runs in a transaction/);
+      assert.match(result.error.message, /set `transaction: false` on this migration/);
+      assert.deepEqual(await marks(env), []);
+      const [record] = await changelog(env);
+      assert.deepEqual([record?._id, record?.state, record?.error?.rolledBack, record?.claim?.transaction], ['001-own-session', 'failed', true, true]);
+    }),
+  );
+
+  venueIt('a failure is recorded outside the transaction as `failed (rolled back)`: status shows it (a problem), and a plain up runs it again', {}, (gateway) =>
+    withTransactionEnv(gateway, 'txn_failed_rolled_back', {}, async (env) => {
+      await env.project.write('001-fails.ts', `export async function up({ db }) {
+  await db.collection('marks').insertOne({ mark: 'first try' });
+  throw new Error('boom after a write');
+}
+`);
+      const result = await env.migrator.up();
+      assert.equal(result.error?.code, 'MIGRATION_FAILED', JSON.stringify(result.error));
+      assert.equal(result.error.message, 'migration 001-fails failed: boom after a write (rolled back: nothing of it was written)');
+      assert.deepEqual(result.error.hints, [{ command: 'up', purpose: 'run it again once it is fixed' }]);
+      const [record] = await changelog(env);
+      assert.deepEqual([record?.state, record?.error], ['failed', { message: 'boom after a write', direction: 'up', rolledBack: true }]);
+      assert.deepEqual((await history(env)).map((h) => [h.migrationId, h.event, h.direction, h.rolledBack, h.error?.message]), [['001-fails', 'failed', 'up', true, 'boom after a write']]);
+
+      const status = await env.migrator.status();
+      const [shown] = status.migrations;
+      assert.deepEqual([shown?.state, shown?.rolledBack, shown?.interrupted, shown?.error], ['failed', true, false, 'boom after a write']);
+      assert.ok(shown?.durationMs !== undefined);
+      assert.equal(status.problems, 1, 'status --check fails until it has run');
+
+      await env.project.write('001-fails.ts', `export async function up({ db }) {
+  await db.collection('marks').insertOne({ mark: 'fixed' });
+}
+`);
+      const again = await env.migrator.up();
+      assert.equal(again.error, undefined, `no retryFailed needed: ${JSON.stringify(again.error)}`);
+      assert.deepEqual(await states(env), [['001-fails', 'applied']]);
+      if (gateway.real) assert.deepEqual(await marks(env), ['fixed'], 'the first attempt left nothing');
+      assert.equal((await env.migrator.status()).problems, 0);
+    }),
+  );
 });
 
 void describe('a transactional down', () => {
-  venueIt('touches the lock, reverts, deletes the record and commits, in that order; no running claim; history after', { commands: true }, (gateway) =>
+  venueIt('marks the record running (down) outside, then touches the lock, reverts, deletes the record and commits; history after', { commands: true }, (gateway) =>
     withTransactionEnv(gateway, 'txn_down', {}, async (env) => {
       const shim = shimOf(gateway);
       await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
@@ -127,7 +219,7 @@ void describe('a transactional down', () => {
       const unmark = first(commands, 'delete of the mark', (c) => c.name === 'delete' && c.collection === 'marks');
       const transaction = shim.transactionOf(unmark);
       assert.deepEqual(transaction.map(named), ['update mongrate_lock', 'delete marks', 'delete mongrate_changelog', 'commitTransaction']);
-      assert.deepEqual(writesTo(commands, 'mongrate_changelog').map((c) => [named(c), c.inTransaction]), [['delete mongrate_changelog', true]], 'no running claim outside the transaction');
+      assert.deepEqual(changelogWrites(commands), [['update mongrate_changelog', false], ['delete mongrate_changelog', true]], 'marked running outside, deleted inside');
       const historyWrites = writesTo(commands, 'mongrate_history');
       assert.deepEqual(historyWrites.map((c) => [named(c), c.inTransaction]), [['insert mongrate_history', false]]);
       const commit = transaction.at(-1);
@@ -139,22 +231,46 @@ void describe('a transactional down', () => {
       assert.deepEqual(env.events.filter((e) => e.includes('unmarked')), ['log 001-mark: unmarked a']);
     }),
   );
+
+  venueIt('a down that fails inside its transaction leaves the migration applied (nothing reverted); history records the rolled-back attempt', {}, (gateway) =>
+    withTransactionEnv(gateway, 'txn_down_fails', {}, async (env) => {
+      await env.project.write('001-mark.ts', `export async function up({ db }) {
+  await db.collection('marks').insertOne({ mark: 'a' });
+}
+export async function down({ db }) {
+  await db.collection('marks').deleteOne({ mark: 'a' });
+  throw new Error('cannot revert');
+}
+`);
+      assert.equal((await env.migrator.up()).error, undefined);
+      const [applied] = await changelog(env);
+
+      const result = await env.migrator.down();
+      assert.equal(result.error?.code, 'MIGRATION_FAILED', JSON.stringify(result.error));
+      assert.equal(result.error.message, 'reverting 001-mark failed: cannot revert (rolled back: it is still applied)');
+      assert.deepEqual(result.error.hints, [{ command: 'down', purpose: 'revert it again once it is fixed' }]);
+      assert.deepEqual(await changelog(env), [applied], 'the record as it was before the down');
+      if (gateway.real) assert.deepEqual(await marks(env), ['a'], 'nothing was reverted');
+      assert.deepEqual((await history(env)).map((h) => [h.event, h.rolledBack]), [['up', undefined], ['failed', true]]);
+      assert.equal((await history(env))[1]?.direction, 'down');
+      const [shown] = (await env.migrator.status()).migrations;
+      assert.deepEqual([shown?.state, shown?.rolledBack], ['applied', false]);
+    }),
+  );
 });
 
 void describe('the transaction probe', () => {
   const probeCommit = (shim: TransactionShim) => (c: SeenCommand): boolean =>
     c.name === 'commitTransaction' && shim.transactionOf(c).some((o) => o.collection === 'mongrate_transaction_probe');
 
-  /** `up` rejects with one of `codes` naming the probe, before the migration ran or anything was recorded. */
-  async function refusesToRun(env: TransactionEnv, codes: string[]): Promise<void> {
-    await assert.rejects(env.migrator.up(), (error: unknown) => {
-      assert.ok(error instanceof MongrateError, String(error));
-      assert.ok(codes.includes(error.code), `${error.code}: ${error.message}`);
-      assert.equal(exitCodeFor(error.code), 5);
-      assert.match(error.message, /transactions/);
-      return true;
-    });
-    assert.equal(await attempts(env), 0, 'the migration never ran');
+  /** `up` fails with one of `codes` naming the probe, before the migration ran or anything was recorded. */
+  async function refusesToRun(env: TransactionEnv, shim: TransactionShim, codes: string[]): Promise<void> {
+    const { error } = await env.migrator.up();
+    assert.ok(error !== undefined, 'up was refused');
+    assert.ok(codes.includes(error.code), `${error.code}: ${error.message}`);
+    assert.equal(exitCodeFor(error.code), 5);
+    assert.match(error.message, /transactions/);
+    assert.equal(attempts(shim), 0, 'the migration never ran');
     assert.deepEqual(await changelog(env), []);
   }
 
@@ -163,7 +279,7 @@ void describe('the transaction probe', () => {
       const shim = shimOf(gateway);
       await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
       shim.inject('network', probeCommit(shim), Infinity);
-      await refusesToRun(env, ['UNREACHABLE', 'SERVER_PROBE_FAILED']);
+      await refusesToRun(env, shim, ['UNREACHABLE', 'SERVER_PROBE_FAILED']);
     }),
   );
 
@@ -172,26 +288,52 @@ void describe('the transaction probe', () => {
       const shim = shimOf(gateway);
       await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
       shim.inject('unknown-commit-result', probeCommit(shim), Infinity);
-      await refusesToRun(env, ['SERVER_PROBE_FAILED']);
+      await refusesToRun(env, shim, ['SERVER_PROBE_FAILED']);
     }),
   );
 });
 
 void describe('what only a real server shows', () => {
-  venueIt('a failed transactional migration leaves nothing behind but its history entry', { realServer: 'that the migration\'s writes were rolled back' }, (gateway) =>
+  venueIt('a failed transactional migration leaves nothing behind but its rolled-back record and history entry', { realServer: "that the migration's writes were rolled back" }, (gateway) =>
     withTransactionEnv(gateway, 'txn_rollback', {}, async (env) => {
       await env.project.write('001-fails.ts', `export async function up({ db, session }) {
   await db.collection('marks').insertOne({ mark: 'half-done' }, { session });
+  await db.collection('marks').insertOne({ mark: 'no session' });
   throw new Error('boom after a write');
 }
 `);
       const result = await env.migrator.up();
       assert.equal(result.error?.code, 'MIGRATION_FAILED');
       assert.match(result.error.message, /boom after a write.*rolled back/);
-      assert.deepEqual(await marks(env), []);
-      assert.deepEqual(await changelog(env), []);
-      assert.deepEqual((await events(env)), [['001-fails', 'failed']]);
+      assert.deepEqual(await marks(env), [], 'both writes rolled back, the one without a session too');
+      assert.deepEqual(await states(env), [['001-fails', 'failed']]);
+      assert.deepEqual(await events(env), [['001-fails', 'failed']]);
     }),
+  );
+
+  venueIt(
+    'a swallowed duplicate key aborts the transaction on the server: the run fails naming it, once, instead of retrying blindly',
+    { abortsOnError: 'that the next command gets NoSuchTransaction' },
+    (gateway) =>
+      withTransactionEnv(gateway, 'txn_swallowed_dup', {}, async (env) => {
+        await env.db.collection('marks').insertOne({ _id: 1 as never, mark: 'there before' });
+        await env.project.write('001-dup.ts', `export async function up({ db, log }) {
+  log('attempt');
+  try {
+    await db.collection('marks').insertOne({ _id: 1, mark: 'again' });
+  } catch (error) {
+    log('swallowed ' + error.code);
+  }
+  await db.collection('marks').insertOne({ mark: 'after' });
+}
+`);
+        const result = await env.migrator.up();
+        assert.equal(result.error?.code, 'MIGRATION_FAILED', JSON.stringify(result.error));
+        assert.match(result.error.message, /^migration 001-dup failed: an error inside the transaction aborted it: E11000 duplicate key/);
+        assert.deepEqual(env.events.filter((e) => e === 'log 001-dup: attempt'), ['log 001-dup: attempt'], 'run once');
+        assert.deepEqual(await marks(env), ['there before']);
+        assert.deepEqual(await states(env), [['001-dup', 'failed']]);
+      }),
   );
 
   venueIt(
@@ -199,27 +341,38 @@ void describe('what only a real server shows', () => {
     { realServer: 'that a write outside a transaction to a document the transaction wrote waits for it (MongoDB documents this)' },
     (gateway) =>
       withTransactionEnv(gateway, 'txn_takeover_waits', {}, async (env) => {
+        const hook = Symbol.for(`mongrate-test:${env.db.databaseName}`);
+        const store = globalThis as typeof globalThis & Record<symbol, () => Promise<string>>;
+        // another runner's takeover, from another client: it must wait for the transaction
+        store[hook] = async () => {
+          try {
+            await env.db.collection('mongrate_lock').updateOne({ _id: 'mongrate' as never }, { $set: { owner: 'another-runner' } }, { maxTimeMS: 1000 });
+            return 'went through';
+          } catch (error) {
+            // by code: DocumentDB's gateway answers MaxTimeMSExpired (50) without a codeName
+            return (error as { code?: unknown }).code === 50 ? 'MaxTimeMSExpired' : String(error);
+          }
+        };
         await env.project.write('001-steal.ts', `export async function up({ db, session, log }) {
   await db.collection('marks').insertOne({ mark: 'before the takeover' }, { session });
-  try {
-    await db.collection('mongrate_lock').updateOne({ _id: 'mongrate' }, { $set: { owner: 'another-runner' } }, { maxTimeMS: 1000 });
-    log('takeover: went through');
-  } catch (error) {
-    log('takeover: ' + (error.codeName ?? error.message));
-  }
+  log('takeover: ' + await globalThis[Symbol.for('mongrate-test:' + db.databaseName)]());
 }
 `);
-        const result = await env.migrator.up();
-        assert.equal(result.error, undefined, JSON.stringify(result.error));
-        assert.ok(env.events.includes('log 001-steal: takeover: MaxTimeMSExpired'), env.events.join('\n'));
-        assert.deepEqual(await marks(env), ['before the takeover']);
-        assert.deepEqual((await states(env)), [['001-steal', 'applied']]);
+        try {
+          const result = await env.migrator.up();
+          assert.equal(result.error, undefined, JSON.stringify(result.error));
+          assert.ok(env.events.includes('log 001-steal: takeover: MaxTimeMSExpired'), env.events.join('\n'));
+          assert.deepEqual(await marks(env), ['before the takeover']);
+          assert.deepEqual(await states(env), [['001-steal', 'applied']]);
+        } finally {
+          Reflect.deleteProperty(store, hook);
+        }
       }),
   );
 });
 
 void describe('a lost lease', () => {
-  venueIt('a lock taken over before the transaction touches it: LOCK_LOST, and nothing of the migration is written', { commands: true }, (gateway) =>
+  venueIt('a lock taken over before the transaction touches it: LOCK_LOST, nothing of the migration is written, its claim shows as rolled back', { commands: true }, (gateway) =>
     withTransactionEnv(gateway, 'txn_taken_over', {}, async (env) => {
       await env.project.write('001-takeover.ts', `export const transaction = false;
 export async function up({ db }) {
@@ -231,13 +384,18 @@ export async function up({ db }) {
       const result = await env.migrator.up();
       assert.equal(result.error?.code, 'LOCK_LOST', JSON.stringify(result.error));
       assert.match(result.error.message, /002-after/);
+      assert.match(result.error.message, /taken over by elsewhere/);
       assert.deepEqual(result.steps.map((s) => s.status), ['success', 'failed']);
-      assert.equal(await attempts(env), 0, '002-after never ran');
-      assert.deepEqual((await states(env)), [['001-takeover', 'applied']]);
       const shim = shimOf(gateway);
+      assert.equal(attempts(shim), 0, '002-after never ran');
       const touch = first(sent(shim), "002-after's touch of the lock", (c) => c.inTransaction && c.collection === 'mongrate_lock');
       assert.deepEqual(shim.transactionOf(touch).map(named), ['update mongrate_lock', 'find mongrate_lock', 'abortTransaction'], 'the touch found the lock taken, and read by whom');
-      assert.match(result.error.message, /taken over by elsewhere/);
+      // the claim stays for whoever holds the lock next: a transaction left it, so nothing of it ran
+      assert.deepEqual(await states(env), [['001-takeover', 'applied'], ['002-after', 'running']]);
+      await env.db.collection('mongrate_lock').deleteMany({});
+      const [, after] = (await env.migrator.status()).migrations;
+      assert.deepEqual([after?.state, after?.interrupted, after?.rolledBack], ['failed', true, true]);
+      assert.match(after?.error ?? '', /^interrupted: its runner \(.+\) is gone; its transaction was rolled back, nothing was applied$/);
     }),
   );
 });

@@ -5,7 +5,7 @@
 // went away (UNREACHABLE, exit 5), and its record stays `running` for a rerun to resume.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exitCodeFor } from '../../src/cli/errors.ts';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import { createMigrator } from '../../src/index.ts';
 import type { ScriptedError } from '../support/scripted-replica-set/index.ts';
 import { scriptedSet } from './fixtures.ts';

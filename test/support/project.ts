@@ -51,9 +51,13 @@ export default defineMigration({
 `;
 }
 
-/** A migration whose up throws `message` after inserting a marker. */
+/**
+ * A migration whose up throws `message` after inserting a marker, outside a transaction on every
+ * server: its marker stays, and it is `failed` (half done), whatever the server.
+ */
 export function failingMigration(message: string): string {
-  return `export async function up({ db }) {
+  return `export const transaction = false;
+export async function up({ db }) {
   await db.collection('marks').insertOne({ mark: 'half-done' });
   throw new Error(${JSON.stringify(message)});
 }

@@ -17,7 +17,9 @@
  * through it.
  *
  * `record` mode, in front of a real replica-set member: forwards every byte unchanged and only
- * records, except for a command a test injected a failure into (answered here, never forwarded).
+ * records, except for a command a test injected a failure into (answered here, never forwarded;
+ * a commit failed as transient or as NoSuchTransaction makes the shim abort that transaction on
+ * the server, as a server answering so has).
  *
  * Every command seen lands in `commands`, in arrival order across connections. Not handled: TLS,
  * and OP_COMPRESSED (forwarded untouched and unrecorded: configure no `compressors` through it).
@@ -53,8 +55,15 @@ export interface SeenCommand {
   answeredBy: 'server' | 'shim' | 'injected failure';
 }
 
-/** Failures a test can inject, each as MongoDB reports it. */
-export type Failure = 'transient' | 'unknown-commit-result' | 'network';
+/** Failures a test can inject, each as MongoDB (or DocumentDB's gateway) reports it. */
+export type Failure =
+  | 'transient'
+  | 'unknown-commit-result'
+  | 'network'
+  | 'not-in-transaction'
+  | 'no-such-transaction'
+  | 'duplicate-key'
+  | 'write-conflict-unlabelled';
 
 const FAILURE_REPLIES: Record<Exclude<Failure, 'network'>, Document> = {
   // a write conflict: labelled so that the whole transaction may be run again
@@ -70,6 +79,29 @@ const FAILURE_REPLIES: Record<Exclude<Failure, 'network'>, Document> = {
     ok: 1,
     writeConcernError: { code: 64, codeName: 'WriteConcernFailed', errmsg: 'waiting for replication timed out', errInfo: { wtimeout: true } },
   },
+  // DDL on an existing collection, a capped or time-series write: the server cannot do it in a transaction
+  'not-in-transaction': {
+    ok: 0,
+    errmsg: 'Cannot create new indexes on existing collection in a multi-document transaction.',
+    code: 263,
+    codeName: 'OperationNotSupportedInTransaction',
+  },
+  // every command of a transaction the server already aborted (its lifetime, an error inside it)
+  'no-such-transaction': {
+    ok: 0,
+    errmsg: 'Transaction with { txnNumber: 1 } has been aborted.',
+    code: 251,
+    codeName: 'NoSuchTransaction',
+    errorLabels: ['TransientTransactionError'],
+  },
+  // a write error, as an insert reports it (which aborts a transaction on MongoDB)
+  'duplicate-key': {
+    ok: 1,
+    n: 0,
+    writeErrors: [{ index: 0, code: 11000, errmsg: 'E11000 duplicate key error collection: marks index: _id_ dup key: { _id: 1 }' }],
+  },
+  // how DocumentDB's gateway answers a write conflict inside a transaction: no TransientTransactionError label
+  'write-conflict-unlabelled': { ok: 0, errmsg: 'Write conflict', code: 112, codeName: 'WriteConflict' },
 };
 
 export interface TransactionShim {
@@ -81,9 +113,12 @@ export interface TransactionShim {
   commands: SeenCommand[];
   /**
    * The next `times` commands (default 1; Infinity: all) for which `when` holds get `failure`
-   * instead of reaching the server; `network` closes the client's connection unanswered.
+   * instead of reaching the server; `network` closes the client's connection unanswered. Several
+   * injections wait side by side; a command gets the first that matches.
    */
   inject(failure: Failure, when: (command: SeenCommand) => boolean, times?: number): void;
+  /** As `inject`, with a reply of the test's own (e.g. a `getParameter` answer). */
+  answer(reply: Document, when: (command: SeenCommand) => boolean, times?: number): void;
   /** The commands seen so far of the transaction `command` belongs to. */
   transactionOf(command: SeenCommand): SeenCommand[];
   close(): Promise<void>;
@@ -209,15 +244,16 @@ export async function startTransactionShim(upstream: string, mode: 'shim' | 'rec
   const [host = '', port = ''] = upstream.split(/:(?=\d+$)/);
   const commands: SeenCommand[] = [];
   const sockets = new Set<net.Socket>();
-  let failing: { failure: Failure; when: (command: SeenCommand) => boolean; remaining: number } | undefined;
+  const failing: { failure: Failure | Document; when: (command: SeenCommand) => boolean; remaining: number }[] = [];
   let nextRequestId = 1;
   let me = '';
 
-  const failureFor = (seen: SeenCommand): Failure | undefined => {
-    if (failing === undefined || !failing.when(seen)) return undefined;
-    const { failure } = failing;
-    if (--failing.remaining <= 0) failing = undefined;
-    return failure;
+  const failureFor = (seen: SeenCommand): Failure | Document | undefined => {
+    const index = failing.findIndex((f) => f.when(seen));
+    const found = failing[index];
+    if (found === undefined) return undefined;
+    if (--found.remaining <= 0) failing.splice(index, 1);
+    return found.failure;
   };
 
   const server = net.createServer((client) => {
@@ -232,6 +268,8 @@ export async function startTransactionShim(upstream: string, mode: 'shim' | 'rec
       });
     }
     const helloRequests = new Set<number>();
+    /** Requests the shim sent the server on its own: their replies are not the driver's. */
+    const ownRequests = new Set<number>();
     const answer = (request: Buffer, reply: Document): void => void client.write(encode(nextRequestId++, requestIdOf(request), OP_MSG, writeOpMsg(0, reply)));
 
     const fromClient = framer();
@@ -255,7 +293,15 @@ export async function startTransactionShim(upstream: string, mode: 'shim' | 'rec
         if (failure !== undefined) {
           seen.answeredBy = 'injected failure';
           if (failure === 'network') client.destroy();
-          else answer(request, FAILURE_REPLIES[failure]);
+          else answer(request, typeof failure === 'string' ? FAILURE_REPLIES[failure] : failure);
+          // a real server that fails a commit this way has aborted the transaction: so does the one behind the proxy
+          if (mode === 'record' && seen.name === 'commitTransaction' && (failure === 'transient' || failure === 'no-such-transaction')) {
+            const { commitTransaction: _commit, ...rest } = command;
+            // far above the driver's request ids, so a reply to it is never taken for one of theirs
+            const id = 0x40000000 + nextRequestId++;
+            ownRequests.add(id);
+            remote.write(encode(id, 0, OP_MSG, writeOpMsg(message.flags, { abortTransaction: 1, ...rest })));
+          }
         } else if (mode === 'shim' && (seen.name === 'commitTransaction' || seen.name === 'abortTransaction')) {
           seen.answeredBy = 'shim';
           answer(request, { ok: 1 });
@@ -271,6 +317,7 @@ export async function startTransactionShim(upstream: string, mode: 'shim' | 'rec
     const fromServer = framer();
     remote.on('data', (chunk: Buffer) => {
       for (const reply of fromServer(chunk)) {
+        if (ownRequests.delete(responseToOf(reply))) continue;
         if (!helloRequests.delete(responseToOf(reply))) {
           client.write(reply);
           continue;
@@ -293,7 +340,10 @@ export async function startTransactionShim(upstream: string, mode: 'shim' | 'rec
     uri: `mongodb://${me}/?directConnection=true`,
     commands,
     inject(failure, when, times = 1) {
-      failing = { failure, when, remaining: times };
+      failing.push({ failure, when, remaining: times });
+    },
+    answer(reply, when, times = 1) {
+      failing.push({ failure: reply, when, remaining: times });
     },
     transactionOf: (command) => (command.transaction === undefined ? [command] : commands.filter((c) => c.transaction === command.transaction)),
     async close() {

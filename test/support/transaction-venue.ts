@@ -6,10 +6,12 @@
 //   those tests skip, saying why.
 // - a server without them (FerretDB here): through the transaction shim, commands only. Tests
 //   that need the server to roll back or to hold a write lock skip, saying why.
+// A real server is also asked whether an error inside a transaction aborts it, as on MongoDB:
+// DocumentDB keeps the transaction going, and tests of what follows such an abort skip there.
 import { it, type TestContext } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { probeServer } from '../../src/server/capabilities.ts';
-import { testUri } from './db.ts';
+import { testUri, uniqueDbName } from './db.ts';
 import { startTransactionShim, type TransactionShim } from './transaction-shim.ts';
 
 /** What a test connects through. */
@@ -27,10 +29,17 @@ export interface Needs {
   commands?: boolean;
   /** Needs a server that really rolls back or blocks: what for, e.g. 'that the first attempt's writes were rolled back'. */
   realServer?: string;
+  /**
+   * Needs a server whose transaction an error inside it aborts, as MongoDB's does (DocumentDB
+   * runs each statement under a savepoint and keeps the transaction going): what for.
+   */
+  abortsOnError?: string;
 }
 
 interface Venue {
   real: boolean;
+  /** A real server: an error inside a transaction aborts it (the next command gets NoSuchTransaction). */
+  abortsOnError: boolean;
   /** The server, e.g. 'FerretDB', 'replica set'. */
   server: string;
   /** host:port the shim or recording proxy relays to. */
@@ -47,19 +56,43 @@ function uriThrough(uri: string, address: string): string {
 /** A plain mongodb:// URI without TLS: the shim can sit in front of it. */
 const relayable = (uri: string): boolean => uri.startsWith('mongodb://') && !/[?&](tls|ssl)=true/i.test(uri);
 
+/** Whether a duplicate key inside a transaction aborts it, as on MongoDB, asked of the server itself. */
+async function errorAbortsTransaction(client: MongoClient): Promise<boolean> {
+  const db = client.db(uniqueDbName('venue_abort'));
+  const session = client.startSession();
+  try {
+    await db.collection('docs').insertOne({ _id: 1 } as never);
+    session.startTransaction();
+    await db.collection('docs').insertOne({ _id: 1 } as never, { session }).catch(() => undefined);
+    return await db
+      .collection('docs')
+      .insertOne({ _id: 2 } as never, { session })
+      .then(
+        () => false,
+        () => true,
+      );
+  } finally {
+    if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+    await session.endSession().catch(() => undefined);
+    await db.dropDatabase().catch(() => undefined);
+  }
+}
+
 async function findVenue(): Promise<Venue> {
   const uri = testUri();
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
   try {
-    const info = await probeServer(client.db('admin'));
+    // a database of its own: MongoDB refuses transactions on `admin`, so a probe there says "none"
+    const probed = client.db(uniqueDbName('venue'));
+    const info = await probeServer(probed).finally(() => probed.dropDatabase().catch(() => undefined));
     const hello = await client.db('admin').command({ hello: 1 });
     const primary = typeof hello.primary === 'string' ? hello.primary : typeof hello.me === 'string' ? hello.me : undefined;
     const first = /^mongodb:\/\/(?:[^@/]*@)?([^/?,]+)/.exec(uri)?.[1];
     if (info.supports('transactions')) {
       const server = info.topology === 'sharded' ? 'sharded cluster' : 'replica set';
-      return { real: true, server, upstream: relayable(uri) ? (primary ?? first) : undefined };
+      return { real: true, abortsOnError: await errorAbortsTransaction(client), server, upstream: relayable(uri) ? (primary ?? first) : undefined };
     }
-    return { real: false, server: info.flavour === 'ferretdb' ? 'FerretDB' : info.describe(), upstream: first };
+    return { real: false, abortsOnError: false, server: info.flavour === 'ferretdb' ? 'FerretDB' : info.describe(), upstream: first };
   } finally {
     await client.close();
   }
@@ -69,14 +102,18 @@ const venue = await findVenue();
 
 /** Where a test with these needs runs, for its title. */
 export function whereItRuns(needs: Needs): string {
-  if (needs.realServer !== undefined) return `(real ${venue.real ? venue.server : 'replica set'}${needs.commands === true ? ', through a recording proxy' : ''})`;
+  if (needs.realServer !== undefined || needs.abortsOnError !== undefined) return `(real ${venue.real ? venue.server : 'replica set'}${needs.commands === true ? ', through a recording proxy' : ''})`;
   if (!venue.real) return `(transaction shim over ${venue.server}: commands only)`;
   return `(real ${venue.server}${needs.commands === true ? ', through a recording proxy' : ''})`;
 }
 
 function skipReason(needs: Needs): string | undefined {
-  if (needs.realServer !== undefined && !venue.real) {
-    return `needs a server with real transactions, to check ${needs.realServer}: the transaction shim over ${venue.server} accepts transaction-shaped commands but undoes nothing and locks nothing (set MONGODB_URI to a replica set)`;
+  if (needs.abortsOnError !== undefined && venue.real && !venue.abortsOnError) {
+    return `needs a server whose transaction an error inside it aborts (as MongoDB's does), to check ${needs.abortsOnError}: this ${venue.server} keeps the transaction going after an error`;
+  }
+  const real = needs.realServer ?? needs.abortsOnError;
+  if (real !== undefined && !venue.real) {
+    return `needs a server with real transactions, to check ${real}: the transaction shim over ${venue.server} accepts transaction-shaped commands but undoes nothing and locks nothing (set MONGODB_URI to a replica set)`;
   }
   if (needs.commands === true && venue.upstream === undefined) {
     return 'reads the commands sent through a recording proxy, which cannot relay a TLS or mongodb+srv connection';

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { descriptionFor } from '../../src/cli/commands/create.ts';
-import { EXIT_CODES, exitCodeFor, hintWords, withAdvice } from '../../src/cli/errors.ts';
-import { formatEta, progressWords } from '../../src/cli/words.ts';
+import { hintWords, withAdvice } from '../../src/cli/advice.ts';
+import { EXIT_CODES, exitCodeFor } from '../../src/cli/exit-codes.ts';
+import { formatEta, progressWords } from '../../src/cli/format.ts';
 import { breakLongWords, wrapLine } from '../../src/cli/wrap.ts';
 
 void describe('hints as CLI words', () => {

@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { exitCodeFor, withAdvice } from '../../src/cli/errors.ts';
+import { withAdvice } from '../../src/cli/advice.ts';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { databaseFromUri, DEFAULT_URI, mergeConfig } from '../../src/config/resolve.ts';
 import { validateConfig } from '../../src/config/schema.ts';
@@ -159,6 +160,7 @@ void describe('mergeConfig', () => {
       migrations: undefined,
       configFile: undefined,
       projectRoot: BASE,
+      environment: undefined,
       notices: [],
     });
     assert.equal(DEFAULT_URI, 'mongodb://127.0.0.1:27017');

@@ -3,32 +3,31 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { exitCodeFor } from '../../src/cli/errors.ts';
+import { basename, dirname, join } from 'node:path';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import { slugify, timestampId } from '../../src/cli/commands/create.ts';
-import {
-  checksumOf,
-  compareIds,
-  discoverMigrations,
-  discoverMigrationsAndDuplicates,
-  isMigrationFileName,
-  migrationIdOf,
-  staticDescription,
-} from '../../src/providers/discover.ts';
-import { loadMigration } from '../../src/providers/load-file.ts';
+import { compareIds, listMigrations, type LoadedMigration } from '../../src/providers/contract.ts';
+import { checksumOf, isMigrationFileName, migrationIdOf, staticDescription } from '../../src/providers/discover.ts';
+import { fileProvider } from '../../src/providers/files.ts';
 import { MongrateError } from '../../src/errors.ts';
-import type { MigrationContext, MigrationFile } from '../../src/types.ts';
+import type { ListedMigration, MigrationContext } from '../../src/types.ts';
 import { isError } from '../support/assertions.ts';
 import { tempFolders } from '../support/temp.ts';
 
 const temp = tempFolders('mongrate-unit-discovery-');
 const folder = temp.folder;
 
-/** Writes one migration file and describes it as discovery would. */
-async function migrationFile(name: string, source: string): Promise<MigrationFile> {
-  const dir = await folder({ [name]: source });
-  const path = join(dir, name);
-  return { id: migrationIdOf(name), path, checksum: checksumOf(source), description: staticDescription(source) };
+/** A folder's migrations as every command but `validate` lists them: the file provider's survey, a duplicate id refused. */
+const listFolder = (dir: string): Promise<ListedMigration[]> => listMigrations(fileProvider(dir));
+
+/** Loads a listed file as the commands do: through the provider of its folder. */
+const loadMigration = (migration: ListedMigration): Promise<LoadedMigration> => fileProvider(dirname(migration.path ?? '')).load(migration);
+
+/** Writes one migration file and lists it, as the commands do. */
+async function migrationFile(name: string, source: string): Promise<ListedMigration> {
+  const [migration] = await listFolder(await folder({ [name]: source }));
+  assert.ok(migration !== undefined, `${name} is listed`);
+  return migration;
 }
 
 void describe('isMigrationFileName', () => {
@@ -126,7 +125,7 @@ void describe('staticDescription', () => {
   });
 });
 
-void describe('discoverMigrations', () => {
+void describe('listing the migrations folder', () => {
   void it('lists migrations sorted by id with path, checksum and description', async () => {
     const dir = await folder({
       '002-b.js': "export default { description: 'second', up: async () => {} };\n",
@@ -135,12 +134,13 @@ void describe('discoverMigrations', () => {
       'B.cjs': 'module.exports = { up: async () => {} };\n',
       'a.mts': 'export async function up() {}\n',
     });
-    const files = await discoverMigrations(dir);
+    const files = await listFolder(dir);
     assert.deepEqual(
       files.map((f) => f.id),
       ['001-a', '002-b', '010-c', 'B', 'a'],
     );
     const [first] = files;
+    assert.ok(first !== undefined);
     assert.deepEqual(first, {
       id: '001-a',
       path: join(dir, '001-a.ts'),
@@ -162,7 +162,7 @@ void describe('discoverMigrations', () => {
     await mkdir(join(dir, '002-folder.ts'));
     await mkdir(join(dir, 'nested'));
     await writeFile(join(dir, 'nested', '003-nested.ts'), 'export async function up() {}\n');
-    const files = await discoverMigrations(dir);
+    const files = await listFolder(dir);
     assert.deepEqual(
       files.map((f) => f.id),
       ['001-a'],
@@ -170,23 +170,23 @@ void describe('discoverMigrations', () => {
   });
 
   void it('gives an empty list for an empty folder', async () => {
-    assert.deepEqual(await discoverMigrations(await folder({})), []);
+    assert.deepEqual(await listFolder(await folder({})), []);
   });
 
   void it('refuses two files with one id with DUPLICATE_ID (exit 2) naming both', async () => {
     const dir = await folder({ '001-a.ts': 'export async function up() {}\n', '001-a.js': 'export async function up() {}\n' });
-    await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /duplicate migration id '001-a'/));
-    await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /001-a\.js/));
-    await assert.rejects(discoverMigrations(dir), isError('DUPLICATE_ID', /001-a\.ts/));
-    await assert.rejects(discoverMigrations(dir), (error: unknown) => error instanceof MongrateError && exitCodeFor(error.code) === 2);
+    await assert.rejects(listFolder(dir), isError('DUPLICATE_ID', /duplicate migration id '001-a'/));
+    await assert.rejects(listFolder(dir), isError('DUPLICATE_ID', /001-a\.js/));
+    await assert.rejects(listFolder(dir), isError('DUPLICATE_ID', /001-a\.ts/));
+    await assert.rejects(listFolder(dir), (error: unknown) => error instanceof MongrateError && exitCodeFor(error.code) === 2);
     // validate's path: reported, not thrown
-    const { files, duplicates } = await discoverMigrationsAndDuplicates(dir);
-    assert.deepEqual([files, duplicates], [[], [{ id: '001-a', names: ['001-a.js', '001-a.ts'] }]]);
+    const { migrations, duplicates } = await fileProvider(dir).survey();
+    assert.deepEqual([migrations, duplicates], [[], [{ id: '001-a', names: ['001-a.js', '001-a.ts'] }]]);
   });
 
   void it('refuses a missing folder with USAGE, hinting at migrationsDir', async () => {
     const missing = join(temp.root(), 'no-such-folder');
-    await assert.rejects(discoverMigrations(missing), (error: unknown) => {
+    await assert.rejects(listFolder(missing), (error: unknown) => {
       assert.ok(isError('USAGE', /migrations folder not found/)(error) && error instanceof MongrateError);
       assert.deepEqual(error.hints.map((h) => h.setting), ['migrationsDir'], 'the way out, in API terms');
       return true;
@@ -195,12 +195,12 @@ void describe('discoverMigrations', () => {
 
   void it('gives the same checksum for a CRLF file as for its LF form', async () => {
     const dir = await folder({ '001-a.ts': 'export async function up() {}\r\n// done\r\n' });
-    const [file] = await discoverMigrations(dir);
+    const [file] = await listFolder(dir);
     assert.equal(file?.checksum, checksumOf('export async function up() {}\n// done\n'));
   });
 });
 
-void describe('discoverMigrations with symbolic links', () => {
+void describe('listing the migrations folder, with symbolic links', () => {
   const SOURCE = "export default { description: 'shared', async up() { return 'linked up'; } };\n";
 
   void it('follows links to files: the link names the id, the checksum is of the target bytes, and it loads', async () => {
@@ -208,7 +208,7 @@ void describe('discoverMigrations with symbolic links', () => {
     const dir = await folder({});
     await symlink(join(shared, 'real-a.ts'), join(dir, '001-a.ts'));
     await symlink('../' + basename(shared) + '/real-b.js', join(dir, '002-b.js')); // a relative link
-    const files = await discoverMigrations(dir);
+    const files = await listFolder(dir);
     assert.deepEqual(files.map((f) => [f.id, f.path]), [['001-a', join(dir, '001-a.ts')], ['002-b', join(dir, '002-b.js')]]);
     const [linked] = files;
     assert.ok(linked !== undefined);
@@ -222,24 +222,24 @@ void describe('discoverMigrations with symbolic links', () => {
     const dir = await folder({ '001-a.ts': 'export async function up() {}\n' });
     await mkdir(join(dir, 'elsewhere'));
     await symlink(join(dir, 'elsewhere'), join(dir, '002-folder.ts'));
-    assert.deepEqual((await discoverMigrations(dir)).map((f) => f.id), ['001-a']);
+    assert.deepEqual((await listFolder(dir)).map((f) => f.id), ['001-a']);
   });
 
   void it('refuses a dangling or looping link with USAGE naming it and its target, rather than dropping a migration', async () => {
     const dir = await folder({ '001-a.ts': 'export async function up() {}\n' });
     await symlink(join(dir, 'gone.ts'), join(dir, '002-gone.ts'));
-    await assert.rejects(discoverMigrations(dir), isError('USAGE', /002-gone\.ts .*symbolic link to .*gone\.ts, which does not exist/));
-    await assert.rejects(discoverMigrationsAndDuplicates(dir), isError('USAGE', /002-gone\.ts/));
+    await assert.rejects(listFolder(dir), isError('USAGE', /002-gone\.ts .*symbolic link to .*gone\.ts, which does not exist/));
+    await assert.rejects(fileProvider(dir).survey(), isError('USAGE', /002-gone\.ts/));
     const loop = await folder({});
     await symlink(join(loop, '001-x.ts'), join(loop, '001-x.ts'));
-    await assert.rejects(discoverMigrations(loop), isError('USAGE', /001-x\.ts .*which loops/));
+    await assert.rejects(listFolder(loop), isError('USAGE', /001-x\.ts .*which loops/));
   });
 
   void it('ignores a dangling link whose name is not a migration', async () => {
     const dir = await folder({ '001-a.ts': 'export async function up() {}\n' });
     await symlink(join(dir, 'nowhere.md'), join(dir, 'README.md'));
     await symlink(join(dir, 'nowhere.ts'), join(dir, '_shared.ts'));
-    assert.deepEqual((await discoverMigrations(dir)).map((f) => f.id), ['001-a']);
+    assert.deepEqual((await listFolder(dir)).map((f) => f.id), ['001-a']);
   });
 });
 
@@ -360,7 +360,7 @@ void describe('loadMigration', () => {
 
   void it('names the file by its base name at least', async () => {
     const file = await migrationFile('013-noup.js', 'export const x = 1;\n');
-    await assert.rejects(loadMigration(file), isError('USAGE', new RegExp(basename(file.path).replace('.', '\\.'))));
+    await assert.rejects(loadMigration(file), isError('USAGE', new RegExp(basename(file.path ?? '').replace('.', '\\.'))));
   });
 });
 

@@ -2,7 +2,9 @@
 // reports them (most of these options cannot be created on the FerretDB test server).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Db, Document } from 'mongodb';
 import { copyOptions } from '../../src/helpers/collection-options.ts';
+import { refuseClientEncryption } from '../../src/helpers/copy-refusals.ts';
 import type { HelperContext } from '../../src/helpers/types.ts';
 import { isError } from '../support/assertions.ts';
 
@@ -39,7 +41,7 @@ void describe('copyOptions()', () => {
 
   void it('a plain collection gets no options; an empty validator is no validator', () => {
     const { ctx } = context();
-    assert.deepEqual(copyOptions(ctx, { name: 'users', type: 'collection', options: {} }, what), { options: {}, capped: false, validated: false });
+    assert.deepEqual(copyOptions(ctx, { name: 'users', type: 'collection', options: {} }, what), { options: {}, capped: false, collation: undefined, validated: false });
     assert.equal(copyOptions(ctx, { name: 'users', options: { validator: {} } }, what).validated, false);
   });
 
@@ -55,5 +57,30 @@ void describe('copyOptions()', () => {
     assert.throws(() => copyOptions(ctx, { name: 'v', type: 'view', options: { viewOn: 'users', pipeline: [] } }, what), isError('USAGE', /'v' is a view \(of 'users'\), not a collection/));
     assert.throws(() => copyOptions(ctx, { name: 't', type: 'timeseries', options: { timeseries: { timeField: 'at' } } }, what), isError('USAGE', /'t' is a time-series collection/));
     assert.throws(() => copyOptions(ctx, { name: 'e', type: 'collection', options: { encryptedFields: { fields: [] } } }, what), isError('USAGE', /'e' uses Queryable Encryption \(encryptedFields\)/));
+  });
+});
+
+void describe('refuseClientEncryption()', () => {
+  /** A Db of a client made with these autoEncryption options (never connected: the check reads only its options). */
+  const dbWith = (autoEncryption: Document | undefined): Db => ({ databaseName: 'shop', client: { options: { autoEncryption } } }) as unknown as Db;
+  const names = ['users', 'people', undefined];
+
+  void it('refuses a collection the client encrypts automatically: its fields would land decrypted in the temporary collection', () => {
+    for (const map of ['schemaMap', 'encryptedFieldsMap']) {
+      assert.throws(
+        () => refuseClientEncryption(dbWith({ [map]: { 'shop.users': {} } }), names, undefined, '_mongrate_tmp_people', what),
+        isError('USAGE', /client-side field level encryption: the client's autoEncryption names 'shop\.users', so the copy would read the encrypted fields decrypted and write them in plaintext into '_mongrate_tmp_people'/),
+      );
+    }
+    // the target named in the map: its encrypted fields would be written by the rename unencrypted
+    assert.throws(() => refuseClientEncryption(dbWith({ schemaMap: { 'shop.people': {} } }), names, undefined, 't', what), isError('USAGE', /names 'shop\.people'/));
+    // a remote schema: the validator has encrypt keywords, which an auto-encrypting client reads
+    const validator = { $jsonSchema: { properties: { ssn: { encrypt: { bsonType: 'string' } } } } };
+    assert.throws(() => refuseClientEncryption(dbWith({}), names, validator, 't', what), isError('USAGE', /its \$jsonSchema validator has encrypt keywords/));
+  });
+
+  void it('lets through a client without autoEncryption (encrypted values are copied as they are), or one whose maps name other collections', () => {
+    refuseClientEncryption(dbWith(undefined), names, { $jsonSchema: { properties: { ssn: { encrypt: {} } } } }, 't', what);
+    refuseClientEncryption(dbWith({ schemaMap: { 'shop.orders': {}, 'other.users': {} } }), names, undefined, 't', what);
   });
 });

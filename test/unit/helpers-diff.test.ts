@@ -4,24 +4,25 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BSON, Double, Long, ObjectId, type Document } from 'mongodb';
 import { TransactionLimitError } from '../../src/errors.ts';
-import { deleteFilter, diffWrite, holdsTarget } from '../../src/helpers/diff.ts';
+import { CONDITION_BUDGET, deleteFilter, diffWrite, holdsTarget } from '../../src/helpers/diff.ts';
+import { storedValues } from '../../src/helpers/typed.ts';
 import { DEFAULT_TRANSACTION_DOCUMENT_LIMIT, refuseOversizedTransaction, transactionOverflow } from '../../src/helpers/transaction-limit.ts';
 import type { HelperContext } from '../../src/helpers/types.ts';
 import { isError } from '../support/assertions.ts';
 
 const id = new ObjectId('66f1a2b3c4d5e6f708192a3b');
 
-/** The two decodings the helpers hold of one stored document: promoted (read) and with every BSON type (original). */
+/** The two decodings the helpers hold of one stored document: as the transform sees it (read) and with every BSON type (original). */
 function decodings(doc: Document): { read: Document; original: Document } {
   const bytes = BSON.serialize(doc);
-  return { read: BSON.deserialize(bytes), original: BSON.deserialize(bytes, { promoteValues: false }) };
+  return { read: BSON.deserialize(bytes), original: storedValues(bytes) };
 }
 
 void describe('diffWrite()', () => {
   void it('sets changed and added fields, unsets removed ones, conditional on each as read', () => {
-    const { read, original } = decodings({ _id: id, name: 'a', score: new Double(2.5), profile: { bio: 'x' }, old: 1, double: new Double(2), long: Long.fromNumber(5) });
+    const { original } = decodings({ _id: id, name: 'a', score: new Double(2.5), profile: { bio: 'x' }, old: 1, double: new Double(2), long: Long.fromNumber(5) });
     const next = { _id: id, name: 'b', score: 3, profile: { bio: 'y' }, created: 'now', double: 2, long: 5 };
-    const diff = diffWrite(read, original, next, 'reshape(users)');
+    const diff = diffWrite(original, next, 'reshape(users)');
     assert.deepEqual(diff?.update, { $set: { name: 'b', score: 3, profile: { bio: 'y' }, created: 'now' }, $unset: { old: '' } });
     assert.deepEqual(diff.filter, {
       _id: id,
@@ -36,34 +37,58 @@ void describe('diffWrite()', () => {
     for (const key of ['double', 'long']) assert.ok(!(key in diff.filter) && !(key in diff.set), key);
   });
 
+  void it('keeps the stored types inside a field it changed, and removes a field set to undefined', () => {
+    const { read, original } = decodings({ _id: id, top: Long.fromNumber(7), profile: { logins: Long.fromNumber(5), score: new Double(2), name: 'a' }, legacy: 'x' });
+    const diff = diffWrite(original, { ...read, profile: { ...(read.profile as Document), name: 'b' }, legacy: undefined }, 'w');
+    assert.deepEqual(Object.keys(diff?.set ?? {}), ['profile'], 'top, untouched, is not written');
+    const profile = diff?.set.profile as Document;
+    assert.ok(profile.logins instanceof Long && profile.score instanceof Double, 'nested Long and Double kept');
+    assert.deepEqual(diff?.unset, ['legacy'], 'undefined removes the field, never sets null');
+  });
+
+  void it('a changed field larger than CONDITION_BUDGET is checked, not carried: the statement stays small', () => {
+    const { original } = decodings({ _id: id, blob: 'a'.repeat(2 * CONDITION_BUDGET), n: 1 });
+    const diff = diffWrite(original, { _id: id, blob: 'b'.repeat(2 * CONDITION_BUDGET), n: 1 }, 'w');
+    assert.deepEqual(diff?.checked, ['blob']);
+    assert.deepEqual(diff.filter, { _id: id });
+  });
+
   void it('is undefined when only the field order changed; the _id is never written', () => {
-    const { read, original } = decodings({ _id: id, a: 1, b: [1, 2] });
-    assert.equal(diffWrite(read, original, { b: [1, 2], _id: id, a: 1 }, 'w'), undefined);
+    const { original } = decodings({ _id: id, a: 1, b: [1, 2] });
+    assert.equal(diffWrite(original, { b: [1, 2], _id: id, a: 1 }, 'w'), undefined);
   });
 
   void it('a null read is conditioned to exist, since $eq null also matches a missing field', () => {
-    const { read, original } = decodings({ _id: id, a: null });
-    assert.deepEqual(diffWrite(read, original, { _id: id, a: 1 }, 'w')?.filter, { _id: id, a: { $eq: null, $exists: true } });
+    const { original } = decodings({ _id: id, a: null });
+    assert.deepEqual(diffWrite(original, { _id: id, a: 1 }, 'w')?.filter, { _id: id, a: { $eq: null, $exists: true } });
   });
 
   void it('refuses to write a top-level field whose name $set would read as a path or an operator', () => {
-    const { read, original } = decodings({ _id: id, 'a.b': 1, ok: 1 });
-    assert.throws(() => diffWrite(read, original, { _id: id, 'a.b': 2, ok: 1 }, 'reshape(users)'), isError('USAGE', /changes the field 'a\.b' of .* contains '\.'/));
+    const { original } = decodings({ _id: id, 'a.b': 1, ok: 1 });
+    assert.throws(() => diffWrite(original, { _id: id, 'a.b': 2, ok: 1 }, 'reshape(users)'), isError('USAGE', /changes the field 'a\.b' of .* contains '\.'/));
     // untouched, such a field is fine: it is not written
-    assert.deepEqual(diffWrite(read, original, { _id: id, 'a.b': 1, ok: 2 }, 'w')?.update, { $set: { ok: 2 } });
+    assert.deepEqual(diffWrite(original, { _id: id, 'a.b': 1, ok: 2 }, 'w')?.update, { $set: { ok: 2 } });
   });
 });
 
 void describe('deleteFilter()', () => {
   void it('conditions a delete on every top-level field as read, leaving out names a filter cannot express', () => {
     const { original } = decodings({ _id: id, a: 'x', n: null, 'dotted.name': 1 });
-    assert.deepEqual(deleteFilter(original), { _id: id, a: { $eq: 'x' }, n: { $eq: null, $exists: true } });
+    assert.deepEqual(deleteFilter(original), { filter: { _id: id, a: { $eq: 'x' }, n: { $eq: null, $exists: true } }, checked: [] });
+  });
+
+  void it('carries at most CONDITION_BUDGET bytes of values; larger fields are left to a check by re-reading', () => {
+    const big = 'x'.repeat(CONDITION_BUDGET);
+    const { original } = decodings({ _id: id, small: 1, huge: big, other: 'y'.repeat(CONDITION_BUDGET / 2) });
+    const { filter, checked } = deleteFilter(original);
+    assert.deepEqual(checked, ['huge']);
+    assert.deepEqual(filter, { _id: id, small: { $eq: original.small as unknown }, other: { $eq: original.other as unknown } });
   });
 });
 
 void describe('holdsTarget()', () => {
-  const { read, original } = decodings({ _id: id, a: 1, gone: true });
-  const diff = diffWrite(read, original, { _id: id, a: 2, big: Long.fromNumber(3) }, 'w');
+  const { original } = decodings({ _id: id, a: 1, gone: true });
+  const diff = diffWrite(original, { _id: id, a: 2, big: Long.fromNumber(3) }, 'w');
 
   void it('is true when the document holds exactly what the update sets and lacks what it unsets', () => {
     assert.ok(diff !== undefined);

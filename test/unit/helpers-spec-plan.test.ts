@@ -12,7 +12,11 @@ void describe('serverPlan() with a default on a rename target', () => {
         { filter: { seq: { $lt: 10 }, theme: { $exists: false }, 'settings.theme': { $exists: false } }, update: { $set: { theme: 'light' } } },
         { filter: { seq: { $lt: 10 }, created_at: { $exists: false } }, update: { $set: { created_at: 0 } } },
       ],
-      main: { $rename: { theme: 'settings.theme', bio: 'profile.bio' }, $unset: { old: '' } },
+      moves: [
+        { filter: { seq: { $lt: 10 }, theme: { $exists: true } }, update: { $rename: { theme: 'settings.theme' } } },
+        { filter: { seq: { $lt: 10 }, bio: { $exists: true } }, update: { $rename: { bio: 'profile.bio' } } },
+      ],
+      main: { $unset: { old: '' } },
     });
   });
 

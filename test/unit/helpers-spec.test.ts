@@ -1,9 +1,8 @@
 // Unit tests of the helpers' pure parts: the declarative spec (JS application and server plan), index naming
-// and which fields a transform left untouched.
+// and the count beside the work.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BSON, ObjectId } from 'mongodb';
-import { keepUntouchedTypes } from '../../src/helpers/diff.ts';
+import { ObjectId } from 'mongodb';
 import { countBeside } from '../../src/helpers/context.ts';
 import { MongrateError } from '../../src/errors.ts';
 import { copyableIndexes, defaultIndexName } from '../../src/helpers/indexes.ts';
@@ -75,9 +74,9 @@ void describe('checkSpec()', () => {
 });
 
 void describe('serverPlan()', () => {
-  void it('turns a conflict-free spec into per-default updates and one combined update', () => {
+  void it('turns a conflict-free spec into per-default updates, a move per rename into a sub-document, and one combined update', () => {
     const plan = serverPlan(
-      { rename: { bio: 'profile.bio' }, unset: ['old'], set: { v: 2 }, setDefaults: { prefs: {}, 'settings.theme': 'light' } },
+      { rename: { bio: 'profile.bio', nick: 'alias' }, unset: ['old'], set: { v: 2 }, setDefaults: { prefs: {}, 'settings.theme': 'light' } },
       { v: { $ne: 2 } },
     );
     assert.deepEqual(plan, {
@@ -85,8 +84,13 @@ void describe('serverPlan()', () => {
         { filter: { v: { $ne: 2 }, prefs: { $exists: false } }, update: { $set: { prefs: {} } } },
         { filter: { v: { $ne: 2 }, 'settings.theme': { $exists: false } }, update: { $set: { 'settings.theme': 'light' } } },
       ],
-      main: { $rename: { bio: 'profile.bio' }, $unset: { old: '' }, $set: { v: 2 } },
+      // DocumentDB's combined update would create profile: {} where bio is missing
+      moves: [{ filter: { v: { $ne: 2 }, bio: { $exists: true } }, update: { $rename: { bio: 'profile.bio' } } }],
+      main: { $rename: { nick: 'alias' }, $unset: { old: '' }, $set: { v: 2 } },
     });
+    // alone, a rename into a sub-document is one update everywhere
+    assert.deepEqual(serverPlan({ rename: { bio: 'profile.bio' } }, {}), { defaults: [], moves: [], main: { $rename: { bio: 'profile.bio' } } });
+    assert.equal(serverPlan({ rename: { bio: 'profile.bio' }, set: { v: 2 } }, { bio: { $exists: true } }), undefined, 'the filter reads a moved field');
   });
 
   void it('combines with $and when the filter already constrains a defaulted path', () => {
@@ -105,7 +109,7 @@ void describe('serverPlan()', () => {
   });
 
   void it('an empty spec needs no command', () => {
-    assert.deepEqual(serverPlan({}, {}), { defaults: [], main: undefined });
+    assert.deepEqual(serverPlan({}, {}), { defaults: [], moves: [], main: undefined });
   });
 });
 
@@ -123,29 +127,21 @@ void describe('index naming', () => {
     ];
     assert.deepEqual(copyableIndexes(listed), [{ key: { email: 1 }, name: 'email_1', unique: true }]);
   });
-});
 
-void describe('keepUntouchedTypes()', () => {
-  void it('keeps the original value exactly when the new value has the same BSON bytes as the one read', () => {
-    const values: unknown[] = [0, -0, 1, 1.5, 2 ** 40, NaN, Infinity, '', '1', 'x', true, false, null, when, new Date(0), id, new ObjectId(), { a: 1 }, { a: '1' }, [1], ['1'], []];
-    const bytes = (value: unknown): string => Buffer.from(BSON.serialize({ v: value })).toString('hex');
-    const ORIGINAL = Symbol('original');
-    for (const next of values) {
-      for (const read of values) {
-        const out = keepUntouchedTypes({ v: next }, { v: read }, { v: ORIGINAL });
-        const same = bytes(next) === bytes(read);
-        assert.equal(out.v === ORIGINAL, same, `next ${String(next)} (${typeof next}) vs read ${String(read)} (${typeof read}): same bytes ${same}`);
-      }
-    }
-  });
-
-  void it('takes a field the transform added or that the original lacks as given, in the new field order', () => {
-    const out = keepUntouchedTypes({ b: 2, a: 'x', c: 3 }, { a: 'x', b: 2 }, { a: 'kept-a' });
-    assert.deepEqual(Object.entries(out), [
-      ['b', 2],
-      ['a', 'kept-a'],
-      ['c', 3],
+  void it('copyableIndexes() makes the simple collation explicit where the collection has a default one', () => {
+    const listed = [
+      { v: 2, key: { _id: 1 }, name: '_id_', collation: { locale: 'en', strength: 2 } },
+      // listIndexes leaves out the collation of an index built with the simple one
+      { v: 2, key: { sku: 1 }, name: 'sku_1', unique: true },
+      { v: 2, key: { _fts: 'text', _ftsx: 1 }, name: 'name_text', weights: { name: 1 } },
+      { v: 2, key: { name: 1 }, name: 'name_1', collation: { locale: 'en', strength: 2 } },
+    ];
+    assert.deepEqual(copyableIndexes(listed, { locale: 'en', strength: 2 }), [
+      { key: { sku: 1 }, name: 'sku_1', unique: true, collation: { locale: 'simple' } },
+      { key: { _fts: 'text', _ftsx: 1 }, name: 'name_text', weights: { name: 1 }, collation: { locale: 'simple' } },
+      { key: { name: 1 }, name: 'name_1', collation: { locale: 'en', strength: 2 } },
     ]);
+    assert.deepEqual(copyableIndexes(listed.slice(1, 2)), [{ key: { sku: 1 }, name: 'sku_1', unique: true }], 'no default collation: as listed');
   });
 });
 

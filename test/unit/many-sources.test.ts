@@ -9,11 +9,14 @@ import { mergeConfig } from '../../src/config/resolve.ts';
 import { validateConfig } from '../../src/config/schema.ts';
 import { computeStatus, planImport, planRepair } from '../../src/core/plan.ts';
 import { matchDatabases } from '../../src/core/select-databases.ts';
-import { combinedExitCode, outcomeOfExitCode } from '../../src/cli/fan-out/summary.ts';
+import { outcomeOfCode } from '../../src/core/fan-out.ts';
+import { exitCodeOf } from '../../src/cli/exit-codes.ts';
 import { defineMigration } from '../../src/define.ts';
 import { inlineProvider } from '../../src/providers/inline.ts';
 import { checksumOf } from '../../src/providers/discover.ts';
-import type { ChangelogRecord, MigrationContext } from '../../src/types.ts';
+import type { MigrationContext } from '../../src/types.ts';
+import type { ChangelogRecord } from '../../src/changelog/contract.ts';
+import type { ErrorCode } from '../../src/errors.ts';
 import { isError } from '../support/assertions.ts';
 
 const merge = (config: Parameters<typeof mergeConfig>[0], overrides = {}, env = {}): ReturnType<typeof mergeConfig> =>
@@ -76,14 +79,17 @@ void describe('matchDatabases', () => {
 
 void describe('the exit code across databases', () => {
   void it('is 130 if interrupted, else 1, 2, 3, 4, 5, else 0', () => {
-    assert.equal(combinedExitCode([0, 5, 4, 3, 1, 130]), 130);
-    assert.equal(combinedExitCode([5, 4, 3, 1, 0]), 1);
-    assert.equal(combinedExitCode([5, 4, 3, 0]), 3);
-    assert.equal(combinedExitCode([5, 4, 0]), 4);
-    assert.equal(combinedExitCode([0, 5]), 5);
-    assert.equal(combinedExitCode([0, 0]), 0);
-    assert.equal(combinedExitCode([]), 0);
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 130].map(outcomeOfExitCode), ['ok', 'failed', 'failed', 'locked', 'problems', 'unreachable', 'interrupted']);
+    const of = (...codes: (ErrorCode | undefined)[]): number => exitCodeOf({ databases: codes.map((code) => ({ error: code === undefined ? undefined : { code } })) });
+    assert.equal(of(undefined, 'UNREACHABLE', 'CHECK_FAILED', 'LOCK_HELD', 'MIGRATION_FAILED', 'INTERRUPTED'), 130);
+    assert.equal(of('UNREACHABLE', 'CHECK_FAILED', 'LOCK_HELD', 'USAGE', 'MIGRATION_FAILED', undefined), 1);
+    assert.equal(of('UNREACHABLE', 'CHECK_FAILED', 'LOCK_LOST', 'CONFIG'), 2);
+    assert.equal(of('UNREACHABLE', 'CHECK_FAILED', 'LOCK_HELD', undefined), 3);
+    assert.equal(of('SERVER_PROBE_FAILED', 'CHECK_FAILED', undefined), 4);
+    assert.equal(of(undefined, 'UNREACHABLE'), 5);
+    assert.equal(of(undefined, undefined), 0);
+    assert.equal(of(), 0);
+    const outcomes = (['MIGRATION_FAILED', 'USAGE', 'LOCK_HELD', 'CHECK_FAILED', 'UNREACHABLE', 'INTERRUPTED'] as const).map(outcomeOfCode);
+    assert.deepEqual(outcomes, ['failed', 'failed', 'locked', 'problems', 'unreachable', 'interrupted']);
   });
 });
 
@@ -128,8 +134,10 @@ void describe('in-code migrations', () => {
     assert.deepEqual(survey.migrations.map((m) => [m.id, m.checksum]), [['a', undefined], ['b', checksumOf('text')]]);
     assert.deepEqual(survey.duplicates, [{ id: 'c', names: ['migrations[2]', 'migrations[3]'] }]);
     await assert.rejects(inlineProvider([{ id: '', up }]).survey(), isError('USAGE', /migrations\[0\] needs an `id`/));
-    const broken = await inlineProvider([{ id: 'x', up: 'nope' as unknown as typeof up }]).survey();
-    await assert.rejects(broken.migrations[0]?.load() ?? Promise.resolve(), isError('USAGE', /'x' does not export an `up`/));
+    const brokenProvider = inlineProvider([{ id: 'x', up: 'nope' as unknown as typeof up }]);
+    const [broken] = (await brokenProvider.survey()).migrations;
+    assert.ok(broken !== undefined, 'it is listed: checked when it is about to run');
+    await assert.rejects(brokenProvider.load(broken), isError('USAGE', /'x' does not export an `up`/));
   });
 });
 

@@ -15,7 +15,8 @@ import { validateConfig } from '../../src/config/schema.ts';
 import { computeStatus, planUp } from '../../src/core/plan.ts';
 import { defineMigration } from '../../src/define.ts';
 import { clientOptionsFor } from '../../src/driver/client-options.ts';
-import type { ChangelogRecord, ListedMigration } from '../../src/types.ts';
+import type { ChangelogRecord } from '../../src/changelog/contract.ts';
+import type { ListedMigration } from '../../src/types.ts';
 import { isError } from '../support/assertions.ts';
 
 const merge = (config: Record<string, unknown>, options: { overrides?: Record<string, string>; env?: Record<string, string> } = {}): ReturnType<typeof mergeConfig> =>

@@ -1,15 +1,16 @@
 // Unit tests of the pure planning core: states, `up` plans and `down` plans. No server, no files.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appliedInOrder, computeStatus, planDown, planUp, PROBLEM_STATES } from '../../src/core/plan.ts';
+import { appliedInOrder, computeStatus, planDown, planRepair, planUp, PROBLEM_STATES } from '../../src/core/plan.ts';
 import { NO_COUNTS } from '../support/counts.ts';
 import { MongrateError, type ErrorCode } from '../../src/errors.ts';
 import { waysOut } from '../support/assertions.ts';
-import type { ChangelogRecord, ChangelogState, MigrationFile, MigrationState } from '../../src/types.ts';
+import type { ListedMigration, MigrationState } from '../../src/types.ts';
+import type { ChangelogRecord, ChangelogState } from '../../src/changelog/contract.ts';
 
 const BASE = Date.UTC(2024, 0, 1, 0, 0, 0);
 
-function file(id: string, checksum = `sha256:${id}`): MigrationFile {
+function file(id: string, checksum = `sha256:${id}`): ListedMigration {
   return { id, path: `/project/migrations/${id}.ts`, checksum, description: `file ${id}` };
 }
 
@@ -60,7 +61,7 @@ function isError(code: ErrorCode, message: RegExp): (error: unknown) => boolean 
   };
 }
 
-function stateMap(files: MigrationFile[], records: ChangelogRecord[], liveOwner?: string): Record<string, MigrationState> {
+function stateMap(files: ListedMigration[], records: ChangelogRecord[], liveOwner?: string): Record<string, MigrationState> {
   return Object.fromEntries(computeStatus('db', files, records, liveOwner).migrations.map((m) => [m.id, m.state]));
 }
 
@@ -159,6 +160,7 @@ void describe('computeStatus', () => {
       file: '/project/migrations/001.ts',
       error: undefined,
       interrupted: false,
+      rolledBack: false,
       direction: undefined,
     });
   });
@@ -419,5 +421,80 @@ void describe('planDown', () => {
     assert.deepEqual(planDown([], {}), []);
     assert.deepEqual(planDown([], { all: true }), []);
     assert.deepEqual(planDown([], { lastRun: true }), []);
+  });
+});
+
+void describe('attempts rolled back with their transaction', () => {
+  const claim = (direction: 'up' | 'down', runId: string, extra: Partial<NonNullable<ChangelogRecord['claim']>> = {}): NonNullable<ChangelogRecord['claim']> => ({
+    direction,
+    runId,
+    host: 'deploy-7',
+    pid: 77,
+    startedAt: new Date(BASE + 60 * 60_000),
+    transaction: true,
+    ...extra,
+  });
+  /** An up that failed inside its transaction, recorded so. */
+  const rolledBackUp = (id: string): ChangelogRecord => ({
+    ...record(id, { state: 'failed', at: 5 }),
+    claim: claim('up', 'run-9', { finishedAt: new Date(BASE + 61 * 60_000), durationMs: 300 }),
+    error: { message: 'boom', direction: 'up', rolledBack: true },
+  });
+  /** A runner that died while `direction` ran in a transaction: its record stays running. */
+  const deadInTransaction = (id: string, direction: 'up' | 'down'): ChangelogRecord => ({
+    ...record(id, { state: 'running', at: 3, finished: direction === 'down' }),
+    claim: claim(direction, 'run-dead', direction === 'down' ? { previousState: 'applied' } : {}),
+  });
+
+  void it('failed (rolled back): a problem for status --check, and a plain up runs it again', () => {
+    const records = [record('001', { at: 1 }), rolledBackUp('002')];
+    const status = computeStatus('db', [file('001'), file('002')], records);
+    const shown = status.migrations[1];
+    assert.deepEqual([shown?.state, shown?.rolledBack, shown?.interrupted, shown?.direction, shown?.error, shown?.durationMs], ['failed', true, false, 'up', 'boom', 300]);
+    assert.equal(status.problems, 1);
+    assert.deepEqual(planUp([file('001'), file('002'), file('003')], records, {}).map((f) => f.id), ['002', '003']);
+  });
+
+  void it('a failure outside a transaction still blocks a plain up, even beside a rolled-back one', () => {
+    const records = [rolledBackUp('001'), record('002', { state: 'failed', at: 2, error: 'half done' })];
+    assert.throws(() => planUp([file('001'), file('002')], records, {}), isError('MIGRATION_FAILED', /002 failed earlier/));
+  });
+
+  void it('an up whose runner died in its transaction: failed (interrupted, rolled back), run again by a plain up', () => {
+    const records = [deadInTransaction('001', 'up')];
+    const [shown] = computeStatus('db', [file('001')], records).migrations;
+    assert.deepEqual([shown?.state, shown?.interrupted, shown?.rolledBack, shown?.direction], ['failed', true, true, 'up']);
+    assert.equal(shown?.error, 'interrupted: its runner (deploy-7 pid 77) is gone; its transaction was rolled back, nothing was applied');
+    assert.deepEqual(planUp([file('001')], records, {}).map((f) => f.id), ['001']);
+  });
+
+  void it('while its runner holds the lock, a transactional claim is running, and blocks like any other', () => {
+    const records = [deadInTransaction('001', 'up')];
+    const [shown] = computeStatus('db', [file('001')], records, 'run-dead').migrations;
+    assert.deepEqual([shown?.state, shown?.rolledBack], ['running', false]);
+    assert.throws(() => planUp([file('001')], records, {}, 'run-dead'), isError('LOCK_HELD', /marked running/));
+  });
+
+  void it('a down whose runner died in its transaction: still applied (noted), reverted by a plain down, not a problem', () => {
+    const records = [record('001', { at: 1 }), deadInTransaction('002', 'down')];
+    const status = computeStatus('db', [file('001'), file('002')], records);
+    const shown = status.migrations[1];
+    assert.deepEqual([shown?.state, shown?.interrupted, shown?.rolledBack, shown?.direction], ['applied', true, true, 'down']);
+    assert.equal(shown?.error, 'a down was interrupted: its runner (deploy-7 pid 77) is gone; its transaction was rolled back, nothing was reverted');
+    assert.equal(status.problems, 0);
+    assert.deepEqual(planUp([file('001'), file('002')], records, {}), [], 'up has nothing to do');
+    assert.deepEqual(planDown(records, {}).map((r) => [r._id, r.state]), [['002', 'running']], 'the record as it is, for the conditional claim');
+    assert.deepEqual(appliedInOrder(records).map((r) => r._id), ['001', '002']);
+  });
+
+  void it('repair forgets a rolled-back up and gives a rolled-back down its applied record back', () => {
+    const records = [rolledBackUp('001'), deadInTransaction('002', 'down')];
+    assert.deepEqual(
+      planRepair([file('001'), file('002')], records, undefined).map((a) => [a.id, a.action, a.detail]),
+      [
+        ['001', 'forget-failed', 'remove the failed record so it runs again'],
+        ['002', 'restore-applied', 'mark it applied again, so `down` reverts it again (its interrupted down was rolled back)'],
+      ],
+    );
   });
 });

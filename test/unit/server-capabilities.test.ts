@@ -4,7 +4,7 @@ import { FERRETDB_BUILD_INFO, FERRETDB_COMMIT_TRANSACTION_REPLY, FERRETDB_HELLO 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MongoClient, MongoNetworkError, MongoServerError, ObjectId, Timestamp, type Document } from 'mongodb';
-import { exitCodeFor } from '../../src/cli/errors.ts';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import { MongrateError } from '../../src/errors.ts';
 import {
   capabilitiesFrom,

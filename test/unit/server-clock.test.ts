@@ -3,7 +3,8 @@
 // never read, and that a suspend or an old sample only ever widens the bounds the safe way.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ServerClock, type LocalTimeSources } from '../../src/server/clock.ts';
+import { Long } from 'mongodb';
+import { ServerClock, localTimeOf, type LocalTimeSources } from '../../src/server/clock.ts';
 
 /** A machine whose clocks the test moves, and a server whose clock runs from the same real time. */
 class SimulatedMachine {
@@ -119,5 +120,15 @@ void describe('ServerClock', () => {
     assert.ok(clock.ageMs() < 1_000, 'the hour-old sample was replaced');
     assertBoundsHold(clock, machine, 'after resampling');
     assert.equal(await clock.refreshIfOlderThan(60_000), clock);
+  });
+});
+
+void describe("hello's localTime", () => {
+  void it('is read as a date from MongoDB, and as milliseconds from DocumentDB (number, bigint or Long): the same instant', () => {
+    const instant = new Date('2026-12-07T14:22:03.417Z');
+    for (const value of [instant, instant.getTime(), BigInt(instant.getTime()), Long.fromNumber(instant.getTime())]) {
+      assert.equal(localTimeOf(value)?.toISOString(), instant.toISOString(), `${typeof value}: ${String(value)}`);
+    }
+    for (const value of [undefined, null, 'yesterday', Number.NaN, new Date(Number.NaN)]) assert.equal(localTimeOf(value), undefined, String(value));
   });
 });

@@ -5,7 +5,7 @@ import { FERRETDB_BUILD_INFO, FERRETDB_HELLO } from '../support/recorded-replies
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Binary, Long, MongoNetworkError, MongoServerError, ObjectId, Timestamp, type Document } from 'mongodb';
-import { exitCodeFor } from '../../src/cli/errors.ts';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import { isTransientTransactionError, transactionPolicy, transactionSupportOf, type TransactionSupport } from '../../src/core/transactions.ts';
 import { capabilitiesFrom } from '../../src/server/capabilities.ts';
 import { MongrateError } from '../../src/errors.ts';
@@ -198,9 +198,13 @@ void describe('isTransientTransactionError', () => {
     lost.addErrorLabel('TransientTransactionError');
     assert.equal(isTransientTransactionError(lost), true);
   });
-  void it('is false without the label: a write conflict outside a transaction, a commit whose result is unknown', () => {
-    assert.equal(isTransientTransactionError(new MongoServerError(conflict)), false);
-    assert.equal(isTransientTransactionError(new MongoServerError({ ...conflict, errorLabels: ['UnknownTransactionCommitResult'] })), false);
+  void it("is true for a write conflict without the label (how DocumentDB's gateway answers one inside a transaction)", () => {
+    assert.equal(isTransientTransactionError(new MongoServerError(conflict)), true);
+  });
+  void it('is false without the label for anything else: a duplicate key, a commit whose result is unknown', () => {
+    assert.equal(isTransientTransactionError(new MongoServerError({ message: 'E11000 duplicate key', code: 11000 })), false);
+    const unknown = { message: 'waiting for replication timed out', code: 64, codeName: 'WriteConcernFailed' };
+    assert.equal(isTransientTransactionError(new MongoServerError({ ...unknown, errorLabels: ['UnknownTransactionCommitResult'] })), false);
   });
   void it('is false for anything that is not a driver error', () => {
     assert.equal(isTransientTransactionError(new MongrateError('MIGRATION_FAILED', 'TransientTransactionError')), false);

@@ -5,6 +5,7 @@
  * history appended, never an entry twice). migrate-mongo's changelog is left as it was.
  */
 import { extname } from 'node:path';
+import '../plug.ts';
 import { mergeConfig } from '../../config/resolve.ts';
 import { connect } from '../../core/connection.ts';
 import { driversFor } from '../../driver/drivers.ts';
@@ -65,7 +66,9 @@ export async function adoptMigrateMongo(options: AdoptOptions): Promise<Adoption
       dryRun: options.dryRun === true,
       ...(options.lockWait === undefined ? {} : { lockWait: options.lockWait }),
     });
-    const ignored = (await migrator.files()).filter((m) => m.path !== undefined && extname(m.path) !== settings.migrationFileExtension);
+    // what stopped the import is the caller's to act on (result.error), before anything else is said
+    if (result.error !== undefined) return { settings, uri, database, result, config: target, notes: [...config.notices, ...changelog.warnings] };
+    const ignored = (await migrator.migrations()).filter((m) => m.path !== undefined && extname(m.path) !== settings.migrationFileExtension);
     const notes = [...config.notices, ...changelog.warnings];
     if (ignored.length > 0) {
       notes.push(

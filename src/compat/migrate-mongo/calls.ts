@@ -11,7 +11,7 @@ import { isDefinedMigration } from '../../define.ts';
 import { nativeOnLegacyDriverMessage } from '../../driver/drivers.ts';
 import type { DriverInfo } from '../../driver/find.ts';
 import { compareIds } from '../../providers/contract.ts';
-import { checkDefinition, type ExportedMigration } from '../../providers/load-file.ts';
+import { checkDefinition } from '../../providers/load-file.ts';
 import type { MigrationContext, MigrationDefinition } from '../../types.ts';
 
 type MigrateMongoFn = (db: MigrationContext['db'], client: MigrationContext['client']) => unknown;
@@ -30,12 +30,12 @@ export function isMigrateMongoSample(name: string): boolean {
 }
 
 /** `legacyDriver`: the project's 4.x/5.x driver, which the file's `(db, client)` belong to. */
-export function migrateMongoDefinition(exported: ExportedMigration, shown: string, legacyDriver?: DriverInfo): MigrationDefinition {
+export function migrateMongoDefinition(exported: object, shown: string, legacyDriver?: DriverInfo): MigrationDefinition {
   if (isDefinedMigration(exported)) {
     if (legacyDriver !== undefined) throw configError(nativeOnLegacyDriverMessage(legacyDriver, shown));
     return checkDefinition(exported, shown);
   }
-  const { up, down, description, transaction } = exported;
+  const { up, down, description, transaction } = exported as Record<string, unknown>;
   if (typeof up !== 'function') throw usageError(`migration ${shown} does not export an \`up(db, client)\` function`);
   if (down !== undefined && typeof down !== 'function') throw usageError(`migration ${shown}: \`down\` must be a function`);
   const call = (fn: MigrateMongoFn) => async (ctx: MigrationContext): Promise<unknown> => await fn(ctx.db, ctx.client);
@@ -65,9 +65,10 @@ function firstParameter(fn: (...args: never[]) => unknown): string | undefined {
  * own: called with mongrate's context, it would fail on "db.collection is not a function", or
  * run part of itself. Checked when the file is loaded, before anything of it runs.
  */
-export function refuseMigrateMongoStyle(exported: ExportedMigration, shown: string): void {
-  if (isDefinedMigration(exported) || typeof exported.up !== 'function') return;
-  const up = exported.up as (...args: never[]) => unknown;
+export function refuseMigrateMongoStyle(exported: object, shown: string): void {
+  const candidate = (exported as Record<string, unknown>).up;
+  if (isDefinedMigration(exported) || typeof candidate !== 'function') return;
+  const up = candidate as (...args: never[]) => unknown;
   if (up.length < 2 && firstParameter(up) !== 'db') return;
   throw usageError(
     `migration ${shown} is written for migrate-mongo (up(db, client)), but this config calls migrations with mongrate's context (up({ db, client, ... })): set compat: 'migrate-mongo' in the config (\`mongrate import migrate-mongo\` adopts a migrate-mongo project and writes it), or take db from the context`,

@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { MongoClientOptions } from 'mongodb';
 import { configError, messageOf } from '../../errors.ts';
 import { importModule } from '../../util/import-module.ts';
+import { isRecord } from '../../util/objects.ts';
 
 export const DEFAULT_CONFIG_FILE = 'migrate-mongo-config.js';
 
@@ -28,7 +29,6 @@ export interface MigrateMongoSettings {
   moduleSystem: string | undefined;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function optionalString(config: Record<string, unknown>, key: string, file: string): string | undefined {
   const value = config[key];
@@ -54,9 +54,9 @@ export async function readMigrateMongoConfig(from: string | undefined, cwd: stri
     throw configError(`migrate-mongo config not found: ${file} (run this where migrate-mongo-config.js is, or pass --from <path>)`);
   }
   const config = await exportedConfig(file);
-  if (!isObject(config)) throw configError(`${file}: migrate-mongo's config must export an object`);
+  if (!isRecord(config)) throw configError(`${file}: migrate-mongo's config must export an object`);
   const mongodb = config.mongodb;
-  if (!isObject(mongodb)) throw configError(`${file}: migrate-mongo's config has no \`mongodb\` section`);
+  if (!isRecord(mongodb)) throw configError(`${file}: migrate-mongo's config has no \`mongodb\` section`);
   const url = optionalString(mongodb, 'url', file);
   if (url === undefined) {
     throw configError(`${file}: migrate-mongo's \`mongodb.url\` is undefined (is the environment variable it reads set?); migrate-mongo refuses this config too ("No \`url\` defined in config file!")`);
@@ -69,7 +69,7 @@ export async function readMigrateMongoConfig(from: string | undefined, cwd: stri
     file,
     url,
     databaseName: optionalString(mongodb, 'databaseName', file),
-    options: isObject(mongodb.options) ? mongodb.options : undefined,
+    options: isRecord(mongodb.options) ? mongodb.options : undefined,
     migrationsDir: isAbsolute(migrationsDir) ? migrationsDir : resolve(cwd, migrationsDir),
     changelogCollectionName: optionalString(config, 'changelogCollectionName', file) ?? 'changelog',
     migrationFileExtension: extension,

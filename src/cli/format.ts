@@ -1,5 +1,10 @@
-/** How durations, rates and progress read in the CLI's lines. */
+/** How counts, durations, rates and progress read in the CLI's lines. */
 import type { HelperProgress } from '../index.ts';
+
+/** `1 migration`, `3 migrations`: a count with its noun (regular plurals only). */
+export function countOf(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
 
 export function formatDuration(ms: number | undefined): string {
   if (ms === undefined) return '';

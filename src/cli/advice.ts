@@ -1,30 +1,8 @@
 /**
- * The one table between the core's errors and the terminal: error codes to exit codes, and hints
- * (ways out, in API terms) to the commands and flags a CLI user types.
+ * Hints (ways out, in API terms) as the commands and flags a CLI user types, and errors as the
+ * `--json` documents carry them.
  */
-import type { ErrorCode, Hint, HintOptions, HintSetting } from '../index.ts';
-
-/** Exit codes, as the README's table lists them. */
-export const EXIT_CODES: Record<ErrorCode, number> = {
-  MIGRATION_FAILED: 1,
-  TRANSACTION_LIMIT: 1,
-  SERVER_ERROR: 1,
-  USAGE: 2,
-  CONFIG: 2,
-  AUTH_FAILED: 2,
-  DUPLICATE_ID: 2,
-  LOCK_HELD: 3,
-  LOCK_LOST: 3,
-  CHECK_FAILED: 4,
-  UNREACHABLE: 5,
-  SERVER_PROBE_FAILED: 5,
-  INTERRUPTED: 130,
-};
-
-/** A code the table does not know (a newer core, a bug) is a failure, never success. */
-export function exitCodeFor(code: string): number {
-  return (EXIT_CODES as Record<string, number | undefined>)[code] ?? 1;
-}
+import type { Hint, HintOptions, HintSetting, ResultError } from '../index.ts';
 
 /** Each hint option as a flag. */
 const FLAGS: { [K in keyof Required<HintOptions>]: string } = {
@@ -33,6 +11,7 @@ const FLAGS: { [K in keyof Required<HintOptions>]: string } = {
   validate: '--no-validate',
   lockWait: '--lock-wait <seconds>',
   force: '--force',
+  confirmed: '--yes',
 };
 
 function flagsOf(options: HintOptions | undefined): string[] {
@@ -57,4 +36,9 @@ export function hintWords(hint: Hint): string {
 export function withAdvice(message: string, hints: readonly Hint[] | undefined): string {
   if (hints === undefined || hints.length === 0) return message;
   return `${message}; ${hints.map(hintWords).join(', or ')}`;
+}
+
+/** An error as `--json` documents carry it: its code, its message with the advice, the migration it is about. */
+export function errorDocument(error: ResultError): { code: string; message: string; id?: string } {
+  return { code: error.code, message: withAdvice(error.message, error.hints), ...(error.id === undefined ? {} : { id: error.id }) };
 }

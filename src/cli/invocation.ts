@@ -1,12 +1,18 @@
-/** What every command handler gets: parsed global options, the renderer and a migrator factory. */
-import type { Command } from 'commander';
-import { describeDrivers } from '../driver/find.ts';
+/**
+ * One run of the CLI: the parsed global options, the terminal's I/O and its renderer; the config,
+ * the public API and the migrator of the one database, each loaded when a command first needs it.
+ */
+import { createInterface } from 'node:readline/promises';
 import type { Migrator, ResolvedConfig } from '../index.ts';
-import { redactUri, secretsOf } from '../util/redact.ts';
+import { describeDrivers, redactUri, secretsOf } from '../light.ts';
 import type { Renderer } from './renderer.ts';
 
 export interface GlobalOptions {
   config?: string;
+  /** `-f, --file`: migrate-mongo's spelling of `--config`. */
+  file?: string;
+  /** `--env <name>`: the config environment. */
+  env?: string;
   uri?: string;
   db?: string;
   migrationsDir?: string;
@@ -22,11 +28,6 @@ export interface GlobalOptions {
   quiet?: boolean;
 }
 
-/** A command handler returns its exit code; throwing maps the error to its exit code (cli/errors.ts). */
-export type Handler<O> = (ctx: CommandContext, options: O, args: string[]) => Promise<number>;
-/** Attaches a handler to a command, with the context every handler gets. */
-export type Register = <O>(command: Command, handler: Handler<O>) => Command;
-
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -39,17 +40,11 @@ export interface CliIo {
  * The public API (and with it the driver, ~135 ms to load) is imported when a command first needs
  * it, so --help, --version, init and a usage error answer without loading it.
  */
-export function api(): Promise<typeof import('../index.ts')> {
+export function publicApi(): Promise<typeof import('../index.ts')> {
   return import('../index.ts');
 }
 
-/** One database of a command across databases: its migrator, made by the fan-out. */
-export interface FanOutMember {
-  database: string;
-  migrator: Migrator;
-}
-
-export class CommandContext {
+export class Invocation {
   private migrator: Migrator | undefined;
   private resolved: Promise<ResolvedConfig> | undefined;
 
@@ -57,8 +52,8 @@ export class CommandContext {
     readonly globals: GlobalOptions,
     readonly renderer: Renderer,
     readonly io: CliIo,
-    /** Set when this context is one database of a command across databases. */
-    readonly member?: FanOutMember,
+    /** Ends the CLI at once with this exit code (a second Ctrl-C), whatever is still running. */
+    readonly leave: (code: number) => void,
   ) {
     // a password given by flag or env is masked even before the config is read (and if it fails)
     renderer.addSecrets([...secretsOf(globals.uri), ...secretsOf(io.env.MONGODB_URI)]);
@@ -72,9 +67,9 @@ export class CommandContext {
   }
 
   private async loadConfig(options: { requireDatabase?: boolean }): Promise<ResolvedConfig> {
-    const { config, uri, db, migrationsDir, databases, databasesMatch, concurrency } = this.globals;
-    const { loadConfig } = await api();
-    const overrides = { config, uri, db, migrationsDir, databases, databasesMatch, concurrency };
+    const { config, file, env, uri, db, migrationsDir, databases, databasesMatch, concurrency } = this.globals;
+    const { loadConfig } = await publicApi();
+    const overrides = { config: config ?? file, environment: env, uri, db, migrationsDir, databases, databasesMatch, concurrency };
     const resolved = await loadConfig(overrides, { cwd: this.io.cwd, env: this.io.env, ...options });
     // the config file's uri, once known; redactUri masks by position, whatever the URI's typos
     this.renderer.addSecrets(secretsOf(resolved.uri));
@@ -82,16 +77,44 @@ export class CommandContext {
       `config: ${resolved.configFile ?? '(none found, using defaults)'}; server ${redactUri(resolved.uri)}; database ${resolved.database}; migrations ${resolved.migrationsDir}; driver ${describeDrivers(resolved.projectRoot)}`,
     );
     for (const notice of resolved.notices) this.renderer.notice(notice);
+    this.announceEnvironment(resolved);
     return resolved;
   }
 
+  /**
+   * Names the chosen environment and what it targets before the command does anything; a
+   * protected one even with --quiet, so a log of the command always says it ran there.
+   */
+  private announceEnvironment({ environment, database, databases, uri }: ResolvedConfig): void {
+    if (environment === undefined) return;
+    const where = database !== '' ? `database ${database}` : databases === undefined ? 'no database' : 'the databases it selects';
+    const line = `environment ${environment.name}${environment.protected ? ' (protected)' : ''}: ${where} at ${redactUri(uri)}`;
+    if (environment.protected) this.renderer.caution(line);
+    else this.renderer.notice(line);
+  }
+
+  /** The migrator of the one database the config names; closed with the invocation. */
   async openMigrator(): Promise<Migrator> {
-    if (this.member !== undefined) return this.member.migrator;
     if (this.migrator === undefined) {
       const config = await this.config();
-      this.migrator ??= (await api()).createMigrator(config);
+      this.migrator ??= (await publicApi()).createMigrator(config);
     }
     return this.migrator;
+  }
+
+  /** Whether a question can be asked: a terminal, and no `--json`. */
+  get interactive(): boolean {
+    return this.io.stdin.isTTY === true && !this.renderer.json;
+  }
+
+  /** Asks a yes/no question on the terminal; anything but yes is no. */
+  async confirm(question: string): Promise<boolean> {
+    const prompt = createInterface({ input: this.io.stdin, output: this.io.stderr });
+    try {
+      return /^y(es)?$/i.test((await prompt.question(`${question} [y/N] `)).trim());
+    } finally {
+      prompt.close();
+    }
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,145 @@
+/**
+ * How a step ends, in the result, the events and the run's error: shared by the steps that run
+ * outside a transaction (`runner.ts`) and in one (`transactional-step.ts`). A failure's message
+ * says what it means for the run and what it left behind; `hints` say the ways out.
+ */
+import type { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { ClientSession } from 'mongodb';
+import type { LoadedMigration } from '../providers/contract.ts';
+import { MongrateError, type Hint } from '../errors.ts';
+import type { ChangelogRecord } from '../changelog/contract.ts';
+import type { Direction, MigrationFn, MigratorEvents, RunErrorCode, RunResult, StepResult } from '../types.ts';
+import type { RunIdentity } from '../util/identity.ts';
+import type { LeaseInTransaction } from './lease.ts';
+import type { Recorder } from './recorder.ts';
+import type { StepEnvironment } from './step-context.ts';
+import type { TransactionPolicy } from './transactions.ts';
+
+export interface Step {
+  migration: LoadedMigration;
+  direction: Direction;
+  /** The record as planned (a retry's failed record, the applied record a down reverts), if any. */
+  record: ChangelogRecord | undefined;
+}
+
+/** What the runner needs of the lease it runs under. */
+export interface RunLease {
+  /** Throws LOCK_LOST once the lease is lost or its own deadline passed: checked before every write. */
+  assertHeld(): void;
+  /** Before a transaction: makes the lease, as others see it, outlast the longest transaction the server allows. */
+  coverTransaction(lifetimeMs: number): Promise<void>;
+  /** Inside a transaction, as its first operation: writes the lock document, so a takeover waits for the commit. */
+  touch(session: ClientSession): Promise<LeaseInTransaction>;
+  /** Why the lease was lost, once it was. */
+  readonly lost: string | undefined;
+}
+
+export interface Run {
+  identity: RunIdentity;
+  signal: AbortSignal;
+  recorder: Recorder;
+  lease: RunLease;
+  transactions: TransactionPolicy;
+  /** What each migration's context is built from (see `step-context.ts`). */
+  environment: StepEnvironment;
+  /** The server's transaction lifetime limit (asked once): how long a transaction may hold the lock document. */
+  lifetimeLimitMs: () => Promise<number>;
+  /** Lease length, for messages about what a dead runner leaves behind. */
+  ttlSeconds: number;
+  emit: EventEmitter<MigratorEvents>['emit'];
+  /** Emits a warning and lists it in the result's `warnings` (it never changes the outcome). */
+  warn: (id: string | undefined, message: string) => void;
+  /** Masks secrets in a message bound for output or a document. */
+  clean: (text: string) => string;
+}
+
+export type RunError = NonNullable<RunResult['error']>;
+
+/** A step's clock and the result object the runner fills in. */
+export interface StepState {
+  run: Run;
+  step: Step;
+  fn: MigrationFn;
+  outcome: StepResult;
+  started: number;
+}
+
+export const elapsed = (state: StepState): number => Math.round(performance.now() - state.started);
+
+export const messageOf = (run: Run, error: unknown): string => run.clean(error instanceof Error ? error.message : String(error));
+
+export function warn(run: Run, id: string | undefined, message: string): void {
+  run.warn(id, run.clean(message));
+}
+
+/** Why the lease is lost, if it is (or the error says so). */
+export function lostLease(run: Run, error: unknown, message: string): string | undefined {
+  return run.lease.lost ?? (error instanceof MongrateError && error.code === 'LOCK_LOST' ? message : undefined);
+}
+
+export function succeeded(state: StepState, extra: Partial<StepResult> = {}): undefined {
+  const durationMs = elapsed(state);
+  Object.assign(state.outcome, { status: 'success', durationMs, ...extra });
+  const { id } = state.step.migration;
+  if (state.step.direction === 'up') state.run.emit('migrated', { id, direction: 'up', durationMs });
+  else state.run.emit('reverted', { id, direction: 'down', durationMs });
+  return undefined;
+}
+
+/** What a failure carries besides its message: what was thrown, and the ways out. */
+export interface FailureDetails {
+  /** The step's own error message (what the migration threw); defaults to the run's message. */
+  stepError?: string;
+  cause?: unknown;
+  hints?: Hint[];
+}
+
+/** `message` says what the failure means for the run; `details.stepError` is the step's own error. */
+export function failed(state: StepState, code: RunErrorCode, message: string, details: FailureDetails = {}): RunError {
+  const durationMs = elapsed(state);
+  const { id } = state.step.migration;
+  const stepError = details.stepError ?? message;
+  Object.assign(state.outcome, { status: 'failed', durationMs, error: stepError });
+  state.run.emit('failed', { id, direction: state.step.direction, error: stepError, durationMs });
+  return {
+    code,
+    message,
+    id,
+    ...(details.hints === undefined || details.hints.length === 0 ? {} : { hints: details.hints }),
+    ...(details.cause === undefined ? {} : { cause: details.cause }),
+  };
+}
+
+/** The ways out of a migration recorded as failed (or left running), `once` it is fixed or its data checked. */
+export function retryHints(direction: Direction, once = ''): Hint[] {
+  const when = once === '' ? '' : ` ${once}`;
+  if (direction === 'up') return [{ command: 'up', options: { retryFailed: true }, purpose: `run it again${when}` }];
+  return [
+    { command: 'down', options: { retryFailed: true }, purpose: `finish reverting it${when}` },
+    { command: 'up', options: { retryFailed: true }, purpose: 'apply it again instead' },
+  ];
+}
+
+export const CHECKED = 'once its data is checked';
+
+export const STATUS_HINT: Hint = { command: 'status', purpose: 'see which' };
+
+/** Where a step was when something went wrong: decides what the message says was left behind. */
+export type Phase = 'claim' | 'run' | 'record';
+
+export function serverLostMessage(state: StepState, phase: Phase, message: string): string {
+  const { id } = state.step.migration;
+  const down = state.step.direction === 'down';
+  const expiry = `once the lock's lease expires (within ${state.run.ttlSeconds} s)`;
+  if (phase === 'claim') return `lost the connection to the server before ${id} started (${message}); nothing of ${id} ran`;
+  if (phase === 'record') {
+    return `${id} was ${down ? 'reverted' : 'applied'} to the end, but the server was lost before the outcome was recorded (${message}); its record stays 'running' and shows as failed${down ? ' (down)' : ''} ${expiry}`;
+  }
+  return `lost the connection to the server while ${down ? 'reverting' : 'applying'} ${id} (${message}); it may be partly ${down ? 'reverted' : 'applied'}: its record stays 'running' and shows as failed${down ? ' (down)' : ''} ${expiry}`;
+}
+
+export function plannedRecord(step: Step): ChangelogRecord {
+  if (step.record === undefined) throw new MongrateError('MIGRATION_FAILED', `internal: no changelog record planned for the down of ${step.migration.id}`);
+  return step.record;
+}
