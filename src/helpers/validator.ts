@@ -27,7 +27,8 @@ export async function setValidatorWith<T extends Document>(
     ...(options.level === undefined ? {} : { validationLevel: options.level }),
     ...(options.action === undefined ? {} : { validationAction: options.action }),
   };
-  const exists = (await collection.db.listCollections({ name }, { ...withSession(ctx), nameOnly: true }).toArray()).length > 0;
+  // matched by name: some compatible servers ignore the filter and list every collection
+  const exists = (await collection.db.listCollections({ name }, { ...withSession(ctx), nameOnly: true }).toArray()).some((entry) => entry.name === name);
   // removing the validator of a collection that does not exist: already true
   if (!exists && schema === null) return { created: false };
   if (ctx.dryRun) {
