@@ -66,6 +66,13 @@ export interface MongrateConfig {
    * transaction, under `always` it fails naming this limit.
    */
   transactionDocumentLimit?: number;
+  /**
+   * How many data-bearing members must finish a helper's index build before it commits
+   * (MongoDB 4.4+ replica sets): a number or `'majority'`, `'votingMembers'`, a tag. Default 1,
+   * the primary alone: MongoDB's own default (all voting members), and `'majority'` on a
+   * primary-secondary-arbiter set, wait forever with one member down.
+   */
+  commitQuorum?: number | string;
   /** Passed to `MongoClient` (pool sizes, TLS, timeouts...). */
   clientOptions?: MongoClientOptions;
   /** Instead of `database`: several databases, each with its own changelog, history and lock. */
@@ -111,6 +118,7 @@ export interface ResolvedConfig {
   lock: { ttlSeconds: number; waitSeconds: number; deadRunOperations: DeadRunOperations };
   transactions: TransactionMode;
   transactionDocumentLimit: number;
+  commitQuorum: number | string;
   clientOptions: MongoClientOptions;
   /** Set when the command runs on several databases (then `database` is ''). */
   databases: DatabaseSelection | undefined;

@@ -24,6 +24,8 @@ export const DEFAULTS = {
   transactions: 'auto',
   // MongoDB advises at most ~1,000 documents modified per transaction
   transactionDocumentLimit: 1000,
+  // the primary alone: see src/helpers/index-build.ts
+  commitQuorum: 1,
   // the driver's own default: it outlasts a replica-set election (MongoDB's take up to ~12 s;
   // Atlas steps primaries down for maintenance), so a write waits for the new primary
   serverSelectionTimeoutMS: 30_000,
@@ -225,6 +227,7 @@ export function mergeConfig(
     },
     transactions: config.transactions ?? DEFAULTS.transactions,
     transactionDocumentLimit: config.transactionDocumentLimit ?? DEFAULTS.transactionDocumentLimit,
+    commitQuorum: config.commitQuorum ?? DEFAULTS.commitQuorum,
     clientOptions: { serverSelectionTimeoutMS: DEFAULTS.serverSelectionTimeoutMS, ...clientOptions },
     databases: Array.isArray(databases) ? databases.map((name) => checkDatabaseName(name, uri)) : databases,
     concurrency,

@@ -55,6 +55,7 @@ const TOP_LEVEL_KEYS: Record<keyof MongrateConfig, Check> = {
   lock: plainObject,
   transactions: oneOf('auto', 'always', 'never'),
   transactionDocumentLimit: atLeastOne,
+  commitQuorum: (v) => ((typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'string' && v !== '') ? undefined : "a whole number >= 0, 'majority', 'votingMembers' or a tag set's name"),
   clientOptions: plainObject,
   databases: databaseSelection,
   concurrency: wholeAtLeastOne,

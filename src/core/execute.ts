@@ -39,6 +39,7 @@ export async function simulate(scope: CommandScope, kind: RunResult['direction']
       signal: abort.signal,
       dryRun: true,
       transactionDocumentLimit: scope.config.transactionDocumentLimit,
+      commitQuorum: scope.config.commitQuorum,
       fence: () => undefined,
       emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
     };
@@ -67,6 +68,7 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
     signal: locked.signal,
     dryRun: false,
     transactionDocumentLimit: config.transactionDocumentLimit,
+    commitQuorum: config.commitQuorum,
     fence: () => locked.lease.assertHeld(),
     emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
   };

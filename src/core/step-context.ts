@@ -30,6 +30,8 @@ export interface StepEnvironment {
   /** A simulation: direct writes stop the step, helpers only count. */
   dryRun: boolean;
   transactionDocumentLimit: number;
+  /** The commitQuorum of the helpers' index builds. */
+  commitQuorum: number | string;
   /** The lease fence, before every write of a real run. */
   fence: () => void;
   /** Every helper plan, as an event (the dry run shows them). */
@@ -73,6 +75,7 @@ export function callMigration(environment: StepEnvironment, call: StepCall, fn: 
     fence: dryRun ? () => undefined : fence,
     warn: call.warn,
     transactionDocumentLimit: environment.transactionDocumentLimit,
+    commitQuorum: environment.commitQuorum,
     ...(transaction === undefined ? {} : { session: transaction.session, onTransactionLimit: (error) => void transaction.attempt.poison(error) }),
   };
   const ctx: MigrationContext = {

@@ -8,6 +8,7 @@ import { hasServerCode, SERVER_CODES } from '../driver/errors.ts';
 import { MongrateError, usageError } from '../errors.ts';
 import type { Feature } from '../server/capabilities.ts';
 import { bsonOf, resolveCollection, withSession } from './context.ts';
+import { buildIndexesWatched } from './index-build.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
 import { countOf } from '../util/words.ts';
 import type { CollectionRef, DropIndexesResult, EnsureIndexesResult, HelperContext } from './types.ts';
@@ -230,7 +231,7 @@ export async function ensureIndexesWith<T extends Document>(
   }
   if (toBuild.length > 0) {
     ctx.fence?.();
-    await collection.createIndexes(toBuild.map((w) => w.spec), withSession(ctx));
+    await buildIndexesWatched(ctx, collection, toBuild.map((w) => w.spec), what);
     ctx.log?.(`${what}: built ${names.join(', ')}`);
   }
   return { created: names, unchanged };

@@ -208,6 +208,8 @@ export interface HelperContext {
    * documents than this writes nothing and throws `TransactionLimitError`. Default 1000.
    */
   transactionDocumentLimit?: number;
+  /** The commitQuorum of every index build a helper starts (see index-build.ts). Default 1: the primary alone. */
+  commitQuorum?: number | string;
   /**
    * Told of every TransactionLimitError a helper raises inside the transaction, before it is
    * thrown: the runner ends the attempt with it even if the migration catches it.

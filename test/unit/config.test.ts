@@ -57,6 +57,8 @@ void describe('validateConfig', () => {
     assert.throws(() => validateConfig({ lock: { ttlSeconds: 0.5 } }, 'test'), isError('CONFIG', /'lock\.ttlSeconds' must be a number >= 1/));
     assert.throws(() => validateConfig({ lock: { waitSeconds: -1 } }, 'test'), isError('CONFIG', /'lock\.waitSeconds' must be a number >= 0/));
     assert.throws(() => validateConfig({ lock: { waitSeconds: Number.NaN } }, 'test'), isError('CONFIG', /'lock\.waitSeconds'/));
+    assert.throws(() => validateConfig({ lock: { deadRunOperations: 'ignore' } }, 'test'), isError('CONFIG', /'lock\.deadRunOperations'/));
+    assert.throws(() => validateConfig({ commitQuorum: -1 }, 'test'), isError('CONFIG', /'commitQuorum' must be a whole number >= 0, 'majority', 'votingMembers' or a tag set's name/));
     assert.throws(() => validateConfig({ database: 42 }, 'test'), isError('CONFIG', /'database' must be a non-empty string, got number/));
     assert.throws(() => validateConfig({ uri: '' }, 'test'), isError('CONFIG', /'uri' must be a non-empty string/));
     assert.throws(() => validateConfig({ migrationsDir: null }, 'test'), isError('CONFIG', /'migrationsDir'.*got null/));
@@ -153,6 +155,7 @@ void describe('mergeConfig', () => {
       lock: { ttlSeconds: 120, waitSeconds: 0, deadRunOperations: 'wait' },
       transactions: 'auto',
       transactionDocumentLimit: 1000,
+      commitQuorum: 1,
       clientOptions: { serverSelectionTimeoutMS: 30_000 },
       databases: undefined,
       concurrency: 1,
