@@ -25,6 +25,7 @@ import { frozenOriginal, restoreValidation, type Frozen } from './copy-freeze.ts
 import { buildIndexes, copyIndexSpecs } from './copy-indexes.ts';
 import { CopyJob, type CopyCounts } from './copy-job.ts';
 import { refuseClientEncryption, refuseSearchIndexes } from './copy-refusals.ts';
+import { refuseMissingPrivileges } from './privileges.ts';
 import { copyableIndexes, existingIndexes } from './indexes.ts';
 import { ASIDE_PREFIX, SUMS_PREFIX, TEMP_PREFIX } from './leftovers.ts';
 import { userTransform, type PageTransform } from './page-writes.ts';
@@ -88,6 +89,18 @@ export async function copyAndRenameWith<T extends Document>(
   const sums = SUMS_PREFIX + to;
   refuseClientEncryption(db, [names.source, to, keep], created.options.validator as Document | undefined, names.temp, what);
   await refuseSearchIndexes(ctx, source, to, what);
+  await refuseMissingPrivileges(
+    db,
+    {
+      createCollection: 'the copy',
+      insert: 'the copy',
+      ...(created.validated ? { bypassDocumentValidation: "the copy's inserts, which its validator would refuse" } : {}),
+      createIndex: "the copy's indexes",
+      renameCollectionSameDB: 'the swap',
+      dropCollection: 'the temporary collections',
+    },
+    what,
+  );
   // read and checked before anything is copied: a mistake in the indexes option costs no copy
   const sourceIndexes = copyableIndexes(await existingIndexes(ctx, source), created.collation);
   const copySpecs = copyIndexSpecs(ctx, options.copyIndexes === false ? [] : sourceIndexes, options.indexes, what);
