@@ -24,7 +24,7 @@ import { copyDocuments } from './copy-documents.ts';
 import { frozenOriginal, restoreValidation, type Frozen } from './copy-freeze.ts';
 import { buildIndexes, copyIndexSpecs } from './copy-indexes.ts';
 import { CopyJob, type CopyCounts } from './copy-job.ts';
-import { refuseClientEncryption, refuseSearchIndexes } from './copy-refusals.ts';
+import { refuseClientEncryption, refuseOutsideStableApi, refuseSearchIndexes } from './copy-refusals.ts';
 import { refuseMissingPrivileges } from './privileges.ts';
 import { copyableIndexes, existingIndexes } from './indexes.ts';
 import { ASIDE_PREFIX, SUMS_PREFIX, TEMP_PREFIX } from './leftovers.ts';
@@ -51,6 +51,7 @@ export async function copyAndRenameWith<T extends Document>(
   const what = `copyAndRename(${source.collectionName}${to === source.collectionName ? '' : ` -> ${to}`})`;
   checkNames(source.collectionName, to, keep, what);
   refuseInTransaction(ctx, what);
+  refuseOutsideStableApi(ctx, what);
   const batchSize = checkBatchSize(options.batchSize, what);
   const throttled = paces(ctx, options, what);
   const transform = transformOf(options.transform as DocumentTransform | ReshapeSpec | undefined, what);

@@ -247,6 +247,8 @@ const FLAVOUR_NAMES: Readonly<Record<ServerFlavour, string>> = {
  * the Stable API): the oldest release that speaks it.
  */
 const WIRE_VERSIONS: readonly (readonly [number, string])[] = [
+  [27, '8.2'],
+  [26, '8.1'],
   [25, '8.0'],
   [21, '7.0'],
   [17, '6.0'],

@@ -148,4 +148,25 @@ void describe('managed services on the scripted replica set', () => {
     assert.ok(rs.recorded({ collection: 'users', name: 'insert' }).every((c) => c.command.apiStrict === true));
     assert.equal(await client.db('app').collection('users').countDocuments(), 1);
   });
+
+  void it("the Stable API strict before MongoDB 8.1: copyAndRename says it needs renameCollection, outside API version 1, before copying; from 8.1 it copies", async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    for (const name of ['app', 'other']) await client.db(name).collection('users').insertOne({ _id: 1 } as Document);
+    rs.script({ name: 'buildInfo', times: Infinity }, { code: 323, codeName: 'APIStrictError', errmsg: 'Provided apiStrict:true, but the command buildInfo is not in API Version 1' });
+    const copy: InlineMigration = { id: '001-copy', transaction: false, up: ({ helpers }) => helpers.copyAndRename('users', { to: 'people' }) };
+    const strict = { serverApi: { version: '1' as const, strict: true } };
+    const before = createMigrator({ uri: rs.uri, database: 'app', migrations: [copy], clientOptions: strict });
+    const refused = await before.up();
+    await before.close();
+    assert.equal(refused.error?.code, 'MIGRATION_FAILED', JSON.stringify(refused.error));
+    assert.match(refused.error.message, /copyAndRename\(users -> people\) needs renameCollection, which is outside the Stable API version 1 before MongoDB 8\.1 \(this server: 7\.0\).*strict: false/);
+    assert.deepEqual(rs.recorded({ name: ['create', 'insert'], when: (c) => c.collection?.startsWith('_mongrate_') === true }), [], 'nothing copied');
+
+    rs.setHello(undefined, { maxWireVersion: 26 });
+    const after = createMigrator({ uri: rs.uri, database: 'other', migrations: [copy], clientOptions: strict });
+    const result = await after.up();
+    await after.close();
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    assert.equal(await client.db('other').collection('people').countDocuments(), 1);
+  });
 });

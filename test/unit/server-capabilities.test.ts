@@ -252,6 +252,7 @@ void describe('capabilitiesFrom()', () => {
     assert.equal(versionFromWire({ maxWireVersion: 21 }), '7.0');
     assert.equal(versionFromWire({ maxWireVersion: 24 }), '7.0');
     assert.equal(versionFromWire({ maxWireVersion: 25 }), '8.0');
+    assert.equal(versionFromWire({ maxWireVersion: 26 }), '8.1');
     assert.equal(versionFromWire({ maxWireVersion: 13 }), '5.0');
     assert.equal(versionFromWire({}), undefined);
     const info = capabilitiesFrom({ version: '7.0', ok: 1 }, MONGODB_REPLICA_SET_HELLO, { apiStrict: true });
