@@ -57,6 +57,32 @@ void describe('an election mid-run on the scripted replica set', () => {
     await migrator.close();
   });
 
+  void it("a spec's server-side updateMany (not a retryable write) that meets a stepped-down primary is sent again once one is back, saying so", async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    await client.db('app').collection<User>('users').insertMany([{ _id: 1, schema_version: 1 }, { _id: 2, schema_version: 1 }]);
+    let elected: Promise<void> = Promise.resolve();
+    rs.script({ name: 'update', collection: 'users' }, () => {
+      elected = rs.stepDown({ unavailableMs: 1500 });
+      return undefined;
+    });
+    const migrator = createMigrator({
+      uri: rs.uri,
+      database: 'app',
+      migrations: [{ id: '001-bump', transaction: false, up: ({ helpers }) => helpers.bumpSchemaVersion('users', { to: 2 }) }],
+    });
+    const lines: string[] = [];
+    migrator.on('log', ({ message }) => lines.push(message));
+    const result = await migrator.up();
+    await elected;
+    await migrator.close();
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    assert.equal(await client.db('app').collection<User>('users').countDocuments({ schema_version: 2 }), 2);
+    const sent = rs.recorded({ name: 'update', collection: 'users' });
+    assert.equal(sent.length, 2, 'sent to the primary as it stepped down, then once a primary was back');
+    assert.ok((sent[1]?.at ?? 0) >= (sent[0]?.at ?? Infinity));
+    assert.ok(lines.some((line) => /^bumpSchemaVersion\(users\): the server went away \(.*\); sending the step again once a primary is back \(it is idempotent\)$/.test(line)), lines.join('\n'));
+  });
+
   const failovers: { what: string; reply: ScriptedError }[] = [
     { what: 'NotWritablePrimary (10107)', reply: { code: 10107, codeName: 'NotWritablePrimary', errmsg: 'not primary' } },
     { what: 'PrimarySteppedDown (189)', reply: { code: 189, codeName: 'PrimarySteppedDown', errmsg: 'Primary stepped down while waiting for replication' } },
