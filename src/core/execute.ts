@@ -69,6 +69,7 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
     dryRun: false,
     transactionDocumentLimit: config.transactionDocumentLimit,
     commitQuorum: config.commitQuorum,
+    commandTimeLimitMs: (config.lock.ttlSeconds * 1000) / 2,
     fence: () => locked.lease.assertHeld(),
     emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
   };

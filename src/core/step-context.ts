@@ -32,6 +32,8 @@ export interface StepEnvironment {
   transactionDocumentLimit: number;
   /** The commitQuorum of the helpers' index builds. */
   commitQuorum: number | string;
+  /** The longest a helper's server-side command may run (half the lease); undefined in a dry run. */
+  commandTimeLimitMs?: number;
   /** The lease fence, before every write of a real run. */
   fence: () => void;
   /** Every helper plan, as an event (the dry run shows them). */
@@ -76,6 +78,7 @@ export function callMigration(environment: StepEnvironment, call: StepCall, fn: 
     warn: call.warn,
     transactionDocumentLimit: environment.transactionDocumentLimit,
     commitQuorum: environment.commitQuorum,
+    ...(environment.commandTimeLimitMs === undefined ? {} : { commandTimeLimitMs: environment.commandTimeLimitMs }),
     ...(transaction === undefined ? {} : { session: transaction.session, onTransactionLimit: (error) => void transaction.attempt.poison(error) }),
   };
   const ctx: MigrationContext = {

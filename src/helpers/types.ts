@@ -208,6 +208,12 @@ export interface HelperContext {
    * documents than this writes nothing and throws `TransactionLimitError`. Default 1000.
    */
   transactionDocumentLimit?: number;
+  /**
+   * The longest one server-side command of a helper may run (`maxTimeMS`) before it is sent
+   * again, with the lock checked in between: half the lease, so a runner that died or lost the
+   * lock leaves no such command running on the server for long. Undefined: no limit.
+   */
+  commandTimeLimitMs?: number;
   /** The commitQuorum of every index build a helper starts (see index-build.ts). Default 1: the primary alone. */
   commitQuorum?: number | string;
   /**

@@ -140,4 +140,25 @@ void describe("a dead run's operations still in progress on the server", () => {
     assert.equal(await client.db('app').collection<{ _id: string }>('mongrate_lock').countDocuments({ _id: 'mongrate' }), 0, 'released');
     await migrator.close();
   });
+
+  void it("a spec's server-side updateMany is bounded by half the lease (maxTimeMS), and sent again, the lock checked, when it runs out", async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    await client.db('app').collection('users').insertMany([{ _id: 1 }, { _id: 2 }] as Document[]);
+    rs.script({ name: 'update', collection: 'users' }, { code: 50, codeName: 'MaxTimeMSExpired', errmsg: 'operation exceeded time limit' });
+    const migrator = createMigrator({
+      uri: rs.uri,
+      database: 'app',
+      lock: { ttlSeconds: 10 },
+      migrations: [{ id: '001-plan', transaction: false, up: ({ helpers }) => helpers.bumpSchemaVersion('users', { to: 2 }) }],
+    });
+    const lines: string[] = [];
+    migrator.on('log', ({ message }) => lines.push(message));
+    const result = await migrator.up();
+    await migrator.close();
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    const sent = rs.recorded({ name: 'update', collection: 'users' });
+    assert.deepEqual(sent.map((c) => c.maxTimeMS), [5000, 5000]);
+    assert.ok(lines.some((line) => line.startsWith('bumpSchemaVersion(users): the step ran out of its time limit (5000 ms, half the lease) with part of its work done; the lock checked, sending it again (attempt 2)')), lines.join('\n'));
+    assert.equal(await client.db('app').collection('users').countDocuments({ schema_version: 2 }), 2);
+  });
 });
