@@ -133,14 +133,20 @@ export async function copyAndRenameWith<T extends Document>(
     ctx.fence?.();
     await db.createCollection(sums, withSession(ctx));
     const keepTemp = names.keepTemp === undefined ? undefined : db.collection(names.keepTemp);
+    // Azure Cosmos DB RU builds a unique index only on an empty collection: those go first there
+    const uniqueFirst = ctx.server.flavour === 'cosmosdb';
+    const [early, late] = uniqueFirst ? [copySpecs.filter((spec) => spec.unique === true), copySpecs.filter((spec) => spec.unique !== true)] : [[], copySpecs];
+    const [keptEarly, keptLate] = uniqueFirst ? [sourceIndexes.filter((spec) => spec.unique === true), sourceIndexes.filter((spec) => spec.unique !== true)] : [[], sourceIndexes];
+    await buildIndexes(ctx, db.collection(names.temp), early, what);
+    if (keepTemp !== undefined) await buildIndexes(ctx, keepTemp, keptEarly, what);
     const job = new CopyJob(ctx, source, db.collection(names.temp), keepTemp, db.collection(sums), transform, created.validated, what);
     const pacer = throttled ? new Pacer(ctx, options) : undefined;
     // a capped collection's copy keeps its natural order, which need not be the _id order
     const sort = created.capped ? { $natural: 1 } : { _id: 1 };
     await copyDocuments(ctx, job, { batchSize, sort, counting, pacer }).finally(settled);
-    await buildIndexes(ctx, db.collection(names.temp), copySpecs, what);
+    await buildIndexes(ctx, db.collection(names.temp), late, what);
     // the kept original is the original: it keeps the source's indexes whatever the copy gets
-    if (keepTemp !== undefined) await buildIndexes(ctx, keepTemp, sourceIndexes, what);
+    if (keepTemp !== undefined) await buildIndexes(ctx, keepTemp, keptLate, what);
     // the records are in the source's order only where both sort by _id with the simple collation
     const consistency = await makeConsistent(ctx, job, db, batchSize, sort, !created.capped && created.collation === undefined);
     frozen = consistency.frozen;

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Document } from 'mongodb';
 import { exitCodeFor } from '../../src/cli/exit-codes.ts';
+import { createHelpers } from '../../src/helpers/index.ts';
 import { createMigrator, type InlineMigration, type ServerInfo } from '../../src/index.ts';
+import { probeServer } from '../../src/server/capabilities.ts';
 import type { ScriptedReplicaSet } from '../support/scripted-replica-set/index.ts';
 import { scriptedSet } from './fixtures.ts';
 
@@ -168,5 +170,20 @@ void describe('managed services on the scripted replica set', () => {
     await after.close();
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     assert.equal(await client.db('other').collection('people').countDocuments(), 1);
+  });
+
+  void it('Cosmos DB RU builds unique indexes only on empty collections: copyAndRename builds the unique ones before copying, the rest after', async (t) => {
+    const { rs, client } = await scriptedSet(t, { hello: { helloOk: undefined } }, {}, (s) => poseAs(s, COSMOS_RU_HOST));
+    rs.setBuildInfo({ version: '4.2.0' });
+    const db = client.db('app');
+    await db.collection('users').insertMany([{ _id: 1, email: 'a', city: 'x' }, { _id: 2, email: 'b', city: 'y' }] as Document[]);
+    await db.collection('users').createIndexes([{ key: { email: 1 }, name: 'email_1', unique: true }, { key: { city: 1 }, name: 'city_1' }]);
+    const helpers = createHelpers({ db, server: await probeServer(db), dryRun: false });
+    await helpers.copyAndRename('users', { to: 'people' });
+    const onCopy = rs.recorded({ collection: '_mongrate_tmp_people', name: ['createIndexes', 'insert'] });
+    const order = onCopy.map((c) => (c.name === 'insert' ? 'insert' : ((c.command.indexes ?? []) as Document[]).map((index) => String(index.name)).join(',')));
+    assert.deepEqual([order[0], order.at(-1)], ['email_1', 'city_1'], order.join(' '));
+    assert.ok(order.slice(1, -1).every((step) => step === 'insert'));
+    assert.equal(await db.collection('people').countDocuments(), 2);
   });
 });
