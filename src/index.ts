@@ -20,6 +20,8 @@ export {
   ensureIndexes,
   dropIndexes,
   setValidator,
+  createView,
+  dropView,
   createHelpers,
   DEFAULT_BATCH_SIZE,
 } from './helpers/index.ts';

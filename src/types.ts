@@ -84,6 +84,11 @@ export interface MongrateConfig {
   /** Instead of `migrationsDir`: migrations given in code, a list or a provider (bundled apps, tests). */
   migrations?: InlineMigration[] | InlineMigrationProvider;
   /**
+   * Seconds a migration may run (each direction) before the run stops at the next safe point, as on
+   * Ctrl-C; a migration's own `timeoutSeconds` wins. Default: no limit.
+   */
+  timeoutSeconds?: number;
+  /**
    * Named sets of config keys, merged over the others when chosen with `--env <name>`,
    * `MONGRATE_ENV` or `loadConfig({ environment })`: `{ production: { protected: true, uri: '${PROD_URI}' } }`.
    */
@@ -132,6 +137,8 @@ export interface ResolvedConfig {
   projectRoot: string;
   /** The environment chosen (`--env`, `MONGRATE_ENV`), its keys merged in; undefined when none was. */
   environment: ChosenEnvironment | undefined;
+  /** Config `timeoutSeconds`: absent when there is no limit. */
+  timeoutSeconds?: number;
   /** What the config set that is not used, and why (e.g. a MONGODB_URI a migrate-mongo project ignores): shown once per command. */
   notices: string[];
 }
@@ -178,6 +185,12 @@ export interface MigrationDefinition {
   description?: string;
   /** Set `false` to never run this migration in a transaction. */
   transaction?: boolean;
+  /**
+   * Seconds it may run (each direction, a transaction's retries included) before the run stops at
+   * the next safe point, as on Ctrl-C: `ctx.signal` is aborted, helpers stop between batches, a
+   * transaction is rolled back. Default: config `timeoutSeconds`, else no limit.
+   */
+  timeoutSeconds?: number;
   up: MigrationFn;
   /** Absent means irreversible: `down` refuses it. */
   down?: MigrationFn;
@@ -278,6 +291,16 @@ export interface StepResult {
   logs?: string[];
   /** It ran and committed in a transaction (with its changelog record). */
   transaction?: boolean;
+  /** Asked for alone (`only`): whether running it alone keeps the order, and why not. */
+  only?: OnlyPlacement;
+}
+
+/** How one migration run alone (`up`/`down` with `only`) stands to the order the plain command keeps. */
+export interface OnlyPlacement {
+  /** False: the plain command would run it next (the first pending; the newest applied). */
+  outOfOrder: boolean;
+  /** In words: `the next pending migration`, `applied after it, and staying applied: 003-c, 004-d`. */
+  detail: string;
 }
 
 /** What `up`, `down` and `redo` return. They never throw for a failed migration. */
@@ -329,6 +352,12 @@ export interface UpOptions {
   validate?: boolean;
   /** Seconds to wait for a held lock (default: config lock.waitSeconds). */
   lockWait?: number;
+  /**
+   * Apply exactly this pending migration, nothing else. Alone it is in order only when it is the
+   * first pending; otherwise (pending ones before it stay behind, or it sorts before an applied
+   * one) it needs `allowOutOfOrder`. The step's `only` says which. Not with `to` or `step`.
+   */
+  only?: string;
 }
 
 export interface DownOptions {
@@ -346,6 +375,13 @@ export interface DownOptions {
   lockWait?: number;
   /** In a protected environment, `all` needs this (the CLI's `--yes`). */
   confirmed?: boolean;
+  /**
+   * Revert exactly this applied migration: when it is the newest applied, or with
+   * `allowOutOfOrder` when migrations applied after it stay. The step's `only` says which.
+   */
+  only?: string;
+  /** With `only`: revert it even though migrations applied after it stay applied. */
+  allowOutOfOrder?: boolean;
 }
 
 export type FindingKind =
@@ -453,6 +489,31 @@ export interface MigratorEvents {
 /** What happened to a migration (or to the lock), in the words `history()` and `show()` use. */
 export type HistoryEventName = 'applied' | 'reverted' | 'failed' | 'rolled back' | 'interrupted' | 'repaired' | 'baselined' | 'imported' | 'unlocked';
 
+/**
+ * What a migration said during the run an event ends (applied, reverted, failed, rolled back,
+ * interrupted): bounded (100 of its own lines, 50 of its helpers', the first and last halves
+ * when there are more; 500 characters a line) and masked.
+ */
+export interface RunOutput {
+  /** Its own `log()` lines. */
+  log: string[];
+  /** What its helpers reported, one line per helper call with its counts: `bumpSchemaVersion(users): 3 matched, 3 modified, 0 deleted in 0.0 s`. */
+  helpers: string[];
+  /** Lines left out to keep the entry small (a marker line stands where they were). */
+  omitted?: number;
+}
+
+/** The CI job that ran a command (GitHub Actions, GitLab CI, CircleCI, Buildkite, Jenkins), as its environment variables say. */
+export interface CiJob {
+  /** `GitHub Actions`, `GitLab CI`, `CircleCI`, `Buildkite`, `Jenkins`. */
+  service: string;
+  /** The job's name as the service shows it (workflow / job, project / job, pipeline / step, Jenkins job). */
+  job?: string;
+  /** The run or build id (GITHUB_RUN_ID, CI_JOB_ID, CIRCLE_BUILD_NUM, BUILDKITE_BUILD_NUMBER, BUILD_NUMBER). */
+  id?: string;
+  url?: string;
+}
+
 /** One event of the history, as `history()` and `show()` read it back (the stored documents are not public). */
 export interface HistoryEntry {
   /** The migration; undefined for an event of the lock (`unlocked`). */
@@ -471,6 +532,12 @@ export interface HistoryEntry {
   runId: string;
   /** The mongrate version that ran it. */
   toolVersion: string;
+  /** The CI job that ran it, where the environment said so. */
+  ci: CiJob | undefined;
+  /** The config environment it ran in (`--env`, `MONGRATE_ENV`), if one was chosen. */
+  environment: string | undefined;
+  /** What the migration and its helpers said during the run this event ends, if anything. */
+  output: RunOutput | undefined;
   /** The migration's checksum recorded with it (applied, baselined, imported, repaired). */
   checksum: string | undefined;
   /** The outcome in words, where there is more to say than the event: a failure's error, what a repair or an unlock did. */

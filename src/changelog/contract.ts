@@ -6,7 +6,7 @@
  * `test/conformance/changelog-store.test.ts` proves an implementation against any server.
  */
 import type { ClientSession } from 'mongodb';
-import type { Direction } from '../types.ts';
+import type { CiJob, Direction, RunOutput } from '../types.ts';
 
 // The stored documents. They are not public API: programs read what they say through the
 // migrator's results (status(), and the history a command writes), never the documents.
@@ -77,11 +77,18 @@ export interface HistoryRecord {
   toolVersion: string;
   checksum?: string;
   durationMs?: number;
-  error?: { message: string };
+  /** `interrupted`: Ctrl-C, SIGTERM or a time limit stopped it. */
+  error?: { message: string; interrupted?: true };
   /** A `failed` entry of an attempt that ran inside a transaction and was rolled back: it changed nothing. */
   rolledBack?: true;
   /** What a `repair` or `baseline` did. */
   note?: string;
+  /** The CI job that ran the command, where its environment said so. */
+  ci?: CiJob;
+  /** The config environment chosen (`--env`, `MONGRATE_ENV`). */
+  environment?: string;
+  /** An up, down or failed entry: what the migration and its helpers said during that run (bounded, masked). */
+  output?: RunOutput;
 }
 
 /** Which history entries to list. */

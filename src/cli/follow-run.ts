@@ -4,7 +4,7 @@
  * progress line at least every PROGRESS_EVERY_MS so a long backfill in CI never looks hung; and
  * what else the three commands share (`runOutput`).
  */
-import type { Direction, HelperProgress, Migrator, RunResult, StepResult } from '../index.ts';
+import type { Direction, HelperProgress, Migrator, OnlyPlacement, RunResult, StepResult } from '../index.ts';
 import { withoutError, type DatabaseCommand } from './command.ts';
 import type { Renderer } from './renderer.ts';
 import { countOf, formatDuration, progressWords } from './format.ts';
@@ -98,7 +98,7 @@ function dryRunSummary(renderer: Renderer, result: RunResult): void {
       renderer.out(chalk.dim(`  ${arrow} ${step.id} (not simulated: the run would stop before it)`));
       continue;
     }
-    renderer.out(`  ${arrow} ${step.id}`);
+    renderer.out(`  ${arrow} ${step.id}${step.only === undefined ? '' : ` ${onlyWords(step.only)}`}`);
     for (const p of step.plan ?? []) renderer.out(`      ${p.helper} ${p.collection}: ${p.action}${p.note === undefined ? '' : ` (${p.note})`}`);
     for (const line of step.logs ?? []) renderer.out(`      ${chalk.dim(line)}`);
     if (step.caveat !== undefined) renderer.out(`      ${chalk.dim(`(${step.caveat})`)}`);
@@ -108,11 +108,17 @@ function dryRunSummary(renderer: Renderer, result: RunResult): void {
   renderer.out('Nothing was changed.');
 }
 
+/** `(alone, in order: the newest applied migration)`: how a step asked for with `--only` stands to the order. */
+function onlyWords(only: OnlyPlacement): string {
+  return `(alone, ${only.outOfOrder ? 'out of order' : 'in order'}: ${only.detail})`;
+}
+
 function runSummary(renderer: Renderer, result: RunResult): void {
   if (result.dryRun) {
     dryRunSummary(renderer, result);
     return;
   }
+  for (const step of result.steps) if (step.only !== undefined) renderer.info(`${step.id} ${onlyWords(step.only)}`);
   const done = result.steps.filter((s: StepResult) => s.status === 'success');
   const notRun = result.steps.filter((s) => s.status === 'not-run');
   if (result.steps.length === 0) {

@@ -1,10 +1,11 @@
 /**
  * How `history` and `show` print events: one line each, in columns (when, event, migration, how
- * long, who, version), the outcome of a failure, repair or unlock wrapped under it. Plain lines
- * rather than a table: an outcome is free text, and a log of events reads top to bottom.
+ * long, who, version and environment), the CI job that ran it and the outcome of a failure,
+ * repair or unlock wrapped under it. Plain lines rather than a table: an outcome is free text,
+ * and a log of events reads top to bottom.
  */
 import type { ChalkInstance } from 'chalk';
-import type { HistoryEntry, HistoryEventName } from '../index.ts';
+import type { CiJob, HistoryEntry, HistoryEventName } from '../index.ts';
 import { formatDuration } from './format.ts';
 import type { Renderer } from './renderer.ts';
 import { wrapLine } from './wrap.ts';
@@ -33,6 +34,11 @@ function eventText(entry: HistoryEntry): string {
   return entry.direction === 'down' && entry.event !== 'reverted' ? `${entry.event} (down)` : entry.event;
 }
 
+/** `ci: GitHub Actions deploy / migrate #8675309 https://github.com/acme/app/actions/runs/8675309`. */
+export function ciText(ci: CiJob): string {
+  return ['ci:', ci.service, ci.job, ci.id === undefined ? undefined : `#${ci.id}`, ci.url].filter((part) => part !== undefined).join(' ');
+}
+
 /** Prints events oldest first, aligned in columns; `withId: false` leaves the migration out (show's own events). */
 export function printHistory(out: Renderer, entries: HistoryEntry[], options: { withId: boolean; indent?: string }): void {
   const { chalk } = out;
@@ -45,7 +51,7 @@ export function printHistory(out: Renderer, entries: HistoryEntry[], options: { 
       ...(options.withId ? [entry.id ?? '(lock)'] : []),
       formatDuration(entry.durationMs),
       `${entry.user}@${entry.host} pid ${entry.pid}`,
-      `mongrate ${entry.toolVersion}`,
+      `mongrate ${entry.toolVersion}${entry.environment === undefined ? '' : `  env ${entry.environment}`}`,
     ],
   }));
   const widths = rows.reduce<number[]>((max, { cells }) => cells.map((cell, i) => Math.max(max[i] ?? 0, cell.length)), []);
@@ -58,5 +64,6 @@ export function printHistory(out: Renderer, entries: HistoryEntry[], options: { 
       const text = entry.outcome.replace(/\s*\n\s*/g, ' ');
       for (const line of wrapLine(text, width - indent.length - 4, '')) out.out(chalk.dim(`${indent}    ${line}`));
     }
+    if (entry.ci !== undefined) for (const line of wrapLine(ciText(entry.ci), width - indent.length - 4, '')) out.out(chalk.dim(`${indent}    ${line}`));
   }
 }

@@ -74,7 +74,7 @@ Exit codes:
   4    status --check, validate or check --offline found problems; up refused changed or
        out-of-order files
   5    cannot reach the server
-  130  interrupted (Ctrl-C, SIGTERM)
+  130  interrupted (Ctrl-C, SIGTERM, or a migration past its timeoutSeconds)
 
 Run 'mongrate <command> --help' for a command's options.
 `;

@@ -237,6 +237,7 @@ export function mergeConfig(
     projectRoot: options.baseDir,
     environment: chosen.environment,
     notices,
+    ...(config.timeoutSeconds === undefined ? {} : { timeoutSeconds: config.timeoutSeconds }),
   };
 }
 

@@ -12,6 +12,7 @@ type Check = (value: unknown) => string | undefined;
 const nonEmptyString: Check = (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'a non-empty string');
 const nonNegativeNumber: Check = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'a number >= 0';
+const positiveNumber: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'a number > 0');
 const plainObject: Check = (v) => (isRecord(v) ? undefined : 'an object');
 const oneOf =
   (...allowed: string[]): Check =>
@@ -62,6 +63,7 @@ const TOP_LEVEL_KEYS: Record<keyof MongrateConfig, Check> = {
   compat: oneOf('migrate-mongo'),
   migrations: inlineMigrations,
   environments: environmentList,
+  timeoutSeconds: positiveNumber,
 };
 
 /** What an environment may set: any key but `environments`, and `protected`. */

@@ -32,6 +32,8 @@ export interface Locked {
   connection: Connection;
   /** Emits a warning and lists it in the command's result. */
   warn: (id: string | undefined, message: string) => void;
+  /** Stops the run at the next safe point, as Ctrl-C does, for `reason` (a migration's time limit). */
+  interrupt: (reason: MongrateError) => void;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function withLock<T extends { warnings?: string[] }>(
     // everything the run sends, the lease's heartbeats included, carries the run's comment
     const comment = runComment(identity.runId, config.database);
     await inRun(comment, () => lease.acquire());
-    const recorder = new Recorder({ store: connection.store, identity, now: () => clock.now(), warn, clean: scope.clean });
+    const recorder = new Recorder({ store: connection.store, identity, now: () => clock.now(), warn, clean: scope.clean, environment: config.environment?.name });
     let result: T;
     try {
       result = await inRun(comment, async () => {
@@ -85,7 +87,7 @@ export async function withLock<T extends { warnings?: string[] }>(
           signal: abort.signal,
           say: (message) => warn(undefined, message),
         });
-        return work({ identity, signal: abort.signal, lease, recorder, connection, warn });
+        return work({ identity, signal: abort.signal, lease, recorder, connection, warn, interrupt: (reason) => abort.abort(reason) });
       });
     } finally {
       const released = await inRun(comment, () => lease.release());

@@ -16,7 +16,7 @@ export function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps
     direction: kind,
     dryRun,
     ...(runId === undefined ? {} : { runId }),
-    steps: steps.map((s) => ({ id: s.migration.id, direction: s.direction, status: 'not-run', durationMs: undefined, error: undefined })),
+    steps: steps.map((s) => ({ id: s.migration.id, direction: s.direction, status: 'not-run', durationMs: undefined, error: undefined, ...(s.only === undefined ? {} : { only: s.only }) })),
     error: undefined,
     warnings: [],
   };
@@ -77,6 +77,8 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
     {
       identity: locked.identity,
       signal: locked.signal,
+      interrupt: locked.interrupt,
+      timeoutSeconds: config.timeoutSeconds,
       recorder: locked.recorder,
       lease: locked.lease,
       transactions,

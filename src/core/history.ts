@@ -13,11 +13,8 @@ import { computeStatus } from './plan.ts';
 /** The migration id the lock's own events (`unlock`) are stored under. */
 export const LOCK_EVENTS_ID = '(lock)';
 
-/**
- * What a stored entry may say beyond what this version writes: a failure inside a transaction
- * that was rolled back, an interrupted one (written by the runner of a newer version).
- */
-type StoredEntry = HistoryRecord & { rolledBack?: boolean; error?: { message: string; interrupted?: boolean } };
+/** A stored entry, as any mongrate version may have written it. */
+type StoredEntry = HistoryRecord;
 
 const NAMES: Record<HistoryEvent, HistoryEventName> = {
   up: 'applied',
@@ -48,6 +45,9 @@ export function historyEntryOf(stored: StoredEntry): HistoryEntry {
     pid: stored.pid,
     runId: stored.runId,
     toolVersion: stored.toolVersion,
+    ci: stored.ci,
+    environment: stored.environment,
+    output: stored.output,
     checksum: stored.checksum,
     outcome: stored.error?.message ?? stored.note,
   };

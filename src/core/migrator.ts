@@ -45,6 +45,7 @@ import { checkHistoryOptions, LOCK_EVENTS_ID, readHistory, showMigration, unknow
 import { Interrupts } from './interrupts.ts';
 import { unlockLease } from './lease.ts';
 import { checkCount, checkRunOptions, computeStatus, integrityFindings, planBaseline, planDown, planImport, planRedo, planRepair, planRevert, planUp, refuseIrreversible } from './plan.ts';
+import { planDownOnly, planUpOnly } from './plan-only.ts';
 import { Recorder } from './recorder.ts';
 import type { Step } from './runner.ts';
 import { TargetDatabase } from './target-database.ts';
@@ -208,6 +209,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.run('up', options, async ({ migrations, records, liveOwner }) => {
       if (options.validate !== false) refuseIntegrityProblems(integrityFindings(migrations, records));
       const recordsById = new Map(records.map((r) => [r._id, r]));
+      const { only } = options;
+      if (only !== undefined) {
+        const planned = planUpOnly(migrations, records, { ...options, only }, liveOwner, this.provider.order);
+        return [{ migration: await this.provider.load(planned.migration), direction: 'up' as const, record: recordsById.get(only), only: planned.only }];
+      }
       const loaded = await Promise.all(planUp(migrations, records, options, liveOwner, this.provider.order).map((m) => this.provider.load(m)));
       return loaded.map((migration) => ({ migration, direction: 'up' as const, record: recordsById.get(migration.id) }));
     });
@@ -218,6 +224,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const refusal = options.all === true && options.dryRun !== true ? this.unconfirmed('reverting every applied migration', options.confirmed) : undefined;
     if (refusal !== undefined) return { ...emptyResult('down', false, [], undefined), error: refusal };
     return this.run('down', options, async ({ migrations, records, liveOwner }) => {
+      const { only } = options;
+      if (only !== undefined) {
+        const planned = planDownOnly(records, { ...options, only }, liveOwner, this.provider.order);
+        const [migration] = await this.loadForRevert(migrations, [planned.record]);
+        if (migration === undefined) throw usageError(`cannot revert ${only}`);
+        return [{ migration, direction: 'down' as const, record: planned.record, only: planned.only }];
+      }
       const targets = planDown(records, options, liveOwner, this.provider.order);
       const loaded = await this.loadForRevert(migrations, targets);
       return loaded.map((migration, index) => ({ migration, direction: 'down' as const, record: targets[index] }));
@@ -351,7 +364,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         if (result.lock === null) return result;
         if (!result.released) return { ...result, error: lockStillHeld(result.lock, result.expired) };
         const warn = (id: string | undefined, message: string): void => void this.emit('warning', { id, message });
-        const recorder = new Recorder({ store, identity, now: () => clock.now(), warn, clean: this.scope.clean });
+        const recorder = new Recorder({ store, identity, now: () => clock.now(), warn, clean: this.scope.clean, environment: this.config.environment?.name });
         await recorder.history(LOCK_EVENTS_ID, 'unlock', { note: `released lock of ${result.lock.host} pid ${result.lock.pid} (${result.expired ? 'expired' : 'forced'})` });
         return result;
       },

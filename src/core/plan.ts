@@ -169,12 +169,12 @@ export function computeStatus(
   return { database, migrations, counts, problems, ...(migrationsUnavailable === undefined ? {} : { migrationsUnavailable }) };
 }
 
-function describeRecord(record: ChangelogRecord): string {
+export function describeRecord(record: ChangelogRecord): string {
   const claim = record.claim;
   return `${claim?.host ?? record.host} pid ${claim?.pid ?? record.pid} at ${(claim?.startedAt ?? record.startedAt).toISOString()}`;
 }
 
-function halfRevertedError(ids: string[]): MongrateError {
+export function halfRevertedError(ids: string[]): MongrateError {
   const which = ids.join(', ');
   return new MongrateError('MIGRATION_FAILED', `the down of ${which} failed or was interrupted; its data may be half reverted`, {
     hints: [
@@ -258,9 +258,16 @@ export function appliedInOrder(records: ChangelogRecord[], liveOwner?: string, o
 export function checkRunOptions(options: UpOptions & DownOptions, direction: 'up' | 'down'): void {
   checkCount(options.step, 'step');
   checkCount(options.lockWait, 'lockWait');
+  if (options.only !== undefined && (typeof options.only !== 'string' || options.only === '')) throw usageError('`only` must be a migration id');
+  const given = (name: 'to' | 'step' | 'lastRun' | 'all' | 'only'): boolean => options[name] !== undefined && options[name] !== false;
   if (direction === 'down') {
-    const chosen = (['to', 'step', 'lastRun', 'all'] as const).filter((name) => options[name] !== undefined && options[name] !== false);
-    if (chosen.length > 1) throw usageError(`use only one of \`to\`, \`step\`, \`lastRun\` and \`all\` (got ${chosen.map((c) => `\`${c}\``).join(' and ')})`);
+    const chosen = (['to', 'step', 'lastRun', 'all', 'only'] as const).filter(given);
+    if (chosen.length > 1) throw usageError(`use only one of \`to\`, \`step\`, \`lastRun\`, \`all\` and \`only\` (got ${chosen.map((c) => `\`${c}\``).join(' and ')})`);
+  } else if (given('only') && (given('to') || given('step'))) {
+    throw usageError(`\`only\` runs exactly one migration: it takes no \`${given('to') ? 'to' : 'step'}\``);
+  }
+  if (direction === 'down' && options.allowOutOfOrder === true && options.only === undefined) {
+    throw usageError('`allowOutOfOrder` on a down goes with `only`: any other down reverts newest first, in order');
   }
 }
 

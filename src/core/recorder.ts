@@ -13,7 +13,7 @@
 import type { ClientSession } from 'mongodb';
 import type { ChangelogRecord, ChangelogStore, HistoryEvent, HistoryRecord, RecordClaim, RecordMatch } from '../changelog/contract.ts';
 import { MongrateError } from '../errors.ts';
-import type { Direction, ImportedMigration, ListedMigration } from '../types.ts';
+import type { CiJob, Direction, ImportedMigration, ListedMigration, RunOutput } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 
 /** What a record looked like when the plan was made: `match` for the next conditional write. */
@@ -40,7 +40,10 @@ export interface Claimed {
   claim: RecordClaim;
 }
 
-type HistoryDetails = Partial<Pick<HistoryRecord, 'at' | 'direction' | 'checksum' | 'durationMs' | 'error' | 'rolledBack' | 'note'>>;
+type HistoryDetails = Partial<Pick<HistoryRecord, 'at' | 'direction' | 'checksum' | 'durationMs' | 'error' | 'rolledBack' | 'note' | 'output'>>;
+
+/** What a run's entry adds: what the migration and its helpers said (a `StepOutput`, stored bounded and masked). */
+type Said = { stored: (clean: (text: string) => string) => RunOutput | undefined } | undefined;
 
 /** How a claimed operation runs: in a transaction, a runner that dies leaves nothing of it behind. */
 export interface ClaimOptions {
@@ -56,6 +59,8 @@ export interface RecorderOptions {
   warn: (id: string | undefined, message: string) => void;
   /** Masks secrets in any text bound for a document. */
   clean: (text: string) => string;
+  /** The config environment chosen, recorded with every history entry. */
+  environment: string | undefined;
 }
 
 export class Recorder {
@@ -131,14 +136,20 @@ export class Recorder {
     return { id: file.id, direction: 'up', startedAt: claim.startedAt, match: { state: 'running', claimRunId: claim.runId }, claim };
   }
 
-  async finishUp(file: ListedMigration, claimed: Claimed, durationMs: number): Promise<void> {
+  /** What `said` adds to a history entry: its bounded, masked lines, when there are any. */
+  private output(said: Said): Pick<HistoryDetails, 'output'> {
+    const output = said?.stored(this.options.clean);
+    return output === undefined ? {} : { output };
+  }
+
+  async finishUp(file: ListedMigration, claimed: Claimed, durationMs: number, said?: Said): Promise<void> {
     const finishedAt = this.options.now();
     const done = await this.options.store.updateRecord(file.id, claimed.match, {
       set: { state: 'applied', finishedAt, durationMs, checksum: file.checksum, description: file.description },
       unset: ['claim', 'error'],
     });
     if (!done) throw this.claimLost(file.id, `${file.id} ran to the end`);
-    this.historySoon(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs });
+    this.historySoon(file.id, 'up', { at: finishedAt, checksum: file.checksum, durationMs, ...this.output(said) });
   }
 
   /**
@@ -155,13 +166,13 @@ export class Recorder {
     return { id: planned._id, direction: 'down', startedAt: claim.startedAt, match: { state: 'running', claimRunId: claim.runId }, claim };
   }
 
-  async finishDown(planned: ChangelogRecord, claimed: Claimed, durationMs: number): Promise<void> {
+  async finishDown(planned: ChangelogRecord, claimed: Claimed, durationMs: number, said?: Said): Promise<void> {
     if (!(await this.options.store.deleteRecord(planned._id, claimed.match))) throw this.claimLost(planned._id, `${planned._id} was reverted to the end`);
-    this.historySoon(planned._id, 'down', { direction: 'down', durationMs, checksum: planned.checksum });
+    this.historySoon(planned._id, 'down', { direction: 'down', durationMs, checksum: planned.checksum, ...this.output(said) });
   }
 
   /** The claimed operation failed (or was interrupted): the record says so, with its direction. */
-  async recordFailure(claimed: Claimed, error: { message: string; interrupted: boolean }, durationMs: number): Promise<void> {
+  async recordFailure(claimed: Claimed, error: { message: string; interrupted: boolean }, durationMs: number, said?: Said): Promise<void> {
     const finishedAt = this.options.now();
     const message = this.options.clean(error.message);
     const done = await this.options.store.updateRecord(claimed.id, claimed.match, {
@@ -174,7 +185,7 @@ export class Recorder {
       },
     });
     if (!done) throw this.claimLost(claimed.id, `${claimed.id} failed`);
-    await this.history(claimed.id, 'failed', { at: finishedAt, direction: claimed.direction, durationMs, error: { message } });
+    await this.history(claimed.id, 'failed', { at: finishedAt, direction: claimed.direction, durationMs, error: { message, ...(error.interrupted ? { interrupted: true } : {}) }, ...this.output(said) });
   }
 
   /**
@@ -201,7 +212,7 @@ export class Recorder {
    * is recorded `failed` as a rolled-back attempt, which a plain `up` runs again; a down gets the
    * record back as it was (nothing was reverted). History says what was attempted.
    */
-  async recordRolledBack(claimed: Claimed, error: { message: string; interrupted: boolean }, durationMs: number): Promise<void> {
+  async recordRolledBack(claimed: Claimed, error: { message: string; interrupted: boolean }, durationMs: number, said?: Said): Promise<void> {
     const finishedAt = this.options.now();
     const message = this.options.clean(error.message);
     const { store } = this.options;
@@ -218,7 +229,7 @@ export class Recorder {
           },
         });
     if (!done) throw this.claimLost(claimed.id, `${claimed.id} failed and was rolled back`);
-    await this.history(claimed.id, 'failed', { at: finishedAt, direction: claimed.direction, durationMs, error: { message }, rolledBack: true });
+    await this.history(claimed.id, 'failed', { at: finishedAt, direction: claimed.direction, durationMs, error: { message, ...(error.interrupted ? { interrupted: true } : {}) }, rolledBack: true, ...this.output(said) });
   }
 
   /**
@@ -234,9 +245,9 @@ export class Recorder {
   }
 
   /** The history entry of an operation that committed in a transaction (sent after the commit, waited for by `settled()`). */
-  historyAfterCommit(file: ListedMigration, direction: Direction, durationMs: number): void {
+  historyAfterCommit(file: ListedMigration, direction: Direction, durationMs: number, said?: Said): void {
     // the same entry as outside a transaction: a down names its direction, an up does not
-    this.historySoon(file.id, direction, { ...(direction === 'down' ? { direction } : {}), durationMs, checksum: file.checksum });
+    this.historySoon(file.id, direction, { ...(direction === 'down' ? { direction } : {}), durationMs, checksum: file.checksum, ...this.output(said) });
   }
 
   /** Records migrations as applied without running them (`baseline`); those already recorded are skipped. */
@@ -292,14 +303,26 @@ export class Recorder {
 
   /** Appends a history entry; a failure is a warning, never a different outcome. */
   async history(migrationId: string, event: HistoryEvent, details: HistoryDetails = {}): Promise<void> {
-    const { runId, host, pid, user, toolVersion } = this.options.identity;
+    const { runId, host, pid, user, toolVersion, ci } = this.options.identity;
+    const { environment, clean } = this.options;
+    const who = { ...(ci === undefined ? {} : { ci: maskedJob(ci, clean) }), ...(environment === undefined ? {} : { environment }) };
     try {
-      await this.options.store.appendHistory({ migrationId, event, at: details.at ?? this.options.now(), runId, host, pid, user, toolVersion, ...details });
+      await this.options.store.appendHistory({ migrationId, event, at: details.at ?? this.options.now(), runId, host, pid, user, toolVersion, ...who, ...details });
     } catch (error) {
       const outcome = event === 'failed' ? 'its failure is recorded in the changelog' : `the changelog says what happened`;
       this.options.warn(migrationId, `could not append the '${event}' history entry of ${migrationId} (${this.options.clean(messageText(error))}); ${outcome}`);
     }
   }
+}
+
+/** A CI job as stored: credentials in its URL (or anywhere) masked. */
+function maskedJob(ci: CiJob, clean: (text: string) => string): CiJob {
+  const masked: CiJob = { service: clean(ci.service) };
+  for (const key of ['job', 'id', 'url'] as const) {
+    const value = ci[key];
+    if (value !== undefined) masked[key] = clean(value);
+  }
+  return masked;
 }
 
 function messageText(error: unknown): string {

@@ -14,17 +14,21 @@ import type { HelperProgress } from '../helpers/types.ts';
 import type { RunErrorCode, RunResult, StepResult } from '../types.ts';
 import { isConnectionLoss } from '../driver/errors.ts';
 import type { Claimed } from './recorder.ts';
+import { StepOutput, type LineSource } from './run-output.ts';
 import { callMigration } from './step-context.ts';
 import {
   CHECKED,
   failed,
   elapsed,
+  interruptedMessage,
+  timeLimitPassed,
   lostLease,
   messageOf,
   plannedRecord,
   retryHints,
   serverLostMessage,
   succeeded,
+  TimeLimitPassed,
   warn,
   type Phase,
   type Run,
@@ -38,7 +42,7 @@ export type { Run, RunLease, Step } from './step-outcome.ts';
 
 function stopReason(run: Run, after: string): RunError | undefined {
   if (run.lease.lost !== undefined) return { code: 'LOCK_LOST', message: `stopped ${after}: lost the lock (${run.lease.lost})`, id: undefined };
-  if (run.signal.aborted) return { code: 'INTERRUPTED', message: `interrupted ${after}`, id: undefined };
+  if (run.signal.aborted) return { code: 'INTERRUPTED', message: `interrupted ${after}${timeLimitPassed(run)}`, id: undefined };
   return undefined;
 }
 
@@ -71,13 +75,25 @@ async function runEach(run: Run, steps: Step[], result: RunResult): Promise<void
   }
 }
 
+/** One step under its time limit (the migration's `timeoutSeconds`, else the config's): past it, the run is interrupted. */
 async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunError | undefined> {
+  const { id, definition } = step.migration;
+  const limit = definition.timeoutSeconds ?? run.timeoutSeconds;
+  const timer = limit === undefined ? undefined : setTimeout(() => run.interrupt(new TimeLimitPassed(id, limit)), limit * 1000);
+  try {
+    return await runTimedStep(run, step, outcome);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runTimedStep(run: Run, step: Step, outcome: StepResult): Promise<RunError | undefined> {
   const { migration, direction } = step;
   const fn = direction === 'up' ? migration.definition.up : migration.definition.down;
   if (fn === undefined) return { code: 'MIGRATION_FAILED', message: `${migration.id} has no ${direction}`, id: migration.id };
   if (direction === 'up') run.emit('migrating', { id: migration.id, direction });
   else run.emit('reverting', { id: migration.id, direction });
-  const state: StepState = { run, step, fn, outcome, started: performance.now() };
+  const state: StepState = { run, step, fn, outcome, started: performance.now(), output: new StepOutput() };
   const transaction = run.transactions.use(migration);
   let claimed: Claimed;
   try {
@@ -105,8 +121,9 @@ async function runStep(run: Run, step: Step, outcome: StepResult): Promise<RunEr
 async function runOutside(state: StepState, claimed: Claimed): Promise<RunError | undefined> {
   const { run, step, fn } = state;
   const { migration, direction } = step;
-  const log = (message: string): void => {
+  const log = (message: string, from: LineSource): void => {
     (state.outcome.logs ??= []).push(message);
+    state.output.add(message, from);
     run.emit('log', { id: migration.id, message });
   };
   const progress = (p: HelperProgress): void => void run.emit('progress', { id: migration.id, ...p });
@@ -116,8 +133,8 @@ async function runOutside(state: StepState, claimed: Claimed): Promise<RunError 
     phase = 'record';
     run.lease.assertHeld();
     const durationMs = elapsed(state);
-    if (direction === 'up') await run.recorder.finishUp(migration, claimed, durationMs);
-    else await run.recorder.finishDown(plannedRecord(step), claimed, durationMs);
+    if (direction === 'up') await run.recorder.finishUp(migration, claimed, durationMs, state.output);
+    else await run.recorder.finishDown(plannedRecord(step), claimed, durationMs, state.output);
   } catch (error) {
     return failOutside(state, error, phase, claimed);
   }
@@ -127,7 +144,7 @@ async function runOutside(state: StepState, claimed: Claimed): Promise<RunError 
 async function failOutside(state: StepState, error: unknown, phase: Phase, claimed: Claimed | undefined): Promise<RunError> {
   const { run, step } = state;
   const { id } = step.migration;
-  const message = messageOf(run, error);
+  let message = messageOf(run, error);
   const verb = step.direction === 'up' ? 'applying' : 'reverting';
   const lost = lostLease(run, error, message);
   if (lost !== undefined) {
@@ -144,8 +161,9 @@ async function failOutside(state: StepState, error: unknown, phase: Phase, claim
     return failed(state, code, `${verb} ${id} did not start: ${message}`, { stepError: message, cause: error });
   }
   const interrupted = run.signal.aborted;
+  if (interrupted) message = interruptedMessage(run, message);
   try {
-    await run.recorder.recordFailure(claimed, { message, interrupted }, elapsed(state));
+    await run.recorder.recordFailure(claimed, { message, interrupted }, elapsed(state), state.output);
   } catch (recordError) {
     if (isConnectionLoss(recordError)) {
       const hints = retryHints(step.direction, CHECKED);

@@ -10,6 +10,7 @@ import type { HelperBson, HelperProgress } from '../helpers/types.ts';
 import type { ServerInfo } from '../server/capabilities.ts';
 import type { Direction, MigrationContext, MigrationFn } from '../types.ts';
 import { bindHandles, stopAtWrite } from './bound-handles.ts';
+import type { LineSource } from './run-output.ts';
 import type { TransactionAttempt } from './transaction-attempt.ts';
 
 /** What every step of a run (or of a dry run) is built from. */
@@ -44,7 +45,8 @@ export interface StepEnvironment {
 export interface StepCall {
   id: string;
   direction: Direction;
-  log: (message: string) => void;
+  /** A line of the migration's own (`ctx.log`), or one a helper reported (its summary with counts). */
+  log: (message: string, from: LineSource) => void;
   progress: (progress: HelperProgress) => void;
   warn: (message: string) => void;
   /** A dry run: what each helper would do. */
@@ -68,7 +70,7 @@ export function callMigration(environment: StepEnvironment, call: StepCall, fn: 
     server,
     dryRun,
     signal,
-    log: call.log,
+    log: (line) => call.log(line, 'helper'),
     onProgress: call.progress,
     onPlan: (plan) => {
       call.onPlan?.(plan);
@@ -79,13 +81,14 @@ export function callMigration(environment: StepEnvironment, call: StepCall, fn: 
     transactionDocumentLimit: environment.transactionDocumentLimit,
     commitQuorum: environment.commitQuorum,
     ...(environment.commandTimeLimitMs === undefined ? {} : { commandTimeLimitMs: environment.commandTimeLimitMs }),
+    migration: call.id,
     ...(transaction === undefined ? {} : { session: transaction.session, onTransactionLimit: (error) => void transaction.attempt.poison(error) }),
   };
   const ctx: MigrationContext = {
     db: handles.db,
     client: handles.client,
     session: transaction?.session,
-    log: call.log,
+    log: (message) => call.log(message, 'migration'),
     signal,
     id: call.id,
     direction: call.direction,

@@ -9,10 +9,11 @@ import type { ClientSession } from 'mongodb';
 import type { LoadedMigration } from '../providers/contract.ts';
 import { MongrateError, type Hint } from '../errors.ts';
 import type { ChangelogRecord } from '../changelog/contract.ts';
-import type { Direction, MigrationFn, MigratorEvents, RunErrorCode, RunResult, StepResult } from '../types.ts';
+import type { Direction, MigrationFn, MigratorEvents, OnlyPlacement, RunErrorCode, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 import type { LeaseInTransaction } from './lease.ts';
 import type { Recorder } from './recorder.ts';
+import type { StepOutput } from './run-output.ts';
 import type { StepEnvironment } from './step-context.ts';
 import type { TransactionPolicy } from './transactions.ts';
 
@@ -21,6 +22,8 @@ export interface Step {
   direction: Direction;
   /** The record as planned (a retry's failed record, the applied record a down reverts), if any. */
   record: ChangelogRecord | undefined;
+  /** Asked for alone (`only`): how that stands to the order. */
+  only?: OnlyPlacement;
 }
 
 /** What the runner needs of the lease it runs under. */
@@ -38,6 +41,10 @@ export interface RunLease {
 export interface Run {
   identity: RunIdentity;
   signal: AbortSignal;
+  /** Aborts `signal` for `reason`: a migration past its time limit stops the run as Ctrl-C does. */
+  interrupt: (reason: MongrateError) => void;
+  /** Config `timeoutSeconds`: each migration's time limit unless it sets its own. */
+  timeoutSeconds: number | undefined;
   recorder: Recorder;
   lease: RunLease;
   transactions: TransactionPolicy;
@@ -56,6 +63,30 @@ export interface Run {
 
 export type RunError = NonNullable<RunResult['error']>;
 
+/** The run's abort reason when a migration ran past its time limit (`timeoutSeconds`). */
+export class TimeLimitPassed extends MongrateError {
+  constructor(id: string, seconds: number) {
+    super('INTERRUPTED', `${id} ran past its time limit of ${seconds} s (timeoutSeconds)`);
+  }
+}
+
+/** `: 001-x ran past its time limit of 1 s (timeoutSeconds)` when that is what interrupted the run; '' for Ctrl-C. */
+export function timeLimitPassed(run: Run): string {
+  const reason: unknown = run.signal.reason;
+  return reason instanceof TimeLimitPassed ? `: ${reason.message}` : '';
+}
+
+/**
+ * An interrupted step's message: when a time limit (not Ctrl-C) interrupted the run, it names the
+ * limit first, whatever the migration threw on seeing the signal (a helper's "interrupted after
+ * 1000 of 5000 documents").
+ */
+export function interruptedMessage(run: Run, message: string): string {
+  const reason: unknown = run.signal.reason;
+  if (!(reason instanceof TimeLimitPassed) || message.includes(reason.message)) return message;
+  return message === 'interrupted' ? reason.message : `${reason.message}: ${message}`;
+}
+
 /** A step's clock and the result object the runner fills in. */
 export interface StepState {
   run: Run;
@@ -63,6 +94,8 @@ export interface StepState {
   fn: MigrationFn;
   outcome: StepResult;
   started: number;
+  /** What the migration and its helpers said (the attempt that counted): stored with its history entry. */
+  output: StepOutput;
 }
 
 export const elapsed = (state: StepState): number => Math.round(performance.now() - state.started);

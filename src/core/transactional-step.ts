@@ -12,9 +12,10 @@ import type { HelperProgress } from '../helpers/types.ts';
 import { TransactionLimitError, type Hint } from '../errors.ts';
 import { isConnectionLoss } from '../driver/errors.ts';
 import type { LeaseInTransaction } from './lease.ts';
+import type { LineSource } from './run-output.ts';
 import type { Claimed } from './recorder.ts';
 import { callMigration } from './step-context.ts';
-import { STATUS_HINT, elapsed, failed, lostLease, messageOf, succeeded, warn, type RunError, type StepState } from './step-outcome.ts';
+import { STATUS_HINT, elapsed, failed, interruptedMessage, lostLease, messageOf, succeeded, warn, type RunError, type StepState } from './step-outcome.ts';
 import { TransactionAttempt, attemptVerdict } from './transaction-attempt.ts';
 import { commitWithRetry, isUnknownCommitResult, startMigrationTransaction } from './transactions.ts';
 
@@ -25,10 +26,11 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
   const { run, step, fn } = state;
   const { migration, direction } = step;
   const session = run.environment.client.startSession();
-  let logs: string[] = [];
+  let logs: { message: string; from: LineSource }[] = [];
   const flush = (): void => {
-    for (const message of logs) {
+    for (const { message, from } of logs) {
       (state.outcome.logs ??= []).push(message);
+      state.output.add(message, from);
       run.emit('log', { id: migration.id, message });
     }
     logs = [];
@@ -41,7 +43,7 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
       const call = {
         id: migration.id,
         direction,
-        log: (message: string): void => void logs.push(message),
+        log: (message: string, from: LineSource): void => void logs.push({ message, from }),
         progress: (p: HelperProgress): void => {
           if (attemptNumber === 1) run.emit('progress', { id: migration.id, ...p });
         },
@@ -74,7 +76,7 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
         return { kind: 'ended', error: await failInTransaction(state, claimed, verdict.kind === 'outside' ? verdict.why : verdict.error) };
       }
       flush();
-      run.recorder.historyAfterCommit(migration, direction, elapsed(state));
+      run.recorder.historyAfterCommit(migration, direction, elapsed(state), state.output);
       return { kind: 'ended', error: succeeded(state, { transaction: true }) };
     }
   } finally {
@@ -92,7 +94,7 @@ async function failInTransaction(state: StepState, claimed: Claimed, error: unkn
   const { run, step } = state;
   const { id } = step.migration;
   const down = step.direction === 'down';
-  const message = messageOf(run, error);
+  let message = messageOf(run, error);
   // the record stays `running` (in a transaction): once the lease expires it shows as interrupted and rolled back
   const lost = lostLease(run, error, message);
   if (lost !== undefined) return failed(state, 'LOCK_LOST', `stopped ${id}: lost the lock (${lost}); its transaction was rolled back`, { stepError: message, cause: error });
@@ -113,9 +115,10 @@ async function failInTransaction(state: StepState, claimed: Claimed, error: unkn
     });
   }
   const interrupted = run.signal.aborted;
+  if (interrupted) message = interruptedMessage(run, message);
   try {
     run.lease.assertHeld();
-    await run.recorder.recordRolledBack(claimed, { message, interrupted }, elapsed(state));
+    await run.recorder.recordRolledBack(claimed, { message, interrupted }, elapsed(state), state.output);
   } catch (recordError) {
     const recordMessage = messageOf(run, recordError);
     const lostSince = lostLease(run, recordError, recordMessage);

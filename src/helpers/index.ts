@@ -13,7 +13,12 @@ import type {
   CollectionRef,
   CopyAndRenameOptions,
   CopyAndRenameResult,
+  CreateViewOptions,
+  CreateViewResult,
+  DropIndexesOptions,
   DropIndexesResult,
+  DropViewResult,
+  EnsureIndexesOptions,
   EnsureIndexesResult,
   HelperContext,
   MigrationHelpers,
@@ -23,6 +28,7 @@ import type {
   SetValidatorResult,
 } from './types.ts';
 import { setValidatorWith } from './validator.ts';
+import { createViewWith, dropViewWith } from './views.ts';
 
 export { runWithHelperContext, currentHelperContext } from './context.ts';
 export { DEFAULT_BATCH_SIZE } from './batches.ts';
@@ -34,9 +40,11 @@ export function createHelpers(ctx: HelperContext): MigrationHelpers {
     reshape: (collection, options) => reshapeWith(ctx, collection, options),
     bumpSchemaVersion: (collection, options) => bumpSchemaVersionWith(ctx, collection, options),
     copyAndRename: (source, options) => copyAndRenameWith(ctx, source, options),
-    ensureIndexes: (collection, specs) => ensureIndexesWith(ctx, collection, specs),
-    dropIndexes: (collection, names) => dropIndexesWith(ctx, collection, names),
+    ensureIndexes: (collection, specs, options) => ensureIndexesWith(ctx, collection, specs, options),
+    dropIndexes: (collection, names, options) => dropIndexesWith(ctx, collection, names, options),
     setValidator: (collection, schema, options) => setValidatorWith(ctx, collection, schema, options),
+    createView: (name, source, pipeline, options) => createViewWith(ctx, name, source, pipeline, options),
+    dropView: (name) => dropViewWith(ctx, name),
   };
 }
 
@@ -63,14 +71,28 @@ export async function copyAndRename<T extends Document = Document>(
   return copyAndRenameWith(await ambientContext(asRef(source), 'copyAndRename'), source, options);
 }
 
-/** Builds the indexes that do not exist yet; identical existing ones are left alone. */
-export async function ensureIndexes<T extends Document = Document>(collection: CollectionRef<T>, specs: IndexDescription[]): Promise<EnsureIndexesResult> {
-  return ensureIndexesWith(await ambientContext(asRef(collection), 'ensureIndexes'), collection, specs);
+/** Builds the indexes that do not exist yet, changes a TTL or `hidden` in place; identical existing ones are left alone. */
+export async function ensureIndexes<T extends Document = Document>(
+  collection: CollectionRef<T>,
+  specs: IndexDescription[],
+  options?: EnsureIndexesOptions,
+): Promise<EnsureIndexesResult> {
+  return ensureIndexesWith(await ambientContext(asRef(collection), 'ensureIndexes'), collection, specs, options);
 }
 
-/** Drops the named indexes that exist; missing ones are fine. */
-export async function dropIndexes<T extends Document = Document>(collection: CollectionRef<T>, names: string[]): Promise<DropIndexesResult> {
-  return dropIndexesWith(await ambientContext(asRef(collection), 'dropIndexes'), collection, names);
+/** Drops the named indexes that exist (missing ones are fine); with `hideFirst`, hides them for a later migration to drop. */
+export async function dropIndexes<T extends Document = Document>(collection: CollectionRef<T>, names: string[], options?: DropIndexesOptions): Promise<DropIndexesResult> {
+  return dropIndexesWith(await ambientContext(asRef(collection), 'dropIndexes'), collection, names, options);
+}
+
+/** Creates the view, or redefines it (collMod) where its source or pipeline differ; an identical one is left alone. */
+export async function createView(name: CollectionRef, source: CollectionRef, pipeline: Document[], options?: CreateViewOptions): Promise<CreateViewResult> {
+  return createViewWith(await ambientContext(name, 'createView'), name, source, pipeline, options);
+}
+
+/** Drops the view if it exists; a collection of that name is an error, never dropped. */
+export async function dropView(name: CollectionRef): Promise<DropViewResult> {
+  return dropViewWith(await ambientContext(name, 'dropView'), name);
 }
 
 /** Sets (or, with `null`, removes) a `$jsonSchema` validator; creates the collection when missing. */

@@ -1,17 +1,23 @@
 /**
  * `ensureIndexes` / `dropIndexes`: idempotent index changes. An index that exists exactly as asked
- * is left alone; one with the asked name but another definition is an error (never silently kept);
- * an index kind the server lacks fails with the feature's name before anything is built.
+ * is left alone; one with the asked name that differs only in what MongoDB changes in place (a
+ * TTL's `expireAfterSeconds`, `hidden`) is changed with `collMod` (index-changes.ts); one that
+ * differs in anything else is an error (never silently kept). An index kind or change the server
+ * lacks fails with the feature's name before anything is built. `hideFirst` drops in two
+ * migrations (hide-first.ts).
  */
 import type { Collection, Document, IndexDescription } from 'mongodb';
 import { hasServerCode, SERVER_CODES } from '../driver/errors.ts';
 import { MongrateError, usageError } from '../errors.ts';
 import type { Feature } from '../server/capabilities.ts';
 import { bsonOf, resolveCollection, withSession } from './context.ts';
+import { hideNow, hiddenBy, planHiding, reportHidingPlan, type HidingPlan } from './hide-first.ts';
+import { describeChange, forgetHidden, modifyIndex, type IndexChange } from './index-changes.ts';
 import { buildIndexesWatched } from './index-build.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
+import { needing } from './unsupported.ts';
 import { countOf } from '../util/words.ts';
-import type { CollectionRef, DropIndexesResult, EnsureIndexesResult, HelperContext } from './types.ts';
+import type { CollectionRef, DropIndexesOptions, DropIndexesResult, EnsureIndexesOptions, EnsureIndexesResult, HelperContext } from './types.ts';
 
 const { NamespaceNotFound: NAMESPACE_NOT_FOUND, IndexNotFound: INDEX_NOT_FOUND } = SERVER_CODES;
 /** listIndexes fields that describe an index build, not the index. */
@@ -94,6 +100,7 @@ export function featuresNeeded(spec: IndexDescription, key: Document): Feature[]
   if (spec.partialFilterExpression !== undefined) needed.push('partialIndexes');
   if (spec.expireAfterSeconds !== undefined) needed.push('ttlIndexes');
   if (isText(key)) needed.push('textIndexes');
+  if (spec.hidden === true) needed.push('hiddenIndexes');
   return needed;
 }
 
@@ -171,6 +178,21 @@ function differences(existing: Document, spec: IndexDescription, key: Document):
   return found;
 }
 
+/**
+ * The collMod that turns `existing` into the spec, or undefined when anything else differs: a TTL
+ * index's `expireAfterSeconds` (adding or removing a TTL is another index) and `hidden`.
+ */
+function inPlaceChange(existing: Document, spec: IndexDescription, key: Document): IndexChange | undefined {
+  const change: IndexChange = {};
+  const haveTtl: unknown = existing.expireAfterSeconds;
+  const wantTtl: unknown = spec.expireAfterSeconds;
+  if (typeof haveTtl === 'number' && typeof wantTtl === 'number' && haveTtl !== wantTtl) change.expireAfterSeconds = { from: haveTtl, to: wantTtl };
+  const [haveHidden, wantHidden] = [existing.hidden === true, spec.hidden === true];
+  if (haveHidden !== wantHidden) change.hidden = { from: haveHidden, to: wantHidden };
+  const changed = { ...existing, hidden: wantHidden, ...(change.expireAfterSeconds === undefined ? {} : { expireAfterSeconds: wantTtl }) };
+  return Object.keys(change).length > 0 && differences(changed, spec, key).length === 0 ? change : undefined;
+}
+
 /** The collection's indexes as listIndexes reports them; none when the collection is missing. */
 export async function existingIndexes(ctx: HelperContext, collection: Collection): Promise<Document[]> {
   try {
@@ -185,6 +207,7 @@ export async function ensureIndexesWith<T extends Document>(
   ctx: HelperContext,
   ref: CollectionRef<T>,
   specs: IndexDescription[],
+  options: EnsureIndexesOptions = {},
 ): Promise<EnsureIndexesResult> {
   const collection = resolveCollection(ctx, ref);
   const what = `ensureIndexes(${collection.collectionName})`;
@@ -200,6 +223,7 @@ export async function ensureIndexesWith<T extends Document>(
 
   const existing = await existingIndexes(ctx, collection);
   const unchanged: string[] = [];
+  const toModify: { name: string; change: IndexChange }[] = [];
   const toBuild: typeof wanted = [];
   for (const w of wanted) {
     const sameName = existing.find((index) => index.name === w.name);
@@ -212,6 +236,13 @@ export async function ensureIndexesWith<T extends Document>(
       continue;
     }
     const diff = differences(sameName, w.spec, w.key);
+    const change = diff.length > 0 ? inPlaceChange(sameName, w.spec, w.key) : undefined;
+    if (change !== undefined) {
+      if (change.expireAfterSeconds !== undefined) ctx.server.require('collMod', `${what}: index '${w.name}'`);
+      if (change.hidden !== undefined) ctx.server.require('hiddenIndexes', `${what}: index '${w.name}'`);
+      toModify.push({ name: w.name, change });
+      continue;
+    }
     if (diff.length > 0) {
       throw new MongrateError(
         'MIGRATION_FAILED',
@@ -221,35 +252,66 @@ export async function ensureIndexesWith<T extends Document>(
     unchanged.push(w.name);
   }
   const names = toBuild.map((w) => w.name);
+  const modified = toModify.map((m) => m.name);
+  const undeclared = options.reportUndeclared === true ? reportUndeclared(ctx, what, existing, wanted) : undefined;
+  const report = undeclared === undefined ? {} : { undeclared };
   if (ctx.dryRun) {
+    for (const m of toModify) ctx.onPlan?.({ helper: 'ensureIndexes', collection: collection.collectionName, action: `~ modify ${describeChange(m.change)} on index ${m.name}`, note: 'collMod' });
     if (names.length > 0) {
       const documents = await collection.countDocuments({}, withSession(ctx));
       const action = `build ${names.length === 1 ? 'index' : 'indexes'} ${names.join(', ')}`;
       ctx.onPlan?.({ helper: 'ensureIndexes', collection: collection.collectionName, action, note: `over ${countOf(documents, 'document')}`, documents });
     }
-    return { created: names, unchanged, dryRun: true };
+    return { created: names, modified, unchanged, ...report, dryRun: true };
+  }
+  for (const m of toModify) {
+    await modifyIndex(ctx, collection, m.name, m.change, what);
+    ctx.log?.(`${what}: modified ${m.name} (${describeChange(m.change)})`);
   }
   if (toBuild.length > 0) {
     ctx.fence?.();
-    await buildIndexesWatched(ctx, collection, toBuild.map((w) => w.spec), what);
+    const build = (): Promise<void> => buildIndexesWatched(ctx, collection, toBuild.map((w) => w.spec), what);
+    await (toBuild.some((w) => w.spec.hidden === true) ? needing(ctx, 'hiddenIndexes', what, build) : build());
     ctx.log?.(`${what}: built ${names.join(', ')}`);
   }
-  return { created: names, unchanged };
+  return { created: names, modified, unchanged, ...report };
 }
 
-export async function dropIndexesWith<T extends Document>(ctx: HelperContext, ref: CollectionRef<T>, names: string[]): Promise<DropIndexesResult> {
+/** The collection's indexes no spec names (all but `_id_` and a clustered index), said in a log line. */
+function reportUndeclared(ctx: HelperContext, what: string, existing: Document[], wanted: { name: string }[]): string[] {
+  const undeclared = existing
+    .filter((index) => index.name !== '_id_' && index.clustered !== true && !wanted.some((w) => w.name === index.name))
+    .map((index) => String(index.name));
+  ctx.log?.(undeclared.length === 0 ? `${what}: no undeclared indexes` : `${what}: undeclared (no spec names them): ${undeclared.join(', ')}`);
+  return undeclared;
+}
+
+export async function dropIndexesWith<T extends Document>(
+  ctx: HelperContext,
+  ref: CollectionRef<T>,
+  names: string[],
+  options: DropIndexesOptions = {},
+): Promise<DropIndexesResult> {
   const collection = resolveCollection(ctx, ref);
   const what = `dropIndexes(${collection.collectionName})`;
   refuseInTransaction(ctx, what);
   if (names.includes('_id_')) throw usageError(`${what}: the _id index cannot be dropped`);
-  const present = new Set((await existingIndexes(ctx, collection)).map((index) => String(index.name)));
-  const toDrop = [...new Set(names)].filter((name) => present.has(name));
+  if (options.hideFirst === true) ctx.server.require('hiddenIndexes', `${what} with hideFirst`);
+  const listed = await existingIndexes(ctx, collection);
+  const present = [...new Set(names)].flatMap((name) => listed.filter((index) => index.name === name));
+  const hiding: HidingPlan | undefined = options.hideFirst === true ? await planHiding(ctx, collection, present) : undefined;
+  const toDrop = hiding === undefined ? present : hiding.drop.map((d) => d.index);
+  const dropNames = toDrop.map((index) => String(index.name));
+  const hidden = hiding === undefined ? {} : { hidden: hiding.hidden };
   if (ctx.dryRun) {
-    if (toDrop.length > 0) ctx.onPlan?.({ helper: 'dropIndexes', collection: collection.collectionName, action: `drop ${toDrop.length === 1 ? 'index' : 'indexes'} ${toDrop.join(', ')}` });
-    return { dropped: toDrop, dryRun: true };
+    if (hiding !== undefined) reportHidingPlan(ctx, collection, hiding);
+    const note = hiding === undefined || dropNames.length === 0 ? {} : { note: hiddenBy(hiding) };
+    if (dropNames.length > 0) ctx.onPlan?.({ helper: 'dropIndexes', collection: collection.collectionName, action: `drop ${dropNames.length === 1 ? 'index' : 'indexes'} ${dropNames.join(', ')}`, ...note });
+    return { dropped: dropNames, ...hidden, dryRun: true };
   }
   const dropped: string[] = [];
-  for (const name of toDrop) {
+  for (const index of toDrop) {
+    const name = String(index.name);
     try {
       ctx.fence?.();
       await collection.dropIndex(name, withSession(ctx));
@@ -258,7 +320,10 @@ export async function dropIndexesWith<T extends Document>(ctx: HelperContext, re
       // dropped meanwhile: the outcome asked for holds
       if (!hasServerCode(error, INDEX_NOT_FOUND, NAMESPACE_NOT_FOUND)) throw error;
     }
+    // a hidden index may have a record of hideFirst's: gone with it
+    if (index.hidden === true) await forgetHidden(ctx, collection, name);
   }
-  if (dropped.length > 0) ctx.log?.(`${what}: dropped ${dropped.join(', ')}`);
-  return { dropped };
+  if (dropped.length > 0) ctx.log?.(`${what}: dropped ${dropped.join(', ')}${hiding === undefined ? '' : ` (${hiddenBy(hiding)})`}`);
+  if (hiding !== undefined) await hideNow(ctx, collection, hiding, what);
+  return { dropped, ...hidden };
 }

@@ -126,18 +126,59 @@ export interface LeftoverCollection {
   collection: string;
 }
 
+export interface EnsureIndexesOptions {
+  /** Also lists the collection's indexes that no spec names (all but `_id_`), in the result's `undeclared` and a log line. Default false. */
+  reportUndeclared?: boolean;
+}
+
 export interface EnsureIndexesResult {
   /** Names of the indexes built now (a dry run: that would be built). */
   created: string[];
+  /** Names of existing indexes changed in place with `collMod`: a TTL's `expireAfterSeconds`, `hidden` (a dry run: that would be changed). */
+  modified: string[];
   /** Names of the indexes that already existed as asked. */
   unchanged: string[];
-  /** Set in a dry run: nothing was built. */
+  /** With `reportUndeclared`: the collection's indexes that no spec names, besides `_id_`. */
+  undeclared?: string[];
+  /** Set in a dry run: nothing was built or changed. */
   dryRun?: true;
+}
+
+export interface DropIndexesOptions {
+  /**
+   * Hides the indexes now (`collMod`) instead of dropping them; a later migration's dropIndexes
+   * of the same names drops them, finding them still hidden by an earlier one. Until then a
+   * regression is undone by unhiding (the index is kept up to date while hidden). Default false.
+   */
+  hideFirst?: boolean;
 }
 
 export interface DropIndexesResult {
   /** Names of the indexes dropped now (a dry run: that would be dropped; missing ones are not listed). */
   dropped: string[];
+  /** With `hideFirst`: names of the indexes hidden now (or found hidden and taken over), for a later migration to drop. */
+  hidden?: string[];
+  /** Set in a dry run: nothing was hidden or dropped. */
+  dryRun?: true;
+}
+
+export interface CreateViewOptions {
+  /** The view's default collation. It cannot be changed in place: a view with another one is an error (dropView, then createView). */
+  collation?: Document;
+}
+
+export interface CreateViewResult {
+  /** The view did not exist and was created (a dry run: would be). */
+  created: boolean;
+  /** The view existed with another source or pipeline and was redefined with `collMod` (a dry run: would be). */
+  redefined: boolean;
+  /** Set in a dry run: nothing was changed. */
+  dryRun?: true;
+}
+
+export interface DropViewResult {
+  /** The view existed and was dropped (a dry run: would be). */
+  dropped: boolean;
   /** Set in a dry run: nothing was dropped. */
   dryRun?: true;
 }
@@ -223,17 +264,24 @@ export interface HelperContext {
   onTransactionLimit?: (error: TransactionLimitError) => void;
   /** A notice shown once in the run's output (not a failure), e.g. what a server cannot do. */
   warn?: (message: string) => void;
+  /**
+   * The id of the migration running (none outside one): `dropIndexes(..., { hideFirst })` records
+   * which migration hid an index, so that only a later one drops it.
+   */
+  migration?: string;
 }
 
 export interface MigrationHelpers {
   reshape<T extends Document = Document>(collection: CollectionRef<T>, options: ReshapeOptions<T>): Promise<ReshapeResult>;
   bumpSchemaVersion<T extends Document = Document>(collection: CollectionRef<T>, options: BumpSchemaVersionOptions<T>): Promise<ReshapeResult>;
   copyAndRename<T extends Document = Document>(source: CollectionRef<T>, options?: CopyAndRenameOptions<T>): Promise<CopyAndRenameResult>;
-  ensureIndexes<T extends Document = Document>(collection: CollectionRef<T>, specs: IndexDescription[]): Promise<EnsureIndexesResult>;
-  dropIndexes<T extends Document = Document>(collection: CollectionRef<T>, names: string[]): Promise<DropIndexesResult>;
+  ensureIndexes<T extends Document = Document>(collection: CollectionRef<T>, specs: IndexDescription[], options?: EnsureIndexesOptions): Promise<EnsureIndexesResult>;
+  dropIndexes<T extends Document = Document>(collection: CollectionRef<T>, names: string[], options?: DropIndexesOptions): Promise<DropIndexesResult>;
   setValidator<T extends Document = Document>(
     collection: CollectionRef<T>,
     schema: Document | null,
     options?: SetValidatorOptions,
   ): Promise<SetValidatorResult>;
+  createView(name: CollectionRef, source: CollectionRef, pipeline: Document[], options?: CreateViewOptions): Promise<CreateViewResult>;
+  dropView(name: CollectionRef): Promise<DropViewResult>;
 }

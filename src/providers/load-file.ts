@@ -29,16 +29,20 @@ export async function importMigrationExports(path: string): Promise<Record<strin
 
 /** Checks what a migration exports (a file's module, or what was given in code); `shown` names it in messages. */
 export function checkDefinition(exported: object, shown: string): MigrationDefinition {
-  const { up, down, description, transaction } = exported as Record<string, unknown>;
+  const { up, down, description, transaction, timeoutSeconds } = exported as Record<string, unknown>;
   if (typeof up !== 'function') throw usageError(`migration ${shown} does not export an \`up\` function`);
   if (down !== undefined && typeof down !== 'function') throw usageError(`migration ${shown}: \`down\` must be a function`);
   if (transaction !== undefined && typeof transaction !== 'boolean') {
     throw usageError(`migration ${shown}: \`transaction\` must be true or false`);
+  }
+  if (timeoutSeconds !== undefined && (typeof timeoutSeconds !== 'number' || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)) {
+    throw usageError(`migration ${shown}: \`timeoutSeconds\` must be a number of seconds > 0`);
   }
   return {
     up: up as MigrationFn,
     ...(down === undefined ? {} : { down: down as MigrationFn }),
     ...(typeof description === 'string' ? { description } : {}),
     ...(transaction === undefined ? {} : { transaction }),
+    ...(typeof timeoutSeconds === 'number' ? { timeoutSeconds } : {}),
   };
 }

@@ -24,6 +24,9 @@ export const FEATURES = [
   '$lookup',
   'pipelineUpdates',
   'renameDropTarget',
+  'hiddenIndexes',
+  'collMod',
+  'views',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 
@@ -39,6 +42,9 @@ export const FEATURE_NAMES: Readonly<Record<Feature, string>> = {
   $lookup: 'the $lookup aggregation stage',
   pipelineUpdates: 'updates with an aggregation pipeline',
   renameDropTarget: 'renameCollection dropTarget',
+  hiddenIndexes: 'hidden indexes (hidden, collMod index.hidden)',
+  collMod: 'changing an index or a view in place (collMod)',
+  views: 'views (create with viewOn and pipeline)',
 };
 
 export interface ServerInfo {
@@ -153,6 +159,10 @@ function mongodbFeatures(v: Version, topology: ServerTopology): FeatureTable {
     $lookup: atLeast(v, 3, 2),
     pipelineUpdates: atLeast(v, 4, 2),
     renameDropTarget: true,
+    hiddenIndexes: atLeast(v, 4, 4),
+    // an index's expireAfterSeconds since 2.2; a view's pipeline since views (3.4)
+    collMod: atLeast(v, 2, 2),
+    views: atLeast(v, 3, 4),
   };
 }
 
@@ -176,6 +186,9 @@ function ferretDbFeatures(buildInfo: Document, topology: ServerTopology): Featur
     $lookup: stages.includes('$lookup'),
     pipelineUpdates: false,
     renameDropTarget: false,
+    hiddenIndexes: false,
+    collMod: false,
+    views: false,
   };
 }
 
@@ -193,6 +206,9 @@ function documentDbFeatures(v: Version, topology: ServerTopology): FeatureTable 
     $lookup: true,
     pipelineUpdates: atLeast(v, 5),
     renameDropTarget: true,
+    hiddenIndexes: atLeast(v, 8),
+    collMod: true,
+    views: atLeast(v, 8),
   };
 }
 
@@ -221,6 +237,9 @@ function cosmosDbFeatures(v: Version): FeatureTable {
     $lookup: atLeast(v, 3, 6),
     pipelineUpdates: atLeast(v, 4, 2),
     renameDropTarget: false,
+    hiddenIndexes: false,
+    collMod: false,
+    views: false,
   };
 }
 

@@ -2,6 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
+import type { CiJob } from '../types.ts';
+import { ciJobOf } from './ci-job.ts';
 
 export interface RunIdentity {
   runId: string;
@@ -9,6 +11,8 @@ export interface RunIdentity {
   pid: number;
   user: string;
   toolVersion: string;
+  /** The CI job running the command, where the environment says so (recorded in history). */
+  ci: CiJob | undefined;
 }
 
 function readToolVersion(): string {
@@ -28,5 +32,5 @@ function currentUser(): string {
 }
 
 export function newRunIdentity(): RunIdentity {
-  return { runId: randomUUID(), host: hostname(), pid: process.pid, user: currentUser(), toolVersion: TOOL_VERSION };
+  return { runId: randomUUID(), host: hostname(), pid: process.pid, user: currentUser(), toolVersion: TOOL_VERSION, ci: ciJobOf(process.env) };
 }

@@ -2,17 +2,19 @@
 // long helper, then what `status`, `status --check`, plain `up`/`down` and `down --retry-failed`
 // say and do. The built CLI against the real server; the database read with the driver.
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import type { Db } from 'mongodb';
 import { exits, show, tableState, waitFor, waitForRecord } from '../support/cli-checks.ts';
 import { changelogRecord as record, type CliProjectContext, withCliProject } from '../support/cli-project.ts';
+import { lockDocument, waitUntilLeaseExpired } from '../support/lock-cli.ts';
 
 const DOCS = 120;
 
 /**
  * up seeds DOCS users at version 2; down brings them back to 1, slowly (15 ms per document), in
- * batches of 10. Outside a transaction: what is under test is a down stopped half-way.
+ * batches of 10. With $HOLD_AFTER_FIRST_BATCH set, the down holds in its second batch until the
+ * run is interrupted (for up to a minute): the test's signal surely lands half-way, however fast
+ * or slow the server. Outside a transaction: what is under test is a down stopped half-way.
  */
 const LONG_DOWN = `import { defineMigration } from 'mongrate';
 export default defineMigration({
@@ -21,11 +23,15 @@ export default defineMigration({
   async up({ db }) {
     await db.collection('users').insertMany(Array.from({ length: ${DOCS} }, (_, n) => ({ n, schema_version: 2 })));
   },
-  async down({ helpers }) {
+  async down({ helpers, signal }) {
+    let transformed = 0;
     await helpers.bumpSchemaVersion('users', {
       to: 1,
       batchSize: 10,
       transform: async (user) => {
+        if (process.env.HOLD_AFTER_FIRST_BATCH && ++transformed > 10) {
+          for (let i = 0; i < 1200 && !signal.aborted; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         await new Promise((resolve) => setTimeout(resolve, 15));
         return user;
       },
@@ -33,6 +39,9 @@ export default defineMigration({
   },
 });
 `;
+
+/** For the run the test interrupts: it holds in its second batch until then. */
+const HOLDING = { HOLD_AFTER_FIRST_BATCH: '1' };
 
 const lockConfig = (ttlSeconds: number): string => `export default { lock: { ttlSeconds: ${ttlSeconds} } };\n`;
 
@@ -79,7 +88,7 @@ void describe('interrupting down', { concurrency: 2 }, () => {
       const { project, db, run, start } = ctx;
       await project.write('001-users.ts', LONG_DOWN);
       exits(await run(['up']), 0, 'up');
-      const { child, done } = start(['down'], 60_000);
+      const { child, done } = start(['down'], 90_000, HOLDING);
       await waitForRecord(db, '001-users', done, (r) => r?.state === 'running' && r.claim?.direction === 'down');
       await waitFor('a batch of the down was written', async () => (await versions(db)).v1 !== undefined, done);
       child.kill('SIGINT');
@@ -98,14 +107,20 @@ void describe('interrupting down', { concurrency: 2 }, () => {
       const { project, db, run, start } = ctx;
       await project.write('001-users.ts', LONG_DOWN);
       exits(await run(['up']), 0, 'up');
-      const { child, done } = start(['down'], 60_000);
+      const { child, done } = start(['down'], 90_000, HOLDING);
       await waitForRecord(db, '001-users', done, (r) => r?.state === 'running' && r.claim?.direction === 'down');
       await waitFor('a batch of the down was written', async () => (await versions(db)).v1 !== undefined, done);
       child.kill('SIGKILL');
       assert.equal((await done).signal, 'SIGKILL');
       assert.equal((await record(db, '001-users'))?.state, 'running', 'a killed runner records nothing');
-      // the killed runner's lease (2 s) must run out before anyone may call it dead
-      await sleep(2600);
+      // the killed runner's lease (2 s) must run out before anyone may call it dead: waited for
+      // on the server's clock, not slept for on this machine's
+      const stale = await lockDocument(db);
+      assert.ok(stale !== null, 'the killed runner left its lock behind');
+      await waitUntilLeaseExpired(db, stale, 2);
+      // the runners from here on hold an ordinary lease: a 2 s one is rightly lost by a runner
+      // that a loaded machine stalls for 2 s, and only the killed runner's had to be short
+      await project.writeFile('migrate.config.ts', lockConfig(30));
       await checkHalfRevertedThenRetry(ctx);
     });
   });

@@ -27,7 +27,9 @@ export default defineMigration({
 });
 `;
 
-const SECRET_FAILURE = `export async function up() {
+// outside a transaction, so it is recorded `failed` on every server (inside one it is `rolled back`)
+const SECRET_FAILURE = `export const transaction = false;
+export async function up() {
   throw new Error('cannot reach mongodb://billing:hunter2@billing.internal/x');
 }
 `;
@@ -116,6 +118,34 @@ void describe('mongrate show', { concurrency: 2 }, () => {
       assert.equal(json.ok, true);
       assert.equal((json.status as { state: string }).state, 'changed');
       assert.equal((json.events as EntryDoc[]).length, 3);
+    });
+  });
+
+  void it('who ran it (CI job, environment) and what its last run said (its log lines, each helper with its counts), also in history --json', async (t) => {
+    const config = `export default { environments: { staging: {} } };\n`;
+    const ci = {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_WORKFLOW: 'deploy',
+      GITHUB_JOB: 'migrate',
+      GITHUB_RUN_ID: '8675309',
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_REPOSITORY: 'acme/app',
+    };
+    await withCliProject('cli_show_run', { config }, async ({ project, run }) => {
+      await project.write('001-users.ts', WITH_HELPER);
+      exits(await run(['--env', 'staging', 'up'], ci), 0, 'up in CI');
+      const shown = await run(['show', '001-users']);
+      exits(shown, 0, 'show');
+      t.diagnostic(`mongrate show 001-users:\n${shown.stdout}`);
+      assert.match(shown.stdout, /\n {4}\d{4}-\S+ \S+ {2}applied .*mongrate \d+\.\d+\.\d+ {2}env staging\n {8}ci: GitHub Actions deploy \/ migrate #8675309 https:\/\/github\.com\/acme\/app\/actions\/runs\/8675309\n/);
+      assert.match(shown.stdout, /\n {2}last run \(applied \d{4}-[^)]*\):\n {4}helpers:\n {6}bumpSchemaVersion\(users\): 3 matched, 3 modified, 0 deleted in [\d.]+ s\n {4}log:\n {6}3 users at version 2\n/);
+
+      const json = parseJson(await run(['--json', 'history', '001-users']));
+      const [entry] = json.entries as (EntryDoc & { environment?: string; ci?: object; output?: { log: string[]; helpers: string[] } })[];
+      assert.equal(entry?.environment, 'staging');
+      assert.deepEqual(entry.ci, { service: 'GitHub Actions', job: 'deploy / migrate', id: '8675309', url: 'https://github.com/acme/app/actions/runs/8675309' });
+      assert.deepEqual(entry.output?.log, ['3 users at version 2']);
+      assert.equal(entry.output.helpers.length, 1);
     });
   });
 

@@ -12,8 +12,12 @@ import { describeSnapshot, snapshotDb } from '../support/snapshot.ts';
 
 const PODS = 20;
 
-/** A migration that waits (checking its signal) until the test lets it finish by inserting `go`. */
-const GATED = `export async function up({ db, signal }) {
+/**
+ * A migration that waits (checking its signal) until the test lets it finish by inserting `go`.
+ * Outside a transaction: inside one its reads see a snapshot from before the `go` was inserted.
+ */
+const GATED = `export const transaction = false;
+export async function up({ db, signal }) {
   while (!(await db.collection('gate').findOne({ _id: 'go' }))) {
     if (signal.aborted) throw new Error('stopped');
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -2,11 +2,12 @@
 // history entry that could not be written), and a server lost mid-run exits 5 saying what state
 // the run is in. The built CLI; the lost-server tests stop a server of their own under it.
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { parseJson, runCli, startCli, type CliResult } from '../support/cli.ts';
-import { exits, show, waitForRecord } from '../support/cli-checks.ts';
+import { exits, show, waitFor } from '../support/cli-checks.ts';
 import { changelogRecord as record, marks, withCliProject } from '../support/cli-project.ts';
 import { createProject, markerMigration } from '../support/project.ts';
 import { startPrivateServer } from '../support/server.ts';
@@ -42,24 +43,33 @@ void describe('history writes never change the outcome', () => {
   });
 });
 
-/** A migration that marks, then waits `ms` and marks again (the second write fails once the server is gone). */
-const twoWrites = (ms: number): string => `export async function up({ db }) {
+/**
+ * Waits (up to a minute) until the file $SERVER_GONE exists: the test writes it once it has
+ * stopped the server, so what comes next happens without a server whatever the machine's speed.
+ */
+const UNTIL_SERVER_GONE = `for (let i = 0; i < 1200 && !existsSync(process.env.SERVER_GONE); i++) await new Promise((resolve) => setTimeout(resolve, 50));`;
+
+/** A migration that marks, waits until the server is gone and marks again (that write fails). */
+const TWO_WRITES = `import { existsSync } from 'node:fs';
+export async function up({ db }) {
   await db.collection('marks').insertOne({ mark: 'before' });
-  await new Promise((resolve) => setTimeout(resolve, ${ms}));
+  ${UNTIL_SERVER_GONE}
   await db.collection('marks').insertOne({ mark: 'after' });
 }
 export async function down() {}
 `;
 
-/** A migration that marks once and returns after `ms`: its outcome is recorded after the server is gone. */
-const markThenWait = (ms: number): string => `export async function up({ db }) {
+/** A migration that marks once and returns once the server is gone: its outcome is recorded without a server. */
+const MARK_THEN_WAIT = `import { existsSync } from 'node:fs';
+export async function up({ db }) {
   await db.collection('marks').insertOne({ mark: 'only' });
-  await new Promise((resolve) => setTimeout(resolve, ${ms}));
+  ${UNTIL_SERVER_GONE}
 }
 export async function down() {}
 `;
 
-async function loseServerDuring(source: string): Promise<CliResult> {
+/** Runs `source` as 002-lost; once it has written `mark`, stops the server under it and lets it go on. */
+async function loseServerDuring(source: string, mark: string): Promise<CliResult> {
   const server = await startPrivateServer();
   assert.ok(server !== undefined, 'no server of its own could be started (needs mongod on PATH or Go for FerretDB)');
   const project = await createProject({ config: `export default { lock: { ttlSeconds: 30 }, clientOptions: { serverSelectionTimeoutMS: 1000 } };\n` });
@@ -68,12 +78,14 @@ async function loseServerDuring(source: string): Promise<CliResult> {
     await project.write('001-first.ts', markerMigration('first'));
     await project.write('002-lost.js', source);
     await project.write('003-after.ts', markerMigration('after'));
+    const serverGone = join(project.dir, 'server-gone');
     const env = { MONGODB_URI: server.uri };
-    const { done } = startCli(['--db', 'lost', 'up'], { cwd: project.dir, env, timeoutMs: 60_000 });
-    await waitForRecord(client.db('lost'), '002-lost', done, (r) => r?.state === 'running');
+    const { done } = startCli(['--db', 'lost', 'up'], { cwd: project.dir, env: { ...env, SERVER_GONE: serverGone }, timeoutMs: 120_000 });
+    // latches, not sleeps: the migration has written its mark, and it goes on only once the server is gone
+    await waitFor(`002-lost wrote '${mark}'`, async () => (await client.db('lost').collection('marks').countDocuments({ mark })) === 1, done);
     await client.close();
-    await sleep(300);
     await (server.kill ?? server.stop)();
+    await writeFile(serverGone, '');
     const result = await done;
     const status = await runCli(['--db', 'lost', 'status'], { cwd: project.dir, env });
     exits(status, 5, 'status with the server gone');
@@ -88,7 +100,7 @@ async function loseServerDuring(source: string): Promise<CliResult> {
 
 void describe('losing the server mid-run', { concurrency: 2 }, () => {
   void it('while a migration writes: exit 5, it says the migration may be partly applied and what to do', async () => {
-    const result = await loseServerDuring(twoWrites(1500));
+    const result = await loseServerDuring(TWO_WRITES, 'before');
     exits(result, 5, 'up that lost its server');
     assert.match(result.stderr, /lost the connection to the server while applying 002-lost/, show(result));
     assert.match(result.stderr, /partly applied/);
@@ -101,7 +113,7 @@ void describe('losing the server mid-run', { concurrency: 2 }, () => {
   });
 
   void it('after a migration finished, before its outcome was recorded: exit 5, it says it ran to the end', async () => {
-    const result = await loseServerDuring(markThenWait(1500));
+    const result = await loseServerDuring(MARK_THEN_WAIT, 'only');
     exits(result, 5, 'up that lost its server before recording');
     assert.match(result.stderr, /002-lost was applied to the end, but the server was lost before the outcome was recorded/, show(result));
     assert.match(result.stderr, /up --retry-failed/);

@@ -201,7 +201,8 @@ void describe('a terminal without a usable width', { concurrency: 2 }, () => {
       assert.doesNotMatch(result.output, SPINNER_FRAME, 'no spinner at 0 columns');
       assert.match(result.output, /001-slow: starting/);
       assert.match(result.output, /applied\s+001-slow/);
-      assert.ok(result.ms < 30_000, `took ${result.ms} ms`);
+      // "in seconds" is the watchdog's verdict (assertHealthy: not killed as hung after 40 s), not
+      // a stopwatch: the bug was a spinner spinning forever, and a loaded server takes its time
       assert.equal((await changelogRecord(db, '001-slow'))?.state, 'applied');
       assert.equal(await seen(db), ITEMS);
     });
@@ -214,14 +215,13 @@ void describe('a terminal without a usable width', { concurrency: 2 }, () => {
         await project.write('001-slow.ts', SLOW_RESHAPE);
         const files = signalFiles(project.dir);
         const run = startInPty(['--db', dbName, 'up'], { cwd: project.dir, cols, timeoutMs: 40_000, env: files });
-        let sentAt = 0;
         const result = await whileRunning(run, async (pid) => {
           await waitForFirstBatch(files.FIRST_BATCH, run.done);
-          sentAt = Date.now();
           process.kill(pid, 'SIGTERM');
         });
+        // SIGTERM stopped the run, proven without a stopwatch: the migration waits for $GO_ON,
+        // which is never written, so only the signal can end it before the watchdog does
         assertHealthy(result, 130, `up at ${cols} columns, SIGTERM`);
-        assert.ok(Date.now() - sentAt < 10_000, `SIGTERM took ${Date.now() - sentAt} ms to stop the run`);
         assert.match(result.output, /SIGTERM: stopping at the next safe point/);
         const record = await changelogRecord(db, '001-slow');
         assert.equal(record?.state, 'failed');

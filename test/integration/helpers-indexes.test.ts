@@ -56,10 +56,10 @@ void describe('ensureIndexes()', () => {
       await db.collection('products').insertMany(products(2000));
       const helpers = createHelpers(await contextFor(db));
       const first = await helpers.ensureIndexes('products', PLAIN);
-      assert.deepEqual(first, { created: ['email_1', 'created_at_1', 'is_active_1', 'category_1_price_1', 'tags_1'], unchanged: [] });
+      assert.deepEqual(first, { created: ['email_1', 'created_at_1', 'is_active_1', 'category_1_price_1', 'tags_1'], modified: [], unchanged: [] });
       assert.deepEqual(await indexes(db, 'products'), PLAIN_LISTED);
       const second = await helpers.ensureIndexes('products', PLAIN);
-      assert.deepEqual(second, { created: [], unchanged: ['email_1', 'created_at_1', 'is_active_1', 'category_1_price_1', 'tags_1'] });
+      assert.deepEqual(second, { created: [], modified: [], unchanged: ['email_1', 'created_at_1', 'is_active_1', 'category_1_price_1', 'tags_1'] });
       assert.deepEqual(await indexes(db, 'products'), PLAIN_LISTED);
       // the indexes work: unique email refuses a duplicate
       await assert.rejects(db.collection('products').insertOne({ email: 'owner1@example.com' }), (error: unknown) => (error as { code?: unknown }).code === 11000, 'a duplicate key, told by its code (DocumentDB words it differently)');
@@ -100,7 +100,7 @@ void describe('ensureIndexes()', () => {
       for (const [spec, feature, message, listed] of cases) {
         if (ctx.server.supports(feature)) {
           assert.equal((await helpers.ensureIndexes('products', [spec])).created.length, 1);
-          assert.deepEqual(await helpers.ensureIndexes('products', [spec]), { created: [], unchanged: [spec.name ?? listed.split(' ')[0] ?? ''] });
+          assert.deepEqual(await helpers.ensureIndexes('products', [spec]), { created: [], modified: [], unchanged: [spec.name ?? listed.split(' ')[0] ?? ''] });
           built.push(listed);
         } else {
           await rejectsWith(helpers.ensureIndexes('products', [spec]), 'MIGRATION_FAILED', message);
@@ -143,14 +143,14 @@ void describe('ensureIndexes()', () => {
       const ctx = await contextFor(db, { dryRun: true, onPlan: (p) => plans.push(p) });
       const result = await runWithHelperContext(ctx, () => ensureIndexes('products', PLAIN));
       const wouldBuild = ['created_at_1', 'is_active_1', 'category_1_price_1', 'tags_1'];
-      assert.deepEqual(result, { created: wouldBuild, unchanged: ['email_1'], dryRun: true }, 'a dry run returns what it would build');
+      assert.deepEqual(result, { created: wouldBuild, modified: [], unchanged: ['email_1'], dryRun: true }, 'a dry run returns what it would build');
       assert.deepEqual(plans, [{ helper: 'ensureIndexes', collection: 'products', action: `build indexes ${wouldBuild.join(', ')}`, note: 'over 30 documents', documents: 30 }]);
       assert.deepEqual(await indexes(db, 'products'), ['_id_ {"_id":1}', 'email_1 {"email":1} unique=true']);
     }));
 
   void it('creates the collection when it does not exist yet', () =>
     withTestDb('indexes_new', async ({ db }) => {
-      assert.deepEqual(await createHelpers(await contextFor(db)).ensureIndexes('fresh', [{ key: { a: 1 } }]), { created: ['a_1'], unchanged: [] });
+      assert.deepEqual(await createHelpers(await contextFor(db)).ensureIndexes('fresh', [{ key: { a: 1 } }]), { created: ['a_1'], modified: [], unchanged: [] });
       assert.deepEqual(await indexes(db, 'fresh'), ['_id_ {"_id":1}', 'a_1 {"a":1}']);
     }));
 });

@@ -3,7 +3,6 @@
 // (taken over, or a stalled event loop), release that never throws, and the read side.
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient, type Db } from 'mongodb';
@@ -53,6 +52,21 @@ async function insertLockDoc(db: Db, fields: Partial<LockInfo> & { owner: string
   return lock;
 }
 
+/** A client on `dbName` that counts the inserts of the lock document itself: each one an attempt to acquire. */
+async function countingLeaseInserts(uri: string, dbName: string): Promise<{ db: Db; attempts: () => number; close: () => Promise<void> }> {
+  const client = new MongoClient(uri, { monitorCommands: true });
+  let attempts = 0;
+  client.on('commandStarted', (event) => {
+    const documents = event.commandName === 'insert' ? (event.command.documents as { _id?: unknown }[] | undefined) : undefined;
+    if (documents?.some((doc) => doc._id === LOCK_ID) === true) attempts++;
+  });
+  await client.connect();
+  return { db: client.db(dbName), attempts: () => attempts, close: () => client.close() };
+}
+
+/** Resolves at the event loop's next turn: whatever only microtasks had to settle has settled by then. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Blocks the event loop (no timer, no I/O callback runs) for `ms`. */
 function blockEventLoop(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -75,7 +89,11 @@ void describe('Lease', () => {
         { _id: doc._id, owner: doc.owner, host: doc.host, pid: doc.pid, command: doc.command },
         { _id: 'mongrate', owner: identity.runId, host: hostname(), pid: process.pid, command: 'up' },
       );
-      assert.ok(doc.acquiredAt.getTime() >= before - 5 && doc.acquiredAt.getTime() <= after + 5, 'acquiredAt is the server time of the insert');
+      // the lease dates its insert with the clock's estimate of server time, exact within the
+      // clock's own bound (half the sample's round trip and drift), whatever the load
+      const slack = (await clockOf(db)).uncertaintyMs();
+      const acquiredAt = doc.acquiredAt.getTime();
+      assert.ok(acquiredAt >= before - slack && acquiredAt <= after + slack, `acquiredAt is the server time of the insert (±${slack} ms)`);
       assert.equal(doc.expiresAt.getTime() - doc.acquiredAt.getTime(), 30_000, 'lease = ttlSeconds');
       assert.equal(lease.lost, undefined);
       lease.assertHeld();
@@ -85,16 +103,17 @@ void describe('Lease', () => {
     }));
 
   void it('a second runner fails at once with LOCK_HELD naming host, pid, command, since when and what to do', () =>
-    withTestDb('lease_held', async ({ db }) => {
+    withTestDb('lease_held', async ({ db, dbName, uri }) => {
       const first = await leaseOf(db, { command: 'repair' }, { ...newRunIdentity(), host: 'build-host-7', pid: 4242 });
       await first.acquire();
+      const second = await countingLeaseInserts(uri, dbName);
       try {
         const doc = await readLockDoc(db);
         assert.ok(doc !== null);
         const waits: LockInfo[] = [];
-        const started = performance.now();
-        const error = await rejectsWithCode((await leaseOf(db, { onWait: (h) => waits.push(h) })).acquire(), 'LOCK_HELD');
-        assert.ok(performance.now() - started < 1000, 'waitSeconds 0 does not wait');
+        const error = await rejectsWithCode((await leaseOf(second.db, { onWait: (h) => waits.push(h) })).acquire(), 'LOCK_HELD');
+        // "at once" counted in attempts, not milliseconds (which would time the server)
+        assert.equal(second.attempts(), 1, 'waitSeconds 0 does not wait: one attempt, no retry after a backoff');
         assert.equal(error.code, 'LOCK_HELD');
         assert.match(error.message, /build-host-7 pid 4242 \(repair\) since /);
         assert.ok(error.message.includes(doc.acquiredAt.toISOString()), `since when: ${error.message}`);
@@ -102,28 +121,37 @@ void describe('Lease', () => {
         assert.doesNotMatch(error.message, /--lock-wait|mongrate unlock/, 'no CLI advice in the API');
         assert.deepEqual(waits, [], 'waitSeconds 0: no wait announced');
       } finally {
+        await second.close();
         await first.release();
       }
     }));
 
-  void it('with waitSeconds 3 a second runner says once whom it waits for, and gets the lock once the first releases', () =>
+  void it('with waitSeconds a second runner says once whom it waits for, and gets the lock once the first releases', () =>
     withTestDb('lease_wait', async ({ db }) => {
       const firstIdentity = newRunIdentity();
       const first = await leaseOf(db, {}, firstIdentity);
       await first.acquire();
       const waits: LockInfo[] = [];
       const secondIdentity = newRunIdentity();
-      const second = await leaseOf(db, { waitSeconds: 3, onWait: (holder) => waits.push(holder) }, secondIdentity);
-      const releaser = sleep(500).then(() => first.release());
-      const started = performance.now();
+      // The first releases once the second says it waits (a latch, not a fixed delay), and the
+      // second may wait far longer than a loaded server needs for that release: it must get the
+      // lock because it was released, never because it was quick.
+      let releasing: Promise<unknown> | undefined;
+      const second = await leaseOf(db, {
+        waitSeconds: 60,
+        onWait: (holder) => {
+          waits.push(holder);
+          releasing ??= first.release();
+        },
+      }, secondIdentity);
       try {
         await second.acquire();
-        const waited = performance.now() - started;
-        assert.ok(waited >= 450 && waited < 3000, `waited for the release (${Math.round(waited)} ms)`);
+        assert.ok(releasing !== undefined, 'waited for the release: it got the lock only after it had said it waits, and the first let go');
         assert.deepEqual(waits.map((h) => h.owner), [firstIdentity.runId], 'onWait once, naming the holder');
         assert.equal((await readLockDoc(db))?.owner, secondIdentity.runId);
+        assert.deepEqual(await releasing, { released: true }, "the first released its own lock, not the second's");
       } finally {
-        await releaser;
+        await releasing;
         await second.release();
       }
     }));
@@ -134,12 +162,20 @@ void describe('Lease', () => {
       await holder.acquire();
       try {
         const abort = new AbortController();
-        const waiting = (await leaseOf(db, { waitSeconds: 30, signal: abort.signal })).acquire();
-        await sleep(300);
-        const sentAt = performance.now();
-        abort.abort();
+        // aborted just after the waiter started a backoff sleep (onWait comes right before the
+        // first one): a latch, where a fixed delay could fire while a loaded server still answers
+        let settled = false;
+        let settledAtNextTurn: Promise<boolean> | undefined;
+        const onWait = (): void => {
+          setImmediate(() => {
+            abort.abort();
+            // nothing but microtasks lies between the abort and the rejection: no timer, no server
+            settledAtNextTurn = nextTurn().then(() => settled);
+          });
+        };
+        const waiting = (await leaseOf(db, { waitSeconds: 30, signal: abort.signal, onWait })).acquire().finally(() => (settled = true));
         await rejectsWithCode(waiting, 'INTERRUPTED');
-        assert.ok(performance.now() - sentAt < 500, 'no backoff sleep finished first');
+        assert.ok(settledAtNextTurn !== undefined && (await settledAtNextTurn), 'no backoff sleep finished first: the abort ended it before the event loop turned');
       } finally {
         await holder.release();
       }
@@ -234,13 +270,18 @@ void describe('Lease', () => {
       await new MongoLockStore(db, LOCKS).insertClaim({ owner: expired.owner, expiresAt: expired.expiresAt }, 1, claimant);
       const client = new MongoClient(uri, { monitorCommands: true });
       let commands = 0;
-      client.on('commandStarted', () => commands++);
+      let attempts = 0;
+      client.on('commandStarted', (event) => {
+        commands++;
+        const documents = event.commandName === 'insert' ? (event.command.documents as { _id?: unknown }[] | undefined) : undefined;
+        if (documents?.some((doc) => doc._id === LOCK_ID) === true) attempts++;
+      });
       try {
         const monitored = (await client.connect()).db(dbName);
-        const started = performance.now();
         const error = await rejectsWithCode((await leaseOf(monitored)).acquire(), 'LOCK_HELD');
         assert.match(error.message, /being taken over by another runner/);
-        assert.ok(performance.now() - started < 500, 'waitSeconds 0 fails at once while the claim is live');
+        // "at once" counted in attempts, not milliseconds (which would time the server)
+        assert.equal(attempts, 1, 'waitSeconds 0 fails at once while the claim is live: one attempt, no retry after a backoff');
 
         commands = 0;
         const identity = newRunIdentity();
@@ -295,11 +336,15 @@ void describe('Lease', () => {
       const release = await lease.release();
       assert.equal(release.released, false, 'a lost lease is left for the next runner, not removed');
 
-      await sleep(Math.max(0, acquired.expiresAt.getTime() - (await serverNow(db))) + 50);
+      // the next runner waits as long as it must (far longer than the 1 s lease): it takes over
+      // when its own estimate of the server's clock says the lease expired, whatever the load
       const next = newRunIdentity();
-      const other = await leaseOf(db, {}, next);
+      const tookOver: LockInfo[] = [];
+      const other = await leaseOf(db, { waitSeconds: 60, onTakeover: (previous) => tookOver.push(previous) }, next);
       await other.acquire();
       assert.equal((await readLockDoc(db))?.owner, next.runId, 'taken over once expired on the server clock');
+      assert.deepEqual(tookOver.map((previous) => previous.owner), [identity.runId], 'the expired lease it took over was the stalled one');
+      assert.ok((await serverNow(db)) > acquired.expiresAt.getTime(), 'not before it expired on the server clock');
       await other.release();
     }));
 

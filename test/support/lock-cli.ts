@@ -1,6 +1,7 @@
 // What the CLI tests of the lock share: migrations that count how often they ran, readers of the
 // lock document, and a lock left behind by another machine's runner. (The assertions and waits
 // every CLI test uses are in cli-checks.ts, re-exported here for the lock tests.)
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
 import { LOCK_ID, type LockDocument } from '../../src/lock/mongo-lock-store.ts';
 import { readHelloLocalTime } from '../../src/server/clock.ts';
@@ -49,4 +50,18 @@ export async function insertForeignLock(db: Db, expiresInMs: number): Promise<Lo
 /** The foreign lock's holder removes it (it finished): whoever waits may take the lock. */
 export async function releaseForeignLock(db: Db): Promise<void> {
   await db.collection<LockDocument>('mongrate_lock').deleteOne({ _id: LOCK_ID, owner: 'run-from-elsewhere' });
+}
+
+/**
+ * Waits until the lease `lock` has run out for any runner: the server's own clock is past its
+ * expiry by twice the most a runner's estimate of that clock may be off (a tenth of the ttl:
+ * beyond that a runner refuses to judge a lease). Read on the server, not this machine's clock,
+ * and waited for rather than slept through: however loaded the machine, no runner that starts
+ * after this still sees the lease live.
+ */
+export async function waitUntilLeaseExpired(db: Db, lock: Pick<LockDocument, 'expiresAt'>, ttlSeconds: number): Promise<void> {
+  const past = lock.expiresAt.getTime() + (2 * ttlSeconds * 1000) / 10;
+  for (let now = (await readHelloLocalTime(db)).getTime(); now <= past; now = (await readHelloLocalTime(db)).getTime()) {
+    await sleep(Math.min(past - now + 1, 1000));
+  }
 }

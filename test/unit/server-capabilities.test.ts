@@ -161,6 +161,8 @@ void describe('capabilitiesFrom()', () => {
     assert.throws(() => info.require('ttlIndexes', 'x'), /TTL indexes \(expireAfterSeconds\)/);
     assert.throws(() => info.require('textIndexes', 'x'), /text indexes \[textIndexes\]/);
     assert.throws(() => info.require('validators', 'x'), /collection validators/);
+    assert.throws(() => info.require('hiddenIndexes', 'x'), /hidden indexes \(hidden, collMod index\.hidden\) \[hiddenIndexes\]/);
+    assert.throws(() => info.require('views', 'x'), /views \(create with viewOn and pipeline\) \[views\]/);
     const mongo = capabilitiesFrom(MONGODB_BUILD_INFO, MONGODB_STANDALONE_HELLO);
     assert.doesNotThrow(() => mongo.require('renameDropTarget', 'x'));
   });
@@ -200,12 +202,12 @@ void describe('capabilitiesFrom()', () => {
     const v40 = { ...MONGODB_BUILD_INFO, version: '4.0.28', versionArray: [4, 0, 28, 0] };
     assert.deepEqual(
       supported(v40, MONGODB_REPLICA_SET_HELLO),
-      ALL.filter((f) => f !== '$merge' && f !== 'pipelineUpdates'),
+      ALL.filter((f) => f !== '$merge' && f !== 'pipelineUpdates' && f !== 'hiddenIndexes'),
     );
     // transactions on a sharded cluster arrived in 4.2
     assert.equal(capabilitiesFrom(v40, MONGOS_HELLO).supports('transactions'), false);
     const v34 = { ...MONGODB_BUILD_INFO, version: '3.4.24' };
-    assert.deepEqual(supported(v34, MONGODB_STANDALONE_HELLO), ['partialIndexes', 'ttlIndexes', 'textIndexes', '$out', '$lookup', 'renameDropTarget']);
+    assert.deepEqual(supported(v34, MONGODB_STANDALONE_HELLO), ['partialIndexes', 'ttlIndexes', 'textIndexes', '$out', '$lookup', 'renameDropTarget', 'collMod', 'views']);
   });
 
   void it('Amazon DocumentDB is recognised by the instance names in hello', () => {
@@ -213,9 +215,11 @@ void describe('capabilitiesFrom()', () => {
     assert.equal(info.flavour, 'documentdb');
     assert.equal(info.version, '5.0.0');
     assert.equal(info.topology, 'replicaset');
-    assert.deepEqual(info.features, ALL);
+    assert.deepEqual(info.features, ALL.filter((f) => f !== 'hiddenIndexes' && f !== 'views'));
     const v4 = capabilitiesFrom({ ...DOCUMENTDB_BUILD_INFO, version: '4.0.0' }, DOCUMENTDB_HELLO);
-    assert.deepEqual(v4.features, ['transactions', 'ttlIndexes', 'validators', '$out', '$lookup', 'renameDropTarget']);
+    assert.deepEqual(v4.features, ['transactions', 'ttlIndexes', 'validators', '$out', '$lookup', 'renameDropTarget', 'collMod']);
+    // hidden indexes and views arrived in DocumentDB 8.0
+    assert.deepEqual(capabilitiesFrom({ ...DOCUMENTDB_BUILD_INFO, version: '8.0.0' }, DOCUMENTDB_HELLO).features, ALL);
     const elastic = capabilitiesFrom(DOCUMENTDB_BUILD_INFO, {
       ...MONGOS_HELLO,
       me: 'contoso-123456789.eu-central-1.docdb-elastic.amazonaws.com:27017',

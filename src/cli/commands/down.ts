@@ -1,4 +1,4 @@
-/** `down`: revert applied migrations, newest application first. */
+/** `down`: revert applied migrations, newest application first (or exactly one, `--only`). */
 import { Option } from 'commander';
 import type { RunResult } from '../../index.ts';
 import { runOutput } from '../follow-run.ts';
@@ -16,10 +16,12 @@ interface DownFlags {
   dryRun?: boolean;
   lockWait?: number;
   yes?: boolean;
+  only?: string;
+  allowOutOfOrder?: boolean;
 }
 
-/** `--to`, `--step`, `--last-run` (or `--block`) and `--all` each say how far to go: one at a time, refused while parsing. */
-const RANGE = ['to', 'step', 'lastRun', 'block', 'all'] as const;
+/** `--to`, `--step`, `--last-run` (or `--block`), `--all` and `--only` each say what to revert: one at a time, refused while parsing. */
+const RANGE = ['to', 'step', 'lastRun', 'block', 'all', 'only'] as const;
 function range(name: (typeof RANGE)[number], flags: string, description: string): Option {
   return new Option(flags, description).conflicts(RANGE.filter((other) => other !== name));
 }
@@ -34,6 +36,8 @@ export const downCommand = databaseCommand<DownFlags, RunResult>({
       .addOption(range('lastRun', '--last-run', 'revert what the newest `up` run applied'))
       .addOption(range('block', '-b, --block', "the same as --last-run (migrate-mongo's spelling)"))
       .addOption(range('all', '--all', 'revert everything applied'))
+      .addOption(range('only', '--only <id>', 'revert exactly this applied migration: the newest applied, or any with --allow-out-of-order'))
+      .option('--allow-out-of-order', 'with --only: revert it even though migrations applied after it stay applied')
       .option('--retry-failed', 'finish reverting a migration whose down failed or was interrupted (it counts as the first step)')
       .addOption(dryRunOption())
       .addOption(lockWaitOption())
@@ -48,6 +52,8 @@ export const downCommand = databaseCommand<DownFlags, RunResult>({
       dryRun: flags.dryRun === true,
       ...given('lockWait', flags.lockWait),
       confirmed: flags.yes === true,
+      ...given('only', flags.only),
+      ...(flags.allowOutOfOrder === true ? { allowOutOfOrder: true } : {}),
     }),
   ...runOutput({ title: 'Reverted', direction: 'down' }),
 });

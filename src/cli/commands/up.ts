@@ -1,4 +1,5 @@
-/** `up`: apply pending migrations in id order. */
+/** `up`: apply pending migrations in id order (or exactly one, `--only`). */
+import { Option } from 'commander';
 import type { RunResult } from '../../index.ts';
 import { runOutput } from '../follow-run.ts';
 import { dryRunOption, given, lockWaitOption, wholeNumber } from '../options.ts';
@@ -12,6 +13,7 @@ interface UpFlags {
   retryFailed?: boolean;
   validate?: boolean;
   lockWait?: number;
+  only?: string;
 }
 
 export const upCommand = databaseCommand<UpFlags, RunResult>({
@@ -19,10 +21,11 @@ export const upCommand = databaseCommand<UpFlags, RunResult>({
     program
       .command('up')
       .description('apply pending migrations in id order')
-      .option('--to <id>', 'apply up to and including this migration')
-      .option('--step <n>', 'apply at most n migrations', wholeNumber('--step'))
+      .addOption(new Option('--to <id>', 'apply up to and including this migration').conflicts('only'))
+      .addOption(new Option('--step <n>', 'apply at most n migrations').argParser(wholeNumber('--step')).conflicts('only'))
+      .option('--only <id>', 'apply exactly this pending migration (out of order only with --allow-out-of-order)')
       .addOption(dryRunOption())
-      .option('--allow-out-of-order', 'also apply pending migrations older than the newest applied one')
+      .option('--allow-out-of-order', 'also apply pending migrations older than the newest applied one (with --only: apply it alone out of order)')
       .option('--retry-failed', 'run a migration recorded as failed again (fix it first)')
       .option('--no-validate', 'skip the check that applied files are unchanged and present')
       .addOption(lockWaitOption()),
@@ -35,6 +38,7 @@ export const upCommand = databaseCommand<UpFlags, RunResult>({
       retryFailed: flags.retryFailed === true,
       validate: flags.validate !== false,
       ...given('lockWait', flags.lockWait),
+      ...given('only', flags.only),
     }),
   ...runOutput({ title: 'Applied', direction: 'up' }),
 });

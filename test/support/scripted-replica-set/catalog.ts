@@ -1,12 +1,15 @@
 /**
- * The catalog commands: `create` (options stored and listed), `drop`, `dropDatabase`,
- * `renameCollection` (with `dropTarget`), `collMod` (validator, validation level/action, view
- * pipeline, an index's `hidden`/`expireAfterSeconds`), `createIndexes` (idempotent for an
+ * The catalog commands: `create` (options stored and listed; a view with `viewOn`, `pipeline` and
+ * `collation`), `drop`, `dropDatabase`, `renameCollection` (with `dropTarget`), `collMod`
+ * (validator, validation level/action; a view's `viewOn` and `pipeline`, both at once; an index's
+ * `hidden`/`expireAfterSeconds`, by name or key pattern), `createIndexes` (idempotent for an
  * identical spec, MongoDB's conflicts otherwise; a unique index over duplicates fails with
- * E11000), `dropIndexes`, `listIndexes`, `listCollections` (filter, nameOnly), `listDatabases`
- * and `collStats`. Inside a transaction MongoDB allows only `create` of a new collection and
- * `createIndexes` on a collection the transaction created: the rest are refused (263) by the
- * caller, from each handler's `inTransaction` flag.
+ * E11000), `dropIndexes`, `listIndexes`, `listCollections` (filter, nameOnly; type `view`),
+ * `listDatabases` and `collStats`. A view has no indexes: the index commands refuse it (166), and
+ * `collMod` refuses a view's options on a collection and a collection's on a view, as MongoDB does.
+ * Inside a transaction MongoDB allows only `create` of a new collection and `createIndexes` on a
+ * collection the transaction created: the rest are refused (263) by the caller, from each
+ * handler's `inTransaction` flag.
  */
 import { Int32, type Document } from 'mongodb';
 import { fail } from './errors.ts';
@@ -32,6 +35,17 @@ function existing(draft: Draft, db: string, name: string): CollectionData {
   return draft.get(db, name) ?? fail('NamespaceNotFound', `ns does not exist: ${db}.${name}`);
 }
 
+/** Index commands on a view fail as MongoDB's do. */
+function notAView(collection: CollectionData | undefined, db: string, name: string): void {
+  if (collection !== undefined && isView(collection)) fail('CommandNotSupportedOnView', `Namespace ${db}.${name} is a view, not a collection`);
+}
+
+/** A view's definition: `viewOn` a name and `pipeline` an array of stages. */
+function checkViewDefinition(options: Document): void {
+  if (typeof options.viewOn !== 'string' || options.viewOn === '') fail('TypeMismatch', "'viewOn' option must be a non-empty string");
+  if (!Array.isArray(options.pipeline) && options.pipeline !== undefined) fail('TypeMismatch', "'pipeline' option must be specified as an array");
+}
+
 /** `db.collection` of renameCollection. */
 function namespaceArgument(value: unknown): [string, string] {
   const text = typeof value === 'string' ? value : '';
@@ -44,6 +58,7 @@ function createIndexes(context: WriteContext): Document {
   const { db, command, draft } = context;
   const name = nameArgument(command, 'createIndexes');
   const before = draft.get(db, name);
+  notAView(before, db, name);
   if (context.inTransaction && before !== undefined && (context.snapshot?.get(db)?.has(name) === true || before.documents.size > 0)) {
     fail('OperationNotSupportedInTransaction', `Cannot create new indexes on existing collection ${db}.${name} in a multi-document transaction.`);
   }
@@ -53,6 +68,8 @@ function createIndexes(context: WriteContext): Document {
   for (const requested of specs) {
     if (!isDocument(requested.key) || typeof requested.name !== 'string') fail('BadValue', 'an index spec needs a key document and a name');
     const spec: Document = { v: 2, ...requested };
+    // MongoDB keeps `hidden` only when true
+    if (spec.hidden === false) delete spec.hidden;
     const sameName = collection.indexes.find((i) => i.name === spec.name);
     const sameKey = collection.indexes.find((i) => equal(i.key, spec.key));
     if (sameName !== undefined && !equal(sameName.key, spec.key)) {
@@ -78,7 +95,7 @@ function createIndexes(context: WriteContext): Document {
 function dropIndexes(context: WriteContext): Document {
   const { db, command, draft } = context;
   const name = nameArgument(command, 'dropIndexes');
-  existing(draft, db, name);
+  notAView(existing(draft, db, name), db, name);
   const collection = draft.edit(db, name);
   const nIndexesWas = collection.indexes.length;
   const wanted: unknown = command.index;
@@ -92,31 +109,45 @@ function dropIndexes(context: WriteContext): Document {
   return { nIndexesWas, ok: 1 };
 }
 
+const VIEW_OPTIONS = new Set(['viewOn', 'pipeline']);
+
 function collMod(context: WriteContext): Document {
   const { db, command, draft } = context;
   const name = nameArgument(command, 'collMod');
-  existing(draft, db, name);
+  const view = isView(existing(draft, db, name));
+  const options = optionsOf(command, 'collMod');
+  const viewOptions = Object.keys(options).filter((option) => VIEW_OPTIONS.has(option));
+  if (!view && viewOptions.length > 0) fail('InvalidOptions', `ns ${db}.${name} is a collection, not a view`);
+  if (view && viewOptions.length === 1) fail('InvalidOptions', `collmod.${viewOptions[0] ?? ''} requires collmod.${viewOptions[0] === 'viewOn' ? 'pipeline' : 'viewOn'}`);
+  if (view && Object.keys(options).some((option) => !VIEW_OPTIONS.has(option))) fail('InvalidOptions', `option not supported on a view: ${Object.keys(options).filter((o) => !VIEW_OPTIONS.has(o)).join(', ')}`);
+  if (viewOptions.length > 0) checkViewDefinition(options);
   const collection = draft.edit(db, name);
   const reply: Document = { ok: 1 };
-  for (const [option, value] of Object.entries(optionsOf(command, 'collMod')) as [string, unknown][]) {
-    if (option !== 'index') {
-      collection.options[option] = value;
-      continue;
-    }
-    const change = value as Document;
-    const index = collection.indexes.find((i) => (typeof change.name === 'string' ? i.name === change.name : equal(i.key, change.keyPattern)));
-    if (index === undefined) fail('IndexNotFound', `cannot find index ${JSON.stringify(change.name ?? change.keyPattern)} for ns ${db}.${name}`);
-    const updated = { ...index };
-    for (const field of ['hidden', 'expireAfterSeconds'] as const) {
-      const wanted: unknown = change[field];
-      if (wanted === undefined) continue;
-      reply[`${field}_old`] = (index[field] as unknown) ?? (field === 'hidden' ? false : undefined);
-      reply[`${field}_new`] = wanted;
-      updated[field] = wanted;
-      if (field === 'hidden' && wanted === false) delete updated.hidden;
-    }
-    collection.indexes = collection.indexes.map((i) => (i === index ? updated : i));
+  for (const [option, value] of Object.entries(options) as [string, unknown][]) {
+    if (option === 'index') Object.assign(reply, modifyIndex(collection, value as Document, `${db}.${name}`));
+    else collection.options[option] = value;
   }
+  return reply;
+}
+
+/** collMod's `index`: its `hidden`/`expireAfterSeconds` changed; the reply's `*_old`/`*_new` where one changed. */
+function modifyIndex(collection: { indexes: Document[] }, change: Document, ns: string): Document {
+  const index = collection.indexes.find((i) => (typeof change.name === 'string' ? i.name === change.name : equal(i.key, change.keyPattern)));
+  if (index === undefined) fail('IndexNotFound', `cannot find index ${JSON.stringify(change.name ?? change.keyPattern)} for ns ${ns}`);
+  if (change.hidden !== undefined && index.name === '_id_') fail('BadValue', "can't hide _id index");
+  if (change.expireAfterSeconds !== undefined && index.expireAfterSeconds === undefined) fail('InvalidOptions', `no expireAfterSeconds field to update in index ${String(index.name)}`);
+  const reply: Document = {};
+  const updated = { ...index };
+  for (const field of ['hidden', 'expireAfterSeconds'] as const) {
+    const wanted: unknown = change[field];
+    const was: unknown = index[field] ?? (field === 'hidden' ? false : undefined);
+    if (wanted === undefined || equal(was, wanted)) continue;
+    reply[`${field}_old`] = was;
+    reply[`${field}_new`] = wanted;
+    updated[field] = wanted;
+    if (field === 'hidden' && wanted === false) delete updated.hidden;
+  }
+  collection.indexes = collection.indexes.map((i) => (i === index ? updated : i));
   return reply;
 }
 
@@ -141,7 +172,9 @@ export const CATALOG: Record<string, Handler> = {
     run({ db, command, draft }) {
       const name = nameArgument(command, 'create');
       if (draft.get(db, name) !== undefined) fail('NamespaceExists', `Collection ${db}.${name} already exists.`);
-      draft.create(db, name, optionsOf(command, 'create'));
+      const options = optionsOf(command, 'create');
+      if (options.viewOn !== undefined || options.pipeline !== undefined) checkViewDefinition(options);
+      draft.create(db, name, options);
       return { ok: 1 };
     },
   },
@@ -187,6 +220,7 @@ export const CATALOG: Record<string, Handler> = {
     run({ db, command, view, cursors }) {
       const name = nameArgument(command, 'listIndexes');
       const collection = view.get(db)?.get(name) ?? fail('NamespaceNotFound', `ns does not exist: ${db}.${name}`);
+      notAView(collection, db, name);
       const batchSize = isDocument(command.cursor) ? toNumber(command.cursor.batchSize) : undefined;
       return cursors.open(`${db}.${name}`, [...collection.indexes], batchSize ?? 101);
     },

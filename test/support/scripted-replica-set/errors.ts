@@ -26,6 +26,7 @@ export const CODES = {
   UnsatisfiableWriteConcern: 100,
   WriteConflict: 112,
   CommandNotSupported: 115,
+  CommandNotSupportedOnView: 166,
   PrimarySteppedDown: 189,
   TransactionTooOld: 225,
   NoSuchTransaction: 251,

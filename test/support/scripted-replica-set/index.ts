@@ -15,7 +15,9 @@
  * It is complete enough for `mongrate up` end to end on small collections: find with sort, skip,
  * limit and projection; cursors; insert/update/delete/findAndModify with MongoDB's operators,
  * upserts and write errors; aggregate ($match $sort $skip $limit $project $group $count $unwind
- * $set...); create/drop/rename/collMod; createIndexes with unique enforcement (E11000).
+ * $set...); create/drop/rename/collMod; createIndexes with unique enforcement (E11000); views
+ * (`create` with viewOn/pipeline, read through their pipeline, redefined by `collMod`, listed as
+ * type 'view', refused by the index commands); an index's `hidden` and TTL changed by `collMod`.
  *
  * To pose as a managed service's hosts (Cosmos DB, DocumentDB), connect with `rs.directUri(member)`
  * and `setHello(member, { hosts, me, primary })`: on a direct connection the driver does not
@@ -25,11 +27,12 @@
  * credentials) and TLS; compression (clients must not configure compressors); `$clusterTime`,
  * causal consistency and read concern levels (recorded, not honoured: reads see the member's
  * copy or the transaction's snapshot); sharding (the mongos flavour only poses as one); schema
- * validation, TTL expiry, text/geo indexes and collations (stored and listed, not applied); the
- * positional `$` update; `$lookup`, `$out`, `$merge`, `$expr`; performance. Unique constraints are
- * checked against what a statement sees, so two transactions inserting the same unique key
- * concurrently both commit. Elections happen only when a test calls stepDown/failover (or a
- * client sends replSetStepDown); sessions never expire.
+ * validation, TTL expiry, hidden indexes, text/geo indexes and collations (stored and listed, not
+ * applied: no query planner to hide an index from); the positional `$` update; `$lookup`, `$out`,
+ * `$merge`, `$expr`; performance. Unique constraints are checked against what a statement sees,
+ * so two transactions inserting the same unique key concurrently both commit. Elections happen
+ * only when a test calls stepDown/failover (or a client sends replSetStepDown); sessions never
+ * expire.
  */
 export { ScriptedReplicaSet, type ElectionOptions, type MemberRef, type ScriptedReplicaSetOptions } from './replica-set.ts';
 export { UPKEEP_COMMANDS, type CommandMatch, type MemberInfo, type MemberRole, type RecordedCommand, type ScriptAction, type ScriptMatch, type ScriptedError } from './scripts.ts';
