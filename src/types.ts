@@ -21,6 +21,13 @@ import type { ServerInfo } from './server/capabilities.ts';
 
 export type TransactionMode = 'auto' | 'always' | 'never';
 
+/**
+ * What a run that takes the lock does with operations a dead run left in progress on the server
+ * (a killed runner's `updateMany` or index build goes on without it): wait for them to end, or
+ * kill them (`killOp`) and then wait.
+ */
+export type DeadRunOperations = 'wait' | 'kill';
+
 /** Which databases a command runs on, one after another or a few at once (one database per tenant). */
 export type DatabaseSelection =
   | string[]
@@ -46,8 +53,11 @@ export interface MongrateConfig {
   historyCollection?: string;
   /** Holds the single lock document. Default `mongrate_lock`. */
   lockCollection?: string;
-  /** Lease length and how long to wait for a held lock. */
-  lock?: { ttlSeconds?: number; waitSeconds?: number };
+  /**
+   * Lease length, how long to wait for a held lock, and what to do with a dead run's operations
+   * still in progress on the server when this run takes the lock (`wait`, the default, or `kill`).
+   */
+  lock?: { ttlSeconds?: number; waitSeconds?: number; deadRunOperations?: DeadRunOperations };
   /** Run each migration and its changelog write in one transaction. Default `auto`. */
   transactions?: TransactionMode;
   /**
@@ -56,6 +66,13 @@ export interface MongrateConfig {
    * transaction, under `always` it fails naming this limit.
    */
   transactionDocumentLimit?: number;
+  /**
+   * How many data-bearing members must finish a helper's index build before it commits
+   * (MongoDB 4.4+ replica sets): a number or `'majority'`, `'votingMembers'`, a tag. Default 1,
+   * the primary alone: MongoDB's own default (all voting members), and `'majority'` on a
+   * primary-secondary-arbiter set, wait forever with one member down.
+   */
+  commitQuorum?: number | string;
   /** Passed to `MongoClient` (pool sizes, TLS, timeouts...). */
   clientOptions?: MongoClientOptions;
   /** Instead of `database`: several databases, each with its own changelog, history and lock. */
@@ -103,9 +120,10 @@ export interface ResolvedConfig {
   changelogCollection: string;
   historyCollection: string;
   lockCollection: string;
-  lock: { ttlSeconds: number; waitSeconds: number };
+  lock: { ttlSeconds: number; waitSeconds: number; deadRunOperations: DeadRunOperations };
   transactions: TransactionMode;
   transactionDocumentLimit: number;
+  commitQuorum: number | string;
   clientOptions: MongoClientOptions;
   /** Set when the command runs on several databases (then `database` is ''). */
   databases: DatabaseSelection | undefined;

@@ -5,9 +5,11 @@
  *
  * Conditional writes are one command each (a filter on `_id`, state and claim). On MongoDB that
  * filter and the write are one atomic step per document; FerretDB 1.x evaluates the filter apart
- * from the write, which is why the core also holds the lock for every writing command.
+ * from the write, which is why the core also holds the lock for every writing command. Every read
+ * and write goes to the primary with majority concerns (driver/own-documents.ts).
  */
 import type { ClientSession, Collection, Db, Document, Filter } from 'mongodb';
+import { ownCollection } from '../driver/own-documents.ts';
 import { hasServerCode, isDriverErrorNamed, isDuplicateKey, SERVER_CODES } from '../driver/errors.ts';
 import type { ChangelogRecord, ChangelogStore, HistoryFilter, HistoryRecord, RecordChange, RecordMatch } from './contract.ts';
 
@@ -36,8 +38,8 @@ export class MongoChangelogStore implements ChangelogStore {
     private readonly db: Db,
     private readonly names: MongoChangelogNames,
   ) {
-    this.records = db.collection<ChangelogRecord>(names.changelogCollection);
-    this.history = db.collection<HistoryRecord>(names.historyCollection);
+    this.records = ownCollection<ChangelogRecord>(db, names.changelogCollection);
+    this.history = ownCollection<HistoryRecord>(db, names.historyCollection);
   }
 
   async prepare(): Promise<void> {

@@ -20,11 +20,15 @@ export const DEFAULTS = {
   changelogCollection: 'mongrate_changelog',
   historyCollection: 'mongrate_history',
   lockCollection: 'mongrate_lock',
-  lock: { ttlSeconds: 120, waitSeconds: 0 },
+  lock: { ttlSeconds: 120, waitSeconds: 0, deadRunOperations: 'wait' },
   transactions: 'auto',
   // MongoDB advises at most ~1,000 documents modified per transaction
   transactionDocumentLimit: 1000,
-  serverSelectionTimeoutMS: 5000,
+  // the primary alone: see src/helpers/index-build.ts
+  commitQuorum: 1,
+  // the driver's own default: it outlasts a replica-set election (MongoDB's take up to ~12 s;
+  // Atlas steps primaries down for maintenance), so a write waits for the new primary
+  serverSelectionTimeoutMS: 30_000,
   concurrency: 1,
 } as const;
 
@@ -219,9 +223,11 @@ export function mergeConfig(
     lock: {
       ttlSeconds: config.lock?.ttlSeconds ?? DEFAULTS.lock.ttlSeconds,
       waitSeconds: config.lock?.waitSeconds ?? DEFAULTS.lock.waitSeconds,
+      deadRunOperations: config.lock?.deadRunOperations ?? DEFAULTS.lock.deadRunOperations,
     },
     transactions: config.transactions ?? DEFAULTS.transactions,
     transactionDocumentLimit: config.transactionDocumentLimit ?? DEFAULTS.transactionDocumentLimit,
+    commitQuorum: config.commitQuorum ?? DEFAULTS.commitQuorum,
     clientOptions: { serverSelectionTimeoutMS: DEFAULTS.serverSelectionTimeoutMS, ...clientOptions },
     databases: Array.isArray(databases) ? databases.map((name) => checkDatabaseName(name, uri)) : databases,
     concurrency,

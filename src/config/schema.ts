@@ -21,7 +21,7 @@ const oneOf =
 
 // the heartbeat renews every ttl/3 (at least every 200 ms): a lease under a second cannot be kept
 const atLeastOne: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 1 ? undefined : 'a number >= 1');
-const LOCK_KEYS: Record<string, Check> = { ttlSeconds: atLeastOne, waitSeconds: nonNegativeNumber };
+const LOCK_KEYS: Record<string, Check> = { ttlSeconds: atLeastOne, waitSeconds: nonNegativeNumber, deadRunOperations: oneOf('wait', 'kill') };
 
 const wholeAtLeastOne: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? undefined : 'a whole number >= 1');
 
@@ -56,6 +56,7 @@ const TOP_LEVEL_KEYS: Record<keyof MongrateConfig, Check> = {
   lock: plainObject,
   transactions: oneOf('auto', 'always', 'never'),
   transactionDocumentLimit: atLeastOne,
+  commitQuorum: (v) => ((typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'string' && v !== '') ? undefined : "a whole number >= 0, 'majority', 'votingMembers' or a tag set's name"),
   clientOptions: plainObject,
   databases: databaseSelection,
   concurrency: wholeAtLeastOne,

@@ -7,8 +7,10 @@ import { MongrateError } from '../errors.ts';
 import type { MigratorEvents, ResolvedConfig } from '../types.ts';
 import { newRunIdentity, type RunIdentity } from '../util/identity.ts';
 import type { Interrupts } from './interrupts.ts';
+import { settleDeadRunOperations } from './dead-run-operations.ts';
 import { Lease } from './lease.ts';
 import { Recorder } from './recorder.ts';
+import { inRun, runComment } from './run-comment.ts';
 import type { RunLease } from './runner.ts';
 import type { Connection, TargetDatabase } from './target-database.ts';
 
@@ -70,13 +72,25 @@ export async function withLock<T extends { warnings?: string[] }>(
       onTakeover: (previous) => scope.emit('lockTakeover', { previous }),
       onLost: (reason) => abort.abort(new MongrateError('LOCK_LOST', reason)),
     });
-    await lease.acquire();
+    // everything the run sends, the lease's heartbeats included, carries the run's comment
+    const comment = runComment(identity.runId, config.database);
+    await inRun(comment, () => lease.acquire());
     const recorder = new Recorder({ store: connection.store, identity, now: () => clock.now(), warn, clean: scope.clean, environment: config.environment?.name });
     let result: T;
     try {
-      result = await work({ identity, signal: abort.signal, lease, recorder, connection, warn, interrupt: (reason) => abort.abort(reason) });
+      result = await inRun(comment, async () => {
+        await settleDeadRunOperations({
+          admin: connection.db.client.db('admin'),
+          database: config.database,
+          runId: identity.runId,
+          mode: config.lock.deadRunOperations,
+          signal: abort.signal,
+          say: (message) => warn(undefined, message),
+        });
+        return work({ identity, signal: abort.signal, lease, recorder, connection, warn, interrupt: (reason) => abort.abort(reason) });
+      });
     } finally {
-      const released = await lease.release();
+      const released = await inRun(comment, () => lease.release());
       if (released.warning !== undefined) warn(undefined, scope.clean(released.warning));
     }
     if (warnings.length > 0 || Array.isArray(result.warnings)) result.warnings = warnings;

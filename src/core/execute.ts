@@ -39,6 +39,7 @@ export async function simulate(scope: CommandScope, kind: RunResult['direction']
       signal: abort.signal,
       dryRun: true,
       transactionDocumentLimit: scope.config.transactionDocumentLimit,
+      commitQuorum: scope.config.commitQuorum,
       fence: () => undefined,
       emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
     };
@@ -56,6 +57,8 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
   const given = await scope.target.forMigrations();
   const server = await scope.target.server();
   const { config } = scope;
+  const transactions = transactionPolicy(config.transactions, transactionSupportOf(server), config.transactionDocumentLimit);
+  if (transactions.notice !== undefined) locked.warn(undefined, transactions.notice);
   const environment: StepEnvironment = {
     client,
     db,
@@ -65,6 +68,8 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
     signal: locked.signal,
     dryRun: false,
     transactionDocumentLimit: config.transactionDocumentLimit,
+    commitQuorum: config.commitQuorum,
+    commandTimeLimitMs: (config.lock.ttlSeconds * 1000) / 2,
     fence: () => locked.lease.assertHeld(),
     emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
   };
@@ -76,7 +81,7 @@ export async function execute(scope: CommandScope, locked: Locked, kind: RunResu
       timeoutSeconds: config.timeoutSeconds,
       recorder: locked.recorder,
       lease: locked.lease,
-      transactions: transactionPolicy(config.transactions, transactionSupportOf(server), config.transactionDocumentLimit),
+      transactions,
       environment,
       lifetimeLimitMs: lifetimeLimitReader(client),
       ttlSeconds: config.lock.ttlSeconds,

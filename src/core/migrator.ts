@@ -38,6 +38,7 @@ import { describeHolder } from '../lock/holder.ts';
 import { newRunIdentity } from '../util/identity.ts';
 import { redactText, secretsOf } from '../util/redact.ts';
 import { isConnectionLoss, isDriverError } from '../driver/errors.ts';
+import { settingRefused } from '../server/refusals.ts';
 import { withLock, type CommandScope } from './command-scope.ts';
 import { emptyResult, execute, simulate } from './execute.ts';
 import { checkHistoryOptions, LOCK_EVENTS_ID, readHistory, showMigration, unknownMigration } from './history.ts';
@@ -403,9 +404,14 @@ function lockStillHeld(lock: NonNullable<UnlockResult['lock']>, expired: boolean
   };
 }
 
-/** A driver error as a MongrateError, its message masked: a lost server UNREACHABLE, any other refusal SERVER_ERROR; undefined for anything else. */
+/**
+ * A driver error as a MongrateError, its message masked: a connection setting the server refused a
+ * config error naming it, a lost server UNREACHABLE, any other refusal SERVER_ERROR; undefined for anything else.
+ */
 export function typedDriverError(error: unknown, clean: (text: string) => string): MongrateError | undefined {
   if (error instanceof MongrateError || !isDriverError(error)) return undefined;
+  const refused = settingRefused(error, clean);
+  if (refused !== undefined) return refused;
   const message = clean(messageOf(error));
   if (isConnectionLoss(error)) return new MongrateError('UNREACHABLE', `lost the connection to the server: ${message}`, { cause: error });
   return new MongrateError('SERVER_ERROR', `the server refused a command mongrate sent: ${message}`, { cause: error });

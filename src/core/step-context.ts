@@ -31,6 +31,10 @@ export interface StepEnvironment {
   /** A simulation: direct writes stop the step, helpers only count. */
   dryRun: boolean;
   transactionDocumentLimit: number;
+  /** The commitQuorum of the helpers' index builds. */
+  commitQuorum: number | string;
+  /** The longest a helper's server-side command may run (half the lease); undefined in a dry run. */
+  commandTimeLimitMs?: number;
   /** The lease fence, before every write of a real run. */
   fence: () => void;
   /** Every helper plan, as an event (the dry run shows them). */
@@ -75,6 +79,8 @@ export function callMigration(environment: StepEnvironment, call: StepCall, fn: 
     fence: dryRun ? () => undefined : fence,
     warn: call.warn,
     transactionDocumentLimit: environment.transactionDocumentLimit,
+    commitQuorum: environment.commitQuorum,
+    ...(environment.commandTimeLimitMs === undefined ? {} : { commandTimeLimitMs: environment.commandTimeLimitMs }),
     migration: call.id,
     ...(transaction === undefined ? {} : { session: transaction.session, onTransactionLimit: (error) => void transaction.attempt.poison(error) }),
   };

@@ -8,14 +8,16 @@
 import type { Db, MongoClient } from 'mongodb';
 import type { ChangelogStore } from '../changelog/contract.ts';
 import { MongoChangelogStore } from '../changelog/mongo-changelog-store.ts';
+import { commentedDb } from '../driver/commented.ts';
 import { driversFor, type MigrationDrivers } from '../driver/drivers.ts';
 import { MongoLockStore } from '../lock/mongo-lock-store.ts';
 import { measureServerClock, type ServerClock } from '../server/clock.ts';
-import { probeServer, type ServerInfo } from '../server/capabilities.ts';
+import { helloOf, probeServer, takesComments, type ServerInfo } from '../server/capabilities.ts';
 import type { ResolvedConfig } from '../types.ts';
 import { retryable } from '../util/retryable.ts';
 import { connect } from './connection.ts';
 import { readLockState } from './lease.ts';
+import { currentComment } from './run-comment.ts';
 
 export interface Connection {
   client: MongoClient;
@@ -35,7 +37,9 @@ export class TargetDatabase {
   readonly open = retryable(async (): Promise<Connection> => {
     const drivers = driversFor(this.config);
     const client = this.sharedClient ?? (await connect(this.config, drivers.bookkeeping));
-    const db = client.db(this.config.database);
+    // every operation through this handle (changelog, lock, helpers, the migrations' ctx.db) names its run
+    const comments = takesComments(await helloOf(client.db('admin')));
+    const db = commentedDb(client.db(this.config.database), () => (comments ? currentComment() : undefined));
     return { client, db, store: new MongoChangelogStore(db, this.config), drivers };
   });
   /** The connection itself, or a client of the project's 4.x/5.x driver for migrate-mongo files. */

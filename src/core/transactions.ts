@@ -15,10 +15,14 @@ export interface TransactionSupport {
   supported: boolean;
   /** Why not, in words a user can act on. */
   reason: string;
+  /** The server has transactions, but narrower than a migration needs (Cosmos DB RU): `auto` says why it runs without. */
+  narrower?: boolean;
 }
 
-export function transactionSupportOf(server: Pick<ServerInfo, 'supports' | 'topology' | 'describe'>): TransactionSupport {
+export function transactionSupportOf(server: Pick<ServerInfo, 'supports' | 'whyNot' | 'topology' | 'describe'>): TransactionSupport {
   if (server.supports('transactions')) return { supported: true, reason: 'supported' };
+  const why = server.whyNot('transactions');
+  if (why !== undefined) return { supported: false, reason: why, narrower: true };
   if (server.topology === 'standalone') {
     return { supported: false, reason: `${server.describe()} is a standalone (transactions need a replica set or a sharded cluster)` };
   }
@@ -37,6 +41,8 @@ export interface TransactionPolicy {
    * migration again outside one (`auto`); false means the migration fails (`always`).
    */
   rerunOutside: boolean;
+  /** Said once per run: `auto` runs without the server's transactions, and why. */
+  notice?: string;
 }
 
 /**
@@ -52,6 +58,7 @@ export function transactionPolicy(mode: TransactionMode, support: TransactionSup
     documentLimit,
     use: (migration) => mode !== 'never' && support.supported && migration.definition.transaction !== false,
     rerunOutside: mode === 'auto',
+    ...(mode === 'auto' && support.narrower === true ? { notice: `transactions: 'auto' runs migrations without transactions here: ${support.reason}` } : {}),
   };
 }
 

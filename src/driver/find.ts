@@ -92,3 +92,16 @@ export function describeDrivers(root: string): string {
   const bundled = findBundledDriver();
   return `${describeDriver(driver)} for migrate-mongo files; mongrate's own client on mongodb ${bundled.version} (bundled, ${bundled.dir})`;
 }
+
+/**
+ * The oldest MongoDB version the driver speaks to (`4.4` for 7.x), as the driver itself declares
+ * it; undefined when its package does not say (a layout this code does not know).
+ */
+export function oldestServerFor(info: DriverInfo): string | undefined {
+  try {
+    const constants = createRequire(info.entry)(join(info.dir, 'lib', 'cmap', 'wire_protocol', 'constants.js')) as { MIN_SUPPORTED_SERVER_VERSION?: unknown };
+    return typeof constants.MIN_SUPPORTED_SERVER_VERSION === 'string' ? constants.MIN_SUPPORTED_SERVER_VERSION : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -49,8 +49,9 @@ export interface CopyOptions {
  * flags, a Double bound stays a Double.
  */
 export async function collectionEntry(ctx: HelperContext, db: Db, name: string): Promise<Document | undefined> {
-  const [entry] = await db.listCollections({ name }, { ...withSession(ctx), promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true }).toArray();
-  return entry;
+  const listed = await db.listCollections({ name }, { ...withSession(ctx), promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true }).toArray();
+  // matched by name: some compatible servers ignore the filter and list every collection
+  return listed.find((entry) => entry.name === name);
 }
 
 /**

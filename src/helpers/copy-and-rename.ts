@@ -24,7 +24,8 @@ import { copyDocuments } from './copy-documents.ts';
 import { frozenOriginal, restoreValidation, type Frozen } from './copy-freeze.ts';
 import { buildIndexes, copyIndexSpecs } from './copy-indexes.ts';
 import { CopyJob, type CopyCounts } from './copy-job.ts';
-import { refuseClientEncryption, refuseSearchIndexes } from './copy-refusals.ts';
+import { refuseClientEncryption, refuseOutsideStableApi, refuseSearchIndexes } from './copy-refusals.ts';
+import { refuseMissingPrivileges } from './privileges.ts';
 import { copyableIndexes, existingIndexes } from './indexes.ts';
 import { ASIDE_PREFIX, SUMS_PREFIX, TEMP_PREFIX } from './leftovers.ts';
 import { userTransform, type PageTransform } from './page-writes.ts';
@@ -50,6 +51,7 @@ export async function copyAndRenameWith<T extends Document>(
   const what = `copyAndRename(${source.collectionName}${to === source.collectionName ? '' : ` -> ${to}`})`;
   checkNames(source.collectionName, to, keep, what);
   refuseInTransaction(ctx, what);
+  refuseOutsideStableApi(ctx, what);
   const batchSize = checkBatchSize(options.batchSize, what);
   const throttled = paces(ctx, options, what);
   const transform = transformOf(options.transform as DocumentTransform | ReshapeSpec | undefined, what);
@@ -88,6 +90,18 @@ export async function copyAndRenameWith<T extends Document>(
   const sums = SUMS_PREFIX + to;
   refuseClientEncryption(db, [names.source, to, keep], created.options.validator as Document | undefined, names.temp, what);
   await refuseSearchIndexes(ctx, source, to, what);
+  await refuseMissingPrivileges(
+    db,
+    {
+      createCollection: 'the copy',
+      insert: 'the copy',
+      ...(created.validated ? { bypassDocumentValidation: "the copy's inserts, which its validator would refuse" } : {}),
+      createIndex: "the copy's indexes",
+      renameCollectionSameDB: 'the swap',
+      dropCollection: 'the temporary collections',
+    },
+    what,
+  );
   // read and checked before anything is copied: a mistake in the indexes option costs no copy
   const sourceIndexes = copyableIndexes(await existingIndexes(ctx, source), created.collation);
   const copySpecs = copyIndexSpecs(ctx, options.copyIndexes === false ? [] : sourceIndexes, options.indexes, what);
@@ -119,14 +133,20 @@ export async function copyAndRenameWith<T extends Document>(
     ctx.fence?.();
     await db.createCollection(sums, withSession(ctx));
     const keepTemp = names.keepTemp === undefined ? undefined : db.collection(names.keepTemp);
+    // Azure Cosmos DB RU builds a unique index only on an empty collection: those go first there
+    const uniqueFirst = ctx.server.flavour === 'cosmosdb';
+    const [early, late] = uniqueFirst ? [copySpecs.filter((spec) => spec.unique === true), copySpecs.filter((spec) => spec.unique !== true)] : [[], copySpecs];
+    const [keptEarly, keptLate] = uniqueFirst ? [sourceIndexes.filter((spec) => spec.unique === true), sourceIndexes.filter((spec) => spec.unique !== true)] : [[], sourceIndexes];
+    await buildIndexes(ctx, db.collection(names.temp), early, what);
+    if (keepTemp !== undefined) await buildIndexes(ctx, keepTemp, keptEarly, what);
     const job = new CopyJob(ctx, source, db.collection(names.temp), keepTemp, db.collection(sums), transform, created.validated, what);
     const pacer = throttled ? new Pacer(ctx, options) : undefined;
     // a capped collection's copy keeps its natural order, which need not be the _id order
     const sort = created.capped ? { $natural: 1 } : { _id: 1 };
     await copyDocuments(ctx, job, { batchSize, sort, counting, pacer }).finally(settled);
-    await buildIndexes(ctx, db.collection(names.temp), copySpecs, what);
+    await buildIndexes(ctx, db.collection(names.temp), late, what);
     // the kept original is the original: it keeps the source's indexes whatever the copy gets
-    if (keepTemp !== undefined) await buildIndexes(ctx, keepTemp, sourceIndexes, what);
+    if (keepTemp !== undefined) await buildIndexes(ctx, keepTemp, keptLate, what);
     // the records are in the source's order only where both sort by _id with the simple collation
     const consistency = await makeConsistent(ctx, job, db, batchSize, sort, !created.capped && created.collation === undefined);
     frozen = consistency.frozen;

@@ -6,7 +6,7 @@
 import type { Collection, IndexDescription } from 'mongodb';
 import { codeNameOf, isDuplicateKey, isServerError, type DriverError } from '../driver/errors.ts';
 import { MongrateError, messageOf, usageError } from '../errors.ts';
-import { withSession } from './context.ts';
+import { buildIndexesWatched } from './index-build.ts';
 import { defaultIndexName, featuresNeeded, keyOf } from './indexes.ts';
 import type { CopyIndexes, HelperContext } from './types.ts';
 
@@ -50,7 +50,7 @@ export async function buildIndexes(ctx: HelperContext, collection: Collection, s
   if (specs.length === 0) return;
   ctx.fence?.();
   try {
-    await collection.createIndexes(specs, withSession(ctx));
+    await buildIndexesWatched(ctx, collection, specs, what);
   } catch (error) {
     if (!isServerError(error) || !(isDuplicateKey(error) || isFerretDbUniqueBuildFailure(error))) throw error;
     throw duplicateKeyError(specs, error, what);

@@ -5,6 +5,8 @@
  *   and the swap would drop them; listed with `$listSearchIndexes` where the server has it, and
  *   the copy refused naming them (dropping and recreating them is the user's call: they take
  *   time to build and serve queries meanwhile);
+ * - the Stable API strict before MongoDB 8.1: the swap is a `renameCollection`, which API
+ *   version 1 took in only in 8.1; the server would refuse it after the whole copy was made;
  * - client-side field level encryption: a client whose `autoEncryption` names the collection
  *   (`schemaMap`, `encryptedFieldsMap`, or a `$jsonSchema` validator with `encrypt` read as the
  *   remote schema) reads its fields decrypted and would write them in plaintext into the
@@ -61,5 +63,17 @@ export function refuseClientEncryption(db: Db, names: (string | undefined)[], va
   const how = named === undefined ? `its $jsonSchema validator has encrypt keywords` : `the client's autoEncryption names '${db.databaseName}.${named}'`;
   throw usageError(
     `${what}: client-side field level encryption: ${how}, so the copy would read the encrypted fields decrypted and write them in plaintext into '${temp}'. Copy it with a client without autoEncryption (the encrypted values are then copied as they are)`,
+  );
+}
+
+/** The swap's renameCollection is outside the Stable API version 1 before MongoDB 8.1 (see the file header). */
+export function refuseOutsideStableApi(ctx: HelperContext, what: string): void {
+  if (!ctx.server.apiStrict) return;
+  const [major = 0, minor = 0] = ctx.server.mongodbVersion.split('.').map((part) => Number.parseInt(part, 10));
+  if (major > 8 || (major === 8 && minor >= 1)) return;
+  throw new MongrateError(
+    'MIGRATION_FAILED',
+    `${what} needs renameCollection, which is outside the Stable API version 1 before MongoDB 8.1 (this server: ${ctx.server.mongodbVersion}), and the client declares serverApi strict: true; ` +
+      'give mongrate clientOptions.serverApi with strict: false (or no serverApi) for this migration. Nothing was copied',
   );
 }

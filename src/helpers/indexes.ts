@@ -13,6 +13,7 @@ import type { Feature } from '../server/capabilities.ts';
 import { bsonOf, resolveCollection, withSession } from './context.ts';
 import { hideNow, hiddenBy, planHiding, reportHidingPlan, type HidingPlan } from './hide-first.ts';
 import { describeChange, forgetHidden, modifyIndex, type IndexChange } from './index-changes.ts';
+import { buildIndexesWatched } from './index-build.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
 import { needing } from './unsupported.ts';
 import { countOf } from '../util/words.ts';
@@ -269,7 +270,7 @@ export async function ensureIndexesWith<T extends Document>(
   }
   if (toBuild.length > 0) {
     ctx.fence?.();
-    const build = (): Promise<string[]> => collection.createIndexes(toBuild.map((w) => w.spec), withSession(ctx));
+    const build = (): Promise<void> => buildIndexesWatched(ctx, collection, toBuild.map((w) => w.spec), what);
     await (toBuild.some((w) => w.spec.hidden === true) ? needing(ctx, 'hiddenIndexes', what, build) : build());
     ctx.log?.(`${what}: built ${names.join(', ')}`);
   }

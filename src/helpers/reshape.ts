@@ -6,6 +6,7 @@ import type { Collection, Document, Filter } from 'mongodb';
 import { usageError } from '../errors.ts';
 import { checkBatchSize, keysetBatches } from './batches.ts';
 import { ProgressMeter, countBeside, resolveCollection, throwIfAborted, withSession } from './context.ts';
+import { idempotentStep, stepTimeLimit } from './failover-retry.ts';
 import { Pacer, paces, pacingNote } from './pacing.ts';
 import { checkResult, userTransform, writePage, type PageTransform } from './page-writes.ts';
 import { applySpec, checkSpec, isReshapeSpec, serverPlan, setPath, type ServerPlan } from './spec.ts';
@@ -131,13 +132,14 @@ async function runServerPlan(
   let modified = 0;
   for (const step of [...plan.defaults, ...plan.moves]) {
     ctx.fence?.();
-    const result = await collection.updateMany(step.filter, step.update, withSession(ctx));
+    const result = await idempotentStep(ctx, what, () => collection.updateMany(step.filter, step.update, { ...withSession(ctx), ...stepTimeLimit(ctx) }));
     modified = Math.max(modified, result.modifiedCount);
     throwIfAborted(ctx, what, 0, total, 'the spec ran part-way, and running it again completes it (each step is idempotent)');
   }
   if (plan.main !== undefined) {
     ctx.fence?.();
-    const result = await collection.updateMany(filter, plan.main, withSession(ctx));
+    const main = plan.main;
+    const result = await idempotentStep(ctx, what, () => collection.updateMany(filter, main, { ...withSession(ctx), ...stepTimeLimit(ctx) }));
     modified = Math.max(modified, result.modifiedCount);
   }
   await meter.add(total);

@@ -65,7 +65,8 @@ export async function swap(ctx: HelperContext, db: Db, names: Names, atomic: boo
 
 /** The collection's type (`collection`, `view`, `timeseries`), or undefined when it does not exist. */
 export async function collectionType(ctx: HelperContext, db: Db, name: string): Promise<string | undefined> {
-  const [info] = await db.listCollections({ name }, { ...withSession(ctx), nameOnly: true }).toArray();
+  // matched by name: some compatible servers ignore the filter and list every collection
+  const info = (await db.listCollections({ name }, { ...withSession(ctx), nameOnly: true }).toArray()).find((entry) => entry.name === name);
   return info === undefined ? undefined : (info.type ?? 'collection');
 }
 

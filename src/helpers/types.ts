@@ -250,6 +250,14 @@ export interface HelperContext {
    */
   transactionDocumentLimit?: number;
   /**
+   * The longest one server-side command of a helper may run (`maxTimeMS`) before it is sent
+   * again, with the lock checked in between: half the lease, so a runner that died or lost the
+   * lock leaves no such command running on the server for long. Undefined: no limit.
+   */
+  commandTimeLimitMs?: number;
+  /** The commitQuorum of every index build a helper starts (see index-build.ts). Default 1: the primary alone. */
+  commitQuorum?: number | string;
+  /**
    * Told of every TransactionLimitError a helper raises inside the transaction, before it is
    * thrown: the runner ends the attempt with it even if the migration catches it.
    */

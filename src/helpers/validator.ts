@@ -1,6 +1,7 @@
 /** `setValidator`: a `$jsonSchema` validator via `collMod`, or `create` when the collection is missing. */
 import type { Document } from 'mongodb';
 import { resolveCollection, withSession } from './context.ts';
+import { refuseMissingPrivileges } from './privileges.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
 import type { CollectionRef, HelperContext, SetValidatorOptions, SetValidatorResult } from './types.ts';
 
@@ -27,9 +28,11 @@ export async function setValidatorWith<T extends Document>(
     ...(options.level === undefined ? {} : { validationLevel: options.level }),
     ...(options.action === undefined ? {} : { validationAction: options.action }),
   };
-  const exists = (await collection.db.listCollections({ name }, { ...withSession(ctx), nameOnly: true }).toArray()).length > 0;
+  // matched by name: some compatible servers ignore the filter and list every collection
+  const exists = (await collection.db.listCollections({ name }, { ...withSession(ctx), nameOnly: true }).toArray()).some((entry) => entry.name === name);
   // removing the validator of a collection that does not exist: already true
   if (!exists && schema === null) return { created: false };
+  await refuseMissingPrivileges(collection.db, exists ? { collMod: 'changing the validator' } : { createCollection: 'the collection with its validator' }, what, name);
   if (ctx.dryRun) {
     const action = schema === null ? 'remove the validator' : exists ? 'set the $jsonSchema validator' : 'create the collection with the $jsonSchema validator';
     ctx.onPlan?.({ helper: 'setValidator', collection: name, action, ...(exists ? { note: 'collMod' } : {}) });

@@ -6,9 +6,10 @@
  * Inserts are the only atomic steps on every server we support (FerretDB evaluates the filter of
  * an update or delete apart from the write), so the core relies on inserts alone for exclusion;
  * the conditional updates and deletes here only keep a runner from touching what is clearly
- * not its own.
+ * not its own. Every read and write goes to the primary with majority concerns (driver/own-documents.ts).
  */
 import type { ClientSession, Collection, Db } from 'mongodb';
+import { ownCollection } from '../driver/own-documents.ts';
 import { isDuplicateKey } from '../driver/errors.ts';
 import type { LockInfo } from '../types.ts';
 import type { LeaseKey, LockStore } from './contract.ts';
@@ -39,7 +40,7 @@ export class MongoLockStore implements LockStore {
   private readonly locks: Collection<LockDocument>;
 
   constructor(db: Db, collection: string) {
-    this.locks = db.collection<LockDocument>(collection);
+    this.locks = ownCollection<LockDocument>(db, collection);
   }
 
   private async insertUnique(document: LockDocument): Promise<boolean> {

@@ -6,10 +6,11 @@
  * `require()`, which fails with a message naming the feature instead of skipping silently.
  */
 import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
-import { codeNameOf, isConnectionLoss, isServerError, serverCode } from '../driver/errors.ts';
+import { codeNameOf, hasServerCode, isConnectionLoss, isServerError, SERVER_CODES, serverCode } from '../driver/errors.ts';
 import { MongrateError, messageOf } from '../errors.ts';
 
-export type ServerFlavour = 'mongodb' | 'ferretdb' | 'documentdb' | 'cosmosdb' | 'unknown';
+/** `cosmosdb` is Azure Cosmos DB for MongoDB (RU); `cosmosdb-vcore` its vCore clusters, another engine. */
+export type ServerFlavour = 'mongodb' | 'ferretdb' | 'documentdb' | 'cosmosdb' | 'cosmosdb-vcore' | 'unknown';
 export type ServerTopology = 'standalone' | 'replicaset' | 'sharded';
 
 export const FEATURES = [
@@ -57,7 +58,14 @@ export interface ServerInfo {
   features: readonly Feature[];
   /** Most statements one `update`/`delete` command may carry; helpers chunk bulk writes to it. */
   maxUpdatesPerCommand: number;
+  /**
+   * The client declared the Stable API with `strict: true` (Atlas's own snippet does): commands
+   * outside API version 1 (`buildInfo`, `$currentOp`, `renameCollection` before 8.1...) are refused.
+   */
+  apiStrict: boolean;
   supports(feature: Feature): boolean;
+  /** Why a feature is not supported, where there is more to say than "it lacks it" (Cosmos DB RU's transactions). */
+  whyNot(feature: Feature): string | undefined;
   /** Throws a MIGRATION_FAILED error naming the feature and the server when it is missing. */
   require(feature: Feature, what: string): void;
   /** e.g. "FerretDB 1.24.2 (poses as MongoDB 7.0.42, standalone)". */
@@ -72,7 +80,10 @@ const DEFAULT_MAX_UPDATES = 1000;
  */
 const FERRETDB_MAX_UPDATES = 50;
 
-const COSMOS_HOST = /\.(?:mongo\.)?cosmos\.azure\.com(?::\d+)?$|\.documents\.azure\.com(?::\d+)?$/i;
+/** Azure Cosmos DB for MongoDB (RU) accounts: `<account>.mongo.cosmos.azure.com` (3.6+), `<account>.documents.azure.com` (3.2). */
+const COSMOS_RU_HOST = /\.mongo\.cosmos\.azure\.(?:com|cn|us)(?::\d+)?$|\.documents\.azure\.(?:com|cn|us)(?::\d+)?$/i;
+/** Azure Cosmos DB for MongoDB vCore clusters: `*.mongocluster.cosmos.azure.com` (a different engine from RU). */
+export const COSMOS_VCORE_HOST = /\.mongocluster\.cosmos\.azure\.(?:com|cn|us)(?::\d+)?$/i;
 const DOCUMENTDB_HOST = /\.docdb(?:-elastic)?\.amazonaws\.com(?::\d+)?$/i;
 
 type Version = readonly [number, number, number];
@@ -123,8 +134,10 @@ function ferretDbVersion(buildInfo: Document): string | undefined {
 function flavourOf(buildInfo: Document, hello: Document): ServerFlavour {
   if (ferretDbVersion(buildInfo) !== undefined) return 'ferretdb';
   const hosts = reportedHosts(hello);
+  // vCore first: its host names end in .cosmos.azure.com too, and it is another engine with other limits
+  if (hosts.some((h) => COSMOS_VCORE_HOST.test(h))) return 'cosmosdb-vcore';
   // Cosmos DB's RU API marks its replies with .NET type names and reports the Chakra JS engine
-  if (buildInfo._t === 'BuildInfoResponse' || buildInfo.javascriptEngine === 'Chakra' || hosts.some((h) => COSMOS_HOST.test(h))) {
+  if (buildInfo._t === 'BuildInfoResponse' || buildInfo.javascriptEngine === 'Chakra' || hosts.some((h) => COSMOS_RU_HOST.test(h))) {
     return 'cosmosdb';
   }
   if (hosts.some((h) => DOCUMENTDB_HOST.test(h))) return 'documentdb';
@@ -199,10 +212,21 @@ function documentDbFeatures(v: Version, topology: ServerTopology): FeatureTable 
   };
 }
 
-/** From Azure Cosmos DB for MongoDB (RU) feature-support pages (not measured here). */
-function cosmosDbFeatures(v: Version, topology: ServerTopology): FeatureTable {
+/**
+ * Why Cosmos DB RU's transactions are not used: from its documentation, a multi-document
+ * transaction there holds one collection (of one shard) and is aborted after 5 s, while a
+ * migration's transaction holds its own writes, the changelog record and the lock document.
+ */
+const COSMOS_RU_TRANSACTIONS =
+  "Azure Cosmos DB for MongoDB (RU) runs a transaction on one collection for at most 5 s, and a migration's transaction holds its own writes, the changelog record and the lock";
+
+/**
+ * From Azure Cosmos DB for MongoDB (RU) feature-support pages (not measured here). It has
+ * transactions, but none a migration fits in (COSMOS_RU_TRANSACTIONS).
+ */
+function cosmosDbFeatures(v: Version): FeatureTable {
   return {
-    transactions: topology !== 'standalone' && atLeast(v, 4),
+    transactions: false,
     partialIndexes: false,
     // TTL only on the system `_ts` field, so a TTL index on a document field fails
     ttlIndexes: false,
@@ -219,20 +243,54 @@ function cosmosDbFeatures(v: Version, topology: ServerTopology): FeatureTable {
   };
 }
 
+/**
+ * From Azure Cosmos DB for MongoDB vCore's compatibility and limits pages (not measured here; it
+ * runs the open-source DocumentDB engine, which the test suite does run against): MongoDB's
+ * features, with transactions of at most 30 s.
+ */
+function cosmosDbVcoreFeatures(v: Version, topology: ServerTopology): FeatureTable {
+  return { ...mongodbFeatures(v, topology), transactions: topology !== 'standalone' };
+}
+
 const FLAVOUR_NAMES: Readonly<Record<ServerFlavour, string>> = {
   mongodb: 'MongoDB',
   ferretdb: 'FerretDB',
   documentdb: 'Amazon DocumentDB',
-  cosmosdb: 'Azure Cosmos DB',
+  cosmosdb: 'Azure Cosmos DB for MongoDB (RU)',
+  'cosmosdb-vcore': 'Azure Cosmos DB for MongoDB vCore',
   unknown: 'this server',
 };
+
+/**
+ * The MongoDB version a wire version stands for, where `buildInfo` cannot be asked (it is outside
+ * the Stable API): the oldest release that speaks it.
+ */
+const WIRE_VERSIONS: readonly (readonly [number, string])[] = [
+  [27, '8.2'],
+  [26, '8.1'],
+  [25, '8.0'],
+  [21, '7.0'],
+  [17, '6.0'],
+  [13, '5.0'],
+  [9, '4.4'],
+  [8, '4.2'],
+  [7, '4.0'],
+  [6, '3.6'],
+];
+
+/** e.g. `7.0` for a `hello` whose maxWireVersion is 21 (or 22-24). */
+export function versionFromWire(hello: Document): string | undefined {
+  const wire: unknown = hello.maxWireVersion;
+  if (typeof wire !== 'number') return undefined;
+  return WIRE_VERSIONS.find(([min]) => wire >= min)?.[1];
+}
 
 /**
  * Decides flavour, topology and features from the `buildInfo` and `hello` replies (pure).
  * `probed.transactions` is the outcome of a real transaction attempt (see `probeTransactions`);
  * without it, transactions count as supported wherever the server's kind and version allow.
  */
-export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: { transactions?: boolean } = {}): ServerInfo {
+export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: { transactions?: boolean; apiStrict?: boolean } = {}): ServerInfo {
   const flavour = flavourOf(buildInfo, hello);
   const topology = topologyOf(hello);
   const mongodbVersion = stringField(buildInfo, 'version') ?? 'unknown';
@@ -241,7 +299,8 @@ export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: {
   const table =
     flavour === 'ferretdb' ? ferretDbFeatures(buildInfo, topology)
     : flavour === 'documentdb' ? documentDbFeatures(parsed, topology)
-    : flavour === 'cosmosdb' ? cosmosDbFeatures(parsed, topology)
+    : flavour === 'cosmosdb' ? cosmosDbFeatures(parsed)
+    : flavour === 'cosmosdb-vcore' ? cosmosDbVcoreFeatures(parsed, topology)
     : mongodbFeatures(parsed, topology);
   if (probed.transactions !== undefined) table.transactions &&= probed.transactions;
 
@@ -250,6 +309,7 @@ export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: {
   const maxUpdatesPerCommand = flavour === 'ferretdb' && ferretDbMajor < 2 ? FERRETDB_MAX_UPDATES : Math.min(DEFAULT_MAX_UPDATES, batchLimit);
 
   const features = FEATURES.filter((feature) => table[feature]);
+  const whyNot = (feature: Feature): string | undefined => (flavour === 'cosmosdb' && feature === 'transactions' && topology !== 'standalone' ? COSMOS_RU_TRANSACTIONS : undefined);
   const describe = (): string => {
     const poses = flavour === 'ferretdb' ? `poses as MongoDB ${mongodbVersion}, ` : '';
     const name = flavour === 'unknown' ? 'an unidentified MongoDB-compatible server' : FLAVOUR_NAMES[flavour];
@@ -262,12 +322,15 @@ export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: {
     topology,
     features,
     maxUpdatesPerCommand,
+    apiStrict: probed.apiStrict === true,
     supports: (feature) => table[feature],
+    whyNot,
     require(feature, what) {
       if (table[feature]) return;
+      const why = whyNot(feature);
       throw new MongrateError(
         'MIGRATION_FAILED',
-        `${what} needs ${FEATURE_NAMES[feature]} [${feature}], which ${describe()} does not support`,
+        `${what} needs ${FEATURE_NAMES[feature]} [${feature}], which ${describe()} does not support${why === undefined ? '' : ` (${why})`}`,
       );
     },
     describe,
@@ -326,6 +389,7 @@ export async function probeTransactions(client: MongoClient, db: Db): Promise<bo
   const session: ClientSession = client.startSession();
   try {
     // as every migration's transaction: on the primary, whatever the connection string prefers
+    // (the driver refuses a transaction with any other read preference)
     session.startTransaction({ readPreference: 'primary' });
     await db.collection('mongrate_transaction_probe').findOne({}, { session });
     await session.commitTransaction();
@@ -339,19 +403,50 @@ export async function probeTransactions(client: MongoClient, db: Db): Promise<bo
   }
 }
 
+/**
+ * `buildInfo`, or, where the client declared the Stable API strict and the server refuses
+ * `buildInfo` (it is not part of API version 1), the version `hello`'s wire version stands for.
+ */
+async function readBuildInfo(admin: Db, hello: Document, apiStrict: boolean): Promise<Document> {
+  try {
+    return await admin.command({ buildInfo: 1 });
+  } catch (error) {
+    const version = versionFromWire(hello);
+    if (!apiStrict || !hasServerCode(error, SERVER_CODES.APIStrictError) || version === undefined) throw error;
+    return { version, ok: 1 };
+  }
+}
+
+/** `hello`, or `isMaster`: `hello` arrived in MongoDB 4.4.2, and some managed services (Cosmos DB RU) only know isMaster. */
+export function helloOf(admin: Db): Promise<Document> {
+  return admin.command({ hello: 1 }).catch(() => admin.command({ isMaster: 1 }));
+}
+
+/**
+ * Whether the server takes a `comment` on every command: MongoDB 4.4 made it a generic argument
+ * (wire version 9), FerretDB and the open-source DocumentDB take it (measured). Amazon DocumentDB
+ * documents it on queries only, and Cosmos DB RU not at all: neither is sent one.
+ */
+export function takesComments(hello: Document): boolean {
+  const wire: unknown = hello.maxWireVersion;
+  const hosts = reportedHosts(hello);
+  return typeof wire === 'number' && wire >= 9 && !hosts.some((h) => COSMOS_RU_HOST.test(h) || DOCUMENTDB_HOST.test(h));
+}
+
 /** Asks the server what it is; runs a real transaction probe only where one could work. */
 export async function probeServer(db: Db): Promise<ServerInfo> {
   let buildInfo: Document;
   let hello: Document;
+  // typed as always there, undefined when the client declares no Stable API
+  const apiStrict = (db.client.options.serverApi as { strict?: boolean } | undefined)?.strict === true;
   try {
     const admin = db.client.db('admin');
-    buildInfo = await admin.command({ buildInfo: 1 });
-    // `hello` arrived in MongoDB 4.4.2; older servers and some managed services only know isMaster
-    hello = await admin.command({ hello: 1 }).catch(() => admin.command({ isMaster: 1 }));
+    hello = await helloOf(admin);
+    buildInfo = await readBuildInfo(admin, hello, apiStrict);
   } catch (error) {
     throw probeFailure(error, 'what it supports (buildInfo/hello)');
   }
-  const info = capabilitiesFrom(buildInfo, hello);
+  const info = capabilitiesFrom(buildInfo, hello, { apiStrict });
   if (!info.supports('transactions')) return info;
-  return capabilitiesFrom(buildInfo, hello, { transactions: await probeTransactions(db.client, db) });
+  return capabilitiesFrom(buildInfo, hello, { apiStrict, transactions: await probeTransactions(db.client, db) });
 }

@@ -19,6 +19,7 @@
 import { uptime } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Long, type Db } from 'mongodb';
+import { isUnsupportedCommand } from '../driver/errors.ts';
 import { MongrateError, messageOf } from '../errors.ts';
 
 /** Local time sources, in milliseconds; tests pass their own. */
@@ -205,11 +206,17 @@ async function takeBestSample(readServerTime: () => Promise<Date>, steady: Stead
   return best as Sample;
 }
 
-/** The `localTime` of a `hello` reply; a server without one cannot hold a lease judged on its clock. */
+/**
+ * The `localTime` of a `hello` reply (of `isMaster` where the server refuses `hello`, as Azure
+ * Cosmos DB RU does); a server without one cannot hold a lease judged on its clock.
+ */
 export async function readHelloLocalTime(db: Db): Promise<Date> {
   let reply: { localTime?: unknown };
   try {
-    reply = await db.command({ hello: 1 });
+    reply = await db.command({ hello: 1 }).catch((error: unknown) => {
+      if (isUnsupportedCommand(error)) return db.command({ isMaster: 1 });
+      throw error;
+    });
   } catch (error) {
     throw new MongrateError('SERVER_PROBE_FAILED', `could not read the server's clock (hello): ${messageOf(error)}`, { cause: error });
   }

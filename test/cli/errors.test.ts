@@ -151,7 +151,7 @@ void describe('bad input: one-line message, right exit code, changelog unchanged
       const json = await bare(['--uri', 'mongodb://127.0.0.1:1', '--db', dbName, 'status', '--json']);
       exits(json, 5, 'status --json against an unreachable server');
       jsonError(json, 'UNREACHABLE');
-      // The configured timeout is the one the driver waited, not the 5000 ms default: a server
+      // The configured timeout is the one the driver waited, not the 30000 ms default: a server
       // that accepts and never answers makes the driver wait it out whole, and its own error
       // names the time it waited (a stopwatch would time process start-up on a loaded machine).
       const silent = await startSilentListener();

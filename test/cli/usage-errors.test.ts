@@ -1,6 +1,6 @@
 // Usage errors come first: conflicting flags, bad numbers and an unparsable connection string exit
 // 2 before any server is contacted. The URI points at a listener that accepts and never answers:
-// a command that connected would wait out the 5 s server selection timeout and exit 5, and the
+// a command that connected would wait out the 30 s server selection timeout and exit 5, and the
 // listener counts every connection, so "before any server is contacted" is a count of 0, not a
 // stopwatch. Through the built CLI, and the same rules through the API.
 import assert from 'node:assert/strict';

@@ -40,7 +40,7 @@ void describe('config environments', () => {
     const resolved = merge(PROJECT, { environment: 'staging', env: { STAGING_URI: 'mongodb://staging-host/x' } });
     assert.equal(resolved.uri, 'mongodb://staging-host/x');
     assert.equal(resolved.database, 'staging');
-    assert.deepEqual(resolved.lock, { ttlSeconds: 60, waitSeconds: 300 });
+    assert.deepEqual(resolved.lock, { ttlSeconds: 60, waitSeconds: 300, deadRunOperations: 'wait' });
     assert.equal(resolved.clientOptions.appName, 'dev');
     assert.deepEqual(resolved.environment, { name: 'staging', protected: false });
   });

@@ -57,6 +57,8 @@ void describe('validateConfig', () => {
     assert.throws(() => validateConfig({ lock: { ttlSeconds: 0.5 } }, 'test'), isError('CONFIG', /'lock\.ttlSeconds' must be a number >= 1/));
     assert.throws(() => validateConfig({ lock: { waitSeconds: -1 } }, 'test'), isError('CONFIG', /'lock\.waitSeconds' must be a number >= 0/));
     assert.throws(() => validateConfig({ lock: { waitSeconds: Number.NaN } }, 'test'), isError('CONFIG', /'lock\.waitSeconds'/));
+    assert.throws(() => validateConfig({ lock: { deadRunOperations: 'ignore' } }, 'test'), isError('CONFIG', /'lock\.deadRunOperations'/));
+    assert.throws(() => validateConfig({ commitQuorum: -1 }, 'test'), isError('CONFIG', /'commitQuorum' must be a whole number >= 0, 'majority', 'votingMembers' or a tag set's name/));
     assert.throws(() => validateConfig({ database: 42 }, 'test'), isError('CONFIG', /'database' must be a non-empty string, got number/));
     assert.throws(() => validateConfig({ uri: '' }, 'test'), isError('CONFIG', /'uri' must be a non-empty string/));
     assert.throws(() => validateConfig({ migrationsDir: null }, 'test'), isError('CONFIG', /'migrationsDir'.*got null/));
@@ -150,10 +152,11 @@ void describe('mergeConfig', () => {
       changelogCollection: 'mongrate_changelog',
       historyCollection: 'mongrate_history',
       lockCollection: 'mongrate_lock',
-      lock: { ttlSeconds: 120, waitSeconds: 0 },
+      lock: { ttlSeconds: 120, waitSeconds: 0, deadRunOperations: 'wait' },
       transactions: 'auto',
       transactionDocumentLimit: 1000,
-      clientOptions: { serverSelectionTimeoutMS: 5000 },
+      commitQuorum: 1,
+      clientOptions: { serverSelectionTimeoutMS: 30_000 },
       databases: undefined,
       concurrency: 1,
       compat: undefined,
@@ -233,8 +236,11 @@ void describe('mergeConfig', () => {
     assert.equal(resolved.migrationsDir, join(CWD, 'from-flag'));
   });
 
-  void it('defaults serverSelectionTimeoutMS to 5000 and lets clientOptions override it', () => {
-    assert.equal(merge({ database: 'app' }).clientOptions.serverSelectionTimeoutMS, 5000);
+  void it('defaults serverSelectionTimeoutMS to 30000, longer than a replica-set election (~12 s at worst), and lets clientOptions override it', () => {
+    const { serverSelectionTimeoutMS } = merge({ database: 'app' }).clientOptions;
+    assert.equal(serverSelectionTimeoutMS, 30_000);
+    // MongoDB's documented median election is under 12 s (electionTimeoutMillis 10 s + the election itself)
+    assert.ok(serverSelectionTimeoutMS > 12_000 * 2, 'a write waits out an election with room to spare');
     const resolved = merge({ database: 'app', clientOptions: { serverSelectionTimeoutMS: 250, maxPoolSize: 3 } });
     assert.deepEqual(resolved.clientOptions, { serverSelectionTimeoutMS: 250, maxPoolSize: 3 });
   });
@@ -254,7 +260,7 @@ void describe('mergeConfig', () => {
     assert.equal(resolved.changelogCollection, 'cl');
     assert.equal(resolved.historyCollection, 'hist');
     assert.equal(resolved.lockCollection, 'lk');
-    assert.deepEqual(resolved.lock, { ttlSeconds: 30, waitSeconds: 0 });
+    assert.deepEqual(resolved.lock, { ttlSeconds: 30, waitSeconds: 0, deadRunOperations: 'wait' });
     assert.equal(resolved.transactions, 'always');
     assert.equal(resolved.configFile, '/project/migrate.config.ts');
   });

@@ -16,6 +16,9 @@ import {
   isDriverErrorNamed,
   isDuplicateKey,
   isServerError,
+  isServerTooOldForDriver,
+  isThrottled,
+  isUnsupportedCommand,
 } from '../../src/driver/errors.ts';
 import { MongrateError } from '../../src/errors.ts';
 
@@ -68,6 +71,39 @@ void describe('driver errors from either copy of the driver', () => {
       assert.equal(isConnectionLoss(new Error('helper failed', { cause: new driver.MongoNetworkError('closed') })), true);
       assert.equal(isConnectionLoss(new driver.MongoServerError({ message: 'bad', code: 2 })), false);
       assert.equal(isDriverErrorNamed(new driver.MongoParseError('bad uri'), 'MongoParseError'), true);
+    });
+
+    void it(`${label}: a failover means the server went away, never that the migration failed`, () => {
+      const replies = [
+        { code: 10107, codeName: 'NotWritablePrimary' },
+        { code: 189, codeName: 'PrimarySteppedDown' },
+        { code: 13435, codeName: 'NotPrimaryNoSecondaryOk' },
+        { code: 13436, codeName: 'NotPrimaryOrSecondary' },
+        { code: 11602, codeName: 'InterruptedDueToReplStateChange' },
+        { code: 10058, codeName: 'LegacyNotPrimary' },
+      ];
+      for (const reply of replies) assert.equal(isConnectionLoss(new driver.MongoServerError({ message: 'x', ...reply })), true, reply.codeName);
+      // any code, once labelled retryable by the server or the driver
+      const labelled = new driver.MongoServerError({ message: 'operation exceeded time limit', code: 262, errorLabels: ['RetryableWriteError'] });
+      assert.equal(isConnectionLoss(labelled), true, 'RetryableWriteError');
+      assert.equal(isConnectionLoss(new driver.MongoServerError({ message: 'operation exceeded time limit', code: 262 })), false, 'the same code without the label');
+      assert.equal(isConnectionLoss(new driver.MongoServerError({ message: 'write conflict', code: 112, errorLabels: ['TransientTransactionError'] })), false, 'a transaction retry is not a failover');
+      // how a bulkWrite reports that no primary was found in time (a helper's batch, mid-election)
+      const selection = new driver.MongoNetworkError('Server selection timed out after 30000 ms');
+      assert.equal(isConnectionLoss(Object.assign(new driver.MongoServerError({ message: 'bulk' }), { errorResponse: selection })), true, 'a bulk write error over a lost server');
+    });
+
+    void it(`${label}: Cosmos DB's throttling, unsupported commands, a server too old for the driver`, () => {
+      assert.equal(isThrottled(new driver.MongoServerError({ message: 'Request rate is large', code: 16500, codeName: 'TooManyRequests' })), true);
+      assert.equal(isThrottled(new driver.MongoServerError({ message: 'x', code: 50 })), false);
+      assert.equal(isUnsupportedCommand(new driver.MongoServerError({ message: 'Command hello not supported', code: 115 })), true);
+      assert.equal(isUnsupportedCommand(new driver.MongoServerError({ message: "no such command: 'hello'", code: 59 })), true);
+      assert.equal(isUnsupportedCommand(new driver.MongoServerError({ message: 'not authorized', code: 13 })), false);
+      const incompatible = new driver.MongoCompatibilityError('reports maximum wire version 7');
+      assert.equal(isServerTooOldForDriver(incompatible), true);
+      assert.equal(isServerTooOldForDriver(new driver.MongoNetworkError('timed out')), false);
+      // the driver reports it as a selection timeout caused by the compatibility error (the real one is in test/scripted/)
+      assert.equal(isServerTooOldForDriver(new driver.MongoNetworkError('timed out', { cause: incompatible })), true);
     });
   }
 

@@ -27,7 +27,7 @@ const compat = { uri: 'mongodb://mm-host:27017', database: 'app', compat: 'migra
 void describe("migrate-mongo's config options", () => {
   void it('useNewUrlParser and useUnifiedTopology are dropped with one notice; the rest is kept', () => {
     const resolved = merge({ ...compat, clientOptions: { useNewUrlParser: true, useUnifiedTopology: true, maxPoolSize: 5 } });
-    assert.deepEqual(resolved.clientOptions, { serverSelectionTimeoutMS: 5000, maxPoolSize: 5 });
+    assert.deepEqual(resolved.clientOptions, { serverSelectionTimeoutMS: 30_000, maxPoolSize: 5 });
     assert.deepEqual(resolved.notices, [
       'ignored the client options useNewUrlParser, useUnifiedTopology (/app/migrate.config.ts): they have had no effect since the mongodb driver 4.0, and 7.x refuses them',
     ]);

@@ -13,6 +13,7 @@ import {
   probeFailure,
   probeServer,
   probeTransactions,
+  versionFromWire,
   type Feature,
 } from '../../src/server/capabilities.ts';
 
@@ -227,17 +228,40 @@ void describe('capabilitiesFrom()', () => {
     assert.equal(elastic.supports('transactions'), false);
   });
 
-  void it('Azure Cosmos DB is recognised by its buildInfo and lacks renames over a target and validators', () => {
+  void it('Azure Cosmos DB RU is recognised by its buildInfo; it lacks renames over a target and validators, and its transactions are too narrow for a migration', () => {
     const info = capabilitiesFrom(COSMOS_BUILD_INFO, COSMOS_HELLO);
     assert.equal(info.flavour, 'cosmosdb');
     assert.equal(info.version, '4.2.0');
     assert.equal(info.topology, 'replicaset');
-    assert.deepEqual(info.features, ['transactions', '$out', '$merge', '$lookup', 'pipelineUpdates']);
+    assert.deepEqual(info.features, ['$out', '$merge', '$lookup', 'pipelineUpdates']);
+    assert.match(info.whyNot('transactions') ?? '', /one collection for at most 5 s/);
+    assert.throws(() => info.require('transactions', 'x'), /does not support \(Azure Cosmos DB for MongoDB \(RU\) runs a transaction on one collection/);
     assert.equal(info.maxUpdatesPerCommand, 1000);
-    assert.equal(info.describe(), 'Azure Cosmos DB 4.2.0 (replicaset)');
-    // the host name alone is enough (vCore clusters answer with a MongoDB-like buildInfo)
-    const byHost = capabilitiesFrom(MONGODB_BUILD_INFO, { ...MONGODB_REPLICA_SET_HELLO, me: 'c-contoso.mongocluster.cosmos.azure.com:10260' });
+    assert.equal(info.describe(), 'Azure Cosmos DB for MongoDB (RU) 4.2.0 (replicaset)');
+    // the RU host name alone is enough
+    const byHost = capabilitiesFrom(MONGODB_BUILD_INFO, { ...MONGODB_REPLICA_SET_HELLO, me: 'contoso.mongo.cosmos.azure.com:10255' });
     assert.equal(byHost.flavour, 'cosmosdb');
+  });
+
+  void it('Azure Cosmos DB vCore (*.mongocluster.cosmos.azure.com) is told apart from RU: another engine, with transactions', () => {
+    const hello = { ...MONGODB_REPLICA_SET_HELLO, hosts: ['c-contoso.mongocluster.cosmos.azure.com:10260'], me: 'c-contoso.mongocluster.cosmos.azure.com:10260' };
+    const info = capabilitiesFrom({ version: '7.0.0', versionArray: [7, 0, 0, 0], ok: 1 }, hello);
+    assert.equal(info.flavour, 'cosmosdb-vcore');
+    assert.equal(info.supports('transactions'), true);
+    assert.equal(info.whyNot('transactions'), undefined);
+    assert.equal(info.describe(), 'Azure Cosmos DB for MongoDB vCore 7.0.0 (replicaset)');
+  });
+
+  void it('the Stable API strict: a version read from hello\'s wire version stands in for buildInfo', () => {
+    assert.equal(versionFromWire({ maxWireVersion: 21 }), '7.0');
+    assert.equal(versionFromWire({ maxWireVersion: 24 }), '7.0');
+    assert.equal(versionFromWire({ maxWireVersion: 25 }), '8.0');
+    assert.equal(versionFromWire({ maxWireVersion: 26 }), '8.1');
+    assert.equal(versionFromWire({ maxWireVersion: 13 }), '5.0');
+    assert.equal(versionFromWire({}), undefined);
+    const info = capabilitiesFrom({ version: '7.0', ok: 1 }, MONGODB_REPLICA_SET_HELLO, { apiStrict: true });
+    assert.equal(info.apiStrict, true);
+    assert.equal(info.flavour, 'mongodb');
   });
 
   void it('a server that reports no version is unknown and gets nothing version-gated', () => {

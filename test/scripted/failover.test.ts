@@ -1,0 +1,120 @@
+// Elections mid-run. A primary that steps down mid-batch and comes back 8 s later: the default
+// server selection (30 s, the driver's own, longer than MongoDB's ~12 s elections) waits for it,
+// the retryable writes go on, and the migration is applied. A migration that meets "not primary",
+// "stepped down" or a RetryableWriteError-labelled error is not recorded as failed: the server
+// went away (UNREACHABLE, exit 5), and its record stays `running` for a rerun to resume.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
+import { createMigrator } from '../../src/index.ts';
+import type { ScriptedError } from '../support/scripted-replica-set/index.ts';
+import { scriptedSet } from './fixtures.ts';
+
+interface User {
+  _id: number;
+  schema_version?: number;
+}
+
+/** A changelog record, as far as these tests read it. */
+interface ChangelogEntry {
+  _id: string;
+  state: string;
+}
+
+void describe('an election mid-run on the scripted replica set', () => {
+  void it('a primary that steps down mid-batch and comes back after 8 s: the batches wait for it, and the migration is applied', async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    await client.db('app').collection<User>('users').insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: i + 1, schema_version: 1 })));
+    let elected: Promise<void> = Promise.resolve();
+    // the second batch reaches a primary that has just stepped down (NotWritablePrimary, a retryable write)
+    rs.script({ name: 'update', collection: 'users', nth: 2 }, () => {
+      elected = rs.stepDown({ unavailableMs: 8000 });
+      return undefined;
+    });
+    // no clientOptions: the default server selection timeout is what is proven here
+    const migrator = createMigrator({
+      uri: rs.uri,
+      database: 'app',
+      migrations: [
+        {
+          id: '001-bump',
+          transaction: false,
+          // a function transform: batches of conditional updateOne diffs, each batch a retryable write
+          up: ({ helpers }) => helpers.bumpSchemaVersion('users', { to: 2, batchSize: 10, transform: (user) => ({ ...user, active: true }) }),
+        },
+      ],
+    });
+    const result = await migrator.up();
+    await elected;
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    assert.equal(await client.db('app').collection<User>('users').countDocuments({ schema_version: 2 }), 30);
+    const record = await client.db('app').collection<ChangelogEntry>('mongrate_changelog').findOne({ _id: '001-bump' });
+    assert.equal(record?.state, 'applied');
+    const batches = rs.recorded({ name: 'update', collection: 'users' });
+    assert.equal(batches.length, 4, 'three batches, the second sent twice: to the primary that had stepped down, then to the one elected');
+    assert.equal(batches[1]?.txnNumber, batches[2]?.txnNumber, 'the same retryable write');
+    assert.ok((batches[2]?.at ?? 0) - (batches[1]?.at ?? 0) >= 8000, 'sent again once the primary was back');
+    await migrator.close();
+  });
+
+  void it("a spec's server-side updateMany (not a retryable write) that meets a stepped-down primary is sent again once one is back, saying so", async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    await client.db('app').collection<User>('users').insertMany([{ _id: 1, schema_version: 1 }, { _id: 2, schema_version: 1 }]);
+    let elected: Promise<void> = Promise.resolve();
+    rs.script({ name: 'update', collection: 'users' }, () => {
+      elected = rs.stepDown({ unavailableMs: 1500 });
+      return undefined;
+    });
+    const migrator = createMigrator({
+      uri: rs.uri,
+      database: 'app',
+      migrations: [{ id: '001-bump', transaction: false, up: ({ helpers }) => helpers.bumpSchemaVersion('users', { to: 2 }) }],
+    });
+    const lines: string[] = [];
+    migrator.on('log', ({ message }) => lines.push(message));
+    const result = await migrator.up();
+    await elected;
+    await migrator.close();
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    assert.equal(await client.db('app').collection<User>('users').countDocuments({ schema_version: 2 }), 2);
+    const sent = rs.recorded({ name: 'update', collection: 'users' });
+    assert.equal(sent.length, 2, 'sent to the primary as it stepped down, then once a primary was back');
+    assert.ok((sent[1]?.at ?? 0) >= (sent[0]?.at ?? Infinity));
+    assert.ok(lines.some((line) => /^bumpSchemaVersion\(users\): the server went away \(.*\); sending the step again once a primary is back \(it is idempotent\)$/.test(line)), lines.join('\n'));
+  });
+
+  const failovers: { what: string; reply: ScriptedError }[] = [
+    { what: 'NotWritablePrimary (10107)', reply: { code: 10107, codeName: 'NotWritablePrimary', errmsg: 'not primary' } },
+    { what: 'PrimarySteppedDown (189)', reply: { code: 189, codeName: 'PrimarySteppedDown', errmsg: 'Primary stepped down while waiting for replication' } },
+    { what: 'NotPrimaryNoSecondaryOk (13435)', reply: { code: 13435, codeName: 'NotPrimaryNoSecondaryOk', errmsg: 'not primary and secondaryOk=false' } },
+    { what: 'an error labelled RetryableWriteError', reply: { code: 262, codeName: 'ExceededTimeLimit', errmsg: 'operation exceeded time limit', errorLabels: ['RetryableWriteError'] } },
+  ];
+  for (const { what, reply } of failovers) {
+    void it(`${what} on a migration's own write: the server went away (exit 5), the record stays running, never failed`, async (t) => {
+      const { rs, client } = await scriptedSet(t);
+      await client.db('app').collection<User>('users').insertOne({ _id: 1 });
+      // updateMany is not a retryable write: the driver hands the error over at once
+      rs.script({ name: 'update', collection: 'users' }, reply);
+      const migrator = createMigrator({
+        uri: rs.uri,
+        database: 'app',
+        migrations: [
+          {
+            id: '001-mark',
+            transaction: false,
+            up: async ({ db }) => {
+              await db.collection('users').updateMany({}, { $set: { marked: true } });
+            },
+          },
+        ],
+      });
+      const result = await migrator.up();
+      assert.equal(result.error?.code, 'UNREACHABLE', JSON.stringify(result.error));
+      assert.equal(exitCodeFor('UNREACHABLE'), 5);
+      assert.match(result.error.message, /may be partly applied: its record stays 'running'/);
+      const record = await client.db('app').collection<ChangelogEntry>('mongrate_changelog').findOne({ _id: '001-mark' });
+      assert.equal(record?.state, 'running', 'recorded as failed, the next deploy would refuse to pass it');
+      await migrator.close();
+    });
+  }
+});
