@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runNode, type CliResult } from '../support/cli.ts';
-import { testUri } from '../support/db.ts';
+import { testUri } from '../support/database.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const README = fileURLToPath(new URL('../../bench/README.md', import.meta.url));

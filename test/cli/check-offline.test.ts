@@ -9,8 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseJson, runCli } from '../support/cli.ts';
-import { exits, oneLineError } from '../support/cli-checks.ts';
+import { exits, oneLineError, parseJson, runCli } from '../support/cli.ts';
 import { createProject, markerMigration, type TestProject } from '../support/project.ts';
 
 const HAVE_GIT = ((): boolean => {

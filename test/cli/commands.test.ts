@@ -4,11 +4,9 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseJson, runCli, type CliResult } from '../support/cli.ts';
-import { changelog, history, marks, states, withCliProject } from '../support/cli-project.ts';
+import { changelog, type CliResult, exits, history, marks, oneLineError, parseJson, runCli, states, withCliProject } from '../support/cli.ts';
 import { createProject, failingMigration, markerMigration, type TestProject } from '../support/project.ts';
-import { testUri } from '../support/db.ts';
-import { exits, oneLineError } from '../support/cli-checks.ts';
+import { testUri } from '../support/database.ts';
 
 const PKG_VERSION = (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

@@ -5,12 +5,10 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseJson } from '../support/cli.ts';
-import { changelog, changelogRecord as record, history, marks, withCliProject } from '../support/cli-project.ts';
+import { changelog, changelogRecord as record, history, marks, parseJson, tableState, withCliProject } from '../support/cli.ts';
 import { counterMigration, exits, lockConfig, lockDocument, runCounts, show, waitUntilLeaseExpired, waitUntilRunning } from '../support/lock-cli.ts';
 import { readHelloLocalTime } from '../../src/server/clock.ts';
 import { markerMigration } from '../support/project.ts';
-import { tableState } from '../support/cli-checks.ts';
 
 interface StatusDoc {
   ok: boolean;

@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Db } from 'mongodb';
-import { exits, show, tableState, waitFor, waitForRecord } from '../support/cli-checks.ts';
-import { changelogRecord as record, type CliProjectContext, withCliProject } from '../support/cli-project.ts';
+import { changelogRecord as record, type CliProjectContext, exits, show, tableState, waitFor, waitForRecord, withCliProject } from '../support/cli.ts';
 import { lockDocument, waitUntilLeaseExpired } from '../support/lock-cli.ts';
 
 const DOCS = 120;

@@ -5,9 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Db } from 'mongodb';
-import { parseJson } from '../support/cli.ts';
-import { exits } from '../support/cli-checks.ts';
-import { withCliProject } from '../support/cli-project.ts';
+import { exits, parseJson, withCliProject } from '../support/cli.ts';
 import { markerMigration } from '../support/project.ts';
 import { probeServer } from '../../src/server/capabilities.ts';
 import { snapshotDb } from '../support/snapshot.ts';

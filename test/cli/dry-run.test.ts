@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ObjectId, type Db } from 'mongodb';
 import { parseJson, runCli, type CliResult } from '../support/cli.ts';
-import { testUri, withTestDb } from '../support/db.ts';
+import { testUri, withTestDb } from '../support/database.ts';
 import { createProject, type TestProject } from '../support/project.ts';
 import { snapshotDb } from '../support/snapshot.ts';
 

@@ -4,11 +4,10 @@
 // `repair` without `--yes`, even on a terminal. The built CLI, spawned as a user runs it.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { changelog, marks, withCliProject } from '../support/cli-project.ts';
-import { exits, oneLineError } from '../support/cli-checks.ts';
+import { changelog, exits, marks, oneLineError, withCliProject } from '../support/cli.ts';
 import { insertForeignLock, lockDocument } from '../support/lock-cli.ts';
 import { failingMigration, markerMigration } from '../support/project.ts';
-import { testUri } from '../support/db.ts';
+import { testUri } from '../support/database.ts';
 import { HAVE_SCRIPT, runOnTty } from '../support/tty.ts';
 
 const CONFIG = `export default {

@@ -5,11 +5,9 @@ import assert from 'node:assert/strict';
 import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
-import { parseJson, runCli, type CliResult } from '../support/cli.ts';
-import { changelog, states, withCliProject } from '../support/cli-project.ts';
+import { changelog, type CliResult, exits, oneLineError, parseJson, runCli, states, withCliProject } from '../support/cli.ts';
 import { createProject, failingMigration, markerMigration } from '../support/project.ts';
-import { testUri, uniqueDbName } from '../support/db.ts';
-import { exits, oneLineError } from '../support/cli-checks.ts';
+import { testUri, uniqueDbName } from '../support/database.ts';
 import { startSilentListener } from '../support/silent-listener.ts';
 
 /** A connection string with its path (the database part) replaced by `db` ('' for none). */

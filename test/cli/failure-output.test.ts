@@ -3,8 +3,7 @@
 // `cause`), not mongrate's frames; without `-v` no stack at all.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exits } from '../support/cli-checks.ts';
-import { withCliProject } from '../support/cli-project.ts';
+import { exits, withCliProject } from '../support/cli.ts';
 import { markerMigration } from '../support/project.ts';
 
 /**

@@ -3,8 +3,7 @@
 // --lock-wait honoured per database).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseJson } from '../support/cli.ts';
-import { exits } from '../support/cli-checks.ts';
+import { exits, parseJson } from '../support/cli.ts';
 import type { LockDocument } from '../../src/lock/mongo-lock-store.ts';
 import { waitFor } from '../support/lock-cli.ts';
 import { appliedByDatabase, summaryResults, tenantMigration, withTenants } from '../support/tenants.ts';

@@ -3,8 +3,7 @@
 import { counts } from '../support/counts.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseJson } from '../support/cli.ts';
-import { exits } from '../support/cli-checks.ts';
+import { exits, parseJson } from '../support/cli.ts';
 import { appliedByDatabase, summaryResults, tenantMigration, withTenants, type TenantsContext } from '../support/tenants.ts';
 
 const TENANTS = 12;

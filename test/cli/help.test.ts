@@ -1,13 +1,13 @@
-// `--help` answers the questions a new user has, through the built CLI: every command's help lists
+// `--help` answers the questions a new user has: every command's help lists
 // the global options (valid with every command); the top-level help names the exit codes and the
 // environment variables; every command that takes the lock offers --lock-wait; redo has --dry-run;
-// no boolean flag ends with "(default: false)". No server is needed.
+// no boolean flag ends with "(default: false)". No server is needed. The help texts are read from
+// the CLI run in this process; what --version and --help load is seen in the built CLI's process.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BIN, runCli, runNode, type CliResult } from '../support/cli.ts';
-import { exits } from '../support/cli-checks.ts';
+import { BIN, type CliResult, exits, runCliInProcess, runNode } from '../support/cli.ts';
 import { createProject } from '../support/project.ts';
 
 const COMMANDS = ['init', 'create', 'status', 'up', 'down', 'redo', 'validate', 'baseline', 'repair', 'unlock'];
@@ -53,7 +53,7 @@ void describe('--help', () => {
   void it('the top-level help names every exit code and MONGODB_URI / MONGODB_DATABASE', async () => {
     const project = await createProject();
     try {
-      const result = await runCli(['--help'], { cwd: project.dir });
+      const result = await runCliInProcess(['--help'], { cwd: project.dir });
       exits(result, 0, '--help');
       const codes = section(result.stdout, 'Exit codes');
       for (const code of ['0', '1', '2', '3', '4', '5', '130']) assert.match(codes, new RegExp(`^ {2}${code} +\\S`, 'm'), `exit code ${code}`);
@@ -72,7 +72,7 @@ void describe('--help', () => {
     const project = await createProject();
     try {
       const helps = new Map<string, CliResult>();
-      await Promise.all(COMMANDS.map(async (command) => helps.set(command, await runCli([command, '--help'], { cwd: project.dir }))));
+      await Promise.all(COMMANDS.map(async (command) => helps.set(command, await runCliInProcess([command, '--help'], { cwd: project.dir }))));
       for (const command of COMMANDS) {
         const help = helps.get(command);
         assert.ok(help !== undefined);

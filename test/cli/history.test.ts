@@ -6,9 +6,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { parseJson } from '../support/cli.ts';
-import { withCliProject } from '../support/cli-project.ts';
-import { exits, oneLineError } from '../support/cli-checks.ts';
+import { exits, oneLineError, parseJson, withCliProject } from '../support/cli.ts';
 import { failingMigration, markerMigration } from '../support/project.ts';
 import { snapshotDb } from '../support/snapshot.ts';
 

@@ -7,9 +7,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseJson, runCli, runNode } from '../support/cli.ts';
-import { exits } from '../support/cli-checks.ts';
-import { withTestDb } from '../support/db.ts';
+import { exits, parseJson, runCli, runNode } from '../support/cli.ts';
+import { withTestDb } from '../support/database.ts';
 
 const DIST = new URL('../../dist/index.js', import.meta.url).href;
 

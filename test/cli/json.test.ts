@@ -4,9 +4,7 @@
 import { NO_COUNTS } from '../support/counts.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseJson } from '../support/cli.ts';
-import { exits } from '../support/cli-checks.ts';
-import { withCliProject } from '../support/cli-project.ts';
+import { exits, parseJson, withCliProject } from '../support/cli.ts';
 import { failingMigration } from '../support/project.ts';
 
 const LOGGING = `import { defineMigration } from 'mongrate';

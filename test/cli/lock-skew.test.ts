@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it, type TestContext } from 'node:test';
 import { readHelloLocalTime } from '../../src/server/clock.ts';
-import { parseJson } from '../support/cli.ts';
-import { changelog, withCliProject, type CliEnv } from '../support/cli-project.ts';
+import { changelog, type CliEnv, parseJson, withCliProject } from '../support/cli.ts';
 import { assertSkewedClock, ensureLibfaketime, skewedClockEnv } from '../support/faketime.ts';
 import { counterMigration, exits, lockConfig, lockDocument, runCounts, show, waitUntilRunning } from '../support/lock-cli.ts';
 

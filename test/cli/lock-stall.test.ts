@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { changelogRecord, withCliProject } from '../support/cli-project.ts';
+import { changelogRecord, withCliProject } from '../support/cli.ts';
 import { exits, lockConfig, lockDocument, show, waitFor } from '../support/lock-cli.ts';
 
 const TTL_SECONDS = 2;

@@ -5,8 +5,7 @@
 // the output says so.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exits, waitForOutput } from '../support/cli-checks.ts';
-import { marks, states, withCliProject, type CliProjectContext } from '../support/cli-project.ts';
+import { type CliProjectContext, exits, marks, states, waitForOutput, withCliProject } from '../support/cli.ts';
 import { insertForeignLock, lockDocument, releaseForeignLock } from '../support/lock-cli.ts';
 import { failingMigration, markerMigration } from '../support/project.ts';
 

@@ -8,11 +8,22 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Collection, Db } from 'mongodb';
-import { parseJson, type CliResult } from '../support/cli.ts';
+import {
+  changelog,
+  type CliResult,
+  exits,
+  history,
+  type HistoryDoc,
+  marks,
+  oneLineError,
+  parseJson,
+  type StartedCli,
+  states,
+  tableStates,
+  withCliProject,
+} from '../support/cli.ts';
 import { HAVE_SCRIPT, runOnTty } from '../support/tty.ts';
-import { changelog, history, marks, states, withCliProject, type HistoryDoc, type StartedCli } from '../support/cli-project.ts';
 import { failingMigration, markerMigration } from '../support/project.ts';
-import { exits, oneLineError, tableStates } from '../support/cli-checks.ts';
 
 interface StatusDoc {
   ok: boolean;

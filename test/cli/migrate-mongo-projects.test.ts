@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Db } from 'mongodb';
-import { runCli, runNode, type CliResult } from '../support/cli.ts';
-import { exits, oneLineError } from '../support/cli-checks.ts';
-import { testUri, uniqueDbName, withTestDb } from '../support/db.ts';
+import { type CliResult, exits, oneLineError, runCli, runNode } from '../support/cli.ts';
+import { testUri, uniqueDbName, withTestDb } from '../support/database.ts';
 import { createProject, type TestProject } from '../support/project.ts';
 
 const MIGRATE_MONGO = fileURLToPath(new URL('../../node_modules/.bin/migrate-mongo', import.meta.url));

@@ -5,10 +5,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { marks, withCliProject } from '../support/cli-project.ts';
-import { exits, oneLineError } from '../support/cli-checks.ts';
+import { exits, marks, oneLineError, withCliProject } from '../support/cli.ts';
 import { markerMigration } from '../support/project.ts';
-import { testUri } from '../support/db.ts';
+import { testUri } from '../support/database.ts';
 
 void describe("migrate-mongo's spellings", { concurrency: 2 }, () => {
   void it('-f / --file name the config, as --config does (one of them at most)', async () => {

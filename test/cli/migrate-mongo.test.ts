@@ -11,9 +11,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
-import { parseJson, runCli, runNode, type CliResult } from '../support/cli.ts';
-import { exits, tableState } from '../support/cli-checks.ts';
-import { testUri, withTestDb } from '../support/db.ts';
+import { type CliResult, exits, parseJson, runCli, runNode, tableState } from '../support/cli.ts';
+import { testUri, withTestDb } from '../support/database.ts';
 import { createProject, type TestProject } from '../support/project.ts';
 
 const MIGRATE_MONGO = fileURLToPath(new URL('../../node_modules/.bin/migrate-mongo', import.meta.url));

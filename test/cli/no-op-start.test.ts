@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { withCliProject } from '../support/cli-project.ts';
+import { withCliProject } from '../support/cli.ts';
 import { exits, insertForeignLock, show, waitUntilRunning } from '../support/lock-cli.ts';
 import { markerMigration } from '../support/project.ts';
 import { describeSnapshot, snapshotDb } from '../support/snapshot.ts';

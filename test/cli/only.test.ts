@@ -4,9 +4,7 @@
 // flags exit 2 before any server is contacted.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseJson } from '../support/cli.ts';
-import { marks, states, withCliProject } from '../support/cli-project.ts';
-import { exits, oneLineError } from '../support/cli-checks.ts';
+import { exits, marks, oneLineError, parseJson, states, withCliProject } from '../support/cli.ts';
 import { markerMigration } from '../support/project.ts';
 import { snapshotDb } from '../support/snapshot.ts';
 

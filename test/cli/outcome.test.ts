@@ -6,9 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import { parseJson, runCli, startCli, type CliResult } from '../support/cli.ts';
-import { exits, show, waitFor } from '../support/cli-checks.ts';
-import { changelogRecord as record, marks, withCliProject } from '../support/cli-project.ts';
+import { changelogRecord as record, type CliResult, exits, marks, parseJson, runCli, show, startCli, waitFor, withCliProject } from '../support/cli.ts';
 import { createProject, markerMigration } from '../support/project.ts';
 import { startPrivateServer } from '../support/server.ts';
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
-import { testUri, uniqueDbName } from '../support/db.ts';
+import { testUri, uniqueDbName } from '../support/database.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const PKG = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string };

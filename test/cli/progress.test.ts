@@ -3,8 +3,7 @@
 // it is running. Through the built CLI against the test server, each line timed as it arrives.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exits } from '../support/cli-checks.ts';
-import { withCliProject, type StartedCli } from '../support/cli-project.ts';
+import { exits, type StartedCli, withCliProject } from '../support/cli.ts';
 
 /** 300 items in 3 batches, ~4 s each (the transform is slow and changes nothing): ~12 s of reshape. */
 const SLOW_RESHAPE = `import { defineMigration } from 'mongrate';

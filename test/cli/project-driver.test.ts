@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { ObjectId, type Db } from 'mongodb';
-import { runCli, type CliResult } from '../support/cli.ts';
-import { exits, oneLineError } from '../support/cli-checks.ts';
-import { testUri, withTestDb } from '../support/db.ts';
+import { type CliResult, exits, oneLineError, runCli } from '../support/cli.ts';
+import { testUri, withTestDb } from '../support/database.ts';
 import { createInstalledProject, installPackages, VERSIONS } from '../support/npm-project.ts';
 import { createProject, type TestProject } from '../support/project.ts';
 

@@ -4,9 +4,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Db } from 'mongodb';
-import { parseJson, runCli, type CliResult } from '../support/cli.ts';
-import { changelog, changelogRecord, history, withCliProject, type CliEnv } from '../support/cli-project.ts';
-import { testServerFlavour, testUri } from '../support/db.ts';
+import { changelog, changelogRecord, type CliEnv, type CliResult, history, parseJson, runCli, withCliProject } from '../support/cli.ts';
+import { testServerFlavour, testUri } from '../support/database.ts';
 import { createProject, markerMigration, type TestProject } from '../support/project.ts';
 
 const FAST_FAIL_CONFIG = `export default { clientOptions: { serverSelectionTimeoutMS: 500 } };\n`;

@@ -3,10 +3,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { parseJson, type CliResult } from '../support/cli.ts';
-import { changelogRecord as record, marks, withCliProject } from '../support/cli-project.ts';
+import { changelogRecord as record, type CliResult, marks, parseJson, waitForOutput, waitUntilRunning, withCliProject } from '../support/cli.ts';
 import { markerMigration } from '../support/project.ts';
-import { waitForOutput, waitUntilRunning } from '../support/cli-checks.ts';
 
 /** Loops for up to 20 s in 50 ms sleeps and stops (throws) once `ctx.signal` is aborted. */
 const COOPERATIVE = `import { defineMigration } from 'mongrate';

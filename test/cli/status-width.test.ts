@@ -4,8 +4,7 @@
 // is set for applied migrations only.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exits } from '../support/cli-checks.ts';
-import { withCliProject } from '../support/cli-project.ts';
+import { exits, withCliProject } from '../support/cli.ts';
 import { failingMigration, markerMigration } from '../support/project.ts';
 
 const LONG_ID = '20250102090000-users-flat-to-nested-with-settings-and-profile';

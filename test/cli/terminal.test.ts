@@ -10,9 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Db } from 'mongodb';
-import { BIN } from '../support/cli.ts';
-import { changelogRecord, withCliProject } from '../support/cli-project.ts';
-import { testUri } from '../support/db.ts';
+import { BIN, changelogRecord, withCliProject } from '../support/cli.ts';
+import { testUri } from '../support/database.ts';
 
 /**
  * Reshapes 60 documents in six one-batch steps with a pause after each: about 3 s of spinner,

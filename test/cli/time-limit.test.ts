@@ -4,8 +4,7 @@
 // server: the 1 s limit is the only clock.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { states, withCliProject } from '../support/cli-project.ts';
-import { exits, oneLineError } from '../support/cli-checks.ts';
+import { exits, oneLineError, states, withCliProject } from '../support/cli.ts';
 import { markerMigration } from '../support/project.ts';
 
 const WAITS = `import { defineMigration } from 'mongrate';

@@ -7,9 +7,7 @@ import { describe, type TestContext } from 'node:test';
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseJson, type CliResult } from '../support/cli.ts';
-import { tableState, waitFor } from '../support/cli-checks.ts';
-import { states, withCliProject } from '../support/cli-project.ts';
+import { type CliResult, parseJson, states, tableState, waitFor, withCliProject } from '../support/cli.ts';
 import { venueIt, type Gateway } from '../support/transaction-venue.ts';
 
 const config = (transactions: 'auto' | 'always'): string => `import { defineConfig } from 'mongrate';

@@ -2,12 +2,13 @@
 // 2 before any server is contacted. The URI points at a listener that accepts and never answers:
 // a command that connected would wait out the 30 s server selection timeout and exit 5, and the
 // listener counts every connection, so "before any server is contacted" is a count of 0, not a
-// stopwatch. Through the built CLI, and the same rules through the API.
+// stopwatch. Through the CLI in this process (main() with its injectable I/O: a usage error needs
+// no process of its own; test/cli/errors.test.ts spawns the built CLI for the exit code a shell
+// sees), one case through the built CLI, and the same rules through the API.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createMigrator, MongrateError } from '../../src/index.ts';
-import { parseJson, runCli } from '../support/cli.ts';
-import { exits } from '../support/cli-checks.ts';
+import { exits, parseJson, runCli, runCliInProcess } from '../support/cli.ts';
 import { createProject, markerMigration } from '../support/project.ts';
 import { startSilentListener, type SilentListener } from '../support/silent-listener.ts';
 
@@ -41,7 +42,7 @@ void describe('usage errors exit 2 before any server is contacted', { concurrenc
     try {
       await project.write('001-a.ts', markerMigration('a'));
       for (const { what, args, message } of CASES) {
-        const result = await runCli(['--uri', server.uri, '--db', 'usage_errors', ...args], { cwd: project.dir });
+        const result = await runCliInProcess(['--uri', server.uri, '--db', 'usage_errors', ...args], { cwd: project.dir });
         exits(result, 2, what);
         assert.match(result.stderr.split('\n')[0] ?? '', /^error: /, `${what}: the error comes first`);
         assert.match(result.stderr, message, what);

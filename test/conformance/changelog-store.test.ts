@@ -4,11 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MongoClient, type Db } from 'mongodb';
-import type { ChangelogStore } from '../../src/changelog/contract.ts';
+import { type ChangelogRecord, type ChangelogStore, type HistoryRecord } from '../../src/changelog/contract.ts';
 import { MongoChangelogStore } from '../../src/changelog/mongo-changelog-store.ts';
 import { probeServer } from '../../src/server/capabilities.ts';
-import type { ChangelogRecord, HistoryRecord } from '../../src/changelog/contract.ts';
-import { testUri, withTestDb } from '../support/db.ts';
+import { testUri, withTestDb } from '../support/database.ts';
 
 const NAMES = { changelogCollection: 'cl_records', historyCollection: 'cl_history' };
 

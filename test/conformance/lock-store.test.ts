@@ -9,7 +9,7 @@ import type { LeaseKey, LockStore } from '../../src/lock/contract.ts';
 import { MongoLockStore } from '../../src/lock/mongo-lock-store.ts';
 import { FEATURE_NAMES, probeServer } from '../../src/server/capabilities.ts';
 import type { LockInfo } from '../../src/types.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 
 interface LockStoreImplementation {
   name: string;

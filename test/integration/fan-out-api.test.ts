@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
 import { createFanOut, createMigrator, type InlineMigration } from '../../src/index.ts';
 import { isError } from '../support/assertions.ts';
-import { testUri, uniqueDbName } from '../support/db.ts';
+import { testUri, uniqueDbName } from '../support/database.ts';
 
 function migrations(failIn?: string): InlineMigration[] {
   return [

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Double, Int32, Long, type Db, type Document, type ObjectId } from 'mongodb';
 import { createHelpers } from '../../src/helpers/index.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { contextFor, ids, rejectsWith, withMonitoredDb, type Seen } from '../support/helpers.ts';
 
 const COUNT = 20;

@@ -5,7 +5,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { MongoServerError, type Db, type Document } from 'mongodb';
 import { createHelpers, leftoverCollections } from '../../src/helpers/index.ts';
 import { FEATURE_NAMES } from '../../src/server/capabilities.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { contextFor, ids, rejectsWith } from '../support/helpers.ts';
 
 async function collectionNames(db: Db): Promise<string[]> {

@@ -9,7 +9,7 @@ import { MongoServerError, type Db, type Document, type ObjectId } from 'mongodb
 import { createHelpers, leftoverCollections } from '../../src/helpers/index.ts';
 import { freeze, validationOf } from '../../src/helpers/copy-freeze.ts';
 import { compareIds } from '../../src/helpers/id-order.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { contextFor, ids, rejectsWith } from '../support/helpers.ts';
 
 const ORDERS = 300;

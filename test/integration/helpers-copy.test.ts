@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { MongoServerError, type Db, type Document } from 'mongodb';
 import { MongrateError } from '../../src/errors.ts';
 import { createHelpers, type HelperPlan, type HelperProgress } from '../../src/helpers/index.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { contextFor, ids, rejectsWith } from '../support/helpers.ts';
 
 async function collectionNames(db: Db): Promise<string[]> {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import type { Db, Document } from 'mongodb';
 import { MongrateError } from '../../src/errors.ts';
 import { createHelpers, type HelperContext, type MigrationHelpers } from '../../src/helpers/index.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { contextFor, ids, isWriteCommand, rejectsWith, withMonitoredDb } from '../support/helpers.ts';
 
 const lost = (): MongrateError => new MongrateError('LOCK_LOST', 'lease lost (test fence)');

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { Db, Document } from 'mongodb';
 import { createHelpers, type HelperContext } from '../../src/helpers/index.ts';
 import { MongrateError } from '../../src/errors.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { contextFor, rejectsWith } from '../support/helpers.ts';
 
 async function indexNames(db: Db, collection: string): Promise<string[]> {

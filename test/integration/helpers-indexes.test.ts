@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { Db, Document, IndexDescription } from 'mongodb';
 import { createHelpers, ensureIndexes, runWithHelperContext, type HelperPlan } from '../../src/helpers/index.ts';
 import { probeServer, probeTransactions } from '../../src/server/capabilities.ts';
-import { testServerFlavour, withTestDb } from '../support/db.ts';
+import { testServerFlavour, withTestDb } from '../support/database.ts';
 import { contextFor, ids, rejectsWith } from '../support/helpers.ts';
 
 /** name: key + options, sorted by name: what a reader of listIndexes cares about. */

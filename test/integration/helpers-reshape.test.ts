@@ -13,7 +13,7 @@ import {
   type HelperProgress,
   type ReshapeSpec,
 } from '../../src/helpers/index.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { contextFor, ids, rejectsWith, withMonitoredDb } from '../support/helpers.ts';
 
 async function byId(db: Db, name: string): Promise<Map<string, WithId<Document>>> {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Document } from 'mongodb';
 import { createHelpers, type HelperPlan, type ReshapeSpec } from '../../src/helpers/index.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { contextFor, ids, withMonitoredDb } from '../support/helpers.ts';
 
 void describe('reshape() with defaults on rename targets', () => {

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { CommandStartedEvent, Db } from 'mongodb';
 import { createHelpers, type HelperPlan, type HelperProgress } from '../../src/helpers/index.ts';
 import { MongrateError } from '../../src/errors.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { contextFor, ids, withMonitoredDb } from '../support/helpers.ts';
 
 async function seed(db: Db, count: number, name = 'users'): Promise<void> {

@@ -6,7 +6,7 @@ import type { ClientSession, Db } from 'mongodb';
 import { TransactionLimitError } from '../../src/errors.ts';
 import { createHelpers, type MigrationHelpers } from '../../src/helpers/index.ts';
 import { FEATURE_NAMES } from '../../src/server/capabilities.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { contextFor, ids, isWriteCommand, withMonitoredDb } from '../support/helpers.ts';
 
 const isLimit = (message: RegExp) => (error: unknown): boolean => error instanceof TransactionLimitError && error.code === 'TRANSACTION_LIMIT' && message.test(error.message);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Binary, BSON, BSONRegExp, Decimal128, Double, Int32, Long, Timestamp, type Db, type Document } from 'mongodb';
 import { createHelpers, type HelperContext } from '../../src/helpers/index.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { contextFor, ids } from '../support/helpers.ts';
 
 /** Every BSON type kept, regexes as BSONRegExp. */

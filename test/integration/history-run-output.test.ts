@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMigrator } from '../../src/index.ts';
-import { withEnv } from './migrator-helpers.ts';
+import { withEnv } from '../support/migrator.ts';
 
 /** Users to schema_version 2 with a helper; logs a line of its own, with a connection string. */
 const WITH_HELPER = `import { defineMigration } from 'mongrate';

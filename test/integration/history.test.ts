@@ -9,9 +9,8 @@ import { hostname } from 'node:os';
 import { rm, writeFile } from 'node:fs/promises';
 import { failingMigration, markerMigration } from '../support/project.ts';
 import { snapshotDb } from '../support/snapshot.ts';
-import { checksumOfFile, failsWithCode, migrationPath, rejectsWithCode, withEnv } from './migrator-helpers.ts';
-import { TOOL_VERSION } from '../../src/index.ts';
-import type { HistoryEntry } from '../../src/index.ts';
+import { checksumOfFile, failsWithCode, migrationPath, rejectsWithCode, withEnv } from '../support/migrator.ts';
+import { type HistoryEntry, TOOL_VERSION } from '../../src/index.ts';
 
 const summary = (entries: HistoryEntry[]): string[] => entries.map((e) => `${e.id ?? '(lock)'}:${e.event}${e.direction === undefined ? '' : `:${e.direction}`}`);
 

@@ -13,8 +13,8 @@ import { FEATURE_NAMES, probeServer } from '../../src/server/capabilities.ts';
 import { measureServerClock, readHelloLocalTime, ServerClock } from '../../src/server/clock.ts';
 import type { LockInfo } from '../../src/types.ts';
 import { newRunIdentity, type RunIdentity } from '../../src/util/identity.ts';
-import { withTestDb } from '../support/db.ts';
-import { rejectsWithCode } from './migrator-helpers.ts';
+import { withTestDb } from '../support/database.ts';
+import { rejectsWithCode } from '../support/migrator.ts';
 
 const LOCKS = 'mongrate_lock';
 const LOCK_KEYS = ['_id', 'acquiredAt', 'command', 'expiresAt', 'host', 'owner', 'pid'];

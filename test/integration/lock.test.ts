@@ -9,7 +9,7 @@ import type { Db } from 'mongodb';
 import { LOCK_ID, type LockDocument } from '../../src/lock/mongo-lock-store.ts';
 import { readHelloLocalTime } from '../../src/server/clock.ts';
 import { markerMigration } from '../support/project.ts';
-import { failsWithCode, stepSummary, withEnv } from './migrator-helpers.ts';
+import { failsWithCode, stepSummary, withEnv } from '../support/migrator.ts';
 
 const LOCKS = 'mongrate_lock';
 

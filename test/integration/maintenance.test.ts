@@ -9,7 +9,7 @@ import { transactionSupportOf, type TransactionSupport } from '../../src/core/tr
 import { probeServer } from '../../src/server/capabilities.ts';
 import { LOCK_ID } from '../../src/lock/mongo-lock-store.ts';
 import { waysOut } from '../support/assertions.ts';
-import { withTestDb } from '../support/db.ts';
+import { withTestDb } from '../support/database.ts';
 import { failingMigration, markerMigration } from '../support/project.ts';
 import {
   checksumOfFile,
@@ -19,7 +19,7 @@ import {
   SYNTAX_ERROR_SOURCE,
   withEnv,
   type Env,
-} from './migrator-helpers.ts';
+} from '../support/migrator.ts';
 
 const summary = (findings: { id: string; kind: string }[]): string[] => findings.map((f) => `${f.id}:${f.kind}`).sort();
 const states = async (env: Env): Promise<string[]> => (await env.migrator.status()).migrations.map((m) => `${m.id}:${m.state}`);

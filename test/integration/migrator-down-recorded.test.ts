@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { ChangelogRecord } from '../../src/changelog/contract.ts';
 import { waysOut } from '../support/assertions.ts';
 import { markerMigration } from '../support/project.ts';
-import { failsWithCode, stepSummary, withEnv, type Env } from './migrator-helpers.ts';
+import { failsWithCode, stepSummary, withEnv, type Env } from '../support/migrator.ts';
 
 /**
  * A migration whose down fails while `flags` holds `{ _id: 'fail-down' }` (after removing its

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { markerMigration } from '../support/project.ts';
-import { migrationPath, failsWithCode, rejectsWithCode, stepSummary, trackedMigration, withEnv, type Env } from './migrator-helpers.ts';
+import { migrationPath, failsWithCode, rejectsWithCode, stepSummary, trackedMigration, withEnv, type Env } from '../support/migrator.ts';
 
 /** Writes and applies 001-a .. 00n-<letter>, tracked. */
 async function applyTracked(env: Env, marks: string[]): Promise<void> {

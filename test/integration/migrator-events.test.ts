@@ -7,7 +7,7 @@ import type { Db } from 'mongodb';
 import type { LockInfo, Migrator } from '../../src/index.ts';
 import { insertForeignLock, releaseForeignLock } from '../support/lock-cli.ts';
 import { failingMigration } from '../support/project.ts';
-import { withEnv } from './migrator-helpers.ts';
+import { withEnv } from '../support/migrator.ts';
 
 const LOGGING = `import { defineMigration } from 'mongrate';
 export default defineMigration({

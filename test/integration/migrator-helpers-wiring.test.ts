@@ -8,10 +8,10 @@ import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Double, Long, type Db, type Document } from 'mongodb';
 import { FEATURES, probeServer, type HelperPlan, type Migrator, type MongrateConfig, type RunResult } from '../../src/index.ts';
-import { testServerFlavour } from '../support/db.ts';
+import { testServerFlavour } from '../support/database.ts';
 import { describeSnapshot, snapshotDb, type CollectionSnapshot } from '../support/snapshot.ts';
 import { ids } from '../support/helpers.ts';
-import { stepSummary, withEnv, type Env } from './migrator-helpers.ts';
+import { stepSummary, withEnv, type Env } from '../support/migrator.ts';
 
 type Api = typeof import('../../src/index.ts');
 

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { snapshotDb } from '../support/snapshot.ts';
-import { failsWithCode, rejectsWithCode, stepSummary, trackedMigration, withEnv } from './migrator-helpers.ts';
+import { failsWithCode, rejectsWithCode, stepSummary, trackedMigration, withEnv } from '../support/migrator.ts';
 
 void describe('up({ only }) and down({ only })', { concurrency: 2 }, () => {
   void it('up applies exactly the one pending migration; one with pending ones before it needs allowOutOfOrder', () =>

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { createMigrator } from '../../src/index.ts';
 import { createProject, markerMigration } from '../support/project.ts';
 import { startSilentListener } from '../support/silent-listener.ts';
-import { failsWithCode, stepSummary, withEnv } from './migrator-helpers.ts';
+import { failsWithCode, stepSummary, withEnv } from '../support/migrator.ts';
 
 /**
  * Loops in 5 ms sleeps (bounded at ~5 s) checking ctx.signal; logs 'started' once; throws when

@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { failingMigration, markerMigration } from '../support/project.ts';
-import { migrationPath, failsWithCode, stepSummary, SYNTAX_ERROR_SOURCE, withEnv } from './migrator-helpers.ts';
+import { migrationPath, failsWithCode, stepSummary, SYNTAX_ERROR_SOURCE, withEnv } from '../support/migrator.ts';
 
 void describe('migrator.status()', () => {
   void it('reports applied, pending, failed, changed, missing and out-of-order without importing files', () =>

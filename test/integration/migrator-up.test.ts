@@ -13,7 +13,7 @@ import {
   SYNTAX_ERROR_SOURCE,
   trackedMigration,
   withEnv,
-} from './migrator-helpers.ts';
+} from '../support/migrator.ts';
 
 const TOOL_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

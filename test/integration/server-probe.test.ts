@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { probeServer, probeTransactions } from '../../src/server/capabilities.ts';
-import { testServerFlavour, withTestDb } from '../support/db.ts';
+import { testServerFlavour, withTestDb } from '../support/database.ts';
 
 void describe('probing the test server', () => {
   void it('describes the server, and the transaction probe answers without throwing', async () => {

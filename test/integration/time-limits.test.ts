@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { markerMigration } from '../support/project.ts';
 import { venueIt } from '../support/transaction-venue.ts';
-import { failsWithCode, stepSummary, withEnv } from './migrator-helpers.ts';
-import { changelog, history, withTransactionEnv } from './transaction-env.ts';
+import { failsWithCode, stepSummary, withEnv } from '../support/migrator.ts';
+import { changelog, history, withTransactionEnv } from '../support/transaction-env.ts';
 
 /** Waits for ctx.signal (never for the server), then throws what it was aborted with. */
 const waitsForSignal = (options: { timeoutSeconds?: number; transaction?: boolean; then?: 'throw' | 'finish' }): string => `import { defineMigration } from 'mongrate';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { MongoClient, MongoError } from 'mongodb';
 import { commitWithRetry, isTransientTransactionError } from '../../src/core/transactions.ts';
-import { uniqueDbName } from '../support/db.ts';
+import { uniqueDbName } from '../support/database.ts';
 import type { Failure, TransactionShim } from '../support/transaction-shim.ts';
 import { venueIt, type Gateway } from '../support/transaction-venue.ts';
 

@@ -12,9 +12,9 @@ import { MongrateError } from '../../src/errors.ts';
 import { LOCK_ID, MongoLockStore, type LockDocument } from '../../src/lock/mongo-lock-store.ts';
 import { measureServerClock } from '../../src/server/clock.ts';
 import { newRunIdentity } from '../../src/util/identity.ts';
-import { uniqueDbName } from '../support/db.ts';
+import { uniqueDbName } from '../support/database.ts';
 import { venueIt, type Gateway } from '../support/transaction-venue.ts';
-import { MARK_IN_TRANSACTION, marks, named, sent, shimOf, states, withTransactionEnv } from './transaction-env.ts';
+import { MARK_IN_TRANSACTION, marks, named, sent, shimOf, states, withTransactionEnv } from '../support/transaction-env.ts';
 
 /** A migration that stays in its transaction for `ms` (and is quick outside one). */
 const LINGERS = (ms: number): string => `export async function up({ db, session }) {

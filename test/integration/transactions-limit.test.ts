@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { venueIt } from '../support/transaction-venue.ts';
-import { changelog, named, seedUsers, sent, shimOf, states, versions, withTransactionEnv, writesTo, type TransactionEnv } from './transaction-env.ts';
+import { changelog, named, seedUsers, sent, shimOf, states, versions, withTransactionEnv, writesTo, type TransactionEnv } from '../support/transaction-env.ts';
 
 const BUMP = `import { defineMigration } from 'mongrate';
 export default defineMigration({

@@ -7,7 +7,7 @@ import { describe } from 'node:test';
 import { waysOut } from '../support/assertions.ts';
 import { venueIt } from '../support/transaction-venue.ts';
 import type { SeenCommand, TransactionShim } from '../support/transaction-shim.ts';
-import { MARK_IN_TRANSACTION, attempts, events, marks, named, sent, shimOf, states, withTransactionEnv, writesTo } from './transaction-env.ts';
+import { MARK_IN_TRANSACTION, attempts, events, marks, named, sent, shimOf, states, withTransactionEnv, writesTo } from '../support/transaction-env.ts';
 
 void describe('a transaction run again', () => {
   venueIt('retried after a write conflict inside it: the migration runs twice, its log line and events appear once', { commands: true }, (gateway) =>

@@ -8,7 +8,7 @@ import { describe } from 'node:test';
 import type { ChangelogRecord } from '../../src/changelog/contract.ts';
 import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import { createMigrator } from '../../src/index.ts';
-import { testUri } from '../support/db.ts';
+import { testUri } from '../support/database.ts';
 import type { SeenCommand, TransactionShim } from '../support/transaction-shim.ts';
 import { venueIt } from '../support/transaction-venue.ts';
 import {
@@ -26,7 +26,7 @@ import {
   withTransactionEnv,
   writesTo,
   type TransactionEnv,
-} from './transaction-env.ts';
+} from '../support/transaction-env.ts';
 
 /** The claim and outcome of a record as the shim saw them: `[command, in a transaction]`. */
 const changelogWrites = (commands: SeenCommand[]): [string, boolean][] => writesTo(commands, 'mongrate_changelog').map((c) => [named(c), c.inTransaction]);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { markerMigration } from '../support/project.ts';
-import { withEnv } from './migrator-helpers.ts';
+import { withEnv } from '../support/migrator.ts';
 
 void describe('validate and copyAndRename leftovers', () => {
   void it('reports each leftover collection as a finding naming the collection it belongs to', () =>

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
 import { LOCK_ID, type LockDocument } from '../../src/lock/mongo-lock-store.ts';
 import { readHelloLocalTime } from '../../src/server/clock.ts';
-export { exits, show, waitFor, waitUntilRunning } from './cli-checks.ts';
+export { exits, show, waitFor, waitUntilRunning } from './cli.ts';
 
 /** The side-effect counter: one field per migration id, bumped by that migration's `up`. */
 export type CounterDoc = { _id: string } & Record<string, unknown>;

@@ -4,7 +4,7 @@
 // CLI in.
 import { MongoClient, type Db } from 'mongodb';
 import { runCli, startCli, type CliResult } from './cli.ts';
-import { testUri, uniqueDbName } from './db.ts';
+import { testUri, uniqueDbName } from './database.ts';
 import { createProject, type TestProject } from './project.ts';
 
 export interface TenantsContext {

@@ -11,7 +11,7 @@
 import { it, type TestContext } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { probeServer } from '../../src/server/capabilities.ts';
-import { testUri, uniqueDbName } from './db.ts';
+import { testUri, uniqueDbName } from './database.ts';
 import { startTransactionShim, type TransactionShim } from './transaction-shim.ts';
 
 /** What a test connects through. */

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { BIN } from './cli.ts';
-import { testUri } from './db.ts';
+import { testUri } from './database.ts';
 
 export const HAVE_SCRIPT = ['/usr/bin/script', '/bin/script'].some((p) => existsSync(p));
 

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import type { Db } from 'mongodb';
 import { createMigrator, type Migrator, type MongrateConfig } from '../../src/index.ts';
 import type { ChangelogRecord, HistoryRecord } from '../../src/changelog/contract.ts';
-import { withTestDb } from '../support/db.ts';
-import { createProject, type TestProject } from '../support/project.ts';
-import type { SeenCommand, TransactionShim } from '../support/transaction-shim.ts';
-import type { Gateway } from '../support/transaction-venue.ts';
+import { withTestDb } from './database.ts';
+import { createProject, type TestProject } from './project.ts';
+import type { SeenCommand, TransactionShim } from './transaction-shim.ts';
+import type { Gateway } from './transaction-venue.ts';
 
 export interface TransactionEnv {
   /** The test's database, reached directly (never through the shim). */

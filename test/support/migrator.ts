@@ -12,8 +12,8 @@ import {
   type MongrateConfig,
 } from '../../src/index.ts';
 import type { ChangelogRecord, HistoryRecord } from '../../src/changelog/contract.ts';
-import { withTestDb, type TestDbContext } from '../support/db.ts';
-import { createProject, type TestProject } from '../support/project.ts';
+import { withTestDb, type TestDbContext } from './database.ts';
+import { createProject, type TestProject } from './project.ts';
 
 export interface Env extends TestDbContext {
   project: TestProject;
