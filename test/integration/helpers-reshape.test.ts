@@ -69,8 +69,10 @@ void describe('reshape()', () => {
           assert.ok(p.docsPerSecond > 0);
         }
         // four full pages, one empty page, one look for _ids of later BSON types
-        assert.equal(seen.finds.filter((f) => f.find === 'users').length, 6);
-        for (const find of seen.finds) assert.equal(find.limit, 500);
+        // only the helper's reads: where transactions may exist, probing the server reads one document of another collection
+        const pages = seen.finds.filter((f) => f.find === 'users');
+        assert.equal(pages.length, 6);
+        for (const find of pages) assert.equal(find.limit, 500);
         const limit = ctx.server.maxUpdatesPerCommand;
         assert.ok(seen.updates.length >= Math.ceil(1700 / limit));
         for (const statements of [...seen.updates, ...seen.deletes]) assert.ok(statements.length <= limit, `${statements.length} statements > ${limit}`);
