@@ -9,7 +9,8 @@ import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
 import { codeNameOf, isConnectionLoss, isServerError, serverCode } from '../driver/errors.ts';
 import { MongrateError, messageOf } from '../errors.ts';
 
-export type ServerFlavour = 'mongodb' | 'ferretdb' | 'documentdb' | 'cosmosdb' | 'unknown';
+/** `documentdb` is Amazon DocumentDB; `documentdb-gateway` the open-source DocumentDB (pg_documentdb) behind its gateway. */
+export type ServerFlavour = 'mongodb' | 'ferretdb' | 'documentdb' | 'documentdb-gateway' | 'cosmosdb' | 'unknown';
 export type ServerTopology = 'standalone' | 'replicaset' | 'sharded';
 
 export const FEATURES = [
@@ -120,8 +121,15 @@ function ferretDbVersion(buildInfo: Document): string | undefined {
   return undefined;
 }
 
+/** The open-source DocumentDB gateway answers `hello` as a mongos with its own `internal` topology document. */
+function isDocumentDbGateway(hello: Document): boolean {
+  const internal: unknown = hello.internal;
+  return hello.msg === 'isdbgrid' && typeof internal === 'object' && internal !== null;
+}
+
 function flavourOf(buildInfo: Document, hello: Document): ServerFlavour {
   if (ferretDbVersion(buildInfo) !== undefined) return 'ferretdb';
+  if (isDocumentDbGateway(hello)) return 'documentdb-gateway';
   const hosts = reportedHosts(hello);
   // Cosmos DB's RU API marks its replies with .NET type names and reports the Chakra JS engine
   if (buildInfo._t === 'BuildInfoResponse' || buildInfo.javascriptEngine === 'Chakra' || hosts.some((h) => COSMOS_HOST.test(h))) {
@@ -199,6 +207,14 @@ function documentDbFeatures(v: Version, topology: ServerTopology): FeatureTable 
   };
 }
 
+/**
+ * The open-source DocumentDB (measured here): MongoDB's features, but renameCollection with
+ * dropTarget drops the target, then renames: a reader polling the target found it missing.
+ */
+function documentDbGatewayFeatures(v: Version, topology: ServerTopology): FeatureTable {
+  return { ...mongodbFeatures(v, topology), renameDropTarget: false };
+}
+
 /** From Azure Cosmos DB for MongoDB (RU) feature-support pages (not measured here). */
 function cosmosDbFeatures(v: Version, topology: ServerTopology): FeatureTable {
   return {
@@ -223,6 +239,7 @@ const FLAVOUR_NAMES: Readonly<Record<ServerFlavour, string>> = {
   mongodb: 'MongoDB',
   ferretdb: 'FerretDB',
   documentdb: 'Amazon DocumentDB',
+  'documentdb-gateway': 'DocumentDB open source',
   cosmosdb: 'Azure Cosmos DB',
   unknown: 'this server',
 };
@@ -241,6 +258,7 @@ export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: {
   const table =
     flavour === 'ferretdb' ? ferretDbFeatures(buildInfo, topology)
     : flavour === 'documentdb' ? documentDbFeatures(parsed, topology)
+    : flavour === 'documentdb-gateway' ? documentDbGatewayFeatures(parsed, topology)
     : flavour === 'cosmosdb' ? cosmosDbFeatures(parsed, topology)
     : mongodbFeatures(parsed, topology);
   if (probed.transactions !== undefined) table.transactions &&= probed.transactions;
@@ -251,6 +269,8 @@ export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: {
 
   const features = FEATURES.filter((feature) => table[feature]);
   const describe = (): string => {
+    // the gateway reports no version of its own, only the MongoDB version it poses as
+    if (flavour === 'documentdb-gateway') return `${FLAVOUR_NAMES[flavour]} (poses as MongoDB ${mongodbVersion}, ${topology})`;
     const poses = flavour === 'ferretdb' ? `poses as MongoDB ${mongodbVersion}, ` : '';
     const name = flavour === 'unknown' ? 'an unidentified MongoDB-compatible server' : FLAVOUR_NAMES[flavour];
     return `${name} ${version} (${poses}${topology})`;

@@ -108,7 +108,7 @@ async function checkWiring(env: Env, migrator: Migrator): Promise<void> {
   const flavour = testServerFlavour();
   if (flavour === 'ferretdb') assert.equal(seen.flavour, 'ferretdb');
   else if (flavour === 'mongod') assert.equal(seen.flavour, 'mongodb');
-  else assert.ok(['mongodb', 'ferretdb', 'documentdb', 'cosmosdb', 'unknown'].includes(String(seen.flavour)));
+  else assert.ok(['mongodb', 'ferretdb', 'documentdb', 'documentdb-gateway', 'cosmosdb', 'unknown'].includes(String(seen.flavour)));
   assert.match(String(seen.version), /^\d+\.\d+/);
   const supports = seen.supports as Record<string, unknown>;
   assert.deepEqual(Object.keys(supports), [...FEATURES]);
