@@ -74,7 +74,8 @@ function bracketOf(value: unknown): number {
 /** The `$type`s of the brackets after `bracket`, and whether some the walk needs were left out. */
 function laterTypes(ctx: HelperContext, bracket: number): { types: string[]; leftOut: boolean } {
   const types = TYPE_BRACKETS.slice(bracket + 1).flat();
-  if (ctx.server.flavour === 'mongodb') return { types, leftOut: false };
+  // the open-source DocumentDB queries and orders them as MongoDB does (measured)
+  if (ctx.server.flavour === 'mongodb' || ctx.server.flavour === 'documentdb-gateway') return { types, leftOut: false };
   const queried = types.filter((t) => !RARE_TYPES.has(t));
   return { types: queried, leftOut: queried.length < types.length };
 }

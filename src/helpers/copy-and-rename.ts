@@ -37,7 +37,7 @@ import { countOf } from '../util/words.ts';
 import type { CollectionRef, CopyAndRenameOptions, CopyAndRenameResult, DocumentTransform, HelperContext, ReshapeSpec } from './types.ts';
 
 /** Servers whose change streams a rename ends (FerretDB 1.x has none). */
-const HAS_CHANGE_STREAMS = new Set(['mongodb', 'documentdb', 'cosmosdb', 'unknown']);
+const HAS_CHANGE_STREAMS = new Set(['mongodb', 'documentdb', 'documentdb-gateway', 'cosmosdb', 'unknown']);
 
 export async function copyAndRenameWith<T extends Document>(
   ctx: HelperContext,

@@ -80,18 +80,17 @@ export async function dropIfExists(ctx: HelperContext, db: Db, name: string): Pr
 }
 
 export async function isSharded(ctx: HelperContext, db: Db, name: string): Promise<boolean> {
-  try {
-    const stats = await db.command({ collStats: name }, withSession(ctx));
-    return stats.sharded === true;
-  } catch {
-    // collStats is deprecated; the config database knows too (8.0 lists unsharded ones as unsplittable)
-    const entry = await db.client
-      .db('config')
-      .collection('collections')
-      .findOne({ _id: `${db.databaseName}.${name}` } as Document, withSession(ctx))
-      .catch(() => null);
-    return entry !== null && entry.dropped !== true && entry.unsplittable !== true;
-  }
+  const stats = await db.command({ collStats: name }, withSession(ctx)).catch(() => undefined);
+  const sharded: unknown = stats?.sharded;
+  if (typeof sharded === 'boolean') return sharded;
+  // collStats is deprecated, and the open-source DocumentDB's has no `sharded`; the config
+  // database knows too (8.0 lists unsharded ones as unsplittable; DocumentDB only sharded ones)
+  const entry = await db.client
+    .db('config')
+    .collection('collections')
+    .findOne({ _id: `${db.databaseName}.${name}` } as Document, withSession(ctx))
+    .catch(() => null);
+  return entry !== null && entry.dropped !== true && entry.unsplittable !== true;
 }
 
 export function shardedError(what: string, name: string, cause?: unknown): MongrateError {

@@ -1,9 +1,32 @@
-/** `setValidator`: a `$jsonSchema` validator via `collMod`, or `create` when the collection is missing. */
+/**
+ * `setValidator`: a `$jsonSchema` validator via `collMod`, or `create` when the collection is
+ * missing. A server that has validators may still lack a keyword (the open-source DocumentDB
+ * refuses `required`); its refusal becomes MIGRATION_FAILED naming the helper, the keyword and
+ * the server, with the server's own words.
+ */
 import type { Document } from 'mongodb';
+import { serverCode } from '../driver/errors.ts';
+import { MongrateError, messageOf } from '../errors.ts';
 import { resolveCollection, withSession } from './context.ts';
 import { refuseMissingPrivileges } from './privileges.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
 import type { CollectionRef, HelperContext, SetValidatorOptions, SetValidatorResult } from './types.ts';
+
+const FAILED_TO_PARSE = 9;
+/** DocumentDB: "Unknown $jsonSchema keyword: required"; MongoDB: "$jsonSchema keyword 'format' is not currently supported". */
+const REFUSED_KEYWORD = /\$jsonSchema keyword:? '?([$\w]+)'?/;
+
+/** The server's refusal of a `$jsonSchema` keyword as the error naming it; any other error as it is. */
+function keywordRefusal(ctx: HelperContext, error: unknown, what: string): unknown {
+  if (serverCode(error) !== FAILED_TO_PARSE) return error;
+  const keyword = REFUSED_KEYWORD.exec(messageOf(error))?.[1];
+  if (keyword === undefined) return error;
+  return new MongrateError(
+    'MIGRATION_FAILED',
+    `${what}: ${ctx.server.describe()} does not support the $jsonSchema keyword '${keyword}' (it answered: ${messageOf(error)})`,
+    { cause: error },
+  );
+}
 
 /** Accepts the schema itself or a whole `{ $jsonSchema }` validator; `null` removes the validator. */
 function validatorOf(schema: Document | null): Document {
@@ -39,10 +62,14 @@ export async function setValidatorWith<T extends Document>(
     return { created: !exists, dryRun: true };
   }
   ctx.fence?.();
-  if (exists) {
-    await collection.db.command({ collMod: name, validator, ...settings }, withSession(ctx));
-  } else {
-    await collection.db.createCollection(name, { validator, ...settings, ...withSession(ctx) });
+  try {
+    if (exists) {
+      await collection.db.command({ collMod: name, validator, ...settings }, withSession(ctx));
+    } else {
+      await collection.db.createCollection(name, { validator, ...settings, ...withSession(ctx) });
+    }
+  } catch (error) {
+    throw keywordRefusal(ctx, error, what);
   }
   ctx.log?.(`${what}: ${schema === null ? 'validator removed' : exists ? 'validator replaced' : 'collection created with validator'}`);
   return { created: !exists };

@@ -9,8 +9,12 @@ import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
 import { codeNameOf, hasServerCode, isConnectionLoss, isServerError, SERVER_CODES, serverCode } from '../driver/errors.ts';
 import { MongrateError, messageOf } from '../errors.ts';
 
-/** `cosmosdb` is Azure Cosmos DB for MongoDB (RU); `cosmosdb-vcore` its vCore clusters, another engine. */
-export type ServerFlavour = 'mongodb' | 'ferretdb' | 'documentdb' | 'cosmosdb' | 'cosmosdb-vcore' | 'unknown';
+/**
+ * `documentdb` is Amazon DocumentDB; `documentdb-gateway` the open-source DocumentDB (pg_documentdb)
+ * behind its gateway; `cosmosdb` is Azure Cosmos DB for MongoDB (RU); `cosmosdb-vcore` its vCore
+ * clusters, another engine.
+ */
+export type ServerFlavour = 'mongodb' | 'ferretdb' | 'documentdb' | 'documentdb-gateway' | 'cosmosdb' | 'cosmosdb-vcore' | 'unknown';
 export type ServerTopology = 'standalone' | 'replicaset' | 'sharded';
 
 export const FEATURES = [
@@ -131,8 +135,15 @@ function ferretDbVersion(buildInfo: Document): string | undefined {
   return undefined;
 }
 
+/** The open-source DocumentDB gateway answers `hello` as a mongos with its own `internal` topology document. */
+function isDocumentDbGateway(hello: Document): boolean {
+  const internal: unknown = hello.internal;
+  return hello.msg === 'isdbgrid' && typeof internal === 'object' && internal !== null;
+}
+
 function flavourOf(buildInfo: Document, hello: Document): ServerFlavour {
   if (ferretDbVersion(buildInfo) !== undefined) return 'ferretdb';
+  if (isDocumentDbGateway(hello)) return 'documentdb-gateway';
   const hosts = reportedHosts(hello);
   // vCore first: its host names end in .cosmos.azure.com too, and it is another engine with other limits
   if (hosts.some((h) => COSMOS_VCORE_HOST.test(h))) return 'cosmosdb-vcore';
@@ -213,6 +224,14 @@ function documentDbFeatures(v: Version, topology: ServerTopology): FeatureTable 
 }
 
 /**
+ * The open-source DocumentDB (measured here): MongoDB's features, but renameCollection with
+ * dropTarget drops the target, then renames: a reader polling the target found it missing.
+ */
+function documentDbGatewayFeatures(v: Version, topology: ServerTopology): FeatureTable {
+  return { ...mongodbFeatures(v, topology), renameDropTarget: false };
+}
+
+/**
  * Why Cosmos DB RU's transactions are not used: from its documentation, a multi-document
  * transaction there holds one collection (of one shard) and is aborted after 5 s, while a
  * migration's transaction holds its own writes, the changelog record and the lock document.
@@ -256,6 +275,7 @@ const FLAVOUR_NAMES: Readonly<Record<ServerFlavour, string>> = {
   mongodb: 'MongoDB',
   ferretdb: 'FerretDB',
   documentdb: 'Amazon DocumentDB',
+  'documentdb-gateway': 'DocumentDB open source',
   cosmosdb: 'Azure Cosmos DB for MongoDB (RU)',
   'cosmosdb-vcore': 'Azure Cosmos DB for MongoDB vCore',
   unknown: 'this server',
@@ -299,6 +319,7 @@ export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: {
   const table =
     flavour === 'ferretdb' ? ferretDbFeatures(buildInfo, topology)
     : flavour === 'documentdb' ? documentDbFeatures(parsed, topology)
+    : flavour === 'documentdb-gateway' ? documentDbGatewayFeatures(parsed, topology)
     : flavour === 'cosmosdb' ? cosmosDbFeatures(parsed)
     : flavour === 'cosmosdb-vcore' ? cosmosDbVcoreFeatures(parsed, topology)
     : mongodbFeatures(parsed, topology);
@@ -311,6 +332,8 @@ export function capabilitiesFrom(buildInfo: Document, hello: Document, probed: {
   const features = FEATURES.filter((feature) => table[feature]);
   const whyNot = (feature: Feature): string | undefined => (flavour === 'cosmosdb' && feature === 'transactions' && topology !== 'standalone' ? COSMOS_RU_TRANSACTIONS : undefined);
   const describe = (): string => {
+    // the gateway reports no version of its own, only the MongoDB version it poses as
+    if (flavour === 'documentdb-gateway') return `${FLAVOUR_NAMES[flavour]} (poses as MongoDB ${mongodbVersion}, ${topology})`;
     const poses = flavour === 'ferretdb' ? `poses as MongoDB ${mongodbVersion}, ` : '';
     const name = flavour === 'unknown' ? 'an unidentified MongoDB-compatible server' : FLAVOUR_NAMES[flavour];
     return `${name} ${version} (${poses}${topology})`;

@@ -67,8 +67,13 @@ void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
   void it('a tiny run completes and writes every documented key, with finite numbers', async () => {
     const outDir = await mkdtemp(join(tmpdir(), 'mongrate-bench-'));
     try {
-      // tiny on purpose: on FerretDB every update costs a pass over the collection
-      const result = await run(['--quick', '--n', '1000', '--sample', '20', '--runs', '1', '--rss-n', '300', '--cli-files', '10', '--cli-apply', '3', '--out-dir', outDir]);
+      // Tiny on purpose, and every size given, so the work is the same on every server (none is
+      // chosen by the server's kind or a measured rate): only the wall time follows the server.
+      // The copy case was the largest part (one insert per document in its naive loop): with 200
+      // documents the test took 60 s on DocumentDB under load 9-17 (a quarter of TIMEOUT_MS) and
+      // 31 s on FerretDB. DocumentDB's index builds also wait for other clients' open transactions
+      // in its database, which no size here can bound.
+      const result = await run(['--quick', '--n', '200', '--sample', '20', '--runs', '1', '--rss-n', '200', '--cli-files', '10', '--cli-apply', '3', '--out-dir', outDir]);
       assert.equal(result.code, 0, `bench exited ${String(result.code)}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
       assert.match(result.stdout, /Targets/);
       assert.match(result.stdout, /reshape_roundtrips_per_1000 +\S+ +<= 3 +(PASS|MISS)/);
@@ -83,7 +88,7 @@ void describe('npm run bench', { timeout: TIMEOUT_MS + 10_000 }, () => {
       const server = hasKeys(results.server, SERVER, 'server');
       for (const key of SERVER) assert.equal(typeof server[key], 'string', `server.${key}`);
       const settings = hasKeys(results.settings, SETTINGS, 'settings');
-      assert.equal(settings.n, 1000);
+      assert.equal(settings.n, 200);
       assert.equal(settings.updateDocuments, 20);
       const profile = hasKeys(results.serverProfile, PROFILE, 'serverProfile');
       for (const key of PROFILE) finite(profile[key], `serverProfile.${key}`);

@@ -1,39 +1,21 @@
 // copyAndRename keeps what defines the collection (options, indexes for the new shape), refuses
 // what a document copy cannot rebuild, and refuses a swap when the copy does not add up.
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { MongoServerError, type Db, type Document } from 'mongodb';
 import { createHelpers, leftoverCollections } from '../../src/helpers/index.ts';
 import { FEATURE_NAMES } from '../../src/server/capabilities.ts';
 import { withTestDb } from '../support/database.ts';
 import { contextFor, ids, rejectsWith } from '../support/helpers.ts';
+import { createOrSkip, JSON_SCHEMA_REQUIRED, optionsOf } from '../support/server-features.ts';
 
 async function collectionNames(db: Db): Promise<string[]> {
   return (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
 }
 
-async function optionsOf(db: Db, name: string): Promise<Document | undefined> {
-  const [entry] = await db.listCollections({ name }, { nameOnly: false }).toArray();
-  return entry?.options;
-}
-
 async function indexSummary(db: Db, name: string): Promise<string[]> {
   const indexes = (await db.collection(name).listIndexes().toArray()) as Document[];
   return indexes.map((i) => `${String(i.name)} ${JSON.stringify(i.key)}${i.unique === true ? ' unique' : ''}`).sort();
-}
-
-/** Creates a collection with options the server may lack; false (after skipping the test) when it refuses or ignores them. */
-async function createOrSkip(t: TestContext, db: Db, name: string, options: Document, feature: string, reported: (options: Document | undefined) => boolean): Promise<boolean> {
-  try {
-    await db.createCollection(name, options);
-  } catch (error) {
-    if (!(error instanceof MongoServerError)) throw error;
-    t.skip(`the test server lacks ${feature}: ${error.message}`);
-    return false;
-  }
-  if (reported(await optionsOf(db, name))) return true;
-  t.skip(`the test server lacks ${feature}: it created '${name}' without them`);
-  return false;
 }
 
 const users = (count: number): Document[] => ids(count).map((_id, n) => ({ _id, n, email: `u${n}@example.com`, name: `User ${n}`, created_at: new Date(Date.UTC(2024, 0, 1 + n)) }));
@@ -73,7 +55,7 @@ void describe('copyAndRename() keeps the collection', () => {
         return;
       }
       const options = { validator: { $jsonSchema: { required: ['email'] } }, validationLevel: 'moderate', validationAction: 'error' };
-      if (!(await createOrSkip(t, db, 'users', options, 'a $jsonSchema validator with required', (o) => o?.validator !== undefined))) return;
+      if (!(await createOrSkip(t, db, 'users', options, JSON_SCHEMA_REQUIRED, (o) => o?.validator !== undefined))) return;
       await db.collection('users').insertMany(users(30));
       const before = await optionsOf(db, 'users');
       await createHelpers(ctx).copyAndRename('users', { transform: nest, keepOriginalAs: 'users_v1', allowBriefGap: true });

@@ -69,8 +69,10 @@ void describe('reshape()', () => {
           assert.ok(p.docsPerSecond > 0);
         }
         // four full pages, one empty page, one look for _ids of later BSON types
-        assert.equal(seen.finds.filter((f) => f.find === 'users').length, 6);
-        for (const find of seen.finds) assert.equal(find.limit, 500);
+        // only the helper's reads: where transactions may exist, probing the server reads one document of another collection
+        const pages = seen.finds.filter((f) => f.find === 'users');
+        assert.equal(pages.length, 6);
+        for (const find of pages) assert.equal(find.limit, 500);
         const limit = ctx.server.maxUpdatesPerCommand;
         assert.ok(seen.updates.length >= Math.ceil(1700 / limit));
         for (const statements of [...seen.updates, ...seen.deletes]) assert.ok(statements.length <= limit, `${statements.length} statements > ${limit}`);
@@ -167,9 +169,9 @@ void describe('reshape()', () => {
       const warnings: string[] = [];
       const walk = (server: HelperContext['server']): Promise<unknown> =>
         createHelpers({ ...ctx, server, warn: (w) => warnings.push(w) }).reshape('mixed', { batchSize: 1, transform: () => null });
-      if (ctx.server.flavour === 'mongodb') {
+      if (ctx.server.flavour === 'mongodb' || ctx.server.flavour === 'documentdb-gateway') {
         await walk(ctx.server);
-        assert.deepEqual(warnings, [], 'MongoDB walks every type');
+        assert.deepEqual(warnings, [], 'MongoDB and the open-source DocumentDB walk every type');
         return;
       }
       await walk(ctx.server);

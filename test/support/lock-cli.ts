@@ -1,6 +1,6 @@
 // What the CLI tests of the lock share: migrations that count how often they ran, readers of the
 // lock document, and a lock left behind by another machine's runner. (The assertions and waits
-// every CLI test uses are in cli-checks.ts, re-exported here for the lock tests.)
+// every CLI test uses are in cli.ts, re-exported here for the lock tests.)
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
 import { LOCK_ID, type LockDocument } from '../../src/lock/mongo-lock-store.ts';

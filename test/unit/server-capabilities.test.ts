@@ -264,6 +264,34 @@ void describe('capabilitiesFrom()', () => {
     assert.equal(info.flavour, 'mongodb');
   });
 
+  void it('the open-source DocumentDB is recognised by its gateway\'s hello and has no atomic rename over a target', () => {
+    // recorded from pg_documentdb's gateway (server version setting 7.0)
+    const buildInfo = { version: '7.0.0', versionArray: [7, 0, 0, 0], bits: 64, maxBsonObjectSize: 16777216, ok: 1 };
+    const hello = {
+      isWritablePrimary: true,
+      msg: 'isdbgrid',
+      maxBsonObjectSize: 16777216,
+      maxMessageSizeBytes: 48000000,
+      maxWriteBatchSize: 25000,
+      localTime: 1796669153922,
+      logicalSessionTimeoutMinutes: 30,
+      minWireVersion: 0,
+      maxWireVersion: 21,
+      readOnly: false,
+      connectionId: 4289,
+      saslSupportedMechs: ['SCRAM-SHA-256'],
+      internal: {},
+      ok: 1,
+    };
+    const info = capabilitiesFrom(buildInfo, hello);
+    assert.equal(info.flavour, 'documentdb-gateway');
+    assert.equal(info.topology, 'sharded');
+    assert.deepEqual(info.features, FEATURES.filter((f) => f !== 'renameDropTarget'));
+    assert.equal(info.describe(), 'DocumentDB open source (poses as MongoDB 7.0.0, sharded)');
+    // a mongos has no `internal` document
+    assert.equal(capabilitiesFrom(MONGODB_BUILD_INFO, MONGOS_HELLO).flavour, 'mongodb');
+  });
+
   void it('a server that reports no version is unknown and gets nothing version-gated', () => {
     const info = capabilitiesFrom({ ok: 1 }, { ismaster: true, ok: 1 });
     assert.equal(info.flavour, 'unknown');
