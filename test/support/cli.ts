@@ -295,3 +295,37 @@ export function waitForOutput(started: StartedCli, stream: 'stdout' | 'stderr', 
     });
   });
 }
+
+/** Index of the first line matching `pattern` in `text` (asserting there is one). */
+export function lineIndex(text: string, pattern: RegExp): number {
+  const index = text.split('\n').findIndex((line) => pattern.test(line));
+  assert.notEqual(index, -1, `no line matching ${String(pattern)} in:\n${text}`);
+  return index;
+}
+
+/** The body rows of the status table (header excluded), cells trimmed. */
+export function statusTableRows(stdout: string): string[][] {
+  const rows = tableRows(stdout);
+  assert.deepEqual(rows[0]?.slice(0, 5), ['Migration', 'State', 'Applied at', 'Duration', 'Description'], `no status table in:\n${stdout}`);
+  return rows.slice(1);
+}
+
+/** What `status --json` prints. */
+export interface StatusJson {
+  command: string;
+  ok: boolean;
+  database: string;
+  migrations: { id: string; state: string; description?: string | null }[];
+  problems: number;
+  error?: { code: string; message: string };
+}
+
+/** What `up --json` and `down --json` print. */
+export interface RunJson {
+  command: string;
+  ok: boolean;
+  direction: string;
+  dryRun: boolean;
+  steps: { id: string; direction: string; status: string; error?: string }[];
+  error?: { code: string; message: string; id?: string };
+}

@@ -64,3 +64,12 @@ export async function up({ db }) {
 export async function down() {}
 `;
 }
+
+/** Three migrations in a row, each with its marker and description. */
+export const THREE = { A: '001-alpha', B: '002-beta', C: '003-gamma' } as const;
+
+export async function writeThree(project: TestProject): Promise<void> {
+  await project.write(`${THREE.A}.ts`, markerMigration('a', { description: 'first alpha' }));
+  await project.write(`${THREE.B}.ts`, markerMigration('b', { description: 'second beta' }));
+  await project.write(`${THREE.C}.ts`, markerMigration('c', { description: 'third gamma' }));
+}
