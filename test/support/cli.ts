@@ -242,8 +242,15 @@ export function tableStates(stdout: string): [string, string][] {
   return rows.slice(1).map((cells): [string, string] => [cells[0] ?? '', cells[1] ?? '']);
 }
 
+/**
+ * How long the waits below give a spawned CLI to get somewhere. A bound on a hang, not on speed: a
+ * run that ends first fails the wait at once; DocumentDB builds an index (the changelog's first
+ * run) only once every transaction open on the server has ended, other tests' included.
+ */
+const WAIT_LIMIT_MS = 90_000;
+
 /** Polls until `check` holds; fails if the CLI run `done` exits first or `timeoutMs` pass. */
-export async function waitFor(what: string, check: () => Promise<boolean>, done: Promise<CliResult>, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(what: string, check: () => Promise<boolean>, done: Promise<CliResult>, timeoutMs = WAIT_LIMIT_MS): Promise<void> {
   let exited: CliResult | undefined;
   void done.then((result) => (exited = result));
   const deadline = Date.now() + timeoutMs;
@@ -261,13 +268,13 @@ export function waitForRecord(
   id: string,
   done: Promise<CliResult>,
   reached: (record: ChangelogDoc | null) => boolean,
-  timeoutMs = 20_000,
+  timeoutMs = WAIT_LIMIT_MS,
 ): Promise<void> {
   return waitFor(`${id} got there`, async () => reached(await changelogRecord(db, id)), done, timeoutMs);
 }
 
 /** Polls the changelog until `id` is recorded as running. */
-export function waitUntilRunning(db: Db, id: string, done: Promise<CliResult>, timeoutMs = 20_000): Promise<void> {
+export function waitUntilRunning(db: Db, id: string, done: Promise<CliResult>, timeoutMs = WAIT_LIMIT_MS): Promise<void> {
   return waitFor(`${id} was recorded as running`, async () => (await changelogRecord(db, id))?.state === 'running', done, timeoutMs);
 }
 
@@ -275,7 +282,7 @@ export function waitUntilRunning(db: Db, id: string, done: Promise<CliResult>, t
  * Resolves with the output so far once `stream` of a running CLI has printed something matching
  * `pattern`; fails if the CLI exits first or `timeoutMs` pass.
  */
-export function waitForOutput(started: StartedCli, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+export function waitForOutput(started: StartedCli, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = WAIT_LIMIT_MS): Promise<string> {
   const source = started.child[stream];
   if (source === null) return Promise.reject(new Error(`the CLI has no ${stream} pipe`));
   return new Promise((resolve, reject) => {
