@@ -5,11 +5,31 @@
  */
 import type { RunResult } from '../types.ts';
 import type { CommandScope, Locked } from './command-scope.ts';
+import type { Connection } from './target-database.ts';
 import { simulateSteps } from './dry-run.ts';
 import { runSteps, type Step } from './runner.ts';
 import type { StepEnvironment } from './step-context.ts';
 import { lifetimeLimitReader } from './transaction-attempt.ts';
 import { transactionPolicy, transactionSupportOf } from './transactions.ts';
+
+/** What differs between a real run and a dry run; the rest of the environment is the same for both. */
+type RunKind = Pick<StepEnvironment, 'signal' | 'dryRun' | 'fence' | 'commandTimeLimitMs'>;
+
+/** The environment every migration's context is built from (`step-context.ts`), on this connection. */
+async function environmentOf(scope: CommandScope, connection: Connection, kind: RunKind): Promise<StepEnvironment> {
+  const { client, db, drivers } = connection;
+  return {
+    client,
+    db,
+    bson: drivers.bookkeeping.mongodb.BSON,
+    given: await scope.target.forMigrations(),
+    server: await scope.target.server(),
+    transactionDocumentLimit: scope.config.transactionDocumentLimit,
+    commitQuorum: scope.config.commitQuorum,
+    emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
+    ...kind,
+  };
+}
 
 export function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps: Step[], runId: string | undefined): RunResult {
   return {
@@ -25,24 +45,10 @@ export function emptyResult(kind: RunResult['direction'], dryRun: boolean, steps
 export async function simulate(scope: CommandScope, kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
   const result = emptyResult(kind, true, steps, undefined);
   if (steps.length === 0) return result;
-  const { client, db, drivers } = await scope.target.open();
-  const given = await scope.target.forMigrations();
-  const server = await scope.target.server();
+  const connection = await scope.target.open();
   const abort = scope.interrupts.begin();
   try {
-    const environment: StepEnvironment = {
-      client,
-      db,
-      bson: drivers.bookkeeping.mongodb.BSON,
-      given,
-      server,
-      signal: abort.signal,
-      dryRun: true,
-      transactionDocumentLimit: scope.config.transactionDocumentLimit,
-      commitQuorum: scope.config.commitQuorum,
-      fence: () => undefined,
-      emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
-    };
+    const environment = await environmentOf(scope, connection, { signal: abort.signal, dryRun: true, fence: () => undefined });
     await simulateSteps({ environment, emit: scope.emit, clean: scope.clean }, steps, result);
   } finally {
     scope.interrupts.end();
@@ -53,26 +59,16 @@ export async function simulate(scope: CommandScope, kind: RunResult['direction']
 export async function execute(scope: CommandScope, locked: Locked, kind: RunResult['direction'], steps: Step[]): Promise<RunResult> {
   const result = emptyResult(kind, false, steps, locked.identity.runId);
   if (steps.length === 0) return result;
-  const { client, db, drivers } = locked.connection;
-  const given = await scope.target.forMigrations();
-  const server = await scope.target.server();
   const { config } = scope;
-  const transactions = transactionPolicy(config.transactions, transactionSupportOf(server), config.transactionDocumentLimit);
-  if (transactions.notice !== undefined) locked.warn(undefined, transactions.notice);
-  const environment: StepEnvironment = {
-    client,
-    db,
-    bson: drivers.bookkeeping.mongodb.BSON,
-    given,
-    server,
+  const environment = await environmentOf(scope, locked.connection, {
     signal: locked.signal,
     dryRun: false,
-    transactionDocumentLimit: config.transactionDocumentLimit,
-    commitQuorum: config.commitQuorum,
     commandTimeLimitMs: (config.lock.ttlSeconds * 1000) / 2,
     fence: () => locked.lease.assertHeld(),
-    emitPlan: (id, plan) => void scope.emit('plan', { id, ...plan }),
-  };
+  });
+  const { client, server } = environment;
+  const transactions = transactionPolicy(config.transactions, transactionSupportOf(server), config.transactionDocumentLimit);
+  if (transactions.notice !== undefined) locked.warn(undefined, transactions.notice);
   await runSteps(
     {
       identity: locked.identity,
