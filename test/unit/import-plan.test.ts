@@ -4,22 +4,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeStatus, planImport, planRepair } from '../../src/core/plan.ts';
 import type { ChangelogRecord } from '../../src/changelog/contract.ts';
+import { appliedRecord } from '../support/records.ts';
 
-function record(id: string, checksum: string | undefined, at = 1000): ChangelogRecord {
-  return {
-    _id: id,
-    state: 'applied',
-    checksum,
-    description: undefined,
-    startedAt: new Date(at),
-    finishedAt: new Date(at),
-    durationMs: 1,
-    runId: 'run',
-    host: 'h',
-    pid: 1,
-    toolVersion: '0',
-  };
-}
+const record = (id: string, checksum: string | undefined, at = 1000): ChangelogRecord => appliedRecord(id, at, { checksum });
 
 void describe('status without a checksum, and without migrations', () => {
   void it('an applied migration with no source is unchecked, not a problem; repair records a source given later', () => {

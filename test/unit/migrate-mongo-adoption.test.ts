@@ -16,6 +16,7 @@ import { computeStatus, planUp } from '../../src/core/plan.ts';
 import { defineMigration } from '../../src/define.ts';
 import { clientOptionsFor } from '../../src/driver/client-options.ts';
 import type { ChangelogRecord } from '../../src/changelog/contract.ts';
+import { appliedRecord } from '../support/records.ts';
 import type { ListedMigration } from '../../src/types.ts';
 import { isError } from '../support/assertions.ts';
 
@@ -75,19 +76,7 @@ void describe('one target for every command', () => {
 });
 
 const listed = (id: string): ListedMigration => ({ id, checksum: `sha256:${id}`, description: undefined, path: `/m/${id}.js` });
-const applied = (id: string, at: number): ChangelogRecord => ({
-  _id: id,
-  state: 'applied',
-  checksum: `sha256:${id}`,
-  description: undefined,
-  startedAt: new Date(at),
-  finishedAt: new Date(at),
-  durationMs: 1,
-  runId: 'run',
-  host: 'h',
-  pid: 1,
-  toolVersion: '0',
-});
+const applied = (id: string, at: number): ChangelogRecord => appliedRecord(id, at);
 
 void describe("migrate-mongo's order", () => {
   void it("sorts ids as migrate-mongo sorts file names with their extension: 'X-index' before 'X'", () => {

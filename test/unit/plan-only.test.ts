@@ -8,6 +8,7 @@ import { planDownOnly, planUpOnly } from '../../src/core/plan-only.ts';
 import { MongrateError, type ErrorCode } from '../../src/errors.ts';
 import type { ListedMigration } from '../../src/types.ts';
 import type { ChangelogRecord, ChangelogState } from '../../src/changelog/contract.ts';
+import { appliedRecord } from '../support/records.ts';
 
 const BASE = Date.UTC(2024, 0, 1);
 
@@ -15,8 +16,7 @@ const file = (id: string): ListedMigration => ({ id, path: `/p/migrations/${id}.
 
 /** A record of `id` finished `at` minutes after BASE. */
 function record(id: string, at: number, state: ChangelogState = 'applied', extra: Partial<ChangelogRecord> = {}): ChangelogRecord {
-  const finishedAt = new Date(BASE + at * 60_000);
-  return { _id: id, state, checksum: `sha256:${id}`, description: undefined, startedAt: finishedAt, finishedAt, durationMs: 1, runId: 'r', host: 'h', pid: 1, toolVersion: '0', ...extra };
+  return appliedRecord(id, BASE + at * 60_000, { state, ...extra });
 }
 
 function fails(code: ErrorCode, message: RegExp): (error: unknown) => boolean {
