@@ -83,10 +83,31 @@ void describe('managed services on the scripted replica set', () => {
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     const [server] = seen;
     assert.equal(server?.flavour, 'cosmosdb-vcore');
-    for (const feature of ['validators', 'renameDropTarget', 'transactions'] as const) assert.equal(server.supports(feature), true, feature);
+    for (const feature of ['validators', 'transactions'] as const) assert.equal(server.supports(feature), true, feature);
     assert.equal(result.steps[0]?.transaction, true);
     assert.deepEqual(warnings, []);
     assert.ok(rs.recorded({ collection: 'users', name: 'insert' }).every((c) => c.inTransaction && typeof c.comment === 'string'));
+  });
+
+  void it("Cosmos DB vCore runs DocumentDB's engine, whose rename over a target is a drop then a rename: copyAndRename over an existing collection needs allowBriefGap", async (t) => {
+    const { rs, client } = await scriptedSet(t, {}, {}, (s) => poseAs(s, COSMOS_VCORE_HOST));
+    const db = client.db('app');
+    await db.collection('users').insertMany([{ _id: 1 }, { _id: 2 }] as Document[]);
+    await db.collection('people').insertOne({ _id: 9 } as Document);
+    const copy: InlineMigration = { id: '001-copy', transaction: false, up: ({ helpers }) => helpers.copyAndRename('users', { to: 'people' }) };
+    const refusing = createMigrator({ uri: rs.directUri('primary'), database: 'app', migrations: [copy] });
+    const refused = await refusing.up();
+    await refusing.close();
+    assert.equal(refused.error?.code, 'MIGRATION_FAILED', JSON.stringify(refused.error));
+    assert.match(refused.error.message, /renameCollection dropTarget \[renameDropTarget\].*Azure Cosmos DB for MongoDB vCore.*pass allowBriefGap: true/);
+    assert.deepEqual(rs.recorded({ name: ['create', 'insert', 'renameCollection'], when: (c) => c.collection?.startsWith('_mongrate_') === true }), [], 'nothing copied');
+    assert.deepEqual(await db.collection('people').find().toArray(), [{ _id: 9 }]);
+
+    // with the setting: moved aside, then the copy renamed in
+    const helpers = createHelpers({ db, server: await probeServer(db), dryRun: false });
+    await helpers.copyAndRename('users', { to: 'people', allowBriefGap: true });
+    assert.equal(await db.collection('people').countDocuments(), 2);
+    assert.ok(rs.recorded({ name: 'renameCollection' }).every((c) => c.command.dropTarget !== true), 'no rename with dropTarget');
   });
 
   void it('a server of wire version 7 (DocumentDB 4.0, Cosmos DB RU 4.0) is too old for the driver: exit 2 naming the oldest it takes', async (t) => {
