@@ -72,6 +72,53 @@ void describe('managed services on the scripted replica set', () => {
     assert.equal(await client.db('app').collection('users').countDocuments(), 1);
   });
 
+  void it("Cosmos DB RU's throttling (16500) of a helper's page read and batch, twice each, as a whole and statement by statement: waited out and sent again, said once", async (t) => {
+    const { rs, client } = await scriptedSet(t, { hello: { helloOk: undefined } }, {}, (s) => poseAs(s, COSMOS_RU_HOST));
+    rs.setBuildInfo({ version: '4.2.0' });
+    rs.script({ name: 'hello', times: Infinity }, { code: 115, codeName: 'CommandNotSupported', errmsg: 'Command hello not supported.' });
+    await client.db('app').collection('users').insertMany(Array.from({ length: 4 }, (_, i) => ({ _id: i + 1, schema_version: 1 })) as Document[]);
+    const throttled = { code: 16500, codeName: 'TooManyRequests', errmsg: 'Request rate is large. More Request Units may be needed, so no changes were made. Please retry this request later. RetryAfterMs=10' };
+    rs.script({ name: 'find', collection: 'users', nth: 2, times: 2 }, throttled);
+    // the second batch: throttled as a whole, then each of its two statements
+    rs.script({ name: 'update', collection: 'users', nth: 2 }, throttled);
+    const { code, errmsg } = throttled;
+    rs.script({ name: 'update', collection: 'users' }, { reply: { ok: 1, n: 0, nModified: 0, writeErrors: [0, 1].map((index) => ({ index, code, errmsg })) } });
+    const transformed: number[] = [];
+    const migrator = createMigrator({
+      uri: rs.directUri('primary'),
+      database: 'app',
+      migrations: [
+        {
+          id: '001-bump',
+          up: ({ helpers }) =>
+            helpers.bumpSchemaVersion('users', {
+              to: 2,
+              batchSize: 2,
+              transform: (user) => {
+                transformed.push(Number(user._id));
+                return { ...user, active: true };
+              },
+            }),
+        },
+      ],
+    });
+    const lines: string[] = [];
+    migrator.on('log', ({ message }) => lines.push(message));
+    const result = await migrator.up();
+    await migrator.close();
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    assert.equal(await client.db('app').collection('users').countDocuments({ schema_version: 2, active: true }), 4);
+    assert.deepEqual(transformed, [1, 2, 3, 4], 'every document transformed once');
+    assert.deepEqual(
+      lines.filter((line) => line.includes('throttled')),
+      [`bumpSchemaVersion(users): throttled by the server (16500: ${throttled.errmsg}); waiting and sending again`],
+    );
+    const pages = rs.recorded({ name: 'find', collection: 'users' }).map((c) => JSON.stringify((c.command.filter as Document)._id));
+    assert.deepEqual(pages.slice(0, 5), [undefined, '{"$gt":2}', '{"$gt":2}', '{"$gt":2}', '{"$gt":4}'], 'the second page sent three times');
+    const batches = rs.recorded({ name: 'update', collection: 'users' });
+    assert.deepEqual(batches.map((c) => (c.command.updates as Document[]).length), [2, 2, 2, 2], 'the second batch sent three times');
+  });
+
   void it("Cosmos DB vCore: its own flavour, with MongoDB's features and transactions, not RU's refusals", async (t) => {
     const { rs } = await scriptedSet(t, {}, {}, (s) => poseAs(s, COSMOS_VCORE_HOST));
     const seen: ServerInfo[] = [];
