@@ -88,7 +88,9 @@ void describe('index builds on the scripted replica set', () => {
       const { rs, client } = await scriptedSet(t);
       await client.db('app').collection('users').insertOne({ _id: 1, email: 'a@example.com' } as Document);
       let elected: Promise<void> = Promise.resolve();
-      rs.script({ name: 'createIndexes', collection: 'users' }, action(rs, (p) => (elected = p)));
+      rs.script({ name: 'createIndexes', collection: 'users' }, action(rs, (p) => {
+        elected = p;
+      }));
       const migrator = createMigrator({ uri: rs.uri, database: 'app', migrations: [byEmail] });
       const lines: string[] = [];
       migrator.on('log', ({ message }) => lines.push(message));

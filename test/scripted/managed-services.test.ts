@@ -119,6 +119,48 @@ void describe('managed services on the scripted replica set', () => {
     assert.deepEqual(batches.map((c) => (c.command.updates as Document[]).length), [2, 2, 2, 2], 'the second batch sent three times');
   });
 
+  void it("Cosmos DB RU's throttling (16500) of a migration's own read and single-document write through ctx.db: sent again after a pause, said once; a multi-document write is left to the migration", async (t) => {
+    const { rs, client } = await scriptedSet(t, { hello: { helloOk: undefined } }, {}, (s) => poseAs(s, COSMOS_RU_HOST));
+    rs.setBuildInfo({ version: '4.2.0' });
+    rs.script({ name: 'hello', times: Infinity }, { code: 115, codeName: 'CommandNotSupported', errmsg: 'Command hello not supported.' });
+    await client.db('app').collection('users').insertOne({ _id: 1, name: 'Ada' } as Document);
+    rs.clearCommands();
+    const throttled = { code: 16500, codeName: 'TooManyRequests', errmsg: 'Request rate is large. More Request Units may be needed, so no changes were made. Please retry this request later. RetryAfterMs=10' };
+    rs.script({ name: 'find', collection: 'users', times: 2 }, throttled);
+    rs.script({ name: 'update', collection: 'users', times: 2 }, throttled);
+    rs.script({ name: 'insert', collection: 'users' }, throttled);
+    let many: unknown;
+    const migrator = createMigrator({
+      uri: rs.directUri('primary'),
+      database: 'app',
+      migrations: [
+        {
+          id: '001-direct',
+          up: async ({ db }) => {
+            const users = db.collection('users');
+            const ada = await users.findOne({ _id: 1 } as Document);
+            await users.updateOne({ _id: 1 } as Document, { $set: { greeting: `hello ${String(ada?.name)}` } });
+            many = await users.insertMany([{ _id: 2 }, { _id: 3 }] as Document[]).catch((error: unknown) => error);
+          },
+        },
+      ],
+    });
+    const lines: string[] = [];
+    migrator.on('log', ({ message }) => lines.push(message));
+    const result = await migrator.up();
+    await migrator.close();
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    assert.equal(rs.recorded({ name: 'find', collection: 'users' }).length, 3);
+    assert.equal((await client.db('app').collection('users').findOne({ _id: 1 } as Document))?.greeting, 'hello Ada');
+    assert.equal(rs.recorded({ name: 'update', collection: 'users' }).length, 3);
+    assert.equal((many as { code?: unknown } | undefined)?.code, 16500, "insertMany's throttling reaches the migration");
+    assert.equal(rs.recorded({ name: 'insert', collection: 'users' }).length, 1);
+    assert.deepEqual(
+      lines.filter((line) => line.includes('throttled')),
+      [`users.findOne: throttled by the server (16500: ${throttled.errmsg}); waiting and sending again`],
+    );
+  });
+
   void it("Cosmos DB vCore: its own flavour, with MongoDB's features and transactions, not RU's refusals", async (t) => {
     const { rs } = await scriptedSet(t, {}, {}, (s) => poseAs(s, COSMOS_VCORE_HOST));
     const seen: ServerInfo[] = [];
