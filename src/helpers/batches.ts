@@ -148,7 +148,8 @@ export async function* rawCursorBatches(
   const resend = new Resend(ctx, what, 'page read');
   // undefined: the whole filter; { $gt }: the rest of one type bracket; { $type }: later brackets
   let condition: Document | undefined;
-  let lastId: { value: unknown } | undefined;
+  // the last document read (its _id decoded only to resume)
+  let last: Uint8Array | undefined;
   let warned = false;
   let raw: Uint8Array[] = [];
   for (;;) {
@@ -159,7 +160,7 @@ export async function* rawCursorBatches(
       for await (const bytes of cursor) {
         const doc = bytes as unknown as Uint8Array;
         raw.push(doc);
-        if (resumable) lastId = { value: idOf(doc, ctx) };
+        last = doc;
         if (raw.length >= batchSize) {
           yield raw;
           raw = [];
@@ -173,7 +174,7 @@ export async function* rawCursorBatches(
     }
     if (failure !== undefined) {
       if (!resumable || !(await resend.again(failure.error))) throw failure.error;
-      if (lastId !== undefined) condition = { $gt: lastId.value };
+      if (last !== undefined) condition = { $gt: idOf(last, ctx) };
       continue;
     }
     const next = condition !== undefined && '$gt' in condition ? laterTypes(ctx, bracketOf(condition.$gt)) : undefined;
