@@ -15,10 +15,18 @@
  *   transaction (the server's OperationNotSupportedInTransaction, a change stream, an Atlas Search
  *   index command) poisons the attempt: it and every later operation throw the same
  *   TransactionLimitError and send nothing.
+ * - Outside a transaction, a call the server throttled (Azure Cosmos DB RU's 16500, which did
+ *   nothing) is sent again after a pause, on the schedule of mongrate's own documents, with one
+ *   line per step: a read, or a single-document write. Not a write of many documents (`insertMany`,
+ *   `updateMany`, `bulkWrite`...), which a throttled answer may leave part-done, nor a cursor's
+ *   reads (a migration's loop owns its cursor): those are the migration's to retry.
  * Methods not in the tables, and properties, pass through to the driver's object.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientSession, Db, MongoClient } from 'mongodb';
-import { MongrateError, TransactionLimitError } from '../errors.ts';
+import { isThrottled } from '../driver/errors.ts';
+import { THROTTLED_ATTEMPTS, throttledPause } from '../driver/own-documents.ts';
+import { messageOf, MongrateError, TransactionLimitError } from '../errors.ts';
 import type { TransactionAttempt } from './transaction-attempt.ts';
 
 /** Called with the operation's name before a write is sent; throws to refuse it. */
@@ -30,6 +38,8 @@ export interface Binding {
   transaction?: { session: ClientSession; attempt: TransactionAttempt };
   /** A simulation: a session of the migration's own is a write it cannot simulate. */
   dryRun: boolean;
+  /** Where the step's line about throttling goes. */
+  log?: (line: string) => void;
 }
 
 /** A dry run: the migration's first direct write ends its simulation. */
@@ -203,8 +213,14 @@ function withSession(args: Args, index: number, session: ClientSession): Args {
 
 const isPromise = (value: unknown): value is Promise<unknown> => value instanceof Promise;
 
+/** Writes of one document: a throttled one did nothing, and is sent again (see the file header). */
+const SINGLE_DOCUMENT_WRITES = new Set(['insertOne', 'updateOne', 'replaceOne', 'deleteOne', 'findOneAndDelete', 'findOneAndReplace', 'findOneAndUpdate']);
+
 /** Binds the handles of one step: every handle one hands out is bound the same way. */
 class Binder {
+  /** The step said it was throttled (once per step). */
+  private saidThrottled = false;
+
   constructor(private readonly binding: Binding) {}
 
   /** `label` names the handle in messages: `users`, `db`, `admin`, `client`. */
@@ -223,7 +239,7 @@ class Binder {
         if (typeof value !== 'function') return value;
         const method = value as (...args: Args) => unknown;
         const rule = rules[prop];
-        if (rule !== undefined) return (...args: Args) => this.call({ object, proxy, method, args, rule, label, what: operationName(label, prop, args) });
+        if (rule !== undefined) return (...args: Args) => this.call({ object, proxy, method, args, rule, label, name: prop, what: operationName(label, prop, args) });
         if (kind === 'client' && (prop === 'startSession' || prop === 'withSession')) return (...args: Args) => this.ownSession(object, method, args, `${label}.${prop}`);
         if (kind === 'cursor' && prop === 'clone') return () => this.cloneCursor(object, method, label);
         if (kind === 'cursor' && CURSOR_IO.has(prop)) return (...args: Args) => this.settle(() => method.apply(object, args), `${label} cursor.${prop}`);
@@ -238,8 +254,8 @@ class Binder {
     return proxy;
   }
 
-  private call(call: { object: object; proxy: object; method: (...args: Args) => unknown; args: Args; rule: Rule; label: string; what: string }): unknown {
-    const { object, proxy, method, args, rule, label, what } = call;
+  private call(call: { object: object; proxy: object; method: (...args: Args) => unknown; args: Args; rule: Rule; label: string; name: string; what: string }): unknown {
+    const { object, proxy, method, args, rule, label, name, what } = call;
     const { transaction, guard } = this.binding;
     if (rule.options === 'local') return this.handOut(method.apply(object, args), rule, label);
     if (transaction !== undefined && rule.options === 'none') {
@@ -250,9 +266,34 @@ class Binder {
     if (writes) guard(what);
     const position = typeof rule.options === 'function' ? rule.options(args) : rule.options;
     const sent = transaction === undefined || position === 'none' ? args : withSession(args, position, transaction.session);
-    const result = this.settle(() => method.apply(object, sent), what);
+    const send = (): unknown => this.settle(() => method.apply(object, sent), what);
+    let result = send();
     if (result === object) return proxy;
+    if (transaction === undefined && isPromise(result) && rule.returns !== 'cursor' && (!writes || SINGLE_DOCUMENT_WRITES.has(name))) {
+      result = this.resendThrottled(result, send, what);
+    }
     return isPromise(result) ? result.then((value) => this.handOut(value, rule, label)) : this.handOut(result, rule, label);
+  }
+
+  /**
+   * Sends a promised call again while the server throttles it (see the file header); the first
+   * send is the call already made.
+   */
+  private async resendThrottled(first: Promise<unknown>, send: () => unknown, what: string): Promise<unknown> {
+    let pending = first;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await pending;
+      } catch (error) {
+        if (!isThrottled(error) || attempt >= THROTTLED_ATTEMPTS) throw error;
+        if (!this.saidThrottled) {
+          this.saidThrottled = true;
+          this.binding.log?.(`${what}: throttled by the server (16500: ${messageOf(error)}); waiting and sending again`);
+        }
+        await sleep(throttledPause(attempt));
+        pending = Promise.resolve().then(send);
+      }
+    }
   }
 
   /** What a call returned, bound when it is a handle. */

@@ -58,7 +58,7 @@ export function callMigration(environment: StepEnvironment, call: StepCall, fn: 
   const { server, dryRun, signal } = environment;
   const { transaction } = call;
   const fence = (): void => environment.fence();
-  const binding = { guard: dryRun ? stopAtWrite : fence, dryRun, ...(transaction === undefined ? {} : { transaction }) };
+  const binding = { guard: dryRun ? stopAtWrite : fence, dryRun, log: (line: string) => call.log(line, 'migration'), ...(transaction === undefined ? {} : { transaction }) };
   const handles = bindHandles(environment.given.client, environment.given.db, binding);
   // the helpers need mongrate's own driver: the migration's handles are those, unless it was given the project's 4.x/5.x
   const helperHandles = environment.given.db === environment.db ? handles : bindHandles(environment.client, environment.db, binding);

@@ -30,9 +30,10 @@ export const OWN_DOCUMENTS: CollectionOptions = {
 };
 
 /** Attempts of one throttled command, with pauses of 100 ms doubling to 5 s (about 30 s in all). */
-const THROTTLED_ATTEMPTS = 10;
+export const THROTTLED_ATTEMPTS = 10;
 
-function pauseBefore(attempt: number): number {
+/** The pause after the `attempt`th throttled answer: 100 ms doubling to 5 s, jittered (half to all of it). */
+export function throttledPause(attempt: number): number {
   const base = Math.min(5000, 100 * 2 ** (attempt - 1));
   return base / 2 + (Math.random() * base) / 2;
 }
@@ -43,7 +44,7 @@ async function retryThrottled<T>(send: () => Promise<T>): Promise<T> {
       return await send();
     } catch (error) {
       if (!isThrottled(error) || attempt >= THROTTLED_ATTEMPTS) throw error;
-      await sleep(pauseBefore(attempt));
+      await sleep(throttledPause(attempt));
     }
   }
 }

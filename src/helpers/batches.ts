@@ -6,11 +6,13 @@
  * a rerun resumes from what is left) and memory holds at most one batch.
  */
 import type { AnyBulkWriteOperation, Collection, Document, Filter, WithId } from 'mongodb';
+import { SERVER_CODES } from '../driver/errors.ts';
 import { usageError } from '../errors.ts';
 import type { HelperContext } from './types.ts';
 import { withSession } from './context.ts';
 import type { Pacer } from './pacing.ts';
-import { transformView, WRITE_OPTIONS } from './typed.ts';
+import { Resend, resending } from './failover-retry.ts';
+import { idOf, transformView, WRITE_OPTIONS } from './typed.ts';
 
 export const DEFAULT_BATCH_SIZE = 1000;
 /** Documents a read-only cursor asks for per round trip, at least (FerretDB's own default is 101). */
@@ -122,32 +124,68 @@ export async function* cursorBatches(
   filter: Filter<Document>,
   batchSize: number,
   sort: Document = { _id: 1 },
+  what?: string,
 ): AsyncGenerator<Page> {
-  for await (const raw of rawCursorBatches(ctx, collection, filter, batchSize, sort)) yield page(raw, ctx);
+  for await (const raw of rawCursorBatches(ctx, collection, filter, batchSize, sort, what)) yield page(raw, ctx);
 }
 
-/** cursorBatches, the bytes only: for a pass that decodes just the documents it needs. */
+/**
+ * cursorBatches, the bytes only: for a pass that decodes just the documents it needs. A cursor in
+ * `_id` order that fails by a failover or throttling (its `getMore` cannot be repeated: the cursor
+ * died with the old primary) goes on with a new `find` from after the last `_id` read, then the
+ * later type brackets as keysetBatches walks them. One in natural order cannot resume: its error
+ * stands.
+ */
 export async function* rawCursorBatches(
   ctx: HelperContext,
   collection: Collection,
   filter: Filter<Document>,
   batchSize: number,
   sort: Document = { _id: 1 },
+  what = `reading ${collection.collectionName}`,
 ): AsyncGenerator<Uint8Array[]> {
-  const cursor = collection.find(filter, { ...withSession(ctx), sort, batchSize: Math.max(batchSize, READ_BATCH), raw: true });
-  try {
-    let raw: Uint8Array[] = [];
-    for await (const bytes of cursor) {
-      raw.push(bytes as unknown as Uint8Array);
-      if (raw.length >= batchSize) {
-        yield raw;
-        raw = [];
+  const resumable = Object.keys(sort).length === 1 && sort._id === 1;
+  const resend = new Resend(ctx, what, 'page read');
+  // undefined: the whole filter; { $gt }: the rest of one type bracket; { $type }: later brackets
+  let condition: Document | undefined;
+  // the last document read (its _id decoded only to resume)
+  let last: Uint8Array | undefined;
+  let warned = false;
+  let raw: Uint8Array[] = [];
+  for (;;) {
+    const query = condition === undefined ? filter : withIdCondition(filter, condition);
+    const cursor = collection.find(query, { ...withSession(ctx), sort, batchSize: Math.max(batchSize, READ_BATCH), raw: true });
+    let failure: { error: unknown } | undefined;
+    try {
+      for await (const bytes of cursor) {
+        const doc = bytes as unknown as Uint8Array;
+        raw.push(doc);
+        last = doc;
+        if (raw.length >= batchSize) {
+          yield raw;
+          raw = [];
+        }
       }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      // a cursor on a server that went away cannot be closed there: nothing to do about it
+      await cursor.close().catch(() => undefined);
     }
-    if (raw.length > 0) yield raw;
-  } finally {
-    await cursor.close();
+    if (failure !== undefined) {
+      if (!resumable || !(await resend.again(failure.error))) throw failure.error;
+      if (last !== undefined) condition = { $gt: idOf(last, ctx) };
+      continue;
+    }
+    const next = condition !== undefined && '$gt' in condition ? laterTypes(ctx, bracketOf(condition.$gt)) : undefined;
+    if (next?.leftOut === true && !warned) {
+      warned = true;
+      warnUnvisitedTypes(ctx, what);
+    }
+    if (next === undefined || next.types.length === 0) break;
+    condition = { $type: next.types };
   }
+  if (raw.length > 0) yield raw;
 }
 
 /**
@@ -174,8 +212,11 @@ export async function* keysetBatches(
       if (ctx.signal?.aborted === true) return;
     }
     const query = condition === undefined ? filter : withIdCondition(filter, condition);
-    // raw: the driver's decoding would turn a Double 2.0 into 2 (an Int32 when written back)
-    const raw = (await collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, limit: batchSize, batchSize, raw: true }).toArray()) as unknown as Uint8Array[];
+    // raw: the driver's decoding would turn a Double 2.0 into 2 (an Int32 when written back).
+    // Sent again after a failover or throttling: a new find from after the last _id read.
+    const read = (): Promise<Uint8Array[]> =>
+      collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, limit: batchSize, batchSize, raw: true }).toArray() as unknown as Promise<Uint8Array[]>;
+    const raw = await resending(ctx, what, 'page read', read);
     const batch = page(raw, ctx);
     const last = batch.docs.at(-1);
     yielded += batch.docs.length;
@@ -210,11 +251,20 @@ export interface WriteCounts {
  * of operation, so it is one command (the driver would send a mixed one as an update command and
  * a delete command), and the fence is checked right before each: a lost lease stops the next one.
  * (Only a call over the server's message size, 48 MB on MongoDB, is still split by the driver.)
+ *
+ * Every operation here is idempotent: an update conditional on the values it replaces, a delete
+ * or upsert by `_id`. So a call that met a failover (applied in part or not at all, unknown) is
+ * sent again as it is (see failover-retry.ts); what it had applied then matches nothing, and the
+ * page writer reads those documents again and finds them written. A call throttled statement by
+ * statement (Cosmos DB RU's write errors 16500: those did nothing) sends again only the throttled
+ * statements, counting what the others did; one throttled as a whole is sent again as it is.
  */
 export async function writeChunked(
   ctx: HelperContext,
   collection: Collection,
   operations: AnyBulkWriteOperation[],
+  /** Names the helper in the lines saying a call is sent again. */
+  what: string,
   /** After each call but the last: how many of the operations went out, for progress within a batch. */
   onChunk?: (sent: number, total: number) => Promise<void>,
   /** e.g. bypassDocumentValidation, for a copy whose validator describes the old shape. */
@@ -233,15 +283,65 @@ export async function writeChunked(
   for (const group of kinds.values()) {
     for (let start = 0; start < group.length; start += size) {
       ctx.fence?.();
-      const result = await collection.bulkWrite(group.slice(start, start + size), { ...options, ...withSession(ctx), ...WRITE_OPTIONS, ordered: false });
-      counts.matched += result.matchedCount;
-      counts.modified += result.modifiedCount;
-      counts.deleted += result.deletedCount;
+      await sendChunk(ctx, collection, group.slice(start, start + size), what, options, counts);
       sent += Math.min(size, group.length - start);
       if (sent < operations.length) await onChunk?.(sent, operations.length);
     }
   }
   return counts;
+}
+
+/** What a bulk write error says of one statement, from whichever copy of the driver. */
+interface StatementError {
+  index?: unknown;
+  code?: unknown;
+}
+
+/**
+ * The statements a bulk write error says were throttled, when every statement it refused was
+ * throttled (and so did nothing); undefined when it refused one for another reason, or none.
+ */
+function throttledStatements(error: unknown, sent: AnyBulkWriteOperation[]): AnyBulkWriteOperation[] | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const listed: unknown = (error as { writeErrors?: unknown }).writeErrors;
+  const errors = (Array.isArray(listed) ? listed : listed === undefined || listed === null ? [] : [listed]) as StatementError[];
+  if (errors.length === 0 || errors.some((e) => e.code !== SERVER_CODES.TooManyRequests || typeof e.index !== 'number')) return undefined;
+  return errors.map((e) => sent[e.index as number]).filter((operation) => operation !== undefined);
+}
+
+function addCounts(counts: WriteCounts, result: unknown): void {
+  const { matchedCount, modifiedCount, deletedCount } = (result ?? {}) as { matchedCount?: unknown; modifiedCount?: unknown; deletedCount?: unknown };
+  counts.matched += typeof matchedCount === 'number' ? matchedCount : 0;
+  counts.modified += typeof modifiedCount === 'number' ? modifiedCount : 0;
+  counts.deleted += typeof deletedCount === 'number' ? deletedCount : 0;
+}
+
+/** One bulkWrite call, sent again after a failover or throttling (see writeChunked). */
+async function sendChunk(
+  ctx: HelperContext,
+  collection: Collection,
+  chunk: AnyBulkWriteOperation[],
+  what: string,
+  options: { bypassDocumentValidation?: boolean },
+  counts: WriteCounts,
+): Promise<void> {
+  const resend = new Resend(ctx, what, 'batch');
+  let pending = chunk;
+  for (;;) {
+    try {
+      addCounts(counts, await collection.bulkWrite(pending, { ...options, ...withSession(ctx), ...WRITE_OPTIONS, ordered: false }));
+      return;
+    } catch (error) {
+      const throttled = throttledStatements(error, pending);
+      if (throttled === undefined) {
+        if (!(await resend.again(error))) throw error;
+        continue;
+      }
+      if (!(await resend.again(error, 'throttled'))) throw error;
+      addCounts(counts, (error as { result?: unknown }).result);
+      pending = throttled;
+    }
+  }
 }
 
 export function checkBatchSize(batchSize: number | undefined, what: string): number {

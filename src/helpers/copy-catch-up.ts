@@ -68,9 +68,9 @@ class CatchUpWrites {
 
   async send(ctx: HelperContext, job: CopyJob): Promise<void> {
     const options = job.writeOptions.bypassDocumentValidation === true ? { bypassDocumentValidation: true } : {};
-    await writeChunked(ctx, job.temp, [...this.tempDeletes, ...this.tempReplaces], undefined, options);
-    if (job.keepTemp !== undefined && this.kept.length > 0) await writeChunked(ctx, job.keepTemp, this.kept, undefined, options);
-    await writeChunked(ctx, job.sums, this.sums);
+    await writeChunked(ctx, job.temp, [...this.tempDeletes, ...this.tempReplaces], job.what, undefined, options);
+    if (job.keepTemp !== undefined && this.kept.length > 0) await writeChunked(ctx, job.keepTemp, this.kept, job.what, undefined, options);
+    await writeChunked(ctx, job.sums, this.sums, job.what);
   }
 }
 
@@ -143,7 +143,7 @@ export async function catchUpPass(ctx: HelperContext, job: CopyJob, batchSize: n
   let deleted = 0;
   let records = walk ? new RecordWalk(ctx, job) : undefined;
   try {
-    for await (const raw of rawCursorBatches(ctx, job.source, {}, batchSize, sort)) {
+    for await (const raw of rawCursorBatches(ctx, job.source, {}, batchSize, sort, job.what)) {
       // only the _ids: a document is decoded whole only when it changed
       const ids = raw.map((bytes) => idOf(bytes, ctx));
       const keys = ids.map((id) => idKey(id, ctx));

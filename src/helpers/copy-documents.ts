@@ -43,7 +43,7 @@ export async function copyDocuments(ctx: HelperContext, job: CopyJob, { batchSiz
     return true;
   };
   try {
-    for await (const { docs, raw } of cursorBatches(ctx, job.source, {}, batchSize, sort)) {
+    for await (const { docs, raw } of cursorBatches(ctx, job.source, {}, batchSize, sort, what)) {
       const copies: Document[] = [];
       const originals: Document[] = [];
       const sums: Document[] = [];

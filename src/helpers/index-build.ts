@@ -11,13 +11,15 @@
  * - progress: while the build runs, its `$currentOp` entry is read now and then and its progress
  *   (`done`/`total`, where the server reports it) logged when it changed. A server that does not
  *   list operations (FerretDB, Cosmos DB RU, the Stable API strict) gets no progress lines.
+ * - a build that meets a failover (or Cosmos DB's throttling) is sent again once a primary is
+ *   back, saying so: `createIndexes` of an index that now exists answers ok (failover-retry.ts).
  * - an interrupt ends the wait: the build is stopped with `dropIndexes` of the indexes it was
  *   building (how MongoDB 4.4+ aborts a build in progress) and the helper throws INTERRUPTED.
  */
 import type { Collection, Db, Document, IndexDescription } from 'mongodb';
-import { isConnectionLoss } from '../driver/errors.ts';
 import { MongrateError } from '../errors.ts';
 import { withSession } from './context.ts';
+import { resending } from './failover-retry.ts';
 import type { HelperContext } from './types.ts';
 
 /** The default commitQuorum (see the file header). */
@@ -42,8 +44,8 @@ async function progressOf(db: Db, collection: string, names: readonly string[]):
       .db('admin')
       .aggregate([{ $currentOp: {} }, { $match: { ns: `${db.databaseName}.${collection}`, 'command.createIndexes': collection } }])
       .toArray();
-  } catch (error) {
-    if (isConnectionLoss(error)) throw error;
+  } catch {
+    // not listed (or no primary during an election): no line now; the build's own answer tells the rest
     return undefined;
   }
   for (const op of ops) {
@@ -79,12 +81,14 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
 export async function buildIndexesWatched<T extends Document>(ctx: HelperContext, collection: Collection<T>, specs: IndexDescription[], what: string): Promise<void> {
   const inTransaction = ctx.session?.inTransaction() === true;
   const quorum = !inTransaction && takesCommitQuorum(ctx) ? { commitQuorum: ctx.commitQuorum ?? DEFAULT_COMMIT_QUORUM } : {};
-  const build = collection.createIndexes(specs, { ...withSession(ctx), ...quorum });
-  // inside a transaction the build is part of it: nothing to watch or stop
+  const send = (): Promise<string[]> => collection.createIndexes(specs, { ...withSession(ctx), ...quorum });
+  // inside a transaction the build is part of it: nothing to watch or stop, nor to send again
   if (inTransaction) {
-    await build;
+    await send();
     return;
   }
+  // after a failover (or throttling) the build is sent again: an index that now exists answers ok
+  const build = resending(ctx, what, 'index build', send);
   const names = specs.map((spec) => spec.name ?? '').filter((name) => name !== '');
   const finished = build.then(
     () => 'finished' as const,

@@ -11,6 +11,7 @@ import type { AnyBulkWriteOperation, Collection, Document, Filter, WithId } from
 import { MongrateError, usageError } from '../errors.ts';
 import { page, writeChunked, type Page } from './batches.ts';
 import { bsonOf, withSession } from './context.ts';
+import { resending } from './failover-retry.ts';
 import { deleteFilter, diffWrite, holdsTarget, type DiffWrite } from './diff.ts';
 import { withoutStaleLargeFields } from './large-values.ts';
 import { idKey, sameBytes, storedValues } from './typed.ts';
@@ -104,10 +105,11 @@ async function planWrites(ctx: HelperContext, documents: Page, transform: PageTr
  * The planned documents as they are now, still within the helper's filter (a document another
  * writer moved out of it, e.g. bumped to the target version, is no longer ours to transform).
  */
-async function readAgain(ctx: HelperContext, collection: Collection, filter: Filter<Document>, ids: unknown[]): Promise<Page> {
+async function readAgain(ctx: HelperContext, collection: Collection, filter: Filter<Document>, ids: unknown[], what: string): Promise<Page> {
   const byIds: Document = { _id: { $in: ids } };
   const query = Object.keys(filter).length === 0 ? byIds : { $and: [filter, byIds] };
-  const raw = (await collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, raw: true }).toArray()) as unknown as Uint8Array[];
+  const read = (): Promise<Uint8Array[]> => collection.find(query, { ...withSession(ctx), sort: { _id: 1 }, raw: true }).toArray() as unknown as Promise<Uint8Array[]>;
+  const raw = await resending(ctx, what, 'page read', read);
   return page(raw, ctx);
 }
 
@@ -164,12 +166,12 @@ export async function writePage(
     // a large field another writer changed since it was read: not written now, read again below
     const ready = await withoutStaleLargeFields(ctx, collection, planned);
     const chunk = attempt === 1 && onProgress !== undefined ? (sent: number, total: number) => onProgress(sent / total) : undefined;
-    const written = await writeChunked(ctx, collection, ready.map((p) => p.operation), chunk);
+    const written = await writeChunked(ctx, collection, ready.map((p) => p.operation), what, chunk);
     counts.modified += written.modified;
     counts.deleted += written.deleted;
     const missed = planned.length - written.matched - written.deleted;
     if (missed <= 0) return counts;
-    const current = await readAgain(ctx, collection, filter, planned.map((p) => p.id));
+    const current = await readAgain(ctx, collection, filter, planned.map((p) => p.id), what);
     pending = unapplied(ctx, planned, current);
     counts.vanished += Math.max(0, missed - pending.docs.length);
     if (pending.docs.length === 0) return counts;

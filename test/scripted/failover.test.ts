@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exitCodeFor } from '../../src/cli/exit-codes.ts';
+import type { Document } from 'mongodb';
+import { READ_BATCH } from '../../src/helpers/batches.ts';
 import { createMigrator } from '../../src/index.ts';
 import type { ScriptedError } from '../support/scripted-replica-set/index.ts';
 import { scriptedSet } from './fixtures.ts';
@@ -81,6 +83,81 @@ void describe('an election mid-run on the scripted replica set', () => {
     assert.equal(sent.length, 2, 'sent to the primary as it stepped down, then once a primary was back');
     assert.ok((sent[1]?.at ?? 0) >= (sent[0]?.at ?? Infinity));
     assert.ok(lines.some((line) => /^bumpSchemaVersion\(users\): the server went away \(.*\); sending the step again once a primary is back \(it is idempotent\)$/.test(line)), lines.join('\n'));
+  });
+
+  void it("a page read that meets a stepped-down primary (the driver's one retry too) is sent again from the page's start once a primary is back: every document transformed once", async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    await client.db('app').collection<User>('users').insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: i + 1, schema_version: 1 })));
+    let elected: Promise<void> = Promise.resolve();
+    // the second page's find: the primary steps down under it, and the driver's own retry meets the election too
+    const interrupted = { code: 11602, codeName: 'InterruptedDueToReplStateChange', errmsg: 'operation was interrupted because the node stepped down' };
+    let finds = 0;
+    rs.script({ name: 'find', collection: 'users', nth: 2, times: 2 }, () => {
+      finds += 1;
+      if (finds === 1) elected = rs.stepDown({ unavailableMs: 1500 });
+      return { ok: 0, ...interrupted };
+    });
+    const transformed = new Map<number, number>();
+    const migrator = createMigrator({
+      uri: rs.uri,
+      database: 'app',
+      migrations: [
+        {
+          id: '001-bump',
+          transaction: false,
+          up: ({ helpers }) =>
+            helpers.bumpSchemaVersion('users', {
+              to: 2,
+              batchSize: 10,
+              transform: (user) => {
+                transformed.set(Number(user._id), (transformed.get(Number(user._id)) ?? 0) + 1);
+                return { ...user, active: true };
+              },
+            }),
+        },
+      ],
+    });
+    const lines: string[] = [];
+    migrator.on('log', ({ message }) => lines.push(message));
+    const result = await migrator.up();
+    await elected;
+    await migrator.close();
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    assert.equal(await client.db('app').collection<User>('users').countDocuments({ schema_version: 2, active: true }), 30);
+    assert.deepEqual([...transformed.values()], Array.from({ length: 30 }, () => 1), 'every document transformed once');
+    assert.ok(lines.some((line) => /^bumpSchemaVersion\(users\): the server went away \(.*\); sending the page read again once a primary is back \(it is idempotent\)$/.test(line)), lines.join('\n'));
+    const pages = rs.recorded({ name: 'find', collection: 'users' }).map((c) => JSON.stringify((c.command.filter as Document)._id));
+    // bumpSchemaVersion's filter is on the version: a page starts after the last _id read
+    assert.deepEqual(pages.slice(0, 5), [undefined, '{"$gt":10}', '{"$gt":10}', '{"$gt":10}', '{"$gt":20}'], 'the second page read three times (its find, the driver\'s retry, mongrate\'s), then the third');
+  });
+
+  void it("a copy's cursor whose getMore meets a stepped-down primary goes on with a find from after the last _id read, once a primary is back", async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    // more than the copy asks for in one round trip (READ_BATCH), so the cursor needs a getMore
+    const total = READ_BATCH + 500;
+    await client.db('app').collection<User>('users').insertMany(Array.from({ length: total }, (_, i) => ({ _id: i + 1 })));
+    let elected: Promise<void> = Promise.resolve();
+    rs.script({ name: 'getMore', collection: 'users' }, () => {
+      elected = rs.stepDown({ unavailableMs: 1500 });
+      return { ok: 0, code: 11602, codeName: 'InterruptedDueToReplStateChange', errmsg: 'operation was interrupted because the node stepped down' };
+    });
+    const migrator = createMigrator({
+      uri: rs.uri,
+      database: 'app',
+      migrations: [{ id: '001-copy', transaction: false, up: ({ helpers }) => helpers.copyAndRename('users', { to: 'people', batchSize: 2000 }) }],
+    });
+    const lines: string[] = [];
+    migrator.on('log', ({ message }) => lines.push(message));
+    const result = await migrator.up();
+    await elected;
+    await migrator.close();
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    assert.equal(await client.db('app').collection('people').countDocuments(), total, 'every document copied once (a second insert of one would be a duplicate key)');
+    assert.ok(lines.some((line) => /^copyAndRename\(users -> people\): the server went away \(.*\); sending the page read again once a primary is back \(it is idempotent\)$/.test(line)), lines.join('\n'));
+    const [first, resumed] = rs.recorded({ name: 'find', collection: 'users' });
+    assert.equal((first?.command.filter as Document | undefined)?._id, undefined);
+    const after = (resumed?.command.filter as { _id?: { $gt?: unknown } } | undefined)?._id?.$gt;
+    assert.equal(Number(after), READ_BATCH, 'resumed after the last _id of the first batch');
   });
 
   const failovers: { what: string; reply: ScriptedError }[] = [

@@ -1,11 +1,13 @@
 // Index builds that cannot hang a run: on a replica set the helpers' createIndexes carries a
 // commitQuorum that one member down cannot block (1, the primary alone, unless the config says
 // otherwise), the build's progress is logged from $currentOp, and an interrupt ends the wait on a
-// createIndexes that never answers, stopping the build (dropIndexes).
+// createIndexes that never answers, stopping the build (dropIndexes); a build that meets a failover
+// is sent again once a primary is back.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Document } from 'mongodb';
 import { createMigrator, type InlineMigration } from '../../src/index.ts';
+import type { ScriptAction, ScriptedReplicaSet } from '../support/scripted-replica-set/index.ts';
 import { scriptedSet, signal } from './fixtures.ts';
 
 const byEmail: InlineMigration = {
@@ -69,4 +71,37 @@ void describe('index builds on the scripted replica set', () => {
     rs.release();
     await migrator.close();
   });
+
+  const stepdowns: { what: string; action: (rs: ScriptedReplicaSet, elected: (p: Promise<void>) => void) => ScriptAction }[] = [
+    {
+      what: 'the primary steps down under it (11602)',
+      action: (rs, elected) => () => {
+        elected(rs.stepDown({ unavailableMs: 1500 }));
+        return { ok: 0, code: 11602, codeName: 'InterruptedDueToReplStateChange', errmsg: 'operation was interrupted because the node stepped down' };
+      },
+    },
+    // built, then the connection dropped: the build sent again finds the index there, and answers ok
+    { what: 'the connection is dropped after the build', action: () => 'handleThenCloseConnection' },
+  ];
+  for (const { what, action } of stepdowns) {
+    void it(`a build whose createIndexes fails as ${what} is sent again once a primary is back, saying so`, async (t) => {
+      const { rs, client } = await scriptedSet(t);
+      await client.db('app').collection('users').insertOne({ _id: 1, email: 'a@example.com' } as Document);
+      let elected: Promise<void> = Promise.resolve();
+      rs.script({ name: 'createIndexes', collection: 'users' }, action(rs, (p) => {
+        elected = p;
+      }));
+      const migrator = createMigrator({ uri: rs.uri, database: 'app', migrations: [byEmail] });
+      const lines: string[] = [];
+      migrator.on('log', ({ message }) => lines.push(message));
+      const result = await migrator.up();
+      await elected;
+      await migrator.close();
+      assert.equal(result.error, undefined, JSON.stringify(result.error));
+      assert.equal(rs.recorded({ name: 'createIndexes', collection: 'users' }).length, 2);
+      assert.ok(lines.some((line) => /^ensureIndexes\(users\): the server went away \(.*\); sending the index build again once a primary is back \(it is idempotent\)$/.test(line)), lines.join('\n'));
+      const names = (await client.db('app').collection('users').indexes()).map((index) => index.name);
+      assert.deepEqual(names.sort(), ['_id_', 'email_1']);
+    });
+  }
 });

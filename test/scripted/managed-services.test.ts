@@ -72,6 +72,95 @@ void describe('managed services on the scripted replica set', () => {
     assert.equal(await client.db('app').collection('users').countDocuments(), 1);
   });
 
+  void it("Cosmos DB RU's throttling (16500) of a helper's page read and batch, twice each, as a whole and statement by statement: waited out and sent again, said once", async (t) => {
+    const { rs, client } = await scriptedSet(t, { hello: { helloOk: undefined } }, {}, (s) => poseAs(s, COSMOS_RU_HOST));
+    rs.setBuildInfo({ version: '4.2.0' });
+    rs.script({ name: 'hello', times: Infinity }, { code: 115, codeName: 'CommandNotSupported', errmsg: 'Command hello not supported.' });
+    await client.db('app').collection('users').insertMany(Array.from({ length: 4 }, (_, i) => ({ _id: i + 1, schema_version: 1 })) as Document[]);
+    const throttled = { code: 16500, codeName: 'TooManyRequests', errmsg: 'Request rate is large. More Request Units may be needed, so no changes were made. Please retry this request later. RetryAfterMs=10' };
+    rs.script({ name: 'find', collection: 'users', nth: 2, times: 2 }, throttled);
+    // the second batch: throttled as a whole, then each of its two statements
+    rs.script({ name: 'update', collection: 'users', nth: 2 }, throttled);
+    const { code, errmsg } = throttled;
+    rs.script({ name: 'update', collection: 'users' }, { reply: { ok: 1, n: 0, nModified: 0, writeErrors: [0, 1].map((index) => ({ index, code, errmsg })) } });
+    const transformed: number[] = [];
+    const migrator = createMigrator({
+      uri: rs.directUri('primary'),
+      database: 'app',
+      migrations: [
+        {
+          id: '001-bump',
+          up: ({ helpers }) =>
+            helpers.bumpSchemaVersion('users', {
+              to: 2,
+              batchSize: 2,
+              transform: (user) => {
+                transformed.push(Number(user._id));
+                return { ...user, active: true };
+              },
+            }),
+        },
+      ],
+    });
+    const lines: string[] = [];
+    migrator.on('log', ({ message }) => lines.push(message));
+    const result = await migrator.up();
+    await migrator.close();
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    assert.equal(await client.db('app').collection('users').countDocuments({ schema_version: 2, active: true }), 4);
+    assert.deepEqual(transformed, [1, 2, 3, 4], 'every document transformed once');
+    assert.deepEqual(
+      lines.filter((line) => line.includes('throttled')),
+      [`bumpSchemaVersion(users): throttled by the server (16500: ${throttled.errmsg}); waiting and sending again`],
+    );
+    const pages = rs.recorded({ name: 'find', collection: 'users' }).map((c) => JSON.stringify((c.command.filter as Document)._id));
+    assert.deepEqual(pages.slice(0, 5), [undefined, '{"$gt":2}', '{"$gt":2}', '{"$gt":2}', '{"$gt":4}'], 'the second page sent three times');
+    const batches = rs.recorded({ name: 'update', collection: 'users' });
+    assert.deepEqual(batches.map((c) => (c.command.updates as Document[]).length), [2, 2, 2, 2], 'the second batch sent three times');
+  });
+
+  void it("Cosmos DB RU's throttling (16500) of a migration's own read and single-document write through ctx.db: sent again after a pause, said once; a multi-document write is left to the migration", async (t) => {
+    const { rs, client } = await scriptedSet(t, { hello: { helloOk: undefined } }, {}, (s) => poseAs(s, COSMOS_RU_HOST));
+    rs.setBuildInfo({ version: '4.2.0' });
+    rs.script({ name: 'hello', times: Infinity }, { code: 115, codeName: 'CommandNotSupported', errmsg: 'Command hello not supported.' });
+    await client.db('app').collection('users').insertOne({ _id: 1, name: 'Ada' } as Document);
+    rs.clearCommands();
+    const throttled = { code: 16500, codeName: 'TooManyRequests', errmsg: 'Request rate is large. More Request Units may be needed, so no changes were made. Please retry this request later. RetryAfterMs=10' };
+    rs.script({ name: 'find', collection: 'users', times: 2 }, throttled);
+    rs.script({ name: 'update', collection: 'users', times: 2 }, throttled);
+    rs.script({ name: 'insert', collection: 'users' }, throttled);
+    let many: unknown;
+    const migrator = createMigrator({
+      uri: rs.directUri('primary'),
+      database: 'app',
+      migrations: [
+        {
+          id: '001-direct',
+          up: async ({ db }) => {
+            const users = db.collection('users');
+            const ada = await users.findOne({ _id: 1 } as Document);
+            await users.updateOne({ _id: 1 } as Document, { $set: { greeting: `hello ${String(ada?.name)}` } });
+            many = await users.insertMany([{ _id: 2 }, { _id: 3 }] as Document[]).catch((error: unknown) => error);
+          },
+        },
+      ],
+    });
+    const lines: string[] = [];
+    migrator.on('log', ({ message }) => lines.push(message));
+    const result = await migrator.up();
+    await migrator.close();
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    assert.equal(rs.recorded({ name: 'find', collection: 'users' }).length, 3);
+    assert.equal((await client.db('app').collection('users').findOne({ _id: 1 } as Document))?.greeting, 'hello Ada');
+    assert.equal(rs.recorded({ name: 'update', collection: 'users' }).length, 3);
+    assert.equal((many as { code?: unknown } | undefined)?.code, 16500, "insertMany's throttling reaches the migration");
+    assert.equal(rs.recorded({ name: 'insert', collection: 'users' }).length, 1);
+    assert.deepEqual(
+      lines.filter((line) => line.includes('throttled')),
+      [`users.findOne: throttled by the server (16500: ${throttled.errmsg}); waiting and sending again`],
+    );
+  });
+
   void it("Cosmos DB vCore: its own flavour, with MongoDB's features and transactions, not RU's refusals", async (t) => {
     const { rs } = await scriptedSet(t, {}, {}, (s) => poseAs(s, COSMOS_VCORE_HOST));
     const seen: ServerInfo[] = [];
@@ -83,10 +172,31 @@ void describe('managed services on the scripted replica set', () => {
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     const [server] = seen;
     assert.equal(server?.flavour, 'cosmosdb-vcore');
-    for (const feature of ['validators', 'renameDropTarget', 'transactions'] as const) assert.equal(server.supports(feature), true, feature);
+    for (const feature of ['validators', 'transactions'] as const) assert.equal(server.supports(feature), true, feature);
     assert.equal(result.steps[0]?.transaction, true);
     assert.deepEqual(warnings, []);
     assert.ok(rs.recorded({ collection: 'users', name: 'insert' }).every((c) => c.inTransaction && typeof c.comment === 'string'));
+  });
+
+  void it("Cosmos DB vCore runs DocumentDB's engine, whose rename over a target is a drop then a rename: copyAndRename over an existing collection needs allowBriefGap", async (t) => {
+    const { rs, client } = await scriptedSet(t, {}, {}, (s) => poseAs(s, COSMOS_VCORE_HOST));
+    const db = client.db('app');
+    await db.collection('users').insertMany([{ _id: 1 }, { _id: 2 }] as Document[]);
+    await db.collection('people').insertOne({ _id: 9 } as Document);
+    const copy: InlineMigration = { id: '001-copy', transaction: false, up: ({ helpers }) => helpers.copyAndRename('users', { to: 'people' }) };
+    const refusing = createMigrator({ uri: rs.directUri('primary'), database: 'app', migrations: [copy] });
+    const refused = await refusing.up();
+    await refusing.close();
+    assert.equal(refused.error?.code, 'MIGRATION_FAILED', JSON.stringify(refused.error));
+    assert.match(refused.error.message, /renameCollection dropTarget \[renameDropTarget\].*Azure Cosmos DB for MongoDB vCore.*pass allowBriefGap: true/);
+    assert.deepEqual(rs.recorded({ name: ['create', 'insert', 'renameCollection'], when: (c) => c.collection?.startsWith('_mongrate_') === true }), [], 'nothing copied');
+    assert.deepEqual(await db.collection('people').find().toArray(), [{ _id: 9 }]);
+
+    // with the setting: moved aside, then the copy renamed in
+    const helpers = createHelpers({ db, server: await probeServer(db), dryRun: false });
+    await helpers.copyAndRename('users', { to: 'people', allowBriefGap: true });
+    assert.equal(await db.collection('people').countDocuments(), 2);
+    assert.ok(rs.recorded({ name: 'renameCollection' }).every((c) => c.command.dropTarget !== true), 'no rename with dropTarget');
   });
 
   void it('a server of wire version 7 (DocumentDB 4.0, Cosmos DB RU 4.0) is too old for the driver: exit 2 naming the oldest it takes', async (t) => {
