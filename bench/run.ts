@@ -24,7 +24,7 @@ import { throttleGroup } from './cases/throttle.ts';
 import { BATCH_SIZES, bumpGroup, reshapeGroup, type UpdateEnv } from './cases/updates.ts';
 import { createUsers, slice, userId, type FlatUser } from './data.ts';
 import { TrafficMeter, idleCpuMicrosPerMs } from './meter.ts';
-import { missNote, type NoteFacts } from './notes.ts';
+import { missNote, serverLabel, type NoteFacts } from './notes.ts';
 import { parseOptions, type BenchOptions } from './options.ts';
 import { casesTable, median, num, ratioText, ratiosTable, RATIOS, computeRatios, writeResults, type BenchResults, type CaseResult, type Group, type ServerProfile } from './report.ts';
 
@@ -193,6 +193,12 @@ async function main(): Promise<number> {
     out('Targets (and, without one, ratios for context)');
     out(ratiosTable(ratios));
     for (const [key, r] of Object.entries(ratios)) {
+      // a figure only this server distorts says so beside it, met or missed (a miss's note says it too)
+      const label = r.value === null || r.pass === false ? null : serverLabel(key, facts);
+      if (label !== null) {
+        out(`   ${key} ${ratioText(r.value, RATIOS[key]?.kind)}: ${label}`);
+        notes.push(`${key}: ${label}`);
+      }
       if (r.pass !== false || r.note === null) continue;
       out(`   ${key} ${ratioText(r.value, RATIOS[key]?.kind)} MISS: ${r.note}`);
       notes.push(`${key}: ${r.note}`);

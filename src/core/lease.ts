@@ -13,21 +13,19 @@
  *   can reach the `expiresAt` it wrote, so it always stops before anyone may take over. Past the
  *   deadline the lease is lost for good: never renewed again (someone may own it now), and
  *   `assertHeld()` (the fence before every write) throws LOCK_LOST.
- * - A migration's transaction writes the lock document as its first operation (`touch`). While
- *   that transaction is open nobody can take the lease over: a takeover's write to the lock
- *   document waits for our commit or abort (MongoDB and PostgreSQL both make a write outside a
- *   transaction wait for one that wrote the document first), and if the server aborts the
- *   transaction, none of its writes land. So while it is open the deadline does not stop the
- *   holder, and the heartbeat sends nothing (its renewal would only wait for the commit, and land
- *   after it with an older expiry). So that others still see the lease live meanwhile, a lease that
- *   would not outlast the server's longest transaction is first renewed for that long
- *   (`coverTransaction`). Right before the commit a transaction that outlived a third of the lease
- *   stamps the lock again (`refresh`). After the commit the deadline is the one the last stamp in
- *   the transaction gives; after an abort, the one committed renewals gave: a runner whose lease
- *   ran out meanwhile has lost it.
+ * - A migration's transaction does not write the lock document: the heartbeat goes on renewing
+ *   the lease outside it while it is open, and `assertHeld()` is the fence right before its
+ *   outcome and its commit, as before any write outside a transaction. What keeps two runners'
+ *   transactions of one migration from both committing is the changelog record itself (see
+ *   core/recorder.ts): the outcome written in the transaction is conditional on this run's claim,
+ *   and a runner that took the lease over re-claims the record (a conditional write on it) before
+ *   it runs the migration again. Whichever of the two writes the record first wins: a re-claim
+ *   first makes our outcome match nothing or conflict, so our transaction aborts and none of its
+ *   writes land; our outcome first makes the re-claim wait for our commit or abort (MongoDB and
+ *   PostgreSQL both make a write outside a transaction wait for one that wrote the document
+ *   first), and after a commit it finds the record applied and runs nothing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClientSession } from 'mongodb';
 import { MongrateError, messageOf } from '../errors.ts';
 import type { LockStore } from '../lock/contract.ts';
 import { describeHolder } from '../lock/holder.ts';
@@ -98,23 +96,6 @@ function deadlineFor(clock: ServerClock, sentMs: number, ttlMs: number): number 
 
 type TakeoverOutcome = 'removed' | 'already-gone' | 'contended';
 
-/** An expiry written to the lock document: when it was sent (steady time), and the deadline it gives. */
-interface Stamp {
-  sentMs: number;
-  deadline: number;
-  expiresAt: Date;
-}
-
-/** The lock document as written inside one transaction (`Lease.touch`). */
-export interface LeaseInTransaction {
-  /** Right before the commit: stamps the lock again if the first stamp is a third of the lease old. */
-  refresh(): Promise<void>;
-  /** The transaction committed: the lease runs from its last stamp. */
-  committed(): void;
-  /** The transaction was aborted (or its end is unknown): the lease is what committed renewals made it. */
-  aborted(): void;
-}
-
 /**
  * Removes the expired lease `expired` if this caller wins a claim on it. 'contended': another
  * live claimant is taking it over.
@@ -150,8 +131,6 @@ export class Lease {
   private released = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private renewal: Promise<void> | undefined;
-  /** Set while a transaction holds the lock document: its stamp, once written. */
-  private held: { stamp: Stamp | undefined } | undefined;
 
   constructor(private readonly options: LeaseOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
@@ -252,8 +231,7 @@ export class Lease {
   assertHeld(): void {
     if (this.released) throw new MongrateError('LOCK_LOST', 'the lock was already released by this run');
     if (this.expiresAt === undefined) throw new MongrateError('LOCK_LOST', 'the lock was not acquired');
-    // an open transaction that wrote the lock document keeps it ours (see the header)
-    if (this.lostReason === undefined && this.held?.stamp === undefined && this.options.clock.steadyNowMs() >= this.deadline) {
+    if (this.lostReason === undefined && this.options.clock.steadyNowMs() >= this.deadline) {
       this.markLost(
         `its lease (until ${this.expiresAt.toISOString()}) ran out before it was renewed (the process stalled, or the server did not answer)`,
       );
@@ -270,8 +248,7 @@ export class Lease {
 
   /** One heartbeat now (the timer calls it every ttl/3); a renewal still under way is not doubled. */
   renew(): Promise<void> {
-    // a transaction holds the lock document: a renewal would wait for its end (see the header)
-    if (this.lostReason !== undefined || this.released || this.held !== undefined) return Promise.resolve();
+    if (this.lostReason !== undefined || this.released) return Promise.resolve();
     try {
       this.assertHeld();
     } catch {
@@ -284,22 +261,19 @@ export class Lease {
   private async extend(): Promise<void> {
     try {
       await this.options.clock.refreshIfOlderThan(CLOCK_REFRESH_MS).catch(() => undefined);
-      await this.renewFor(this.ttlMs);
+      await this.renewOnce();
     } catch {
       // a failed renewal is retried by the next beat; the deadline catches a long outage
     }
   }
 
-  /**
-   * Writes an expiry `lengthMs` from now (outside any transaction). The lock document then holds
-   * exactly that expiry, so the deadline becomes the one it gives, shorter or longer.
-   */
-  private async renewFor(lengthMs: number): Promise<void> {
+  /** Writes an expiry a lease from now; the deadline becomes the one it gives. */
+  private async renewOnce(): Promise<void> {
     const { store, clock, identity } = this.options;
     const sent = clock.steadyNowMs();
     if (sent >= this.deadline) return; // the next beat reports it
-    const deadline = deadlineFor(clock, sent, lengthMs);
-    const expiresAt = new Date(clock.serverMsAt(sent) + lengthMs);
+    const deadline = deadlineFor(clock, sent, this.ttlMs);
+    const expiresAt = new Date(clock.serverMsAt(sent) + this.ttlMs);
     if (!(await store.extendLease(identity.runId, expiresAt))) {
       const holder = await store.readLease().catch(() => null);
       this.markLost(holder === null ? REMOVED : `the lock was taken over by ${describeHolder(holder)}`);
@@ -309,89 +283,6 @@ export class Lease {
     if (clock.steadyNowMs() >= this.deadline || this.lostReason !== undefined) return;
     this.deadline = deadline;
     this.expiresAt = expiresAt;
-  }
-
-  /**
-   * Before a transaction: the heartbeat cannot renew the lease while a transaction holds the lock
-   * document, so when the lease would not outlast the longest transaction the server allows
-   * (`lifetimeMs`), it is renewed now for that long plus a lease. `status`, `unlock` and other
-   * runners then see it live for as long as the transaction may hold the lock document (the
-   * server aborts it after `lifetimeMs`; till then a takeover would wait for it anyway).
-   */
-  async coverTransaction(lifetimeMs: number): Promise<void> {
-    this.assertHeld();
-    await this.renewal;
-    this.assertHeld();
-    if (this.deadline - this.options.clock.steadyNowMs() > lifetimeMs) return;
-    // in the heartbeat's slot, so no renewal of its own runs beside it; the slot is freed after
-    const renewal: Promise<void> = this.renewFor(lifetimeMs + this.ttlMs).finally(() => {
-      if (this.renewal === renewal) this.renewal = undefined;
-    });
-    this.renewal = renewal;
-    await renewal;
-    this.assertHeld();
-  }
-
-  /**
-   * Inside a transaction: writes the lock document in that transaction, so a takeover or removal
-   * of the lock waits for the commit, or conflicts with it. Call it as the transaction's first
-   * operation: its snapshot then starts with it. Throws LOCK_LOST when the lock is no longer this
-   * run's. The caller says how the transaction ended (see the header).
-   */
-  async touch(session: ClientSession): Promise<LeaseInTransaction> {
-    this.assertHeld();
-    const held: { stamp: Stamp | undefined } = { stamp: undefined };
-    // no renewal starts from now on, and one still in flight lands first: none may wait behind
-    // the transaction and land after its commit with an older expiry
-    this.held = held;
-    try {
-      await this.renewal;
-      this.assertHeld();
-      held.stamp = await this.stampInTransaction(session, undefined);
-    } catch (error) {
-      this.held = undefined;
-      throw error;
-    }
-    const end = (committed: boolean): void => {
-      if (this.held !== held) return;
-      this.held = undefined;
-      // committed, the lock document holds the last stamp of the transaction, exactly
-      if (committed && held.stamp !== undefined) {
-        this.deadline = held.stamp.deadline;
-        this.expiresAt = held.stamp.expiresAt;
-      }
-    };
-    return {
-      refresh: async () => {
-        const stamp = held.stamp;
-        if (this.held !== held || stamp === undefined) return;
-        if (this.options.clock.steadyNowMs() - stamp.sentMs < this.ttlMs / 3) return; // as fresh as a heartbeat would keep it
-        held.stamp = await this.stampInTransaction(session, stamp.expiresAt);
-      },
-      committed: () => end(true),
-      aborted: () => {
-        end(false);
-        // renewals waited for the transaction: one now, if the lease is still ours
-        void this.renew();
-      },
-    };
-  }
-
-  /** Writes a new expiry on the lock document inside the transaction; LOCK_LOST when it is not ours. */
-  private async stampInTransaction(session: ClientSession, previous: Date | undefined): Promise<Stamp> {
-    const { store, clock, identity } = this.options;
-    const sentMs = clock.steadyNowMs();
-    const deadline = deadlineFor(clock, sentMs, this.ttlMs);
-    // a new value, so the write really changes the document (an unchanged one conflicts with nothing)
-    let expiresAtMs = clock.serverMsAt(sentMs) + this.ttlMs;
-    if (expiresAtMs === (previous ?? this.expiresAt)?.getTime()) expiresAtMs += 1;
-    const expiresAt = new Date(expiresAtMs);
-    if (!(await store.extendLease(identity.runId, expiresAt, session))) {
-      const holder = await store.readLease(session).catch(() => null);
-      this.markLost(holder === null ? REMOVED : `the lock was taken over by ${describeHolder(holder)}`);
-      this.assertHeld();
-    }
-    return { sentMs, deadline, expiresAt };
   }
 
   /**

@@ -8,31 +8,48 @@
  * the rollback, as the rolled-back attempt it was. History entries are best effort: they never
  * change the outcome of a migration (a failed history write becomes a warning).
  *
- * What an applied migration costs: its claim and its outcome (in a transaction, the outcome is
- * inside it, beside the lock document), and when the next step of the run is an up of a migration
- * with no record yet, its claim rides in the same `update` command as this outcome: a statement
- * that creates the next record `running` unless one exists (`updateRecordAndCreate`). The claim is
- * then written right before the next migration starts, as it always was, and is visible outside
- * any transaction before it runs (a claim written in a transaction commits with the outcome before
- * the next one starts); a record that exists already means another runner has it, and the next
- * step is refused as a claim refused alone would be. A claim the run does not use (it stops first,
- * or the outcome it rode with did not match) is deleted when the run ends, conditionally on being
- * this run's. So a run of K fresh migrations sends one changelog write per migration outside a
- * transaction, plus one claim. Its history entry is not a command of its own:
- * the outcome write carries it (`pendingHistory` on the record, in the same update, so in the same
- * transaction when there is one), and the run appends the entries of all its migrations at its end
- * in one insert, then clears them from the records in one update. Nothing is lost on a crash: an
- * entry stays on its record until it is in the history, and the next run that takes the lock
- * appends what a dead run left there (`recoverHistory`). Each entry carries an `_id` given here,
- * so an insert sent twice (its answer lost, or a dead run's flush that did land) appends it once:
- * the history stays append-only, one entry per event. Entries of what deletes its record (a
- * `down`) and of failures are sent at once, as before; a `down` finished by the delete is the only
- * event with a window (one round trip) in which a crash loses its entry.
+ * What an applied migration costs: its claim and its outcome, and when the next step of the run is
+ * an up of a migration with no record yet, its claim rides in the same `update` command as this
+ * outcome: a statement that creates the next record `running` unless one exists
+ * (`updateRecordAndCreate`). The claim is then written right before the next migration starts, as
+ * it always was, and is visible outside any transaction before it runs (a claim written in a
+ * transaction commits with the outcome before the next one starts); a record that exists already
+ * means another runner has it, and the next step is refused as a claim refused alone would be. A
+ * claim the run does not use (it stops first, or the outcome it rode with did not match) is deleted
+ * when the run ends, conditionally on being this run's. So the commands of one applied migration,
+ * in order, are: outside a transaction, the migration's, then `update mongrate_changelog` (outcome,
+ * history entry, next claim): one of its own; in a transaction, the migration's (the first one
+ * starts it), the same `update` inside it, then `commitTransaction`: two of its own. A run of K
+ * fresh migrations sends one changelog write per migration, plus one claim.
+ *
+ * Why a transaction needs no write to the lock document: the record is the fence. The outcome in
+ * the transaction matches only this run's claim, and a runner that took the lease over re-claims
+ * the record (`claimUp` on a dead `running` record: a replace conditional on that claim) before it
+ * runs the migration again. If the re-claim lands first, the outcome matches nothing or conflicts
+ * with it (a write conflict is read as the same: LOCK_LOST, never retried), and the transaction is
+ * aborted with all of the migration's writes; if the outcome was written first, the re-claim waits
+ * for the commit or abort (a write outside a transaction waits for one that wrote the document
+ * first, on MongoDB and PostgreSQL) and, after a commit, finds the record applied and runs
+ * nothing. Two runners' transactions of one migration never both commit. The lease's own fence
+ * (`assertHeld`, right before the outcome and the commit) stops a runner that knows, or by its
+ * deadline must assume, that it lost the lock.
+ *
+ * An applied migration's history entry is not a command of its own: the outcome write carries it
+ * (`pendingHistory` on the record, in the same update, so in the same transaction when there is
+ * one), and the run appends the entries of all its migrations at its end in one insert, then clears
+ * them from the records in one update. Nothing is lost on a crash: an entry stays on its record
+ * until it is in the history, and the next run that takes the lock appends what a dead run left
+ * there (`recoverHistory`). Each entry carries an `_id` given here, so an insert sent twice (its
+ * answer lost, or a dead run's flush that did land) appends it once: the history stays append-only,
+ * one entry per event. Entries of what deletes its record (a `down`) and of failures are sent at
+ * once, as before; a `down` finished by the delete is the only event with a window (one round trip)
+ * in which a crash loses its entry.
  */
 import type { ClientSession } from 'mongodb';
 import type { ChangelogRecord, ChangelogStore, HistoryEvent, HistoryRecord, RecordChange, RecordClaim, RecordMatch } from '../changelog/contract.ts';
 import { isConnectionLoss } from '../driver/errors.ts';
 import { MongrateError } from '../errors.ts';
+import { isWriteConflict } from './transactions.ts';
 import type { CiJob, Direction, ImportedMigration, ListedMigration, RunOutput } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
 
@@ -329,8 +346,14 @@ export class Recorder {
    */
   async finishInTransaction(file: ListedMigration, claimed: Claimed, durationMs: number, session: ClientSession, next?: NextUp): Promise<InTransaction> {
     const { store } = this.options;
+    const lost = (): MongrateError => this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
+    // a conflict on the record: another runner wrote it since this transaction began (a re-claim)
+    const fenced = <T>(write: Promise<T>): Promise<T> =>
+      write.catch((error: unknown) => {
+        throw isWriteConflict(error) ? lost() : error;
+      });
     if (claimed.direction === 'down') {
-      if (!(await store.deleteRecord(claimed.id, claimed.match, session))) throw this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
+      if (!(await fenced(store.deleteRecord(claimed.id, claimed.match, session)))) throw lost();
       return { kept: undefined };
     }
     const finishedAt = this.options.now();
@@ -341,7 +364,7 @@ export class Recorder {
     };
     // the next claim commits with this outcome, before the next migration starts; if this
     // transaction is rolled back, so is the claim (and the run stops: its removal finds nothing)
-    if (!(await this.finishWithNext(claimed.id, claimed, change, next, session))) throw this.claimLost(claimed.id, `${claimed.id} ran to the end in its transaction`);
+    if (!(await fenced(this.finishWithNext(claimed.id, claimed, change, next, session)))) throw lost();
     return { kept: entry };
   }
 

@@ -5,13 +5,11 @@
  */
 import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { ClientSession } from 'mongodb';
 import type { LoadedMigration } from '../providers/contract.ts';
 import { MongrateError, type Hint } from '../errors.ts';
 import type { ChangelogRecord } from '../changelog/contract.ts';
 import type { Direction, MigrationFn, MigratorEvents, OnlyPlacement, RunErrorCode, RunResult, StepResult } from '../types.ts';
 import type { RunIdentity } from '../util/identity.ts';
-import type { LeaseInTransaction } from './lease.ts';
 import type { NextUp, Recorder } from './recorder.ts';
 import type { StepOutput } from './run-output.ts';
 import type { StepEnvironment } from './step-context.ts';
@@ -30,10 +28,6 @@ export interface Step {
 export interface RunLease {
   /** Throws LOCK_LOST once the lease is lost or its own deadline passed: checked before every write. */
   assertHeld(): void;
-  /** Before a transaction: makes the lease, as others see it, outlast the longest transaction the server allows. */
-  coverTransaction(lifetimeMs: number): Promise<void>;
-  /** Inside a transaction, as its first operation: writes the lock document, so a takeover waits for the commit. */
-  touch(session: ClientSession): Promise<LeaseInTransaction>;
   /** Why the lease was lost, once it was. */
   readonly lost: string | undefined;
 }
@@ -50,7 +44,7 @@ export interface Run {
   transactions: TransactionPolicy;
   /** What each migration's context is built from (see `step-context.ts`). */
   environment: StepEnvironment;
-  /** The server's transaction lifetime limit (asked once): how long a transaction may hold the lock document. */
+  /** The server's transaction lifetime limit (asked once): an attempt sends nothing past it. */
   lifetimeLimitMs: () => Promise<number>;
   /** Lease length, for messages about what a dead runner leaves behind. */
   ttlSeconds: number;

@@ -1,7 +1,12 @@
 /**
- * One claimed migration in one transaction: the lock document touched first, the migration run
- * with every operation bound to the transaction, its outcome written conditionally on the claim
- * (an up's history entry with it, on the record: see `recorder.ts`), and the commit. Attempted again while the server says a retry may succeed (bounded); a
+ * One claimed migration in one transaction: the migration run with every operation bound to the
+ * transaction (its first command starts it), its outcome written conditionally on the claim (an
+ * up's history entry and the next up's claim with it, in one command: see `recorder.ts`), and the
+ * commit. The lock document is not part of it: the lease's fence (`assertHeld`) comes right before
+ * the outcome and right before the commit, and the record is the fence against a runner that took
+ * the lease over (see `lease.ts`): an outcome that matches nothing, or conflicts with a write to
+ * the record since the transaction started, means another runner has it, and the transaction is
+ * aborted as LOCK_LOST, never retried. Attempted again while the server says a retry may succeed (bounded); a
  * transaction the server aborted is never retried blindly (see `transaction-attempt.ts`). When it
  * fails, the transaction is aborted and the failure recorded outside it, on the claim, as the
  * rolled-back attempt it was: an up `failed (rolled back)`, a down back to what it was.
@@ -11,7 +16,6 @@
 import type { HelperProgress } from '../helpers/types.ts';
 import { TransactionLimitError, type Hint } from '../errors.ts';
 import { isConnectionLoss } from '../driver/errors.ts';
-import type { LeaseInTransaction } from './lease.ts';
 import type { LineSource } from './run-output.ts';
 import type { Claimed, InTransaction } from './recorder.ts';
 import { callMigration } from './step-context.ts';
@@ -50,25 +54,20 @@ export async function runInTransaction(state: StepState, claimed: Claimed): Prom
         warn: (message: string): void => warn(run, migration.id, message),
         transaction: { session, attempt },
       };
-      let lease: LeaseInTransaction | undefined;
       let committed: InTransaction;
       try {
-        await run.lease.coverTransaction(lifetimeLimitMs);
+        run.lease.assertHeld();
         startMigrationTransaction(session);
-        lease = await run.lease.touch(session);
         await callMigration(run.environment, call, fn);
         // the migration may have caught what ended the attempt: it never commits; and nothing is
         // sent with a transaction about to outlive the server's limit (see transaction-attempt.ts)
         attempt.throwIfPoisoned();
         run.lease.assertHeld();
-        await lease.refresh();
-        attempt.throwIfPoisoned();
         committed = await run.recorder.finishInTransaction(migration, claimed, elapsed(state), session, state.next);
+        run.lease.assertHeld();
         await commitWithRetry(session);
-        lease.committed();
       } catch (error) {
         if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
-        lease?.aborted();
         const stopping = run.lease.lost !== undefined || run.signal.aborted;
         const verdict = await attemptVerdict(error, { attempt, attemptNumber, stopping, lifetimeLimitMs: run.lifetimeLimitMs });
         if (verdict.kind === 'retry') continue;

@@ -76,6 +76,16 @@ export function isTransientTransactionError(error: unknown): boolean {
   return hasErrorLabel(error, 'TransientTransactionError') || hasServerCode(error, WRITE_CONFLICT);
 }
 
+/**
+ * A write conflict (112): inside a transaction, the document was written by someone else since the
+ * transaction's snapshot, or is held by another transaction.
+ */
+export function isWriteConflict(error: unknown): boolean {
+  if (hasServerCode(error, WRITE_CONFLICT)) return true;
+  const writeErrors: unknown = (error as { writeErrors?: unknown } | null)?.writeErrors;
+  return Array.isArray(writeErrors) && writeErrors.some((w: unknown) => (w as { code?: unknown } | null)?.code === WRITE_CONFLICT);
+}
+
 /** The commit was sent but the server could not confirm it (e.g. replication timed out): it may have taken effect. */
 export function isUnknownCommitResult(error: unknown): boolean {
   return hasErrorLabel(error, 'UnknownTransactionCommitResult');

@@ -20,7 +20,8 @@ export interface LockStore {
   readLease(session?: ClientSession): Promise<LockInfo | null>;
   /**
    * Sets the lock's `expiresAt` while `owner` holds it; false when it does not. With a session,
-   * inside its transaction: the lock document is then part of that transaction.
+   * inside its transaction (the lease never passes one: a migration's transaction leaves the lock
+   * document alone, see core/lease.ts).
    */
   extendLease(owner: string, expiresAt: Date, session?: ClientSession): Promise<boolean>;
   /** Removes the lock while `owner` holds it (and, when given, its expiry is `expiresAt`); false when nothing matched. */

@@ -234,10 +234,10 @@ function documentDbGatewayFeatures(v: Version, topology: ServerTopology): Featur
 /**
  * Why Cosmos DB RU's transactions are not used: from its documentation, a multi-document
  * transaction there holds one collection (of one shard) and is aborted after 5 s, while a
- * migration's transaction holds its own writes, the changelog record and the lock document.
+ * migration's transaction holds its own writes and its changelog record.
  */
 const COSMOS_RU_TRANSACTIONS =
-  "Azure Cosmos DB for MongoDB (RU) runs a transaction on one collection for at most 5 s, and a migration's transaction holds its own writes, the changelog record and the lock";
+  "Azure Cosmos DB for MongoDB (RU) runs a transaction on one collection for at most 5 s, and a migration's transaction holds its own writes and its changelog record";
 
 /**
  * From Azure Cosmos DB for MongoDB (RU) feature-support pages (not measured here). It has

@@ -24,7 +24,7 @@ export default defineMigration({
 
 /**
  * Sleeps 20 s and never looks at the signal. Outside a transaction: the second Ctrl-C exits at
- * once, and a transaction left open would hold the lock document on the server until its lifetime ends.
+ * once, and a transaction left open would hold its changelog record on the server until its lifetime ends.
  */
 const STUBBORN = `export const transaction = false;
 export async function up({ db }) {

@@ -9,7 +9,6 @@ import { MongoClient, type Db } from 'mongodb';
 import { Lease, readLockState, unlockLease, type LeaseOptions } from '../../src/core/lease.ts';
 import { MongrateError } from '../../src/errors.ts';
 import { LOCK_ID, MongoLockStore, type LockDocument } from '../../src/lock/mongo-lock-store.ts';
-import { FEATURE_NAMES, probeServer } from '../../src/server/capabilities.ts';
 import { measureServerClock, readHelloLocalTime, ServerClock } from '../../src/server/clock.ts';
 import type { LockInfo } from '../../src/types.ts';
 import { newRunIdentity, type RunIdentity } from '../../src/util/identity.ts';
@@ -370,32 +369,6 @@ void describe('Lease', () => {
       assert.match(error.message, /round trip \(\d+ ms at best\) is too slow to judge a lock lease of 1 s/);
       assert.match(error.message, /lock\.ttlSeconds/);
       assert.equal(await readLockDoc(db), null, 'nothing was written');
-    }));
-
-  void it('touch(session) makes the lock part of the transaction; after a takeover it throws LOCK_LOST', (t) =>
-    withTestDb('lease_touch', async ({ client, db }) => {
-      const server = await probeServer(db);
-      if (!server.supports('transactions')) {
-        t.skip(`needs ${FEATURE_NAMES.transactions} [transactions], which ${server.describe()} lacks`);
-        return;
-      }
-      const lease = await leaseOf(db);
-      await lease.acquire();
-      const session = client.startSession();
-      try {
-        await session.withTransaction(async () => {
-          await lease.touch(session);
-        });
-        lease.assertHeld();
-        await db.collection<LockDocument>(LOCKS).updateOne({ _id: LOCK_ID }, { $set: { owner: 'usurper' } });
-        session.startTransaction();
-        await rejectsWithCode(lease.touch(session), 'LOCK_LOST');
-        await session.abortTransaction();
-        assert.throws(() => lease.assertHeld(), (e: unknown) => e instanceof MongrateError && e.code === 'LOCK_LOST');
-      } finally {
-        await session.endSession();
-        await lease.release();
-      }
     }));
 });
 

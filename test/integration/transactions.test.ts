@@ -32,7 +32,7 @@ import {
 const changelogWrites = (commands: SeenCommand[]): [string, boolean][] => writesTo(commands, 'mongrate_changelog').map((c) => [named(c), c.inTransaction]);
 
 void describe('a transactional up', () => {
-  venueIt('claims its record outside the transaction, then touches the lock, runs the migration, marks it applied and commits, in that order; history after', { commands: true }, (gateway) =>
+  venueIt('claims its record outside the transaction, then runs the migration (its first command starts the transaction), marks it applied and commits, in that order; history after', { commands: true }, (gateway) =>
     withTransactionEnv(gateway, 'txn_order', {}, async (env) => {
       const shim = shimOf(gateway);
       await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
@@ -46,14 +46,14 @@ void describe('a transactional up', () => {
       const transaction = shim.transactionOf(mark);
       assert.deepEqual(
         transaction.map(named),
-        ['update mongrate_lock', 'insert marks', 'update mongrate_changelog', 'commitTransaction'],
-        'the lock document first, then the migration, then its outcome, then the commit',
+        ['insert marks', 'update mongrate_changelog', 'commitTransaction'],
+        'the migration, then its outcome, then the commit: two commands of its own (the lock document is not part of it)',
       );
-      assert.deepEqual(transaction.map((c) => c.startTransaction), [true, false, false, false], 'the first command starts it');
-      const [touchUpdate] = (transaction[0]?.command.updates ?? []) as { q: unknown }[];
-      assert.deepEqual(touchUpdate?.q, { _id: 'mongrate', owner: result.runId }, "the touch matches this run's own lease only");
+      assert.deepEqual(transaction.map((c) => c.startTransaction), [true, false, false], "the migration's first command starts it");
       assert.ok(transaction.every((c) => c.inTransaction && c.lsid && c.txnNumber), 'every command carries the transaction');
-      assert.equal((transaction[3]?.command.writeConcern as { w?: unknown } | undefined)?.w, 'majority', 'committed by a majority');
+      const [outcomeFilter] = (transaction[1]?.command.updates ?? []) as { q: unknown }[];
+      assert.deepEqual(outcomeFilter?.q, { _id: '001-mark', state: 'running', 'claim.runId': result.runId }, "the outcome matches this run's own claim only: the fence");
+      assert.equal((transaction[2]?.command.writeConcern as { w?: unknown } | undefined)?.w, 'majority', 'committed by a majority');
 
       // claimed `running` outside the transaction (everyone sees it), applied inside it with its
       // history entry kept on the record; once the entry is in the history, it is cleared from the record
@@ -69,7 +69,7 @@ void describe('a transactional up', () => {
       assert.ok(commands.indexOf(claim ?? mark) < commands.indexOf(transaction[0] ?? mark), 'claimed before the transaction starts');
 
       // the history entry follows the commit, outside the transaction
-      const commit = transaction[3];
+      const commit = transaction[2];
       assert.ok(commit !== undefined);
       const historyWrites = writesTo(commands, 'mongrate_history');
       assert.deepEqual(historyWrites.map((c) => [named(c), c.inTransaction]), [['insert mongrate_history', false]]);
@@ -99,8 +99,8 @@ void describe('a transactional up', () => {
       const store = globalThis as typeof globalThis & Record<symbol, () => Promise<string>>;
       // what another client sees while the migration's transaction is open
       const observer = createMigrator({ uri: testUri(), database: env.db.databaseName, migrationsDir: env.project.migrationsDir });
-      // reads only: DocumentDB makes another runner's lock insert wait for the transaction (the
-      // scripted replica set shows another runner refused, transactional-migrations.test.ts)
+      // reads only (the scripted replica set shows another runner's up refused by the lock,
+      // transactional-migrations.test.ts)
       store[hook] = async () => {
         const status = await observer.status();
         const record = await env.db.collection<ChangelogRecord>('mongrate_changelog').findOne({});
@@ -147,9 +147,10 @@ export default defineMigration({
       assert.equal(result.error, undefined, JSON.stringify(result.error));
       const commands = sent(shim).filter((c) => (c.collection === 'audit' || c.command.collection === 'audit') && c.name !== 'create');
       assert.deepEqual([...new Set(commands.map((c) => c.name))].sort(), ['aggregate', 'find', 'getMore', 'insert', 'update']);
-      const touch = first(sent(shim), 'the touch of the lock', (c) => c.inTransaction && c.collection === 'mongrate_lock');
+      const opened = first(commands, "the transaction's first command", (c) => c.startTransaction);
+      assert.equal(opened, commands[0], "the migration's first command starts its transaction");
       assert.ok(
-        commands.every((c) => c.transaction !== undefined && c.transaction === touch.transaction),
+        commands.every((c) => c.transaction !== undefined && c.transaction === opened.transaction),
         `every command in the migration's transaction:\n${commands.map((c) => `${c.name} ${String(c.transaction)}`).join('\n')}`,
       );
       assert.deepEqual((await env.db.collection('audit').find({}, { projection: { _id: 0 } }).toArray()).map((d) => d.step as string).sort(), ['bulk', 'no session', 'own session option']);
@@ -212,7 +213,7 @@ export default defineMigration({
 });
 
 void describe('a transactional down', () => {
-  venueIt('marks the record running (down) outside, then touches the lock, reverts, deletes the record and commits; history after', { commands: true }, (gateway) =>
+  venueIt('marks the record running (down) outside, then reverts (its first command starts the transaction), deletes the record and commits; history after', { commands: true }, (gateway) =>
     withTransactionEnv(gateway, 'txn_down', {}, async (env) => {
       const shim = shimOf(gateway);
       await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
@@ -225,7 +226,7 @@ void describe('a transactional down', () => {
       const commands = sent(shim, downStarts);
       const unmark = first(commands, 'delete of the mark', (c) => c.name === 'delete' && c.collection === 'marks');
       const transaction = shim.transactionOf(unmark);
-      assert.deepEqual(transaction.map(named), ['update mongrate_lock', 'delete marks', 'delete mongrate_changelog', 'commitTransaction']);
+      assert.deepEqual(transaction.map(named), ['delete marks', 'delete mongrate_changelog', 'commitTransaction']);
       assert.deepEqual(changelogWrites(commands), [['update mongrate_changelog', false], ['delete mongrate_changelog', true]], 'marked running outside, deleted inside');
       const historyWrites = writesTo(commands, 'mongrate_history');
       assert.deepEqual(historyWrites.map((c) => [named(c), c.inTransaction]), [['insert mongrate_history', false]]);
@@ -342,67 +343,91 @@ void describe('what only a real server shows', () => {
         assert.deepEqual(await states(env), [['001-dup', 'failed']]);
       }),
   );
-
-  venueIt(
-    'a takeover attempted during a transaction waits for it (the lock document is part of it): it cannot slip in before the commit',
-    { realServer: 'that a write outside a transaction to a document the transaction wrote waits for it (MongoDB documents this)' },
-    (gateway) =>
-      withTransactionEnv(gateway, 'txn_takeover_waits', {}, async (env) => {
-        const hook = Symbol.for(`mongrate-test:${env.db.databaseName}`);
-        const store = globalThis as typeof globalThis & Record<symbol, () => Promise<string>>;
-        // another runner's takeover, from another client: it must wait for the transaction
-        store[hook] = async () => {
-          try {
-            await env.db.collection('mongrate_lock').updateOne({ _id: 'mongrate' as never }, { $set: { owner: 'another-runner' } }, { maxTimeMS: 1000 });
-            return 'went through';
-          } catch (error) {
-            // by code: DocumentDB's gateway answers MaxTimeMSExpired (50) without a codeName
-            return (error as { code?: unknown }).code === 50 ? 'MaxTimeMSExpired' : String(error);
-          }
-        };
-        await env.project.write('001-steal.ts', `export async function up({ db, session, log }) {
-  await db.collection('marks').insertOne({ mark: 'before the takeover' }, { session });
-  log('takeover: ' + await globalThis[Symbol.for('mongrate-test:' + db.databaseName)]());
-}
-`);
-        try {
-          const result = await env.migrator.up();
-          assert.equal(result.error, undefined, JSON.stringify(result.error));
-          assert.ok(env.events.includes('log 001-steal: takeover: MaxTimeMSExpired'), env.events.join('\n'));
-          assert.deepEqual(await marks(env), ['before the takeover']);
-          assert.deepEqual(await states(env), [['001-steal', 'applied']]);
-        } finally {
-          Reflect.deleteProperty(store, hook);
-        }
-      }),
-  );
 });
 
-void describe('a lost lease', () => {
-  venueIt('a lock taken over before the transaction touches it: LOCK_LOST, nothing of the migration is written, its claim shows as rolled back', { commands: true }, (gateway) =>
-    withTransactionEnv(gateway, 'txn_taken_over', {}, async (env) => {
-      await env.project.write('001-takeover.ts', `export const transaction = false;
-export async function up({ db }) {
-  // what another runner's takeover leaves: the lock document names someone else
-  await db.collection('mongrate_lock').updateOne({ _id: 'mongrate' }, { $set: { owner: 'another-runner', host: 'elsewhere', expiresAt: new Date(Date.now() + 600000) } });
+/** Installs `fn` where a migration of this test's database calls it (the migrator runs in this process); returns its removal. */
+function hookFor(env: TransactionEnv, fn: () => Promise<void>): () => void {
+  const hook = Symbol.for(`mongrate-test:${env.db.databaseName}`);
+  const store = globalThis as typeof globalThis & Record<symbol, () => Promise<void>>;
+  store[hook] = fn;
+  return () => Reflect.deleteProperty(store, hook);
 }
-`);
-      await env.project.write('002-after.ts', MARK_IN_TRANSACTION);
-      const result = await env.migrator.up();
+
+/** What another runner's takeover leaves on the lock document: its own live lease. */
+const takeLockOver = (env: TransactionEnv): Promise<unknown> =>
+  env.db.collection('mongrate_lock').updateOne({ _id: 'mongrate' as never }, { $set: { owner: 'another-runner', host: 'elsewhere', expiresAt: new Date(Date.now() + 600_000) } });
+
+/** 002-after: a mark in its transaction, then the test's hook (another runner, from another client), then `lingerMs` in the transaction. */
+const AFTER_HOOK = (lingerMs: number): string => `export async function up({ db }) {
+  await db.collection('marks').insertOne({ mark: 'b' });
+  await globalThis[Symbol.for('mongrate-test:' + db.databaseName)]();
+  await new Promise((resolve) => setTimeout(resolve, ${lingerMs}));
+}
+`;
+
+/** The last mark a migration inserted in a transaction. */
+const lastMark = (shim: TransactionShim): SeenCommand => {
+  const mark = sent(shim).filter((c) => c.inTransaction && c.collection === 'marks').at(-1);
+  assert.ok(mark !== undefined, 'a mark was inserted in a transaction');
+  return mark;
+};
+
+void describe('a lost lease', () => {
+  venueIt('a lock taken over while the transaction is open: the heartbeat, which goes on meanwhile, finds it; LOCK_LOST at the fence, nothing of the migration committed, its claim shows as rolled back', { commands: true }, (gateway) =>
+    withTransactionEnv(gateway, 'txn_taken_over', { lock: { ttlSeconds: 3 } }, async (env) => {
+      await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
+      // past two heartbeats (every 1 s): the first one after the takeover finds the lock taken
+      await env.project.write('002-after.ts', AFTER_HOOK(2500));
+      const unhook = hookFor(env, async () => {
+        await takeLockOver(env);
+      });
+      const result = await env.migrator.up().finally(unhook);
       assert.equal(result.error?.code, 'LOCK_LOST', JSON.stringify(result.error));
       assert.match(result.error.message, /002-after/);
       assert.match(result.error.message, /taken over by elsewhere/);
       assert.deepEqual(result.steps.map((s) => s.status), ['success', 'failed']);
       const shim = shimOf(gateway);
-      assert.equal(attempts(shim), 0, '002-after never ran');
-      const touch = first(sent(shim), "002-after's touch of the lock", (c) => c.inTransaction && c.collection === 'mongrate_lock');
-      assert.deepEqual(shim.transactionOf(touch).map(named), ['update mongrate_lock', 'find mongrate_lock', 'abortTransaction'], 'the touch found the lock taken, and read by whom');
+      const mark = lastMark(shim);
+      assert.deepEqual(shim.transactionOf(mark).map(named), ['insert marks', 'abortTransaction'], 'no outcome written, no commit');
+      if (gateway.real) assert.deepEqual(await marks(env), ['a'], 'nothing of 002-after landed');
       // the claim stays for whoever holds the lock next: a transaction left it, so nothing of it ran
-      assert.deepEqual(await states(env), [['001-takeover', 'applied'], ['002-after', 'running']]);
+      assert.deepEqual(await states(env), [['001-mark', 'applied'], ['002-after', 'running']]);
       await env.db.collection('mongrate_lock').deleteMany({});
       const [, after] = (await env.migrator.status()).migrations;
       assert.deepEqual([after?.state, after?.interrupted, after?.rolledBack], ['failed', true, true]);
       assert.match(after?.error ?? '', /^interrupted: its runner \(.+\) is gone; its transaction was rolled back, nothing was applied$/);
     }),
+  );
+
+  venueIt(
+    "another runner took the lock over and re-claimed the record while the transaction was open (this run does not know yet): its outcome, conditional on this run's claim, matches nothing or conflicts; LOCK_LOST, nothing committed",
+    { commands: true },
+    (gateway) =>
+      withTransactionEnv(gateway, 'txn_reclaimed', {}, async (env) => {
+        await env.project.write('001-mark.ts', MARK_IN_TRANSACTION);
+        await env.project.write('002-after.ts', AFTER_HOOK(0));
+        // the new holder's re-claim, as its claimUp writes it: conditional on the record still being the dead run's claim
+        const unhook = hookFor(env, async () => {
+          await takeLockOver(env);
+          const reclaimed = await env.db
+            .collection<ChangelogRecord>('mongrate_changelog')
+            .updateOne({ _id: '002-after', state: 'running' }, { $set: { 'claim.runId': 'another-runner', runId: 'another-runner' } });
+          assert.equal(reclaimed.modifiedCount, 1, 're-claimed');
+        });
+        const result = await env.migrator.up().finally(unhook);
+        assert.equal(result.error?.code, 'LOCK_LOST', JSON.stringify(result.error));
+        assert.equal(
+          result.error.message,
+          "stopped 002-after: lost the lock (002-after ran to the end in its transaction, but the changelog record of 002-after no longer carries this run's claim (another runner took the lock and the record over); nothing more was recorded); its transaction was rolled back",
+        );
+        assert.deepEqual(result.steps.map((s) => s.status), ['success', 'failed']);
+        const shim = shimOf(gateway);
+        const transaction = shim.transactionOf(lastMark(shim)).map(named);
+        assert.deepEqual(transaction.slice(0, 2), ['insert marks', 'update mongrate_changelog'], 'the outcome was sent in the transaction');
+        assert.ok(!transaction.includes('commitTransaction'), `never committed: ${transaction.join(', ')}`);
+        if (gateway.real) assert.deepEqual(await marks(env), ['a'], 'nothing of 002-after landed');
+        const records = await changelog(env);
+        assert.deepEqual(records.map((r) => [r._id, r.state, r.claim?.runId]), [['001-mark', 'applied', undefined], ['002-after', 'running', 'another-runner']], "the new holder's claim stands");
+      }),
   );
 });

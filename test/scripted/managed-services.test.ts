@@ -63,7 +63,7 @@ void describe('managed services on the scripted replica set', () => {
     assert.equal(rs.recorded({ inTransaction: true }).length, 0);
     assert.deepEqual(
       warnings.filter((w) => w.includes('transactions')),
-      ["transactions: 'auto' runs migrations without transactions here: Azure Cosmos DB for MongoDB (RU) runs a transaction on one collection for at most 5 s, and a migration's transaction holds its own writes, the changelog record and the lock"],
+      ["transactions: 'auto' runs migrations without transactions here: Azure Cosmos DB for MongoDB (RU) runs a transaction on one collection for at most 5 s, and a migration's transaction holds its own writes and its changelog record"],
     );
     assert.ok(rs.recorded({ name: 'hello', when: (c) => c.lsid !== undefined }).length > 0, "mongrate's own hello was refused");
     assert.ok(rs.recorded({ name: 'isMaster', when: (c) => c.lsid !== undefined }).length > 0, 'and isMaster asked instead');

@@ -65,10 +65,11 @@ void describe('a migration in a transaction on a replica set (scripted)', () => 
     assert.equal(run.result.error, undefined, JSON.stringify(run.result.error));
     const [insert] = rs.recorded({ name: 'insert', collection: 'marks' });
     assert.ok(insert?.inTransaction === true, 'the insert carried the transaction');
-    const [touch] = rs.recorded({ name: 'update', collection: 'mongrate_lock', inTransaction: true });
-    assert.equal(insert.transaction, touch?.transaction, 'the same transaction as the lock document');
+    assert.deepEqual(rs.recorded({ collection: 'mongrate_lock', inTransaction: true }), [], 'the lock document is not part of it');
     const [outcome] = rs.recorded({ name: 'update', collection: 'mongrate_changelog', inTransaction: true });
-    assert.equal(outcome?.transaction, insert.transaction, 'and as the outcome');
+    assert.equal(outcome?.transaction, insert.transaction, 'the same transaction as the outcome');
+    const inIt = rs.recorded({ when: (c) => c.transaction === insert.transaction });
+    assert.deepEqual(inIt.map((c) => `${c.name} ${c.collection ?? ''}`.trim()), ['insert marks', 'update mongrate_changelog', 'commitTransaction'], 'two commands of its own');
     const commits = ended(rs, insert.transaction ?? '', 'commitTransaction');
     assert.equal(commits.length, 1);
     assert.equal(commits[0]?.writeConcern?.w, 'majority', 'committed by a majority');
@@ -132,6 +133,8 @@ void describe('a migration in a transaction on a replica set (scripted)', () => 
       const slow: InlineMigration = {
         id: '001-slow',
         async up({ db, session }) {
+          // a first statement opens the transaction on the server, whose clock starts then
+          if (session !== undefined) await db.collection('marks').findOne({});
           if (session !== undefined) await sleep(400);
           await db.collection('marks').insertOne({ mark: session === undefined ? 'outside' : 'inside' });
         },
@@ -232,7 +235,8 @@ void describe('a migration in a transaction on a replica set (scripted)', () => 
     assert.equal(run.result.error, undefined, JSON.stringify(run.result.error));
     assert.match(run.events.find((e) => e.startsWith('warning')) ?? '', /bumpSchemaVersion\(users\) cannot run inside a transaction: it would touch 5 documents, more than transactionDocumentLimit \(2\)/);
     assert.equal(await app(client).collection('users').countDocuments({ schema_version: 2 }), 5);
-    const poisoned = rs.recorded({ name: 'update', collection: 'mongrate_lock', inTransaction: true })[0]?.transaction ?? '';
+    const poisoned = rs.recorded({ collection: 'users', inTransaction: true })[0]?.transaction ?? '';
+    assert.notEqual(poisoned, '', 'the attempt sent something in its transaction');
     assert.equal(ended(rs, poisoned, 'commitTransaction').length, 0, 'the attempt that met the limit never committed');
   });
 
@@ -276,13 +280,13 @@ void describe('a migration in a transaction on a replica set (scripted)', () => 
     assert.deepEqual(await states(client), [['001-mark', 'applied']]);
   });
 
-  void it('a lease shorter than its transaction is not reported lost: no renewal waits behind it, and the next migration runs', async (t) => {
+  void it('a lease shorter than its transaction is not reported lost: the heartbeat renews it outside the transaction, and the next migration runs', async (t) => {
     const { rs, client } = await scriptedSet(t);
     const lingers: InlineMigration = {
       id: '001-lingers',
       async up({ db, session }) {
-        if (session !== undefined) await sleep(3500); // past the 2 s lease, inside the transaction
         await db.collection('marks').insertOne({ mark: 'lingered' });
+        if (session !== undefined) await sleep(3500); // past the 2 s lease, with the transaction open
       },
     };
     const run = await up(migratorOn(t, rs, [lingers, { ...MARK, id: '002-mark' }], { lock: { ttlSeconds: 2 } }));
@@ -290,6 +294,12 @@ void describe('a migration in a transaction on a replica set (scripted)', () => 
     assert.deepEqual(run.result.steps.map((s) => [s.id, s.status, s.transaction]), [['001-lingers', 'success', true], ['002-mark', 'success', true]]);
     assert.deepEqual(run.result.warnings, []);
     assert.deepEqual(await marks(client), ['a', 'lingered']);
+    const [first] = markTransactions(rs);
+    const all = rs.recorded();
+    const opened = all.findIndex((c) => c.transaction === first);
+    const committed = all.findIndex((c) => c.transaction === first && c.name === 'commitTransaction');
+    const renewals = all.slice(opened, committed).filter((c) => c.name === 'update' && c.collection === 'mongrate_lock');
+    assert.ok(renewals.length >= 1 && renewals.every((c) => !c.inTransaction), `renewed outside the transaction while it was open: ${renewals.length}`);
   });
 
   void it('a runner killed inside its transaction: interrupted and rolled back, and a plain up runs it again', async (t) => {
@@ -314,7 +324,7 @@ export async function up({ db, session }) {
 
     const migrator = createMigrator({ uri: rs.uri, database: 'app', migrationsDir: project.migrationsDir });
     t.after(() => migrator.close());
-    // its lock, released as its lease running out would (it waits for the dead transaction's end)
+    // its lock, released as its lease running out would (the lock is not part of its transaction: nothing waits)
     assert.equal((await migrator.unlock({ force: true })).released, true);
     const [shown] = (await migrator.status()).migrations;
     assert.deepEqual([shown?.state, shown?.interrupted, shown?.rolledBack], ['failed', true, true]);
@@ -325,5 +335,79 @@ export async function up({ db, session }) {
     assert.equal(again.error, undefined, `no retryFailed needed: ${JSON.stringify(again.error)}`);
     assert.deepEqual(await marks(client), ['attempt']);
     assert.deepEqual(await states(client), [['001-waits', 'applied']]);
+  });
+
+  /**
+   * One migration whose first run (runner A) writes its mark and waits inside its transaction for
+   * `gate`; any later run (runner B, after a takeover) writes its own mark at once.
+   */
+  function raced(gate: Promise<void>): { migration: InlineMigration; inside: Promise<void>; runs: () => number } {
+    let runs = 0;
+    let entered = (): void => undefined;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const migration: InlineMigration = {
+      id: '001-mark',
+      async up({ db }) {
+        const first = runs++ === 0;
+        await db.collection('marks').insertOne({ mark: first ? 'A' : 'B' });
+        if (!first) return;
+        entered();
+        await gate;
+      },
+    };
+    return { migration, inside, runs: () => runs };
+  }
+
+  /** Runner B: releases A's live lock by force (as an expired lease would be taken over), then runs `up`. */
+  async function takeOver(t: TestContext, rs: ScriptedReplicaSet, migration: InlineMigration): Promise<Run> {
+    const b = migratorOn(t, rs, [migration]);
+    assert.equal((await b.unlock({ force: true })).released, true);
+    return up(b);
+  }
+
+  void it("the record is the fence: B takes over and re-claims the record while A's transaction is open; A's outcome then conflicts, A commits nothing (LOCK_LOST)", async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    let open = (): void => undefined;
+    const race = raced(new Promise<void>((resolve) => (open = resolve)));
+    // a lease long enough that A's heartbeat does not notice the takeover first: only the record stops A
+    const a = up(migratorOn(t, rs, [race.migration], { lock: { ttlSeconds: 60 } }));
+    await race.inside;
+    const claimOfA = (await app(client).collection<{ _id: string; claim?: { runId: string } }>('mongrate_changelog').findOne({ _id: '001-mark' }))?.claim?.runId;
+    const b = await takeOver(t, rs, race.migration);
+    assert.equal(b.result.error, undefined, `B ran it again (A's attempt shows as rolled back): ${JSON.stringify(b.result.error)}`);
+    const [reclaim] = rs.recorded({ name: 'update', collection: 'mongrate_changelog', inTransaction: false });
+    const [statement] = (reclaim?.command.updates ?? []) as { q: unknown }[];
+    assert.deepEqual(statement?.q, { _id: '001-mark', state: 'running', 'claim.runId': claimOfA }, "B's re-claim is a conditional write on the record: still A's claim");
+    open();
+    const ranA = await a;
+    assert.equal(ranA.result.error?.code, 'LOCK_LOST', JSON.stringify(ranA.result.error));
+    assert.match(ranA.result.error.message, /^stopped 001-mark: lost the lock \(001-mark ran to the end in its transaction, but the changelog record of 001-mark no longer carries this run's claim/);
+    const [transactionOfA] = markTransactions(rs);
+    assert.equal(ended(rs, transactionOfA ?? '', 'commitTransaction').length, 0, "A's transaction never committed");
+    assert.equal(ended(rs, transactionOfA ?? '', 'abortTransaction').length, 1, 'it was aborted');
+    assert.deepEqual(await marks(client), ['B'], "A's write never landed");
+    assert.deepEqual(await states(client), [['001-mark', 'applied']]);
+    assert.equal(race.runs(), 2);
+  });
+
+  void it("the record is the fence: A wrote its outcome in its transaction first; B's re-claim waits for A's commit, then finds it applied and runs nothing", async (t) => {
+    const { rs, client } = await scriptedSet(t);
+    const race = raced(Promise.resolve());
+    const outcomeWritten = rs.nextCommand({ name: 'update', collection: 'mongrate_changelog', inTransaction: true });
+    rs.script({ name: 'commitTransaction', when: (c) => markTransactions(rs).includes(c.transaction ?? '') }, 'hang');
+    const a = up(migratorOn(t, rs, [race.migration], { lock: { ttlSeconds: 60 } }));
+    await outcomeWritten;
+    const reclaimSent = rs.nextCommand({ name: 'update', collection: 'mongrate_changelog', inTransaction: false });
+    const b = takeOver(t, rs, race.migration);
+    await reclaimSent; // waiting behind A's transaction, which wrote the record first
+    rs.release();
+    const ranA = await a;
+    assert.equal(ranA.result.error, undefined, JSON.stringify(ranA.result.error));
+    const ranB = await b;
+    assert.equal(ranB.result.error?.code, 'LOCK_HELD', JSON.stringify(ranB.result.error));
+    assert.match(ranB.result.error.message, /001-mark was claimed by another runner while this run was starting it; nothing of it ran here/);
+    assert.equal(race.runs(), 1, 'B never ran it');
+    assert.deepEqual(await marks(client), ['A']);
+    assert.deepEqual(await states(client), [['001-mark', 'applied']]);
   });
 });
