@@ -13,7 +13,7 @@ import { page, writeChunked, type Page } from './batches.ts';
 import { bsonOf, withSession } from './context.ts';
 import { deleteFilter, diffWrite, holdsTarget, type DiffWrite } from './diff.ts';
 import { withoutStaleLargeFields } from './large-values.ts';
-import { idKey, sameBytes, storedValues } from './typed.ts';
+import { idKey, sameBytes } from './typed.ts';
 import type { DocumentTransform, HelperContext, TransformResult } from './types.ts';
 
 /** Writes of one document before the helper gives up on it: the first and four more. */
@@ -51,14 +51,19 @@ export interface PageCounts {
   vanished: number;
 }
 
-/** The transform's document with the original `_id` first; refuses a changed `_id`. */
-export function replacementFor(result: Document, original: WithId<Document>, what: string): WithId<Document> {
+/** Refuses a result whose `_id` is not the original's (a result without one keeps it). */
+export function checkSameId(result: Document, original: WithId<Document>, what: string): void {
   const id: unknown = result._id;
-  const rest = { ...result };
-  delete rest._id;
   if (id !== undefined && id !== original._id && !sameBytes(bsonOf().serialize({ id }), bsonOf().serialize({ id: original._id }))) {
     throw usageError(`${what}: the transform changed the _id of ${String(original._id)}; a document's _id cannot change (copy the collection instead)`);
   }
+}
+
+/** The transform's document with the original `_id` first; refuses a changed `_id`. */
+export function replacementFor(result: Document, original: WithId<Document>, what: string): WithId<Document> {
+  checkSameId(result, original, what);
+  const rest = { ...result };
+  delete rest._id;
   return { _id: original._id, ...rest };
 }
 
@@ -73,17 +78,18 @@ export function checkResult(result: unknown, original: WithId<Document>, what: s
 
 /**
  * The write for one document and its transform's outcome, or undefined when there is nothing to
- * write. `raw` is the bytes as read: the transform may have changed `doc` in place, so what it
- * returned is compared with the stored values decoded from them.
+ * write. The transform may have changed `doc` in place, so what it returned is compared with
+ * `stored`, the values of the bytes `raw` as read (decoded apart from `doc`, see Page). The diff
+ * skips `_id`, so the outcome is compared as it is, once its `_id` is checked.
  */
-export function plannedWrite(doc: WithId<Document>, raw: Uint8Array, outcome: TransformResult, what: string, ctx?: HelperContext): PlannedWrite | undefined {
+export function plannedWrite(doc: WithId<Document>, stored: WithId<Document>, raw: Uint8Array, outcome: TransformResult, what: string, ctx?: HelperContext): PlannedWrite | undefined {
   if (outcome === null) return undefined;
-  const stored = storedValues(raw, ctx);
   if (outcome === 'delete') {
-    const { filter, checked } = deleteFilter(stored, ctx);
+    const { filter, checked } = deleteFilter(stored, ctx, raw.byteLength);
     return { id: stored._id, operation: { deleteOne: { filter } }, diff: undefined, stored, checked };
   }
-  const diff = diffWrite(stored, replacementFor(outcome, doc, what), what, ctx);
+  checkSameId(outcome, doc, what);
+  const diff = diffWrite(stored, outcome, what, ctx, raw.byteLength);
   if (diff === undefined) return undefined;
   return { id: stored._id, operation: { updateOne: { filter: diff.filter, update: diff.update } }, diff, stored, checked: diff.checked };
 }
@@ -92,9 +98,10 @@ async function planWrites(ctx: HelperContext, documents: Page, transform: PageTr
   const planned: PlannedWrite[] = [];
   for (const [index, doc] of documents.docs.entries()) {
     const raw = documents.raw[index];
-    if (raw === undefined) continue;
-    const outcome = checkResult(await transform(doc, () => storedValues(raw, ctx)), doc, what);
-    const write = plannedWrite(doc, raw, outcome, what, ctx);
+    const stored = documents.stored[index];
+    if (raw === undefined || stored === undefined) continue;
+    const outcome = checkResult(await transform(doc, () => stored), doc, what);
+    const write = plannedWrite(doc, stored, raw, outcome, what, ctx);
     if (write !== undefined) planned.push(write);
   }
   return planned;
@@ -121,14 +128,15 @@ async function readAgain(ctx: HelperContext, collection: Collection, filter: Fil
  */
 function unapplied(ctx: HelperContext, planned: PlannedWrite[], current: Page): Page {
   const writes = new Map(planned.map((p) => [idKey(p.id), p]));
-  const again: Page = { docs: [], raw: [] };
+  const again: Page = { docs: [], stored: [], raw: [] };
   for (const [index, raw] of current.raw.entries()) {
-    const now = storedValues(raw, ctx);
+    const now = current.stored[index];
+    const doc = current.docs[index];
+    if (now === undefined || doc === undefined) continue;
     const write = writes.get(idKey(now._id));
     if (write === undefined || (write.diff !== undefined && holdsTarget(now, write.diff, ctx))) continue;
-    const doc = current.docs[index];
-    if (doc === undefined) continue;
     again.docs.push(doc);
+    again.stored.push(now);
     again.raw.push(raw);
   }
   return again;

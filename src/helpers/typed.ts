@@ -37,6 +37,78 @@ export function storedValues(bytes: Uint8Array, ctx?: HelperContext): WithId<Doc
   return bsonOf(ctx).deserialize(bytes, STORED) as WithId<Document>;
 }
 
+/** A document decoded once: its stored values, and the transform's own copy of them. */
+export interface Decoded {
+  /** As transformView decodes it, sharing nothing a transform could change in place with `stored`. */
+  view: WithId<Document>;
+  stored: WithId<Document>;
+}
+
+/**
+ * The bytes decoded once, with every BSON type kept, and the transform's view built from that
+ * decoding (numbers promoted as the driver promotes them, everything mutable copied), where it
+ * holds only the common types; a document holding any other is decoded a second time for the view.
+ */
+export function decodeOnce(bytes: Uint8Array, ctx?: HelperContext): Decoded {
+  const stored = storedValues(bytes, ctx);
+  const view = promotedDocument(stored);
+  return { stored, view: view === OTHER ? transformView(bytes, ctx) : (view as WithId<Document>) };
+}
+
+/** A value promotedValue leaves to the driver's own decoding. */
+const OTHER: unique symbol = Symbol('other BSON type');
+/** A Long within ±2^53 is read as a number (its `high` word bounds it; 2^53 itself has `low` 0). */
+const SAFE_HIGH = 0x200000;
+const TWO_32 = 2 ** 32;
+
+/**
+ * What the transform view holds for a stored value, as the driver's decoding gives it: Int32 and
+ * Double as numbers, a Long within ±2^53 as a number, a new Date, a new ObjectId, sub-documents
+ * and arrays copied member by member; OTHER for any other type (a Long beyond 2^53, a Binary, a
+ * Decimal128, a DBRef, ...).
+ */
+function promotedValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const member = promotedValue(value[i]);
+      if (member === OTHER) return OTHER;
+      out[i] = member;
+    }
+    return out;
+  }
+  if (value instanceof Date) return new Date(value.getTime());
+  switch ((value as { _bsontype?: unknown })._bsontype) {
+    case 'Int32':
+    case 'Double':
+      return (value as { value: number }).value;
+    case 'Long': {
+      const { high, low, unsigned } = value as { high: number; low: number; unsigned: boolean };
+      if (unsigned || high < -SAFE_HIGH || high > SAFE_HIGH || (high === SAFE_HIGH && low !== 0)) return OTHER;
+      return high * TWO_32 + (low >>> 0);
+    }
+    case 'ObjectId':
+      return new (value.constructor as new (id: unknown) => unknown)(value);
+    case undefined:
+      return Object.getPrototypeOf(value) === Object.prototype ? promotedDocument(value as Record<string, unknown>) : OTHER;
+    default:
+      return OTHER;
+  }
+}
+
+function promotedDocument(stored: Record<string, unknown>): Record<string, unknown> | typeof OTHER {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(stored)) {
+    const value = promotedValue(stored[key]);
+    if (value === OTHER) return OTHER;
+    // as the driver's decoding assigns it: an own field, never the prototype
+    if (key === '__proto__') Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+    else out[key] = value;
+  }
+  return out;
+}
+
 /** Bytes of an element's value, by BSON type, where fixed; see idOf. */
 const FIXED_SIZE: Readonly<Record<number, number>> = { 0x01: 8, 0x07: 12, 0x08: 1, 0x09: 8, 0x0a: 0, 0x10: 4, 0x11: 8, 0x12: 8, 0x13: 16, 0xff: 0, 0x7f: 0 };
 /** Types whose value starts with its length (int32): string, document, array, binary (plus its subtype byte), symbol, code. */
