@@ -99,7 +99,7 @@ export function conditions(stored: Document, keys: string[], ctx?: HelperContext
 /**
  * The update that turns the stored document into `next`, or undefined when nothing changed (field
  * order alone is no change). `stored` is the bytes read decoded with every BSON type kept (the
- * transform had its own decoding, which it may have changed in place).
+ * transform had its own copy, which it may have changed in place); `storedBytes`, their size.
  */
 export function diffWrite(stored: Document, next: Document, what: string, ctx?: HelperContext, storedBytes?: number): DiffWrite | undefined {
   const set: Document = {};

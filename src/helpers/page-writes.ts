@@ -33,8 +33,8 @@ export interface PlannedWrite {
 
 /**
  * A transform as the page writer calls it: the document as decoded for it, and its stored values
- * (every BSON type kept, decoded on demand), which a declarative spec rearranges so that a value it
- * moves keeps its type.
+ * (every BSON type kept; not to be changed: the diff compares with them), which a declarative spec
+ * copies and rearranges so that a value it moves keeps its type.
  */
 export type PageTransform = (doc: WithId<Document>, stored: () => WithId<Document>) => TransformResult | Promise<TransformResult>;
 

@@ -1,10 +1,10 @@
 /**
  * Keeping BSON types through a transform, at any depth.
  *
- * A document is read as bytes and decoded once for the transform, the way the driver decodes
- * (Int32, Double and Longs that fit become JavaScript numbers). What is written back is built from
- * the transform's result and the stored values (the same bytes decoded with every BSON type kept,
- * when the document is written). Rules:
+ * A document is read as bytes and decoded once, with every BSON type kept (the stored values); the
+ * transform gets its own copy of them the way the driver decodes (Int32, Double and Longs that fit
+ * become JavaScript numbers), sharing nothing it could change in place (decodeOnce). What is
+ * written back is built from the transform's result and the stored values. Rules:
  * - a value the transform gave back as it was read is written as stored, however deep: an Int32,
  *   a Long, a Double (2.0 too), a Decimal128, a Binary of any subtype, a Timestamp stays what it was;
  * - sub-documents and arrays are compared member by member (array elements by position), so the
