@@ -89,7 +89,9 @@ export function plannedWrite(doc: WithId<Document>, stored: WithId<Document>, ra
     return { id: stored._id, operation: { deleteOne: { filter } }, diff: undefined, stored, checked };
   }
   checkSameId(outcome, doc, what);
-  const diff = diffWrite(stored, outcome, what, ctx, raw.byteLength);
+  // a result of another kind (a class instance, no prototype) is read as its own fields, as a copy would be
+  const next = Object.getPrototypeOf(outcome) === Object.prototype ? outcome : { ...outcome };
+  const diff = diffWrite(stored, next, what, ctx, raw.byteLength);
   if (diff === undefined) return undefined;
   return { id: stored._id, operation: { updateOne: { filter: diff.filter, update: diff.update } }, diff, stored, checked: diff.checked };
 }
