@@ -34,9 +34,9 @@ function replacementStatement(doc: WithId<Document>, raw: Uint8Array, outcome: D
   return statement({ _id: stored._id }, replacement);
 }
 
-/** The write as the helpers build it now (the production code path). */
+/** The write as the helpers build it now (the production code path), from the stored values decoded as above. */
 function diffStatement(doc: WithId<Document>, raw: Uint8Array, outcome: Document): Uint8Array | undefined {
-  const write = plannedWrite(doc, raw, outcome, WHAT);
+  const write = plannedWrite(doc, storedValues(raw), raw, outcome, WHAT);
   if (write === undefined || !('updateOne' in write.operation)) return undefined;
   const { filter, update } = write.operation.updateOne;
   return statement(filter, update);

@@ -27,15 +27,17 @@ function decodeTransformEncode(raw: Uint8Array[], transform: (doc: WithId<FlatUs
 
 /**
  * reshape's own client work on every document, with the helpers' code and no server: the page
- * decoded as they decode it, the transform, the conditional diff write planned, and its update
- * statement encoded as the driver encodes it.
+ * decoded as they decode it (once: the stored values and the transform's copy of them), the
+ * transform, the conditional diff write planned, and its update statement encoded as the driver
+ * encodes it.
  */
 function reshapeWork(raw: Uint8Array[], transform: (doc: WithId<FlatUser>) => Document): void {
   const documents = page(raw);
   for (const [index, doc] of documents.docs.entries()) {
     const bytes = documents.raw[index];
-    if (bytes === undefined) continue;
-    const write = plannedWrite(doc, bytes, transform(doc as WithId<FlatUser>), 'reshape(users)');
+    const stored = documents.stored[index];
+    if (bytes === undefined || stored === undefined) continue;
+    const write = plannedWrite(doc, stored, bytes, transform(doc as WithId<FlatUser>), 'reshape(users)');
     if (write !== undefined && 'updateOne' in write.operation) {
       const { filter, update } = write.operation.updateOne;
       BSON.serialize({ q: filter, u: update, upsert: false, multi: false });

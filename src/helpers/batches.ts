@@ -12,7 +12,7 @@ import type { HelperContext } from './types.ts';
 import { withSession } from './context.ts';
 import type { Pacer } from './pacing.ts';
 import { Resend, resending } from './failover-retry.ts';
-import { idOf, transformView, WRITE_OPTIONS } from './typed.ts';
+import { decodeOnce, idOf, WRITE_OPTIONS } from './typed.ts';
 
 export const DEFAULT_BATCH_SIZE = 1000;
 /** Documents a read-only cursor asks for per round trip, at least (FerretDB's own default is 101). */
@@ -98,17 +98,24 @@ function withIdCondition(filter: Filter<Document>, condition: Document): Filter<
 }
 
 /**
- * One page of documents: the bytes as read, and their decoding for the transform (which may change
- * it). The stored values, every BSON type kept, are decoded from the bytes when a document is
- * written (typed.ts).
+ * One page of documents: the bytes as read, decoded once into the stored values (every BSON type
+ * kept) and the transform's own copy of them, which it may change in place (typed.ts).
  */
 export interface Page {
   docs: WithId<Document>[];
+  stored: WithId<Document>[];
   raw: Uint8Array[];
 }
 
 export function page(raw: Uint8Array[], ctx?: HelperContext): Page {
-  return { docs: raw.map((bytes) => transformView(bytes, ctx)), raw };
+  const docs: WithId<Document>[] = [];
+  const stored: WithId<Document>[] = [];
+  for (const bytes of raw) {
+    const decoded = decodeOnce(bytes, ctx);
+    docs.push(decoded.view);
+    stored.push(decoded.stored);
+  }
+  return { docs, stored, raw };
 }
 
 /**

@@ -15,12 +15,12 @@
  * changed.
  */
 import { performance } from 'node:perf_hooks';
-import type { AnyBulkWriteOperation, Document, WithId } from 'mongodb';
+import type { AnyBulkWriteOperation, Document } from 'mongodb';
 import { rawCursorBatches, READ_BATCH, writeChunked } from './batches.ts';
 import { throwIfAborted, withSession } from './context.ts';
 import { digestOf, type CopyJob, type SumRecord } from './copy-job.ts';
 import { compareIds } from './id-order.ts';
-import { idKey, idOf, isPlainObject, storedValues, transformView } from './typed.ts';
+import { decodeOnce, idKey, idOf, isPlainObject, storedValues, transformView } from './typed.ts';
 import type { HelperContext } from './types.ts';
 
 export interface PassOutcome {
@@ -74,9 +74,10 @@ class CatchUpWrites {
   }
 }
 
-/** Carries one changed or new source document into the copies. */
-async function carry(ctx: HelperContext, job: CopyJob, writes: CatchUpWrites, doc: WithId<Document>, raw: Uint8Array, previous: SumRecord | undefined): Promise<void> {
-  const taken = await job.take(doc, raw);
+/** Carries one changed or new source document (its bytes, decoded here once) into the copies. */
+async function carry(ctx: HelperContext, job: CopyJob, writes: CatchUpWrites, raw: Uint8Array, previous: SumRecord | undefined): Promise<void> {
+  const { view: doc, stored } = decodeOnce(raw, ctx);
+  const taken = await job.take(doc, raw, stored);
   const { sum, copy, original } = taken;
   if (previous?.c === true && (copy === undefined || idKey(copyIdOf(previous), ctx) !== idKey(copy._id, ctx))) {
     writes.tempDeletes.push({ deleteOne: { filter: byId(copyIdOf(previous)) } });
@@ -170,7 +171,7 @@ export async function catchUpPass(ctx: HelperContext, job: CopyJob, batchSize: n
         const previous = found.get(keys[index] ?? '');
         if (previous !== undefined) met += 1;
         if (previous?.d === digestOf(bytes)) continue;
-        await carry(ctx, job, writes, transformView(bytes, ctx), bytes, previous);
+        await carry(ctx, job, writes, bytes, previous);
         if (previous === undefined) added += 1;
         else changed += 1;
       }

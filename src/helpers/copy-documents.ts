@@ -43,14 +43,14 @@ export async function copyDocuments(ctx: HelperContext, job: CopyJob, { batchSiz
     return true;
   };
   try {
-    for await (const { docs, raw } of cursorBatches(ctx, job.source, {}, batchSize, sort, what)) {
+    for await (const { docs, stored, raw } of cursorBatches(ctx, job.source, {}, batchSize, sort, what)) {
       const copies: Document[] = [];
       const originals: Document[] = [];
       const sums: Document[] = [];
       for (const [index, doc] of docs.entries()) {
         const bytes = raw[index];
         if (bytes === undefined) continue;
-        const taken = await job.take(doc, bytes);
+        const taken = await job.take(doc, bytes, stored[index]);
         if (taken.copy !== undefined) copies.push(taken.copy);
         originals.push(taken.original);
         sums.push(taken.sum);

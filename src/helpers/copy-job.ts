@@ -73,9 +73,12 @@ export class CopyJob {
     return { ...withSession(this.ctx), ...this.writeOptions, ordered: true };
   }
 
-  /** What the copy gets for one source document, read as `doc` (its transform view) from `raw`. */
-  async take(doc: WithId<Document>, raw: Uint8Array): Promise<CopiedDocument> {
-    let stored: WithId<Document> | undefined;
+  /**
+   * What the copy gets for one source document, read as `doc` (its transform view) from `raw`;
+   * `decoded`, its stored values where the page has them already (else decoded when needed).
+   */
+  async take(doc: WithId<Document>, raw: Uint8Array, decoded?: WithId<Document>): Promise<CopiedDocument> {
+    let stored = decoded;
     const original = (): WithId<Document> => (stored ??= storedValues(raw, this.ctx));
     const outcome = checkResult(await this.transform(doc, original), doc, this.what);
     const kept = original();

@@ -65,56 +65,82 @@ function holdsRegex(value: unknown): boolean {
 }
 
 /**
+ * Whether the conditions on `keys` surely fit CONDITION_BUDGET, from the size of the stored
+ * document alone: each condition's value is sized as `{ v: value }`, its value plus 8 bytes, and a
+ * value re-encoded is never more than twice its stored bytes (a DBPointer comes back as a DBRef).
+ */
+function surelyWithinBudget(storedBytes: number | undefined, keys: number): boolean {
+  return storedBytes !== undefined && 2 * storedBytes + 8 * keys <= CONDITION_BUDGET;
+}
+
+/**
  * The filter on `_id` and the given fields as stored: each field's value while the values stay
  * within CONDITION_BUDGET (smallest first); the larger ones are left out and returned as `checked`.
+ * `storedBytes`, the stored document's size where known, spares sizing the values of a document
+ * too small for any to be left out.
  */
-export function conditions(stored: Document, keys: string[], ctx?: HelperContext): { filter: Document; checked: string[] } {
-  const bson = bsonOf(ctx);
+export function conditions(stored: Document, keys: string[], ctx?: HelperContext, storedBytes?: number): { filter: Document; checked: string[] } {
   const large = new Set<string>();
   if (ctx?.server.flavour === 'ferretdb') for (const key of keys) if (holdsRegex(stored[key])) large.add(key);
-  const sized = keys.filter((key) => !large.has(key)).map((key) => ({ key, size: Object.hasOwn(stored, key) ? bson.calculateObjectSize({ v: stored[key] as unknown }) : 0 }));
-  let carried = 0;
-  for (const { key, size } of [...sized].sort((a, b) => a.size - b.size)) {
-    if (carried + size <= CONDITION_BUDGET) carried += size;
-    else large.add(key);
+  if (!surelyWithinBudget(storedBytes, keys.length)) {
+    const bson = bsonOf(ctx);
+    const sized = keys.filter((key) => !large.has(key)).map((key) => ({ key, size: Object.hasOwn(stored, key) ? bson.calculateObjectSize({ v: stored[key] as unknown }) : 0 }));
+    let carried = 0;
+    for (const { key, size } of sized.sort((a, b) => a.size - b.size)) {
+      if (carried + size <= CONDITION_BUDGET) carried += size;
+      else large.add(key);
+    }
   }
   const filter: Document = { _id: stored._id as unknown };
   for (const key of keys) if (!large.has(key)) filter[key] = stillHolds(stored, key);
-  return { filter, checked: keys.filter((key) => large.has(key)) };
+  return { filter, checked: large.size === 0 ? [] : keys.filter((key) => large.has(key)) };
 }
 
 /**
  * The update that turns the stored document into `next`, or undefined when nothing changed (field
  * order alone is no change). `stored` is the bytes read decoded with every BSON type kept (the
- * transform had its own decoding, which it may have changed in place).
+ * transform had its own copy, which it may have changed in place); `storedBytes`, their size.
  */
-export function diffWrite(stored: Document, next: Document, what: string, ctx?: HelperContext): DiffWrite | undefined {
+export function diffWrite(stored: Document, next: Document, what: string, ctx?: HelperContext, storedBytes?: number): DiffWrite | undefined {
   const set: Document = {};
   const unset: string[] = [];
-  for (const [key, value] of Object.entries(next) as [string, unknown][]) {
+  const changed: string[] = [];
+  for (const key of Object.keys(next)) {
+    const value: unknown = next[key];
     if (key === '_id' || value === undefined) continue;
     if (!Object.hasOwn(stored, key)) {
       set[key] = value;
+      changed.push(key);
       continue;
     }
     const kept = keepTypes(value, stored[key], ctx);
-    if (!kept.same) set[key] = kept.value;
+    if (!kept.same) {
+      set[key] = kept.value;
+      changed.push(key);
+    }
   }
+  const setCount = changed.length;
   for (const key of Object.keys(stored)) {
-    if (key !== '_id' && next[key] === undefined) unset.push(key);
+    if (key !== '_id' && next[key] === undefined) {
+      unset.push(key);
+      changed.push(key);
+    }
   }
-  const changed = [...Object.keys(set), ...unset];
   if (changed.length === 0) return undefined;
-  const bad = changed.find((key) => !writableName(key));
-  if (bad !== undefined) {
+  for (const bad of changed) {
+    if (writableName(bad)) continue;
     throw usageError(
       `${what}: the transform changes the field '${bad}' of ${String(stored._id)}, whose name ${bad === '' ? 'is empty' : bad.startsWith('$') ? "starts with '$'" : "contains '.'"}; such a top-level field cannot be written with $set/$unset (copy the collection with copyAndRename instead)`,
     );
   }
-  const { filter, checked } = conditions(stored, changed, ctx);
+  const { filter, checked } = conditions(stored, changed, ctx, storedBytes);
   const update: DiffWrite['update'] = {};
-  if (Object.keys(set).length > 0) update.$set = set;
-  if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((key) => [key, '']));
+  if (setCount > 0) update.$set = set;
+  if (unset.length > 0) {
+    const fields: Document = {};
+    for (const key of unset) fields[key] = '';
+    update.$unset = fields;
+  }
   return { filter, update, set, unset, checked };
 }
 
@@ -124,11 +150,12 @@ export function diffWrite(stored: Document, next: Document, what: string, ctx?: 
  * writer added is not seen: a filter can only name the fields it knows. Fields whose names a
  * filter cannot express are left out of the condition.) Large fields are `checked`, as above.
  */
-export function deleteFilter(stored: Document, ctx?: HelperContext): { filter: Document; checked: string[] } {
+export function deleteFilter(stored: Document, ctx?: HelperContext, storedBytes?: number): { filter: Document; checked: string[] } {
   return conditions(
     stored,
     Object.keys(stored).filter((key) => key !== '_id' && writableName(key)),
     ctx,
+    storedBytes,
   );
 }
 

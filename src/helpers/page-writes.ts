@@ -14,7 +14,7 @@ import { bsonOf, withSession } from './context.ts';
 import { resending } from './failover-retry.ts';
 import { deleteFilter, diffWrite, holdsTarget, type DiffWrite } from './diff.ts';
 import { withoutStaleLargeFields } from './large-values.ts';
-import { idKey, sameBytes, storedValues } from './typed.ts';
+import { idKey, sameBytes } from './typed.ts';
 import type { DocumentTransform, HelperContext, TransformResult } from './types.ts';
 
 /** Writes of one document before the helper gives up on it: the first and four more. */
@@ -34,8 +34,8 @@ export interface PlannedWrite {
 
 /**
  * A transform as the page writer calls it: the document as decoded for it, and its stored values
- * (every BSON type kept, decoded on demand), which a declarative spec rearranges so that a value it
- * moves keeps its type.
+ * (every BSON type kept; not to be changed: the diff compares with them), which a declarative spec
+ * copies and rearranges so that a value it moves keeps its type.
  */
 export type PageTransform = (doc: WithId<Document>, stored: () => WithId<Document>) => TransformResult | Promise<TransformResult>;
 
@@ -52,14 +52,19 @@ export interface PageCounts {
   vanished: number;
 }
 
-/** The transform's document with the original `_id` first; refuses a changed `_id`. */
-export function replacementFor(result: Document, original: WithId<Document>, what: string): WithId<Document> {
+/** Refuses a result whose `_id` is not the original's (a result without one keeps it). */
+export function checkSameId(result: Document, original: WithId<Document>, what: string): void {
   const id: unknown = result._id;
-  const rest = { ...result };
-  delete rest._id;
   if (id !== undefined && id !== original._id && !sameBytes(bsonOf().serialize({ id }), bsonOf().serialize({ id: original._id }))) {
     throw usageError(`${what}: the transform changed the _id of ${String(original._id)}; a document's _id cannot change (copy the collection instead)`);
   }
+}
+
+/** The transform's document with the original `_id` first; refuses a changed `_id`. */
+export function replacementFor(result: Document, original: WithId<Document>, what: string): WithId<Document> {
+  checkSameId(result, original, what);
+  const rest = { ...result };
+  delete rest._id;
   return { _id: original._id, ...rest };
 }
 
@@ -74,17 +79,20 @@ export function checkResult(result: unknown, original: WithId<Document>, what: s
 
 /**
  * The write for one document and its transform's outcome, or undefined when there is nothing to
- * write. `raw` is the bytes as read: the transform may have changed `doc` in place, so what it
- * returned is compared with the stored values decoded from them.
+ * write. The transform may have changed `doc` in place, so what it returned is compared with
+ * `stored`, the values of the bytes `raw` as read (decoded apart from `doc`, see Page). The diff
+ * skips `_id`, so the outcome is compared as it is, once its `_id` is checked.
  */
-export function plannedWrite(doc: WithId<Document>, raw: Uint8Array, outcome: TransformResult, what: string, ctx?: HelperContext): PlannedWrite | undefined {
+export function plannedWrite(doc: WithId<Document>, stored: WithId<Document>, raw: Uint8Array, outcome: TransformResult, what: string, ctx?: HelperContext): PlannedWrite | undefined {
   if (outcome === null) return undefined;
-  const stored = storedValues(raw, ctx);
   if (outcome === 'delete') {
-    const { filter, checked } = deleteFilter(stored, ctx);
+    const { filter, checked } = deleteFilter(stored, ctx, raw.byteLength);
     return { id: stored._id, operation: { deleteOne: { filter } }, diff: undefined, stored, checked };
   }
-  const diff = diffWrite(stored, replacementFor(outcome, doc, what), what, ctx);
+  checkSameId(outcome, doc, what);
+  // a result of another kind (a class instance, no prototype) is read as its own fields, as a copy would be
+  const next = Object.getPrototypeOf(outcome) === Object.prototype ? outcome : { ...outcome };
+  const diff = diffWrite(stored, next, what, ctx, raw.byteLength);
   if (diff === undefined) return undefined;
   return { id: stored._id, operation: { updateOne: { filter: diff.filter, update: diff.update } }, diff, stored, checked: diff.checked };
 }
@@ -93,9 +101,10 @@ async function planWrites(ctx: HelperContext, documents: Page, transform: PageTr
   const planned: PlannedWrite[] = [];
   for (const [index, doc] of documents.docs.entries()) {
     const raw = documents.raw[index];
-    if (raw === undefined) continue;
-    const outcome = checkResult(await transform(doc, () => storedValues(raw, ctx)), doc, what);
-    const write = plannedWrite(doc, raw, outcome, what, ctx);
+    const stored = documents.stored[index];
+    if (raw === undefined || stored === undefined) continue;
+    const outcome = checkResult(await transform(doc, () => stored), doc, what);
+    const write = plannedWrite(doc, stored, raw, outcome, what, ctx);
     if (write !== undefined) planned.push(write);
   }
   return planned;
@@ -123,14 +132,15 @@ async function readAgain(ctx: HelperContext, collection: Collection, filter: Fil
  */
 function unapplied(ctx: HelperContext, planned: PlannedWrite[], current: Page): Page {
   const writes = new Map(planned.map((p) => [idKey(p.id), p]));
-  const again: Page = { docs: [], raw: [] };
+  const again: Page = { docs: [], stored: [], raw: [] };
   for (const [index, raw] of current.raw.entries()) {
-    const now = storedValues(raw, ctx);
+    const now = current.stored[index];
+    const doc = current.docs[index];
+    if (now === undefined || doc === undefined) continue;
     const write = writes.get(idKey(now._id));
     if (write === undefined || (write.diff !== undefined && holdsTarget(now, write.diff, ctx))) continue;
-    const doc = current.docs[index];
-    if (doc === undefined) continue;
     again.docs.push(doc);
+    again.stored.push(now);
     again.raw.push(raw);
   }
   return again;

@@ -1,10 +1,10 @@
 /**
  * Keeping BSON types through a transform, at any depth.
  *
- * A document is read as bytes and decoded once for the transform, the way the driver decodes
- * (Int32, Double and Longs that fit become JavaScript numbers). What is written back is built from
- * the transform's result and the stored values (the same bytes decoded with every BSON type kept,
- * when the document is written). Rules:
+ * A document is read as bytes and decoded once, with every BSON type kept (the stored values); the
+ * transform gets its own copy of them the way the driver decodes (Int32, Double and Longs that fit
+ * become JavaScript numbers), sharing nothing it could change in place (decodeOnce). What is
+ * written back is built from the transform's result and the stored values. Rules:
  * - a value the transform gave back as it was read is written as stored, however deep: an Int32,
  *   a Long, a Double (2.0 too), a Decimal128, a Binary of any subtype, a Timestamp stays what it was;
  * - sub-documents and arrays are compared member by member (array elements by position), so the
@@ -35,6 +35,78 @@ export function transformView(bytes: Uint8Array, ctx?: HelperContext): WithId<Do
 
 export function storedValues(bytes: Uint8Array, ctx?: HelperContext): WithId<Document> {
   return bsonOf(ctx).deserialize(bytes, STORED) as WithId<Document>;
+}
+
+/** A document decoded once: its stored values, and the transform's own copy of them. */
+export interface Decoded {
+  /** As transformView decodes it, sharing nothing a transform could change in place with `stored`. */
+  view: WithId<Document>;
+  stored: WithId<Document>;
+}
+
+/**
+ * The bytes decoded once, with every BSON type kept, and the transform's view built from that
+ * decoding (numbers promoted as the driver promotes them, everything mutable copied), where it
+ * holds only the common types; a document holding any other is decoded a second time for the view.
+ */
+export function decodeOnce(bytes: Uint8Array, ctx?: HelperContext): Decoded {
+  const stored = storedValues(bytes, ctx);
+  const view = promotedDocument(stored);
+  return { stored, view: view === OTHER ? transformView(bytes, ctx) : (view as WithId<Document>) };
+}
+
+/** A value promotedValue leaves to the driver's own decoding. */
+const OTHER: unique symbol = Symbol('other BSON type');
+/** A Long within ±2^53 is read as a number (its `high` word bounds it; 2^53 itself has `low` 0). */
+const SAFE_HIGH = 0x200000;
+const TWO_32 = 2 ** 32;
+
+/**
+ * What the transform view holds for a stored value, as the driver's decoding gives it: Int32 and
+ * Double as numbers, a Long within ±2^53 as a number, a new Date, a new ObjectId, sub-documents
+ * and arrays copied member by member; OTHER for any other type (a Long beyond 2^53, a Binary, a
+ * Decimal128, a DBRef, ...).
+ */
+function promotedValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const member = promotedValue(value[i]);
+      if (member === OTHER) return OTHER;
+      out[i] = member;
+    }
+    return out;
+  }
+  if (value instanceof Date) return new Date(value.getTime());
+  switch ((value as { _bsontype?: unknown })._bsontype) {
+    case 'Int32':
+    case 'Double':
+      return (value as { value: number }).value;
+    case 'Long': {
+      const { high, low, unsigned } = value as { high: number; low: number; unsigned: boolean };
+      if (unsigned || high < -SAFE_HIGH || high > SAFE_HIGH || (high === SAFE_HIGH && low !== 0)) return OTHER;
+      return high * TWO_32 + (low >>> 0);
+    }
+    case 'ObjectId':
+      return new (value.constructor as new (id: unknown) => unknown)(value);
+    case undefined:
+      return Object.getPrototypeOf(value) === Object.prototype ? promotedDocument(value as Record<string, unknown>) : OTHER;
+    default:
+      return OTHER;
+  }
+}
+
+function promotedDocument(stored: Record<string, unknown>): Record<string, unknown> | typeof OTHER {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(stored)) {
+    const value = promotedValue(stored[key]);
+    if (value === OTHER) return OTHER;
+    // as the driver's decoding assigns it: an own field, never the prototype
+    if (key === '__proto__') Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+    else out[key] = value;
+  }
+  return out;
 }
 
 /** Bytes of an element's value, by BSON type, where fixed; see idOf. */

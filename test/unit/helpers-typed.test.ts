@@ -2,8 +2,8 @@
 // position, undefined as no field, regexes with their flags, and values the transform changed as given.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BSON, Binary, BSONRegExp, Decimal128, Double, Int32, Long, ObjectId, Timestamp, type Document } from 'mongodb';
-import { idOf, keepTypes, readAs, storedValues, transformView } from '../../src/helpers/typed.ts';
+import { BSON, Binary, BSONRegExp, BSONSymbol, Code, DBRef, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp, type Document } from 'mongodb';
+import { decodeOnce, idOf, keepTypes, readAs, storedValues, transformView } from '../../src/helpers/typed.ts';
 
 const id = new ObjectId('66f1a2b3c4d5e6f708192a3b');
 
@@ -126,5 +126,43 @@ void describe('idOf()', () => {
         assert.deepEqual(idOf(bytes), transformView(bytes)._id, JSON.stringify(doc));
       }
     }
+  });
+});
+
+void describe('decodeOnce()', () => {
+  const longs = ['9007199254740992', '-9007199254740992', '9007199254740993', '-9007199254740993', '4294967296', '-1', '0'].map((text) => Long.fromString(text));
+  const withProto: Document = { a: 1 };
+  Object.defineProperty(withProto, '__proto__', { value: { b: new Int32(2) }, enumerable: true, writable: true, configurable: true });
+  const docs: Document[] = [
+    { _id: id, n: new Int32(5), d: new Double(2), z: new Double(-0), nan: Number.NaN, s: 'é\u{1F600}', b: false, none: null, at: new Date(7) },
+    { _id: 1, deep: { a: [new Double(1), [new Int32(2), { c: new Date(0), o: id }]], e: {} }, empty: [] },
+    { _id: 'longs', longs },
+    { _id: 'proto', p: withProto },
+    ...[
+      new Binary(Buffer.from('abc'), 0), new Binary(Buffer.from('0123456789abcdef'), 4), Decimal128.fromString('1.5'), new BSONRegExp('a', 'x'), new BSONSymbol('s'),
+      new Timestamp({ t: 1, i: 2 }), new MinKey(), new MaxKey(), new Code('x'), new DBRef('c', id), { $ref: 'c', $id: 1, extra: true },
+    ].map((value, i) => ({ _id: i, top: value, nested: { list: [1, value] } })),
+  ];
+
+  void it("gives the transform what the driver's decoding gives, and the stored values with every type", () => {
+    for (const doc of docs) {
+      const bytes = BSON.serialize(doc);
+      const decoded = decodeOnce(bytes);
+      assert.deepEqual(decoded.view, transformView(bytes), JSON.stringify(doc));
+      assert.deepEqual(decoded.stored, storedValues(bytes), JSON.stringify(doc));
+    }
+  });
+
+  void it('shares nothing a transform could change in place with the stored values', () => {
+    const bytes = BSON.serialize({ _id: id, at: new Date(7), sub: { list: [1, { x: 'y' }], when: new Date(8) }, n: new Int32(1) });
+    const { view, stored: values } = decodeOnce(bytes);
+    const sub = view.sub as { list: [number, Document]; when: Date };
+    sub.list[1].x = 'changed';
+    sub.list.push(2);
+    sub.when.setTime(9);
+    (view.at as Date).setTime(10);
+    (view._id as { i0?: number }).i0 = 0;
+    view.n = 2;
+    assert.deepEqual(values, storedValues(bytes));
   });
 });
