@@ -86,7 +86,7 @@ interface Sample {
 
 /**
  * A reading of the server's time taken before the clock was made (the connection's `hello`, see
- * greeting.ts), with the instants around it on SYSTEM_TIME_SOURCES.
+ * greeting.ts), with the instants around it (on SYSTEM_TIME_SOURCES, or the clock's `sources`).
  */
 export interface TimedReading {
   serverTime: Date;
@@ -104,7 +104,7 @@ export interface MeasureOptions {
    */
   samples?: number;
   sources?: LocalTimeSources;
-  /** A reading already taken (ignored with `sources` of a test's own, whose instants it is not on). */
+  /** A reading already taken, its instants on `sources` (the connection's hello: see greeting.ts). */
   earlier?: TimedReading | undefined;
 }
 
@@ -123,10 +123,12 @@ export class ServerClock {
   static async measure(readServerTime: () => Promise<Date>, options: MeasureOptions = {}): Promise<ServerClock> {
     const steady = new SteadyClock(options.sources);
     const samples = options.samples ?? 2;
-    const earlier = options.earlier === undefined || options.sources !== undefined ? undefined : sampleOf(options.earlier, steady, SYSTEM_TIME_SOURCES);
+    const earlier = options.earlier === undefined ? undefined : sampleOf(options.earlier, steady, options.sources ?? SYSTEM_TIME_SOURCES);
     const fresh = await takeBestSample(readServerTime, steady, earlier === undefined ? samples : samples - 1);
-    const kept = earlier !== undefined && earlier.roundTripMs < fresh.roundTripMs ? earlier : fresh;
-    return new ServerClock(readServerTime, steady, kept);
+    const clock = new ServerClock(readServerTime, steady, fresh);
+    // the earlier reading is kept where it is the more certain now (a shorter round trip, not outweighed by its age)
+    if (earlier !== undefined && clock.bound(steady.nowMs() - earlier.steadyMidMs, earlier) < clock.bound(steady.nowMs() - fresh.steadyMidMs)) clock.sample = earlier;
+    return clock;
   }
 
   /** Local steady milliseconds (see SteadyClock): what deadlines are measured on. */
