@@ -73,8 +73,10 @@ export class Invocation {
     const resolved = await loadConfig(overrides, { cwd: this.io.cwd, env: this.io.env, ...options });
     // the config file's uri, once known; redactUri masks by position, whatever the URI's typos
     this.renderer.addSecrets(secretsOf(resolved.uri));
+    // the driver is looked for on disk only when the line is printed
     this.renderer.verbose(
-      `config: ${resolved.configFile ?? '(none found, using defaults)'}; server ${redactUri(resolved.uri)}; database ${resolved.database}; migrations ${resolved.migrationsDir}; driver ${describeDrivers(resolved.projectRoot)}`,
+      () =>
+        `config: ${resolved.configFile ?? '(none found, using defaults)'}; server ${redactUri(resolved.uri)}; database ${resolved.database}; migrations ${resolved.migrationsDir}; driver ${describeDrivers(resolved.projectRoot)}`,
     );
     for (const notice of resolved.notices) this.renderer.notice(notice);
     this.announceEnvironment(resolved);

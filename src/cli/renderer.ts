@@ -122,8 +122,9 @@ export class Renderer {
     if (!this.options.json && !this.options.quiet) this.aboveSpinner(() => this.write(this.options.stdout, text));
   }
 
-  verbose(text: string): void {
-    if (!this.options.json && this.options.verbose) this.aboveSpinner(() => this.write(this.options.stderr, this.chalk.dim(text)));
+  /** A dim line on stderr with --verbose; `text` may be a function, called only then (what it says may cost a look at the disk). */
+  verbose(text: string | (() => string)): void {
+    if (!this.options.json && this.options.verbose) this.aboveSpinner(() => this.write(this.options.stderr, this.chalk.dim(typeof text === 'string' ? text : text())));
   }
 
   /** A dim line on stderr after an error, suggesting what to do. */

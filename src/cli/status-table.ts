@@ -4,7 +4,6 @@
  * databases, one row of counts per database.
  */
 import type { ChalkInstance } from 'chalk';
-import { Table } from 'console-table-printer';
 import type { DatabaseResult, FanOutResult, MigrationState, MigrationStatus, StatusResult } from '../index.ts';
 import { withoutError } from './command.ts';
 import { errorDocument } from './advice.ts';
@@ -12,6 +11,7 @@ import type { Renderer } from './renderer.ts';
 import { OUTCOME_COLOURS, table } from './summary-table.ts';
 import { formatDuration } from './format.ts';
 import { breakLongWords, wrapLine } from './wrap.ts';
+import { tableClass } from './table-printer.ts';
 
 const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance> = {
   applied: (c) => c.green,
@@ -91,6 +91,7 @@ export function statusTable(renderer: Renderer, status: StatusResult): void {
     // console-table-printer: linear in rows (cli-table3 compared every cell with every other and
     // took ~100 ms for 500 rows). Its own colours are off; cells carry chalk's, which honour
     // --no-color/NO_COLOR, and their escape codes do not count towards the column widths.
+    const Table = tableClass();
     const table = new Table({
       shouldDisableColors: true,
       columns: COLUMNS.map((name) => ({ name, title: chalk.bold(name), alignment: 'left' as const, maxLen: widths[name] })),

@@ -4,10 +4,10 @@
  * uses for its own row of counts per database.
  */
 import type { ChalkInstance } from 'chalk';
-import { Table } from 'console-table-printer';
 import type { DatabaseOutcome, FanOutResult } from '../index.ts';
 import type { CommandResult, DatabaseCommand } from './command.ts';
 import { formatDuration } from './format.ts';
+import { tableClass } from './table-printer.ts';
 
 export const OUTCOME_COLOURS: Record<DatabaseOutcome, (c: ChalkInstance) => ChalkInstance> = {
   ok: (c) => c.green,
@@ -20,6 +20,7 @@ export const OUTCOME_COLOURS: Record<DatabaseOutcome, (c: ChalkInstance) => Chal
 };
 
 export function table(chalk: ChalkInstance, columns: string[], rows: string[][]): string {
+  const Table = tableClass();
   const printer = new Table({ shouldDisableColors: true, columns: columns.map((name) => ({ name, title: chalk.bold(name), alignment: 'left' as const })) });
   for (const cells of rows) printer.addRow(Object.fromEntries(columns.map((name, i) => [name, cells[i] ?? ''])));
   return printer.render();

@@ -15,6 +15,7 @@ import type { Driver } from '../driver/drivers.ts';
 import { hasServerCode, isDriverErrorNamed, isServerTooOldForDriver, SERVER_CODES } from '../driver/errors.ts';
 import { oldestServerFor } from '../driver/find.ts';
 import { MongrateError, configError, messageOf as errorMessage } from '../errors.ts';
+import { greetingOf } from '../server/greeting.ts';
 import type { ResolvedConfig } from '../types.ts';
 import { redactText, redactUri, secretsOf } from '../util/redact.ts';
 
@@ -104,8 +105,9 @@ export async function connect(config: Pick<ResolvedConfig, 'uri' | 'clientOption
   }
   try {
     await client.connect();
-    // connect() alone can succeed lazily with some topologies; a ping proves the server answers
-    await client.db('admin').command({ ping: 1 });
+    // connect() alone can succeed lazily with some topologies; a hello proves the server answers,
+    // and its reply is what the run reads of the server afterwards (greeting.ts)
+    await greetingOf(client);
     return client;
   } catch (error) {
     await client.close().catch(() => undefined);

@@ -13,7 +13,7 @@ import type { ChangelogRecord } from '../changelog/contract.ts';
 import { isResolved, resolveProgrammaticConfig } from '../config/resolve.ts';
 import { MongrateError, messageOf, resultErrorOf, usageError } from '../errors.ts';
 import { leftoverCollections } from '../helpers/index.ts';
-import { checkedMigrations, listMigrations, providerFor, type LoadedMigration, type MigrationProvider } from '../providers/index.ts';
+import { checkedMigrations, listMigrations, providerFor, withDefinition, type LoadedMigration, type MigrationProvider } from '../providers/index.ts';
 import type {
   BaselineResult,
   DownOptions,
@@ -57,6 +57,10 @@ interface PlanView {
   records: ChangelogRecord[];
   liveOwner: string | undefined;
 }
+
+/** How a plan turns the migrations it picked into steps' migrations: importing them, or not (`unloaded`). */
+type Load = (migration: ListedMigration) => Promise<LoadedMigration>;
+type Plan = (view: PlanView, load: Load) => Promise<Step[]>;
 
 export interface MigratorOptions {
   /** A connected client to use instead of opening one; the migrator never closes it. */
@@ -190,18 +194,19 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * deploy runs `up`; those that find nothing to do must not queue for, or fail on, the lock), so
    * the plan is made first without the lock, and again under it: it may have changed meanwhile.
    */
-  private run(kind: RunResult['direction'], options: { dryRun?: boolean; lockWait?: number }, plan: (view: PlanView) => Promise<Step[]>): Promise<RunResult> {
+  private run(kind: RunResult['direction'], options: { dryRun?: boolean; lockWait?: number }, plan: Plan): Promise<RunResult> {
     const dryRun = options.dryRun === true;
+    const load: Load = (migration) => this.provider.load(migration);
     return this.command(
       async () => {
-        if (dryRun) return simulate(this.scope, kind, await plan(await this.view()));
+        if (dryRun) return simulate(this.scope, kind, await plan(await this.view(), load));
         // no run: no run id, nothing recorded
         if (await nothingToDo(plan, await this.view())) return emptyResult(kind, false, [], undefined);
         return withLock(this.scope, kind, options.lockWait, async (locked) => {
           const view = await this.view(locked.identity.runId);
           // what a run that died left unappended goes to the history before anything changes records
           await locked.recorder.recoverHistory(view.records);
-          return execute(this.scope, locked, kind, await plan(view));
+          return execute(this.scope, locked, kind, await plan(view, load));
         });
       },
       // refused before any step: no run id, no steps
@@ -211,15 +216,15 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   async up(options: UpOptions = {}): Promise<RunResult> {
     checkRunOptions(options, 'up');
-    return this.run('up', options, async ({ migrations, records, liveOwner }) => {
+    return this.run('up', options, async ({ migrations, records, liveOwner }, load) => {
       if (options.validate !== false) refuseIntegrityProblems(integrityFindings(migrations, records));
       const recordsById = new Map(records.map((r) => [r._id, r]));
       const { only } = options;
       if (only !== undefined) {
         const planned = planUpOnly(migrations, records, { ...options, only }, liveOwner, this.provider.order);
-        return [{ migration: await this.provider.load(planned.migration), direction: 'up' as const, record: recordsById.get(only), only: planned.only }];
+        return [{ migration: await load(planned.migration), direction: 'up' as const, record: recordsById.get(only), only: planned.only }];
       }
-      const loaded = await Promise.all(planUp(migrations, records, options, liveOwner, this.provider.order).map((m) => this.provider.load(m)));
+      const loaded = await Promise.all(planUp(migrations, records, options, liveOwner, this.provider.order).map(load));
       return loaded.map((migration) => ({ migration, direction: 'up' as const, record: recordsById.get(migration.id) }));
     });
   }
@@ -228,16 +233,16 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     checkRunOptions(options, 'down');
     const refusal = options.all === true && options.dryRun !== true ? this.unconfirmed('reverting every applied migration', options.confirmed) : undefined;
     if (refusal !== undefined) return { ...emptyResult('down', false, [], undefined), error: refusal };
-    return this.run('down', options, async ({ migrations, records, liveOwner }) => {
+    return this.run('down', options, async ({ migrations, records, liveOwner }, load) => {
       const { only } = options;
       if (only !== undefined) {
         const planned = planDownOnly(records, { ...options, only }, liveOwner, this.provider.order);
-        const [migration] = await this.loadForRevert(migrations, [planned.record]);
+        const [migration] = await this.loadForRevert(migrations, [planned.record], load);
         if (migration === undefined) throw usageError(`cannot revert ${only}`);
         return [{ migration, direction: 'down' as const, record: planned.record, only: planned.only }];
       }
       const targets = planDown(records, options, liveOwner, this.provider.order);
-      const loaded = await this.loadForRevert(migrations, targets);
+      const loaded = await this.loadForRevert(migrations, targets, load);
       return loaded.map((migration, index) => ({ migration, direction: 'down' as const, record: targets[index] }));
     });
   }
@@ -245,9 +250,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Reverts and re-applies one applied migration (default: the newest applied). */
   async redo(id?: string, options: { dryRun?: boolean; lockWait?: number } = {}): Promise<RunResult> {
     checkCount(options.lockWait, 'lockWait');
-    return this.run('redo', options, async ({ migrations, records, liveOwner }) => {
+    return this.run('redo', options, async ({ migrations, records, liveOwner }, load) => {
       const target = planRedo(records, id, liveOwner, this.provider.order);
-      const [migration] = await this.loadForRevert(migrations, [target]);
+      const [migration] = await this.loadForRevert(migrations, [target], load);
       if (migration === undefined) throw usageError(`cannot redo ${target._id}`);
       return [
         { migration, direction: 'down', record: target },
@@ -256,8 +261,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     });
   }
 
-  private async loadForRevert(migrations: ListedMigration[], targets: ChangelogRecord[]): Promise<LoadedMigration[]> {
-    const loaded = await Promise.all(planRevert(migrations, targets, this.provider.origin).map((m) => this.provider.load(m)));
+  private async loadForRevert(migrations: ListedMigration[], targets: ChangelogRecord[], load: Load): Promise<LoadedMigration[]> {
+    const loaded = await Promise.all(planRevert(migrations, targets, this.provider.origin).map(load));
     refuseIrreversible(loaded);
     return loaded;
   }
@@ -380,14 +385,28 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 }
 
+/** Stands for a migration's code in a plan that is only counted: never called. */
+function notLoaded(): never {
+  throw new Error('a migration planned without loading it was called');
+}
+
 /**
- * Whether a plan made without the lock is empty. Anything else, a refusal included (a migration
- * `running` under a live runner, an earlier failure), is decided under the lock, as before: the
- * lock is waited for or reported held, and the plan made again there.
+ * A migration as a plan that is only counted sees it: listed, not imported. Importing is the
+ * costly part of a plan (a TypeScript file is transpiled and evaluated, 50 of them take tens of
+ * milliseconds), and its outcome, like any refusal, is decided under the lock, where the plan is
+ * made again with the files imported.
  */
-async function nothingToDo(plan: (view: PlanView) => Promise<Step[]>, view: PlanView): Promise<boolean> {
+const unloaded: Load = (migration) => Promise.resolve(withDefinition(migration, { up: notLoaded, down: notLoaded }));
+
+/**
+ * Whether a plan made without the lock is empty; the migrations it picks are not imported (see
+ * `unloaded`). Anything else, a refusal included (a migration `running` under a live runner, an
+ * earlier failure, a file that does not load, one with no `down` to revert), is decided under the
+ * lock, as before: the lock is waited for or reported held, and the plan made again there.
+ */
+async function nothingToDo(plan: Plan, view: PlanView): Promise<boolean> {
   try {
-    return (await plan(view)).length === 0;
+    return (await plan(view, unloaded)).length === 0;
   } catch (error) {
     if (error instanceof MongrateError) return false;
     throw error;

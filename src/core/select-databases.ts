@@ -4,16 +4,23 @@
  * own), or what the config's function answers. `admin`, `local` and `config` hold the server's
  * own data and never match a glob.
  */
+import { createRequire } from 'node:module';
 import type { MongoClient } from 'mongodb';
-import picomatch from 'picomatch';
 import { configError, messageOf } from '../errors.ts';
 import { compareIds } from '../providers/contract.ts';
 import type { DatabaseSelection } from '../types.ts';
 
 export const SYSTEM_DATABASES = new Set(['admin', 'local', 'config']);
 
+/**
+ * picomatch, required when a glob is first matched: only a command across databases selected by
+ * one needs it, and every command loads this module with the public API.
+ */
+let picomatch: typeof import('picomatch') | undefined;
+
 /** Names matching `glob`, system databases left out, in id order. */
 export function matchDatabases(glob: string, names: string[]): string[] {
+  picomatch ??= createRequire(import.meta.url)('picomatch') as typeof import('picomatch');
   const matches = picomatch(glob, { dot: true });
   return names.filter((name) => !SYSTEM_DATABASES.has(name) && matches(name)).sort(compareIds);
 }

@@ -12,7 +12,8 @@ import { commentedDb } from '../driver/commented.ts';
 import { driversFor, type MigrationDrivers } from '../driver/drivers.ts';
 import { MongoLockStore } from '../lock/mongo-lock-store.ts';
 import { measureServerClock, type ServerClock } from '../server/clock.ts';
-import { helloOf, probeServer, takesComments, type ServerInfo } from '../server/capabilities.ts';
+import { probeServer, takesComments, type ServerInfo } from '../server/capabilities.ts';
+import { greetingOf } from '../server/greeting.ts';
 import type { ResolvedConfig } from '../types.ts';
 import { retryable } from '../util/retryable.ts';
 import { connect } from './connection.ts';
@@ -38,7 +39,7 @@ export class TargetDatabase {
     const drivers = driversFor(this.config);
     const client = this.sharedClient ?? (await connect(this.config, drivers.bookkeeping));
     // every operation through this handle (changelog, lock, helpers, the migrations' ctx.db) names its run
-    const comments = takesComments(await helloOf(client.db('admin')));
+    const comments = takesComments((await greetingOf(client)).reply);
     const db = commentedDb(client.db(this.config.database), () => (comments ? currentComment() : undefined));
     return { client, db, store: new MongoChangelogStore(db, this.config), drivers };
   });
@@ -59,8 +60,15 @@ export class TargetDatabase {
     private readonly sharedClient?: MongoClient,
   ) {
     // what the server is and supports: probed once per migrator, when first needed
-    this.server = retryable(async () => probeServer((await this.open()).db));
-    this.measuredClock = retryable(async () => measureServerClock((await this.open()).db));
+    this.server = retryable(async () => {
+      const { client, db } = await this.open();
+      return probeServer(db, { hello: (await greetingOf(client)).reply });
+    });
+    this.measuredClock = retryable(async () => {
+      const { client, db } = await this.open();
+      // the connection's hello is the first sample: one more is sent
+      return measureServerClock(db, { earlier: (await greetingOf(client)).reading });
+    });
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@
 import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
 import { codeNameOf, hasServerCode, isConnectionLoss, isServerError, SERVER_CODES, serverCode } from '../driver/errors.ts';
 import { MongrateError, messageOf } from '../errors.ts';
+import { greetingOf } from './greeting.ts';
 
 /**
  * `documentdb` is Amazon DocumentDB; `documentdb-gateway` the open-source DocumentDB (pg_documentdb)
@@ -443,11 +444,6 @@ async function readBuildInfo(admin: Db, hello: Document, apiStrict: boolean): Pr
   }
 }
 
-/** `hello`, or `isMaster`: `hello` arrived in MongoDB 4.4.2, and some managed services (Cosmos DB RU) only know isMaster. */
-export function helloOf(admin: Db): Promise<Document> {
-  return admin.command({ hello: 1 }).catch(() => admin.command({ isMaster: 1 }));
-}
-
 /**
  * Whether the server takes a `comment` on every command: MongoDB 4.4 made it a generic argument
  * (wire version 9), FerretDB and the open-source DocumentDB take it (measured). Amazon DocumentDB
@@ -459,16 +455,20 @@ export function takesComments(hello: Document): boolean {
   return typeof wire === 'number' && wire >= 9 && !hosts.some((h) => COSMOS_RU_HOST.test(h) || DOCUMENTDB_HOST.test(h));
 }
 
-/** Asks the server what it is; runs a real transaction probe only where one could work. */
-export async function probeServer(db: Db): Promise<ServerInfo> {
+/**
+ * Asks the server what it is; runs a real transaction probe only where one could work. `known.hello`:
+ * the reply of the connection's hello, where the caller has it (`db` may be a wrapper of the client
+ * that asked it); else the client's greeting (greeting.ts) is used, or asked.
+ */
+export async function probeServer(db: Db, known: { hello?: Document } = {}): Promise<ServerInfo> {
   let buildInfo: Document;
   let hello: Document;
   // typed as always there, undefined when the client declares no Stable API
   const apiStrict = (db.client.options.serverApi as { strict?: boolean } | undefined)?.strict === true;
   try {
-    const admin = db.client.db('admin');
-    hello = await helloOf(admin);
-    buildInfo = await readBuildInfo(admin, hello, apiStrict);
+    // the connection's hello (greeting.ts): what it says does not change under a connection
+    hello = known.hello ?? (await greetingOf(db.client)).reply;
+    buildInfo = await readBuildInfo(db.client.db('admin'), hello, apiStrict);
   } catch (error) {
     throw probeFailure(error, 'what it supports (buildInfo/hello)');
   }

@@ -84,15 +84,28 @@ interface Sample {
   monotonicMidMs: number;
 }
 
+/**
+ * A reading of the server's time taken before the clock was made (the connection's `hello`, see
+ * greeting.ts), with the instants around it (on SYSTEM_TIME_SOURCES, or the clock's `sources`).
+ */
+export interface TimedReading {
+  serverTime: Date;
+  sentMonotonicMs: number;
+  receivedMonotonicMs: number;
+  sentSinceBootMs: number;
+}
+
 export interface MeasureOptions {
   /**
-   * `hello`s to send; the one with the shortest round trip is kept. Default 2: every bound is
-   * computed from the sample kept, so more samples only narrow it (by a part of a round trip,
-   * against a ttl/10 limit), while each costs a round trip on every command; a lease that finds
-   * the clock too uncertain resamples.
+   * Samples to keep the best of (the one with the shortest round trip); `earlier` counts as one,
+   * and at least one `hello` is sent. Default 2: every bound is computed from the sample kept, so
+   * more samples only narrow it (by a part of a round trip, against a ttl/10 limit), while each
+   * costs a round trip on every command; a lease that finds the clock too uncertain resamples.
    */
   samples?: number;
   sources?: LocalTimeSources;
+  /** A reading already taken, its instants on `sources` (the connection's hello: see greeting.ts). */
+  earlier?: TimedReading | undefined;
 }
 
 export class ServerClock {
@@ -109,8 +122,13 @@ export class ServerClock {
   /** Measures the clock of whatever `readServerTime` asks (a server's `hello.localTime`). */
   static async measure(readServerTime: () => Promise<Date>, options: MeasureOptions = {}): Promise<ServerClock> {
     const steady = new SteadyClock(options.sources);
-    const first = await takeBestSample(readServerTime, steady, options.samples ?? 2);
-    return new ServerClock(readServerTime, steady, first);
+    const samples = options.samples ?? 2;
+    const earlier = options.earlier === undefined ? undefined : sampleOf(options.earlier, steady, options.sources ?? SYSTEM_TIME_SOURCES);
+    const fresh = await takeBestSample(readServerTime, steady, earlier === undefined ? samples : samples - 1);
+    const clock = new ServerClock(readServerTime, steady, fresh);
+    // the earlier reading is kept where it is the more certain now (a shorter round trip, not outweighed by its age)
+    if (earlier !== undefined && clock.bound(steady.nowMs() - earlier.steadyMidMs, earlier) < clock.bound(steady.nowMs() - fresh.steadyMidMs)) clock.sample = earlier;
+    return clock;
   }
 
   /** Local steady milliseconds (see SteadyClock): what deadlines are measured on. */
@@ -184,6 +202,22 @@ export class ServerClock {
   }
 }
 
+/**
+ * A reading taken before `steady` was made, as a sample on it; undefined when this machine may
+ * have been suspended since it was sent (its since-boot clock ran ahead of the monotonic one):
+ * its round trip and its instant on the steady clock would both be wrong.
+ */
+function sampleOf(reading: TimedReading, steady: SteadyClock, sources: LocalTimeSources): Sample | undefined {
+  const monotonicNow = sources.monotonicMs();
+  const monotonicSince = monotonicNow - reading.sentMonotonicMs;
+  const sinceBootSince = sources.sinceBootMs() - reading.sentSinceBootMs;
+  if (sinceBootSince - monotonicSince > BOOT_CLOCK_TOLERANCE_MS) return undefined;
+  // the steady clock's instants are monotonic milliseconds since it was made
+  const anchor = monotonicNow - steady.monotonicMs();
+  const midMs = (reading.sentMonotonicMs + reading.receivedMonotonicMs) / 2 - anchor;
+  return { serverMs: reading.serverTime.getTime(), roundTripMs: reading.receivedMonotonicMs - reading.sentMonotonicMs, steadyMidMs: midMs, monotonicMidMs: midMs };
+}
+
 async function takeBestSample(readServerTime: () => Promise<Date>, steady: SteadyClock, count: number): Promise<Sample> {
   let best: Sample | undefined;
   for (let i = 0; i < Math.max(1, count); i++) {
@@ -245,7 +279,7 @@ export function localTimeOf(value: unknown): Date | undefined {
   return ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms);
 }
 
-/** The clock of the server behind `db`. */
+/** The clock of the server behind `db` (`earlier`: the connection's own reading, see greeting.ts). */
 export function measureServerClock(db: Db, options: MeasureOptions = {}): Promise<ServerClock> {
   return ServerClock.measure(() => readHelloLocalTime(db), options);
 }

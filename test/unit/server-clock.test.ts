@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Long } from 'mongodb';
-import { ServerClock, localTimeOf, type LocalTimeSources } from '../../src/server/clock.ts';
+import { ServerClock, localTimeOf, type LocalTimeSources, type TimedReading } from '../../src/server/clock.ts';
 
 /** A machine whose clocks the test moves, and a server whose clock runs from the same real time. */
 class SimulatedMachine {
@@ -120,6 +120,46 @@ void describe('ServerClock', () => {
     assert.ok(clock.ageMs() < 1_000, 'the hour-old sample was replaced');
     assertBoundsHold(clock, machine, 'after resampling');
     assert.equal(await clock.refreshIfOlderThan(60_000), clock);
+  });
+
+  void it("takes the connection's earlier reading as a sample: one hello more, the more certain kept, none after a suspend", async () => {
+    const machine = new SimulatedMachine();
+    const reading = async (there: number, back: number): Promise<TimedReading> => {
+      const sentMonotonicMs = machine.sources.monotonicMs();
+      const sentSinceBootMs = machine.sources.sinceBootMs();
+      const serverTime = await machine.hello([[there, back]])();
+      return { serverTime, sentMonotonicMs, receivedMonotonicMs: machine.sources.monotonicMs(), sentSinceBootMs };
+    };
+    let hellos = 0;
+    const counted = (trips: [number, number][]): (() => Promise<Date>) => {
+      const hello = machine.hello(trips);
+      return () => {
+        hellos++;
+        return hello();
+      };
+    };
+    // a fast earlier reading beats a slow fresh one, and its bounds still hold
+    const fast = await reading(1, 1);
+    machine.advance(50);
+    const keptEarlier = await ServerClock.measure(counted([[15, 15]]), { samples: 2, sources: machine.sources, earlier: fast });
+    assert.equal(hellos, 1, 'the earlier reading counts as one of the 2 samples');
+    assert.equal(keptEarlier.roundTripMs(), 2);
+    assertBoundsHold(keptEarlier, machine, 'kept the earlier reading');
+    machine.advance(2_000);
+    assertBoundsHold(keptEarlier, machine, 'kept the earlier reading, 2 s on');
+    // a slow earlier reading (a new connection's first command) loses to the fresh one
+    const slow = await reading(40, 40);
+    const keptFresh = await ServerClock.measure(counted([[2, 2]]), { samples: 2, sources: machine.sources, earlier: slow });
+    assert.equal(keptFresh.roundTripMs(), 4);
+    assertBoundsHold(keptFresh, machine, 'kept the fresh sample');
+    // after a suspend since the reading, its instant on the steady clock is unknown: dropped
+    const beforeSleep = await reading(1, 1);
+    machine.suspend(30_000);
+    hellos = 0;
+    const afterSleep = await ServerClock.measure(counted([[5, 5]]), { samples: 2, sources: machine.sources, earlier: beforeSleep });
+    assert.equal(hellos, 2, 'both samples taken fresh');
+    assert.equal(afterSleep.roundTripMs(), 10, 'the reading from before the suspend was not used');
+    assertBoundsHold(afterSleep, machine, 'after a suspend');
   });
 });
 
