@@ -10,6 +10,7 @@ import { MongrateError, messageOf } from '../errors.ts';
 import { resolveCollection, withSession } from './context.ts';
 import { refuseMissingPrivileges } from './privileges.ts';
 import { refuseInTransaction } from './transaction-limit.ts';
+import { needing } from './unsupported.ts';
 import type { CollectionRef, HelperContext, SetValidatorOptions, SetValidatorResult } from './types.ts';
 
 const FAILED_TO_PARSE = 9;
@@ -63,11 +64,12 @@ export async function setValidatorWith<T extends Document>(
   }
   ctx.fence?.();
   try {
-    if (exists) {
-      await collection.db.command({ collMod: name, validator, ...settings }, withSession(ctx));
-    } else {
-      await collection.db.createCollection(name, { validator, ...settings, ...withSession(ctx) });
-    }
+    // a server whose table grants validators may still have them switched off (the open-source
+    // DocumentDB's `documentdb.enableSchemaValidation`, off by default: "validator not supported yet")
+    await needing(ctx, 'validators', what, async () => {
+      if (exists) await collection.db.command({ collMod: name, validator, ...settings }, withSession(ctx));
+      else await collection.db.createCollection(name, { validator, ...settings, ...withSession(ctx) });
+    });
   } catch (error) {
     throw keywordRefusal(ctx, error, what);
   }
