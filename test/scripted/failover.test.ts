@@ -10,7 +10,7 @@ import type { Document } from 'mongodb';
 import { READ_BATCH } from '../../src/helpers/batches.ts';
 import { createMigrator } from '../../src/index.ts';
 import type { ScriptedError } from '../support/scripted-replica-set/index.ts';
-import { scriptedSet } from './fixtures.ts';
+import { scriptedSet, sentAgainLine, upSaying } from './fixtures.ts';
 
 interface User {
   _id: number;
@@ -72,17 +72,13 @@ void describe('an election mid-run on the scripted replica set', () => {
       database: 'app',
       migrations: [{ id: '001-bump', transaction: false, up: ({ helpers }) => helpers.bumpSchemaVersion('users', { to: 2 }) }],
     });
-    const lines: string[] = [];
-    migrator.on('log', ({ message }) => lines.push(message));
-    const result = await migrator.up();
-    await elected;
-    await migrator.close();
+    const { result, lines } = await upSaying(migrator, () => elected);
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     assert.equal(await client.db('app').collection<User>('users').countDocuments({ schema_version: 2 }), 2);
     const sent = rs.recorded({ name: 'update', collection: 'users' });
     assert.equal(sent.length, 2, 'sent to the primary as it stepped down, then once a primary was back');
     assert.ok((sent[1]?.at ?? 0) >= (sent[0]?.at ?? Infinity));
-    assert.ok(lines.some((line) => /^bumpSchemaVersion\(users\): the server went away \(.*\); sending the step again once a primary is back \(it is idempotent\)$/.test(line)), lines.join('\n'));
+    assert.ok(lines.some((line) => sentAgainLine('bumpSchemaVersion(users)', 'step').test(line)), lines.join('\n'));
   });
 
   void it("a page read that meets a stepped-down primary (the driver's one retry too) is sent again from the page's start once a primary is back: every document transformed once", async (t) => {
@@ -117,15 +113,11 @@ void describe('an election mid-run on the scripted replica set', () => {
         },
       ],
     });
-    const lines: string[] = [];
-    migrator.on('log', ({ message }) => lines.push(message));
-    const result = await migrator.up();
-    await elected;
-    await migrator.close();
+    const { result, lines } = await upSaying(migrator, () => elected);
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     assert.equal(await client.db('app').collection<User>('users').countDocuments({ schema_version: 2, active: true }), 30);
     assert.deepEqual([...transformed.values()], Array.from({ length: 30 }, () => 1), 'every document transformed once');
-    assert.ok(lines.some((line) => /^bumpSchemaVersion\(users\): the server went away \(.*\); sending the page read again once a primary is back \(it is idempotent\)$/.test(line)), lines.join('\n'));
+    assert.ok(lines.some((line) => sentAgainLine('bumpSchemaVersion(users)', 'page read').test(line)), lines.join('\n'));
     const pages = rs.recorded({ name: 'find', collection: 'users' }).map((c) => JSON.stringify((c.command.filter as Document)._id));
     // bumpSchemaVersion's filter is on the version: a page starts after the last _id read
     assert.deepEqual(pages.slice(0, 5), [undefined, '{"$gt":10}', '{"$gt":10}', '{"$gt":10}', '{"$gt":20}'], 'the second page read three times (its find, the driver\'s retry, mongrate\'s), then the third');
@@ -146,14 +138,10 @@ void describe('an election mid-run on the scripted replica set', () => {
       database: 'app',
       migrations: [{ id: '001-copy', transaction: false, up: ({ helpers }) => helpers.copyAndRename('users', { to: 'people', batchSize: 2000 }) }],
     });
-    const lines: string[] = [];
-    migrator.on('log', ({ message }) => lines.push(message));
-    const result = await migrator.up();
-    await elected;
-    await migrator.close();
+    const { result, lines } = await upSaying(migrator, () => elected);
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     assert.equal(await client.db('app').collection('people').countDocuments(), total, 'every document copied once (a second insert of one would be a duplicate key)');
-    assert.ok(lines.some((line) => /^copyAndRename\(users -> people\): the server went away \(.*\); sending the page read again once a primary is back \(it is idempotent\)$/.test(line)), lines.join('\n'));
+    assert.ok(lines.some((line) => sentAgainLine('copyAndRename(users -> people)', 'page read').test(line)), lines.join('\n'));
     const [first, resumed] = rs.recorded({ name: 'find', collection: 'users' });
     assert.equal((first?.command.filter as Document | undefined)?._id, undefined);
     const after = (resumed?.command.filter as { _id?: { $gt?: unknown } } | undefined)?._id?.$gt;

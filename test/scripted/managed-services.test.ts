@@ -11,7 +11,7 @@ import { createHelpers } from '../../src/helpers/index.ts';
 import { createMigrator, type InlineMigration, type ServerInfo } from '../../src/index.ts';
 import { probeServer } from '../../src/server/capabilities.ts';
 import type { ScriptedReplicaSet } from '../support/scripted-replica-set/index.ts';
-import { scriptedSet } from './fixtures.ts';
+import { scriptedSet, upSaying } from './fixtures.ts';
 
 const COSMOS_RU_HOST = 'acct.mongo.cosmos.azure.com:10255';
 const COSMOS_VCORE_HOST = 'c-cluster.mongocluster.cosmos.azure.com:10260';
@@ -102,10 +102,7 @@ void describe('managed services on the scripted replica set', () => {
         },
       ],
     });
-    const lines: string[] = [];
-    migrator.on('log', ({ message }) => lines.push(message));
-    const result = await migrator.up();
-    await migrator.close();
+    const { result, lines } = await upSaying(migrator);
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     assert.equal(await client.db('app').collection('users').countDocuments({ schema_version: 2, active: true }), 4);
     assert.deepEqual(transformed, [1, 2, 3, 4], 'every document transformed once');
@@ -145,10 +142,7 @@ void describe('managed services on the scripted replica set', () => {
         },
       ],
     });
-    const lines: string[] = [];
-    migrator.on('log', ({ message }) => lines.push(message));
-    const result = await migrator.up();
-    await migrator.close();
+    const { result, lines } = await upSaying(migrator);
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     assert.equal(rs.recorded({ name: 'find', collection: 'users' }).length, 3);
     assert.equal((await client.db('app').collection('users').findOne({ _id: 1 } as Document))?.greeting, 'hello Ada');
