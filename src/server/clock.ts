@@ -18,7 +18,7 @@
  */
 import { uptime } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Long, type Db } from 'mongodb';
+import { Long, type Db, type Document } from 'mongodb';
 import { isUnsupportedCommand } from '../driver/errors.ts';
 import { MongrateError, messageOf } from '../errors.ts';
 
@@ -240,6 +240,14 @@ async function takeBestSample(readServerTime: () => Promise<Date>, steady: Stead
   return best as Sample;
 }
 
+/** `hello`, or `isMaster` where the server refuses `hello` (older than MongoDB 4.4.2, Azure Cosmos DB RU). */
+export async function helloOrIsMaster(db: Db): Promise<Document> {
+  return db.command({ hello: 1 }).catch((error: unknown) => {
+    if (isUnsupportedCommand(error)) return db.command({ isMaster: 1 });
+    throw error;
+  });
+}
+
 /**
  * The `localTime` of a `hello` reply (of `isMaster` where the server refuses `hello`, as Azure
  * Cosmos DB RU does); a server without one cannot hold a lease judged on its clock.
@@ -247,10 +255,7 @@ async function takeBestSample(readServerTime: () => Promise<Date>, steady: Stead
 export async function readHelloLocalTime(db: Db): Promise<Date> {
   let reply: { localTime?: unknown };
   try {
-    reply = await db.command({ hello: 1 }).catch((error: unknown) => {
-      if (isUnsupportedCommand(error)) return db.command({ isMaster: 1 });
-      throw error;
-    });
+    reply = await helloOrIsMaster(db);
   } catch (error) {
     throw new MongrateError('SERVER_PROBE_FAILED', `could not read the server's clock (hello): ${messageOf(error)}`, { cause: error });
   }

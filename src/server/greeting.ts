@@ -7,7 +7,7 @@
  * the sample's age, so one reply serves them all.
  */
 import type { Document, MongoClient } from 'mongodb';
-import { localTimeOf, SYSTEM_TIME_SOURCES, type TimedReading } from './clock.ts';
+import { helloOrIsMaster, localTimeOf, SYSTEM_TIME_SOURCES, type TimedReading } from './clock.ts';
 
 export interface Greeting {
   /** The `hello` reply (`isMaster`'s where the server refuses `hello`, as Azure Cosmos DB RU does). */
@@ -18,13 +18,12 @@ export interface Greeting {
 
 const greetings = new WeakMap<MongoClient, Promise<Greeting>>();
 
-/** `hello`, or `isMaster`: `hello` arrived in MongoDB 4.4.2, and some managed services (Cosmos DB RU) only know isMaster. */
+/** The reply and the clock sample it carries, with the local instants around it. */
 async function greet(client: MongoClient): Promise<Greeting> {
-  const admin = client.db('admin');
   const sources = SYSTEM_TIME_SOURCES;
   const sentMonotonicMs = sources.monotonicMs();
   const sentSinceBootMs = sources.sinceBootMs();
-  const reply = await admin.command({ hello: 1 }).catch(() => admin.command({ isMaster: 1 }));
+  const reply = await helloOrIsMaster(client.db('admin'));
   const receivedMonotonicMs = sources.monotonicMs();
   const serverTime = localTimeOf(reply.localTime);
   return { reply, reading: serverTime === undefined ? undefined : { serverTime, sentMonotonicMs, receivedMonotonicMs, sentSinceBootMs } };
