@@ -6,11 +6,10 @@
  * count: a project's other type errors are its own business. `mongrate` resolves to this
  * package's declarations, as it resolves to this package when the migrations run.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type * as TypeScript from 'typescript';
+import { ownFile } from '../util/package-files.ts';
 
 export type TypeCheckOutcome =
   | { version: string; files: number; errors: { path: string; message: string }[] }
@@ -19,8 +18,7 @@ export type TypeCheckOutcome =
 
 /** This package's declarations (built), or its source (run from source, as in its own tests). */
 function ownTypes(): string {
-  const built = fileURLToPath(new URL('../index.d.ts', import.meta.url));
-  return existsSync(built) ? built : fileURLToPath(new URL('../index.ts', import.meta.url));
+  return ownFile('index.d.ts', 'index.ts');
 }
 
 function projectTypeScript(projectRoot: string): typeof TypeScript | undefined {

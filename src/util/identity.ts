@@ -1,9 +1,11 @@
 /** Who is running: recorded on every changelog, history and lock document. */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname, userInfo } from 'node:os';
 import type { CiJob } from '../types.ts';
 import { ciJobOf } from './ci-job.ts';
+import { PACKAGE_ROOT } from './package-files.ts';
 
 export interface RunIdentity {
   runId: string;
@@ -16,8 +18,7 @@ export interface RunIdentity {
 }
 
 function readToolVersion(): string {
-  // src/util and dist/util are both two levels below package.json
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
 }
 

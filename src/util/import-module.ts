@@ -4,16 +4,9 @@
  * migrations work under `npx mongrate` in a project that does not install mongrate itself, and
  * helpers are the same instances the runner uses.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { Jiti } from 'jiti';
-
-function ownEntry(): string {
-  // dist/util/import-module.js -> dist/index.js; under tsx (tests) src/util -> src/index.ts
-  const js = fileURLToPath(new URL('../index.js', import.meta.url));
-  return existsSync(js) ? js : fileURLToPath(new URL('../index.ts', import.meta.url));
-}
+import { ownFile } from './package-files.ts';
 
 let jiti: Jiti | undefined;
 
@@ -26,7 +19,7 @@ function loader(): Jiti {
   jiti ??= (createRequire(import.meta.url)('jiti') as typeof import('jiti')).createJiti(import.meta.url, {
     interopDefault: false,
     moduleCache: false,
-    alias: { mongrate: ownEntry() },
+    alias: { mongrate: ownFile('index.js', 'index.ts') },
   });
   return jiti;
 }
