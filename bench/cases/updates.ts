@@ -4,7 +4,10 @@
 // of every case, then run 2, ... Every run starts from the original v1 documents (deleted and
 // re-inserted, untimed) and ends with a check that every document has the new shape, so no case
 // can be fast by doing nothing.
-import type { Collection, Db, Document, Filter } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db, Document, Filter, WithId } from 'mongodb';
+import { page } from '../../src/helpers/batches.ts';
+import { plannedWrite } from '../../src/helpers/page-writes.ts';
+import { WRITE_OPTIONS } from '../../src/helpers/typed.ts';
 import { DEFAULT_BATCH_SIZE, bumpSchemaVersion, reshape, runWithHelperContext, type HelperPlan, type ReshapeSpec } from '../../src/helpers/index.ts';
 import type { ServerInfo } from '../../src/server/capabilities.ts';
 import {
@@ -29,7 +32,7 @@ import { caseResult, type CaseResult, type Group, type SampleInfo } from '../rep
 /** The batch sizes `reshape_fn*` run with: the default first, then the others of 100, 1000, 10,000. */
 export const BATCH_SIZES = [DEFAULT_BATCH_SIZE, ...[100, 1000, 10_000].filter((size) => size !== DEFAULT_BATCH_SIZE)];
 /** naive, fn per batch size, decl, decl split, updateMany. */
-export const RESHAPE_CASES = 1 + BATCH_SIZES.length + 3;
+export const RESHAPE_CASES = 1 + BATCH_SIZES.length + 4;
 export const BUMP_CASES = 4;
 
 export interface UpdateEnv {
@@ -55,7 +58,9 @@ interface UpdateCase {
   range?: Slice;
   /** Timed runs only (no counted run). */
   timedOnly?: boolean;
-  run: (users: Collection<FlatUser>, now: Date) => Promise<void>;
+  /** Untimed, right before each run (counted or timed): what the run sends, built in advance. */
+  prepare?: (users: Collection<FlatUser>, now: Date) => Promise<unknown>;
+  run: (users: Collection<FlatUser>, now: Date, prepared?: unknown) => Promise<void>;
 }
 
 /** How the helper would run a call (its own dry-run answer): 'server-side updateMany' or 'in batches of N'. */
@@ -80,7 +85,8 @@ async function measure(group: Group, env: UpdateEnv, cases: UpdateCase[], shape:
   for (const c of cases.filter((k) => k.timedOnly !== true)) {
     await restoreSlice(plain, env.range);
     const now = new Date();
-    traffic.set(c.key, await env.meter.count(() => c.run(counted, now)));
+    const prepared = await c.prepare?.(plain, now);
+    traffic.set(c.key, await env.meter.count(() => c.run(counted, now, prepared)));
     await checkShape(plain, shape(rangeOf(c), now), documentsOf(c), c.key);
     env.progress(`[${group} counted] ${c.label}: ${traffic.get(c.key)?.commands ?? '?'} commands`);
   }
@@ -91,7 +97,8 @@ async function measure(group: Group, env: UpdateEnv, cases: UpdateCase[], shape:
       await restoreSlice(plain, env.range);
       const now = new Date();
       const documents = documentsOf(c);
-      const measured = await timed(() => c.run(plain, now));
+      const prepared = await c.prepare?.(plain, now);
+      const measured = await timed(() => c.run(plain, now, prepared));
       await checkShape(plain, shape(rangeOf(c), now), documents, c.key);
       const rate = documents / (measured.ms / 1000);
       const perDoc = workMicros(measured, env.idleMicrosPerMs) / documents;
@@ -151,6 +158,37 @@ function addMarginalCpu(all: CaseResult | undefined, half: CaseResult | undefine
   all.extra = { ...all.extra, marginalCpuMicrosPerDoc: Math.max(0, marginal) };
 }
 
+/** One page as reshape reads it (after the last `_id` of the one before) and the updates reshape sends for it. */
+interface PreparedPage {
+  after: unknown;
+  writes: AnyBulkWriteOperation[];
+}
+
+/**
+ * reshape_fn's reads and writes, built before the run with the helper's own functions (pages of
+ * the default batch size, the conditional diff of each document): a run that only sends them
+ * costs the client what the driver costs for reshape's commands.
+ */
+async function preparedPages(users: Collection, filter: Filter<Document>, now: Date): Promise<PreparedPage[]> {
+  const raw = (await users.find(filter, { sort: { _id: 1 }, raw: true }).toArray()) as unknown as Uint8Array[];
+  const pages: PreparedPage[] = [];
+  let after: unknown;
+  for (let start = 0; start < raw.length; start += DEFAULT_BATCH_SIZE) {
+    const read = page(raw.slice(start, start + DEFAULT_BATCH_SIZE));
+    const writes: AnyBulkWriteOperation[] = [];
+    for (const [index, doc] of read.docs.entries()) {
+      const stored = read.stored[index];
+      const bytes = read.raw[index];
+      if (stored === undefined || bytes === undefined) continue;
+      const write = plannedWrite(doc, stored, bytes, nestedUser(doc as WithId<FlatUser>, now), 'reshape(users)');
+      if (write !== undefined) writes.push(write.operation);
+    }
+    pages.push({ after, writes });
+    after = read.docs.at(-1)?._id;
+  }
+  return pages;
+}
+
 /** Group 1: flat -> nested (reference pattern 2, done in place). */
 export async function reshapeGroup(env: UpdateEnv): Promise<Record<string, CaseResult>> {
   const { range } = env;
@@ -180,6 +218,22 @@ export async function reshapeGroup(env: UpdateEnv): Promise<Record<string, CaseR
       },
     },
     ...BATCH_SIZES.map(fnCase),
+    {
+      // the driver's share of reshape_fn: the same pages read and the same conditional updates sent, with nothing built in the run
+      key: 'reshape_driver',
+      label: "driver only: reshape's page reads and its updates, built in advance",
+      note: 'keyset find (raw) per 1000 + bulkWrite of the prepared statements',
+      prepare: (users, now) => preparedPages(users as unknown as Collection, range.rawFilter, now),
+      run: async (users, _now, prepared) => {
+        const raw = users as unknown as Collection;
+        const perCommand = Math.max(1, env.server.maxUpdatesPerCommand);
+        for (const { after, writes } of prepared as PreparedPage[]) {
+          const query: Filter<Document> = after === undefined ? range.rawFilter : { $and: [range.rawFilter, { _id: { $gt: after } } as Filter<Document>] };
+          await raw.find(query, { sort: { _id: 1 }, limit: DEFAULT_BATCH_SIZE, batchSize: DEFAULT_BATCH_SIZE, raw: true }).toArray();
+          for (let start = 0; start < writes.length; start += perCommand) await raw.bulkWrite(writes.slice(start, start + perCommand), { ordered: false, ...WRITE_OPTIONS });
+        }
+      },
+    },
     { key: 'reshape_decl', label: 'reshape, one declarative spec', note: declPlan, run: async (users, now) => {
         await decl(users, range.filter, now);
       } },

@@ -24,7 +24,7 @@ const PROFILE = ['documents', 'fullScanMs', 'findByIdMs', 'insertMs', 'updateByI
 const CASE_FIELDS = ['group', 'label', 'unit', 'better', 'median', 'min', 'max', 'values', 'sample', 'traffic', 'commandsPer1000', 'cpuMicrosPerDoc', 'cpuMicrosPerDocValues', 'peakRssMB', 'extra', 'note'];
 const TRAFFIC = ['commands', 'bytesSent', 'bytesReceived', 'byCommand', 'writeStatements'];
 const COUNTED = [
-  'reshape_naive', 'reshape_fn', 'reshape_fn_b100', 'reshape_fn_b10000', 'reshape_decl', 'reshape_decl_split', 'reshape_updatemany', 'reshape_decl_tenth', 'reshape_decl_split_tenth',
+  'reshape_naive', 'reshape_fn', 'reshape_fn_b100', 'reshape_fn_b10000', 'reshape_driver', 'reshape_decl', 'reshape_decl_split', 'reshape_updatemany', 'reshape_decl_tenth', 'reshape_decl_split_tenth',
   'bump_naive', 'bump_fn', 'bump_spec', 'bump_updatemany', 'copy_naive', 'copy_helper',
 ];
 const CASES = [...COUNTED, 'copy_checks_small', 'copy_checks_large', 'reshape_fn_half', 'floor_nest', 'floor_bump', 'reshape_work', 'throttle_off', 'throttle_on', 'throttle_unbound', 'rss_n', 'rss_10n', 'cli_bare', 'cli_version', 'cli_status', 'cli_noop_up', 'mm_status', 'cli_apply', 'mm_apply'];
@@ -40,7 +40,7 @@ const TARGETED = [
 ];
 const CONTEXT = [
   'reshape_decl_split_roundtrips_10n_vs_n', 'cli_version_ms', 'reshape_marginal_cpu_vs_floor', 'reshape_bytes_sent_vs_naive', 'bump_cpu_vs_floor', 'copy_cpu_vs_floor', 'apply50_cpu_vs_migrate_mongo',
-  'reshape_fn_vs_naive', 'reshape_decl_vs_updatemany', 'reshape_fn_vs_updatemany', 'reshape_decl_split_vs_updatemany', 'bump_vs_naive', 'bump_spec_vs_updatemany', 'bump_fn_vs_updatemany', 'copy_vs_naive', 'throttle_unbound_vs_off',
+  'reshape_fn_vs_naive', 'reshape_decl_vs_updatemany', 'reshape_fn_vs_updatemany', 'reshape_decl_split_vs_updatemany', 'bump_vs_naive', 'bump_spec_vs_updatemany', 'bump_fn_vs_updatemany', 'copy_vs_naive', 'throttle_unbound_vs_off', 'reshape_cpu_vs_driver', 'driver_cpu_vs_floor',
 ];
 
 type Json = Record<string, unknown>;
