@@ -1,11 +1,9 @@
 /** Who is running: recorded on every changelog, history and lock document. */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { hostname, userInfo } from 'node:os';
 import type { CiJob } from '../types.ts';
 import { ciJobOf } from './ci-job.ts';
-import { PACKAGE_ROOT } from './package-files.ts';
+import { PACKAGE_VERSION } from './package-files.ts';
 
 export interface RunIdentity {
   runId: string;
@@ -17,12 +15,7 @@ export interface RunIdentity {
   ci: CiJob | undefined;
 }
 
-function readToolVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-}
-
-export const TOOL_VERSION = readToolVersion();
+export const TOOL_VERSION = PACKAGE_VERSION;
 
 function currentUser(): string {
   try {

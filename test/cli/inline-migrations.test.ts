@@ -2,15 +2,18 @@
 // with no migrations folder at all, applies and lists migrations given as a list (and through a
 // provider); then `mongrate status` in such a folder shows the database's changelog.
 import { describe, it } from 'node:test';
+import { build } from 'esbuild';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { exits, parseJson, runCli, runNode } from '../support/cli.ts';
 import { withTestDb } from '../support/database.ts';
 
 const DIST = new URL('../../dist/index.js', import.meta.url).href;
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * `uri` naming `database` in its path, its options kept (`?replicaSet=rs0`). Credentials are
@@ -27,8 +30,8 @@ function uriWithDatabase(uri: string, database: string): string {
 }
 
 /** A program that gives mongrate its migrations in code; `second` is the source text of 002. */
-function program(uri: string, database: string, options: { second: string; provider?: boolean }): string {
-  return `import { createMigrator } from ${JSON.stringify(DIST)};
+function program(uri: string, database: string, options: { second: string; provider?: boolean; from?: string }): string {
+  return `import { createMigrator } from ${JSON.stringify(options.from ?? DIST)};
 
 const migrations = [
   {
@@ -95,6 +98,25 @@ void describe('migrations given in code', () => {
         assert.deepEqual((json.migrations as { id: string; state: string }[]).map((m) => `${m.id}:${m.state}`), ['001-first:applied', '002-second:applied']);
         assert.match(String(json.migrationsUnavailable), /migrations folder not found/);
         exits(await runCli(['up', '--db', dbName], { cwd: dir, env: { MONGODB_URI: uri } }), 2, 'up still needs migrations');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }));
+
+  void it('an application that bundles mongrate into its own file (esbuild) applies them, and records its version as unknown, not the application\'s', () =>
+    withTestDb('inline_bundled', async ({ db, dbName, uri }) => {
+      const dir = await mkdtemp(join(tmpdir(), 'mongrate-bundle-'));
+      try {
+        // the application's own package (the driver is left to its node_modules, as --packages=external leaves it)
+        await writeFile(join(dir, 'package.json'), '{ "name": "my-app", "version": "9.9.9", "type": "module" }\n');
+        await symlink(join(REPO, 'node_modules'), join(dir, 'node_modules'), 'dir');
+        await writeFile(join(dir, 'server.mjs'), program(uri, dbName, { second: 'export const up = 1;', from: fileURLToPath(DIST) }));
+        await build({ absWorkingDir: dir, entryPoints: ['server.mjs'], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: 'app.mjs', logLevel: 'error' });
+        const run = await runNode([join(dir, 'app.mjs')], { cwd: dir });
+        exits(run, 0, 'the bundled application');
+        assert.deepEqual((JSON.parse(run.stdout) as { up: string[] }).up, ['001-first:success', '002-second:success']);
+        const versions = await db.collection('mongrate_history').distinct('toolVersion');
+        assert.deepEqual(versions, ['unknown'], "no mongrate package above the bundle: its version is unknown, never the application's 9.9.9");
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
