@@ -31,7 +31,7 @@ import { caseResult, type CaseResult, type Group, type SampleInfo } from '../rep
 
 /** The batch sizes `reshape_fn*` run with: the default first, then the others of 100, 1000, 10,000. */
 export const BATCH_SIZES = [DEFAULT_BATCH_SIZE, ...[100, 1000, 10_000].filter((size) => size !== DEFAULT_BATCH_SIZE)];
-/** naive, fn per batch size, decl, decl split, updateMany. */
+/** naive, fn per batch size, driver only, decl, decl split, updateMany. */
 export const RESHAPE_CASES = 1 + BATCH_SIZES.length + 4;
 export const BUMP_CASES = 4;
 
