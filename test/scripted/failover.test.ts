@@ -8,13 +8,18 @@ import { describe, it } from 'node:test';
 import { exitCodeFor } from '../../src/cli/exit-codes.ts';
 import type { Document } from 'mongodb';
 import { READ_BATCH } from '../../src/helpers/batches.ts';
-import { createMigrator } from '../../src/index.ts';
+import { createMigrator, type MigrationFn } from '../../src/index.ts';
 import type { ScriptedError } from '../support/scripted-replica-set/index.ts';
 import { scriptedSet, sentAgainLine, upSaying } from './fixtures.ts';
 
 interface User {
   _id: number;
   schema_version?: number;
+}
+
+/** A migrator for database `app` on the set with one migration, outside a transaction (as an election meets it mid-run). */
+function oneMigration(uri: string, id: string, up: MigrationFn): ReturnType<typeof createMigrator> {
+  return createMigrator({ uri, database: 'app', migrations: [{ id, transaction: false, up }] });
 }
 
 /** A changelog record, as far as these tests read it. */
@@ -34,18 +39,8 @@ void describe('an election mid-run on the scripted replica set', () => {
       return undefined;
     });
     // no clientOptions: the default server selection timeout is what is proven here
-    const migrator = createMigrator({
-      uri: rs.uri,
-      database: 'app',
-      migrations: [
-        {
-          id: '001-bump',
-          transaction: false,
-          // a function transform: batches of conditional updateOne diffs, each batch a retryable write
-          up: ({ helpers }) => helpers.bumpSchemaVersion('users', { to: 2, batchSize: 10, transform: (user) => ({ ...user, active: true }) }),
-        },
-      ],
-    });
+    // a function transform: batches of conditional updateOne diffs, each batch a retryable write
+    const migrator = oneMigration(rs.uri, '001-bump', ({ helpers }) => helpers.bumpSchemaVersion('users', { to: 2, batchSize: 10, transform: (user) => ({ ...user, active: true }) }));
     const result = await migrator.up();
     await elected;
     assert.equal(result.error, undefined, JSON.stringify(result.error));
@@ -67,11 +62,7 @@ void describe('an election mid-run on the scripted replica set', () => {
       elected = rs.stepDown({ unavailableMs: 1500 });
       return undefined;
     });
-    const migrator = createMigrator({
-      uri: rs.uri,
-      database: 'app',
-      migrations: [{ id: '001-bump', transaction: false, up: ({ helpers }) => helpers.bumpSchemaVersion('users', { to: 2 }) }],
-    });
+    const migrator = oneMigration(rs.uri, '001-bump', ({ helpers }) => helpers.bumpSchemaVersion('users', { to: 2 }));
     const { result, lines } = await upSaying(migrator, () => elected);
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     assert.equal(await client.db('app').collection<User>('users').countDocuments({ schema_version: 2 }), 2);
@@ -94,25 +85,16 @@ void describe('an election mid-run on the scripted replica set', () => {
       return { ok: 0, ...interrupted };
     });
     const transformed = new Map<number, number>();
-    const migrator = createMigrator({
-      uri: rs.uri,
-      database: 'app',
-      migrations: [
-        {
-          id: '001-bump',
-          transaction: false,
-          up: ({ helpers }) =>
-            helpers.bumpSchemaVersion('users', {
-              to: 2,
-              batchSize: 10,
-              transform: (user) => {
-                transformed.set(Number(user._id), (transformed.get(Number(user._id)) ?? 0) + 1);
-                return { ...user, active: true };
-              },
-            }),
+    const migrator = oneMigration(rs.uri, '001-bump', ({ helpers }) =>
+      helpers.bumpSchemaVersion('users', {
+        to: 2,
+        batchSize: 10,
+        transform: (user) => {
+          transformed.set(Number(user._id), (transformed.get(Number(user._id)) ?? 0) + 1);
+          return { ...user, active: true };
         },
-      ],
-    });
+      }),
+    );
     const { result, lines } = await upSaying(migrator, () => elected);
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     assert.equal(await client.db('app').collection<User>('users').countDocuments({ schema_version: 2, active: true }), 30);
@@ -133,11 +115,7 @@ void describe('an election mid-run on the scripted replica set', () => {
       elected = rs.stepDown({ unavailableMs: 1500 });
       return { ok: 0, code: 11602, codeName: 'InterruptedDueToReplStateChange', errmsg: 'operation was interrupted because the node stepped down' };
     });
-    const migrator = createMigrator({
-      uri: rs.uri,
-      database: 'app',
-      migrations: [{ id: '001-copy', transaction: false, up: ({ helpers }) => helpers.copyAndRename('users', { to: 'people', batchSize: 2000 }) }],
-    });
+    const migrator = oneMigration(rs.uri, '001-copy', ({ helpers }) => helpers.copyAndRename('users', { to: 'people', batchSize: 2000 }));
     const { result, lines } = await upSaying(migrator, () => elected);
     assert.equal(result.error, undefined, JSON.stringify(result.error));
     assert.equal(await client.db('app').collection('people').countDocuments(), total, 'every document copied once (a second insert of one would be a duplicate key)');
@@ -160,18 +138,8 @@ void describe('an election mid-run on the scripted replica set', () => {
       await client.db('app').collection<User>('users').insertOne({ _id: 1 });
       // updateMany is not a retryable write: the driver hands the error over at once
       rs.script({ name: 'update', collection: 'users' }, reply);
-      const migrator = createMigrator({
-        uri: rs.uri,
-        database: 'app',
-        migrations: [
-          {
-            id: '001-mark',
-            transaction: false,
-            up: async ({ db }) => {
-              await db.collection('users').updateMany({}, { $set: { marked: true } });
-            },
-          },
-        ],
+      const migrator = oneMigration(rs.uri, '001-mark', async ({ db }) => {
+        await db.collection('users').updateMany({}, { $set: { marked: true } });
       });
       const result = await migrator.up();
       assert.equal(result.error?.code, 'UNREACHABLE', JSON.stringify(result.error));
