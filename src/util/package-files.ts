@@ -5,7 +5,7 @@
  * in one layout only. An application may also bundle mongrate into its own file: then no
  * mongrate package is above the code, and what needs one says so when asked.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,10 +13,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** The package.json's fields read here, or undefined where there is none or it is not JSON. */
 function packageAt(dir: string): { name?: unknown; version?: unknown } | undefined {
-  const file = join(dir, 'package.json');
-  if (!existsSync(file)) return undefined;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+    return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
   } catch {
     return undefined;
   }
