@@ -1,6 +1,6 @@
 /**
- * `mongrate status` as a table that fits the terminal (console-table-printer wraps cells at the
- * widths chosen here), with failures' errors listed under it rather than inside a row; across
+ * `mongrate status` as a table that fits the terminal (text-table wraps cells at the widths
+ * chosen here), with failures' errors listed under it rather than inside a row; across
  * databases, one row of counts per database.
  */
 import type { ChalkInstance } from 'chalk';
@@ -11,7 +11,7 @@ import type { Renderer } from './renderer.ts';
 import { OUTCOME_COLOURS, table } from './summary-table.ts';
 import { formatDuration } from './format.ts';
 import { breakLongWords, wrapLine } from './wrap.ts';
-import { tableClass } from './table-printer.ts';
+import { renderTable } from './text-table.ts';
 
 const STATE_COLOURS: Record<MigrationState, (c: ChalkInstance) => ChalkInstance> = {
   applied: (c) => c.green,
@@ -88,22 +88,17 @@ export function statusTable(renderer: Renderer, status: StatusResult): void {
     }));
     const natural = Object.fromEntries(COLUMNS.map((c) => [c, Math.max(c.length, ...rows.map((r) => r[c].length))])) as Record<Column, number>;
     const widths = fitWidths(natural, width);
-    // console-table-printer: linear in rows (cli-table3 compared every cell with every other and
-    // took ~100 ms for 500 rows). Its own colours are off; cells carry chalk's, which honour
-    // --no-color/NO_COLOR, and their escape codes do not count towards the column widths.
-    const Table = tableClass();
-    const table = new Table({
-      shouldDisableColors: true,
-      columns: COLUMNS.map((name) => ({ name, title: chalk.bold(name), alignment: 'left' as const, maxLen: widths[name] })),
-    });
-    for (const [index, row] of rows.entries()) {
+    // its own colours: none; cells carry chalk's, which honour --no-color/NO_COLOR, and their
+    // escape codes do not count towards the column widths
+    const cells = rows.map((row, index) => {
       const m = status.migrations[index] as MigrationStatus;
       // it wraps at spaces only: a word wider than its column is broken first (an id at its '-')
-      const cells = Object.fromEntries(COLUMNS.map((c) => [c, breakLongWords(row[c], widths[c])])) as Record<Column, string>;
-      cells.State = STATE_COLOURS[m.state](chalk)(cells.State);
-      table.addRow(cells);
-    }
-    renderer.out(table.render());
+      return COLUMNS.map((c) => {
+        const text = breakLongWords(row[c], widths[c]);
+        return c === 'State' ? STATE_COLOURS[m.state](chalk)(text) : text;
+      });
+    });
+    renderer.out(renderTable(COLUMNS.map((name) => ({ title: chalk.bold(name), maxWidth: widths[name] })), cells));
   }
   printErrors(renderer, status, width);
   const summary = Object.entries(status.counts)

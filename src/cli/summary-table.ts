@@ -7,7 +7,7 @@ import type { ChalkInstance } from 'chalk';
 import type { DatabaseOutcome, FanOutResult } from '../index.ts';
 import type { CommandResult, DatabaseCommand } from './command.ts';
 import { formatDuration } from './format.ts';
-import { tableClass } from './table-printer.ts';
+import { renderTable } from './text-table.ts';
 
 export const OUTCOME_COLOURS: Record<DatabaseOutcome, (c: ChalkInstance) => ChalkInstance> = {
   ok: (c) => c.green,
@@ -20,10 +20,10 @@ export const OUTCOME_COLOURS: Record<DatabaseOutcome, (c: ChalkInstance) => Chal
 };
 
 export function table(chalk: ChalkInstance, columns: string[], rows: string[][]): string {
-  const Table = tableClass();
-  const printer = new Table({ shouldDisableColors: true, columns: columns.map((name) => ({ name, title: chalk.bold(name), alignment: 'left' as const })) });
-  for (const cells of rows) printer.addRow(Object.fromEntries(columns.map((name, i) => [name, cells[i] ?? ''])));
-  return printer.render();
+  return renderTable(
+    columns.map((name) => ({ title: chalk.bold(name) })),
+    rows,
+  );
 }
 
 export function summaryTable<F, R extends CommandResult>(chalk: ChalkInstance, result: FanOutResult<R>, count: DatabaseCommand<F, R>['count']): string {
