@@ -85,7 +85,8 @@ export interface ShowSources {
  * knows (no migration, no record, no history entry) is a USAGE error.
  */
 export async function showMigration(id: string, { database, provider, store, liveOwner }: ShowSources): Promise<ShowResult> {
-  const [survey, records, stored] = await Promise.all([provider.survey(), store.listRecords(), store.listHistory({ migrationId: id })]);
+  // the two reads one after the other, on one connection (see Migrator's recordsAndOwner)
+  const [survey, [records, stored]] = await Promise.all([provider.survey(), store.listRecords().then(async (r) => [r, await store.listHistory({ migrationId: id })] as const)]);
   const listed = survey.unavailable === undefined ? checkedMigrations(survey, provider.origin) : [];
   const status = computeStatus(database, listed, records, liveOwner, survey.unavailable?.message, provider.order).migrations.find((m) => m.id === id);
   if (status === undefined && stored.length === 0) throw usageError(`no migration '${id}': no migration, changelog record or history entry has that id`);
