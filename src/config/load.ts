@@ -2,9 +2,10 @@
  * Finds and loads the config file with cosmiconfig. TypeScript and JavaScript config files go
  * through the same loader as migration files, so `migrate.config.ts` needs no build step.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
+import type { Loader } from 'cosmiconfig';
 import { configError, messageOf } from '../errors.ts';
 import type { MongrateConfig } from '../types.ts';
 import { importModule } from '../util/import-module.ts';
@@ -38,6 +39,25 @@ const loadCode: Loader = async (filepath) => {
   return exported;
 };
 
+const CODE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
+
+const isFile = (path: string): boolean => statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+
+/**
+ * The config a code file exports, where that file is the one cosmiconfig would take: the file
+ * named, or the first search place that is a file; with content; exporting a value. Otherwise
+ * undefined, and cosmiconfig (loaded only then: importing it cost ~20 ms of every command's
+ * start-up) searches as it always did: rc files, package.json's `migrate` key, empty files and
+ * files exporting nothing skipped. Such a file it loads again comes from the module cache.
+ */
+async function codeConfig(cwd: string, target: string | undefined): Promise<{ config: unknown; filepath: string } | undefined> {
+  const filepath = target ?? CONFIG_SEARCH_PLACES.map((place) => join(cwd, place)).find(isFile);
+  if (filepath === undefined || !CODE_EXTENSIONS.has(extname(filepath))) return undefined;
+  if ((await readFile(filepath, 'utf8')).trim() === '') return undefined;
+  const config: unknown = await loadCode(filepath, '');
+  return config === undefined || config === null ? undefined : { config, filepath };
+}
+
 export interface LoadedConfig {
   config: MongrateConfig;
   /** Absolute path of the file, undefined when none was found. */
@@ -46,24 +66,28 @@ export interface LoadedConfig {
 
 /** Loads `explicitPath`, or searches `cwd`; no file found is not an error (defaults apply). */
 export async function loadConfigFile(cwd: string, explicitPath?: string): Promise<LoadedConfig> {
-  const explorer = cosmiconfig('migrate', {
-    searchPlaces: CONFIG_SEARCH_PLACES,
-    searchStrategy: 'none',
-    cache: false,
-    loaders: {
-      '.ts': loadCode,
-      '.mts': loadCode,
-      '.cts': loadCode,
-      '.js': loadCode,
-      '.mjs': loadCode,
-      '.cjs': loadCode,
-    },
-  });
-  let result: { config: unknown; filepath: string; isEmpty?: boolean } | null;
+  let result: { config: unknown; filepath: string; isEmpty?: boolean } | null | undefined;
   const target = explicitPath === undefined ? undefined : resolve(cwd, explicitPath);
   if (target !== undefined && !existsSync(target)) throw configError(`config file not found: ${target}`);
   try {
-    result = target === undefined ? await explorer.search(cwd) : await explorer.load(target);
+    result = await codeConfig(cwd, target);
+    if (result === undefined) {
+      const { cosmiconfig } = await import('cosmiconfig');
+      const explorer = cosmiconfig('migrate', {
+        searchPlaces: CONFIG_SEARCH_PLACES,
+        searchStrategy: 'none',
+        cache: false,
+        loaders: {
+          '.ts': loadCode,
+          '.mts': loadCode,
+          '.cts': loadCode,
+          '.js': loadCode,
+          '.mjs': loadCode,
+          '.cjs': loadCode,
+        },
+      });
+      result = target === undefined ? await explorer.search(cwd) : await explorer.load(target);
+    }
   } catch (error) {
     const where = target ?? cwd;
     throw configError(`cannot load config (${where}): ${messageOf(error).split('\n').join(' ')}`, error);
