@@ -1,6 +1,8 @@
 /**
- * Finds and loads the config file with cosmiconfig. TypeScript and JavaScript config files go
- * through the same loader as migration files, so `migrate.config.ts` needs no build step.
+ * Finds and loads the config file: a code file that is the first search place found is imported
+ * directly, anything else is found and loaded with cosmiconfig (see codeConfig). TypeScript and
+ * JavaScript config files go through the same loader as migration files, so `migrate.config.ts`
+ * needs no build step.
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
