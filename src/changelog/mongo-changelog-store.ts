@@ -47,21 +47,21 @@ export class MongoChangelogStore implements ChangelogStore {
     const existing = new Set(
       (await this.db.listCollections({ name: { $in: wanted } }, { nameOnly: true }).toArray()).map((c) => c.name),
     );
-    for (const name of wanted.filter((n) => !existing.has(n))) {
-      if (name === this.names.historyCollection) {
-        // history is read per migration (what was imported, what ran when). createIndexes creates
-        // the collection with its index in one step, and is a no-op for another runner doing the
-        // same: DocumentDB builds an index on a collection that exists in the background and
-        // answers when it is done (1-2 s even on an empty one), the two together in ~30 ms.
-        await this.history.createIndexes([{ key: { migrationId: 1, at: 1 }, name: 'migrationId_at' }]);
-        continue;
-      }
+    const { changelogCollection, historyCollection } = this.names;
+    if (!existing.has(changelogCollection)) {
       try {
-        await this.db.createCollection(name);
+        await this.db.createCollection(changelogCollection);
       } catch (error) {
         // created by another runner in between: what we wanted
         if (!hasServerCode(error, SERVER_CODES.NamespaceExists)) throw error;
       }
+    }
+    if (!existing.has(historyCollection)) {
+      // history is read per migration (what was imported, what ran when). createIndexes creates
+      // the collection with its index in one step, and is a no-op for another runner doing the
+      // same: DocumentDB builds an index on a collection that exists in the background and
+      // answers when it is done (1-2 s even on an empty one), the two together in ~30 ms.
+      await this.history.createIndexes([{ key: { migrationId: 1, at: 1 }, name: 'migrationId_at' }]);
     }
   }
 

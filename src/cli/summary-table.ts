@@ -20,10 +20,7 @@ export const OUTCOME_COLOURS: Record<DatabaseOutcome, (c: ChalkInstance) => Chal
 };
 
 export function table(chalk: ChalkInstance, columns: string[], rows: string[][]): string {
-  return renderTable(
-    columns.map((name) => ({ title: chalk.bold(name) })),
-    rows,
-  );
+  return renderTable(columns.map((name) => ({ title: chalk.bold(name) })), rows);
 }
 
 export function summaryTable<F, R extends CommandResult>(chalk: ChalkInstance, result: FanOutResult<R>, count: DatabaseCommand<F, R>['count']): string {

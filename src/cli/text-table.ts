@@ -99,18 +99,9 @@ function rowLines(cells: string[], widths: number[], out: string[]): void {
 
 /** The table of `rows` (one string per column each) under a header of the columns' titles. */
 export function renderTable(columns: TableColumn[], rows: string[][]): string {
-  const widths = columns.map((column, index) =>
-    columnWidth(
-      column,
-      rows.map((row) => row[index] ?? ''),
-    ),
-  );
+  const widths = columns.map((column, index) => columnWidth(column, rows.map((row) => row[index] ?? '')));
   const out = [border(widths, '┌', '┬', '┐')];
-  rowLines(
-    columns.map((c) => c.title),
-    widths,
-    out,
-  );
+  rowLines(columns.map((c) => c.title), widths, out);
   out.push(border(widths, '├', '┼', '┤'));
   for (const row of rows) rowLines(row, widths, out);
   out.push(border(widths, '└', '┴', '┘'));

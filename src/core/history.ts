@@ -4,7 +4,7 @@
  * baselined, imported, unlocked). Entries are facts, appended and never changed; nothing here
  * decides a migration's state (that is plan.ts, from the changelog).
  */
-import type { ChangelogStore, HistoryEvent, HistoryRecord } from '../changelog/contract.ts';
+import type { ChangelogRecord, ChangelogStore, HistoryEvent, HistoryRecord } from '../changelog/contract.ts';
 import { usageError } from '../errors.ts';
 import { checkedMigrations, type MigrationProvider } from '../providers/index.ts';
 import type { HistoryEntry, HistoryEventName, HistoryOptions, HistoryResult, ShowResult } from '../types.ts';
@@ -86,7 +86,11 @@ export interface ShowSources {
  */
 export async function showMigration(id: string, { database, provider, store, liveOwner }: ShowSources): Promise<ShowResult> {
   // the two reads one after the other, on one connection (see Migrator's recordsAndOwner)
-  const [survey, [records, stored]] = await Promise.all([provider.survey(), store.listRecords().then(async (r) => [r, await store.listHistory({ migrationId: id })] as const)]);
+  const recordsThenHistory = async (): Promise<[ChangelogRecord[], HistoryRecord[]]> => {
+    const records = await store.listRecords();
+    return [records, await store.listHistory({ migrationId: id })];
+  };
+  const [survey, [records, stored]] = await Promise.all([provider.survey(), recordsThenHistory()]);
   const listed = survey.unavailable === undefined ? checkedMigrations(survey, provider.origin) : [];
   const status = computeStatus(database, listed, records, liveOwner, survey.unavailable?.message, provider.order).migrations.find((m) => m.id === id);
   if (status === undefined && stored.length === 0) throw usageError(`no migration '${id}': no migration, changelog record or history entry has that id`);
